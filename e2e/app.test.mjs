@@ -1,0 +1,75 @@
+// End-to-end: the built app (dist/) plays, animates messages, steps, and stays error-free.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { serve } from './server.mjs';
+import { launch, openPage } from './browser.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const shots = join(here, 'screenshots');
+let server, browser;
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  server = await serve(join(here, '..', 'dist'));
+  browser = await launch();
+});
+after(async () => { await browser?.close(); await server?.close(); });
+
+const clockNs = (page) => page.getAttribute('[data-testid="clock"]', 'data-now-ns').then(Number);
+
+test('plays: the simulated clock advances and messages are drawn', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  assert.equal(await clockNs(page), 0);
+  await page.fill('[data-testid="speed"]', '-100'); // 0.1×: quick enough for a test, still animated
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="message"]').length > 0, null, { timeout: 15000 });
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="clock"]').dataset.nowNs) > 150e6, null, { timeout: 15000 });
+  await page.screenshot({ path: join(shots, 'hello-playing.png') });
+  assert.ok(await clockNs(page) > 150e6, 'clock advanced past 150 ms');
+  assert.match(await page.textContent('[data-testid="event-log"]'), /send Produce/);
+  assert.deepEqual(problems, []);
+});
+
+test('Space pauses and the right arrow steps one event at a time', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  await page.keyboard.press('ArrowRight');
+  const first = await clockNs(page);
+  const lines1 = await page.locator('[data-testid="event-log"] li').count();
+  await page.keyboard.press('ArrowRight');
+  const lines2 = await page.locator('[data-testid="event-log"] li').count();
+  assert.ok(lines2 > lines1 || lines1 === 16, 'a step adds trace lines');
+  assert.ok(await clockNs(page) >= first);
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => document.querySelector('[data-testid="play"]').textContent.includes('Pause'));
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => document.querySelector('[data-testid="play"]').textContent.includes('Play'));
+  const paused = await clockNs(page);
+  await page.waitForTimeout(300);
+  assert.equal(await clockNs(page), paused, 'clock frozen while paused');
+  assert.deepEqual(problems, []);
+});
+
+test('a bad scenario file shows a one-line error naming the field', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  const bad = JSON.stringify({ duration_ms: 1000, brokers: 3, topics: [{ name: 'a', partitions: 1, replication_factor: 4 }] });
+  await page.setInputFiles('[data-testid="scenario-file"]', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from(bad) });
+  await page.waitForSelector('[data-testid="error"]');
+  assert.equal(await page.textContent('[data-testid="error"]'), 'bad.json: topics[0].replication_factor: 4 exceeds brokers (3)');
+  await page.screenshot({ path: join(shots, 'bad-scenario.png') });
+  assert.deepEqual(problems, []);
+});
+
+test('played to the end, the app has the same trace hash as native and browser tests (tests/golden)', async () => {
+  const golden = readFileSync(join(here, '..', 'tests', 'golden', 'hello_seed1.hash'), 'utf8').trim();
+  const { page, problems } = await openPage(browser, server.url);
+  await page.fill('[data-testid="speed"]', '200'); // 100×
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="play"]').textContent.includes('Play'), null, { timeout: 30000 });
+  assert.equal(await clockNs(page), 10_000e6, 'played to the end');
+  await page.screenshot({ path: join(shots, 'hello-finished.png') });
+  assert.equal(await page.textContent('[data-testid="trace-hash"]'), golden);
+  assert.deepEqual(problems, []);
+});

@@ -1,0 +1,22 @@
+// Launches Debian's Chromium headless (never a downloaded browser) and records page errors.
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+
+export async function launch() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+}
+
+/** Opens a page that collects console errors, page errors and off-origin requests. */
+export async function openPage(browser, url, viewport = { width: 1400, height: 900 }) {
+  const page = await browser.newPage({ viewport });
+  const problems = [];
+  const origin = new URL(url).origin;
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
+  page.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) problems.push(`off-origin request: ${r.url()}`); });
+  await page.goto(url);
+  await page.waitForSelector('[data-testid="app"]');
+  return { page, problems };
+}

@@ -1,0 +1,226 @@
+//! Playback: drives a [`Sim`] for a viewer and keeps what the view needs from the trace —
+//! messages in flight (for animation) and a bounded log of recent events.
+//!
+//! UI-agnostic, so it is tested natively; the Yew app and the JS API are thin layers on it.
+
+use crate::sim::node::NodeId;
+use crate::sim::scenario::Scenario;
+use crate::sim::time::SimTime;
+use crate::sim::trace::{TraceEvent, TraceKind};
+use crate::sim::{RunStop, Sim};
+use std::collections::{BTreeMap, VecDeque};
+
+/// How many recent events the log keeps.
+pub const LOG_EVENTS_MAX: usize = 400;
+/// Most events processed per `advance_to` call (keeps a frame bounded).
+pub const STEPS_PER_ADVANCE_MAX: u64 = 200_000;
+
+/// A message on the wire.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flight {
+    /// Network-wide id.
+    pub msg_id: u64,
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// Kafka API name.
+    pub api: &'static str,
+    /// Records carried.
+    pub records: u32,
+    /// When it left.
+    pub sent_at: SimTime,
+    /// When it arrives.
+    pub deliver_at: SimTime,
+}
+
+impl Flight {
+    /// Fraction of the trip done at `now`, in `[0, 1]`.
+    pub fn progress(&self, now: SimTime) -> f64 {
+        let total = self.deliver_at.as_ns().saturating_sub(self.sent_at.as_ns());
+        if total == 0 {
+            return 1.0;
+        }
+        (now.as_ns().saturating_sub(self.sent_at.as_ns()) as f64 / total as f64).clamp(0.0, 1.0)
+    }
+}
+
+/// A simulation plus the viewer's derived state.
+#[derive(Clone, Debug)]
+pub struct Playback {
+    sim: Sim,
+    flights: BTreeMap<u64, Flight>,
+    log: VecDeque<TraceEvent>,
+    end: SimTime,
+}
+
+impl Playback {
+    /// A fresh run of `scenario` with `seed`.
+    pub fn new(scenario: &Scenario, seed: u64) -> Playback {
+        Playback {
+            sim: Sim::new(scenario, seed),
+            flights: BTreeMap::new(),
+            log: VecDeque::new(),
+            end: SimTime::from_ms(scenario.duration_ms),
+        }
+    }
+
+    /// The simulation.
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    /// Current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+
+    /// The scenario's end.
+    pub fn end(&self) -> SimTime {
+        self.end
+    }
+
+    /// True once the clock reached the scenario's end.
+    pub fn finished(&self) -> bool {
+        self.sim.now() >= self.end
+    }
+
+    /// Messages in flight, by id.
+    pub fn flights(&self) -> impl Iterator<Item = &Flight> {
+        self.flights.values()
+    }
+
+    /// Recent events, oldest first.
+    pub fn log(&self) -> impl DoubleEndedIterator<Item = &TraceEvent> {
+        self.log.iter()
+    }
+
+    /// Advances the clock to `target` (capped at the end), processing due events.
+    pub fn advance_to(&mut self, target: SimTime) -> RunStop {
+        let stop = self
+            .sim
+            .run_until(target.min(self.end), STEPS_PER_ADVANCE_MAX);
+        self.ingest();
+        stop
+    }
+
+    /// Processes exactly one event (the clock jumps to it). False when nothing is left.
+    pub fn step(&mut self) -> bool {
+        if self.sim.poll_timeout().is_none_or(|at| at > self.end) {
+            return false;
+        }
+        let stepped = self.sim.step();
+        self.ingest();
+        stepped
+    }
+
+    /// Applies an action now.
+    pub fn act(
+        &mut self,
+        action: crate::sim::scenario::Action,
+    ) -> Result<(), crate::sim::ActionError> {
+        let result = self.sim.handle_input(action);
+        self.ingest();
+        result
+    }
+
+    fn ingest(&mut self) {
+        for event in self.sim.drain_trace() {
+            match &event.kind {
+                TraceKind::MessageSent {
+                    to,
+                    msg_id,
+                    api,
+                    records,
+                    deliver_at,
+                    ..
+                } => {
+                    let flight = Flight {
+                        msg_id: *msg_id,
+                        from: event.node,
+                        to: *to,
+                        api,
+                        records: *records,
+                        sent_at: event.at,
+                        deliver_at: *deliver_at,
+                    };
+                    self.flights.insert(*msg_id, flight);
+                }
+                TraceKind::MessageDelivered { msg_id, .. }
+                | TraceKind::MessageDropped { msg_id, .. } => {
+                    self.flights.remove(msg_id);
+                }
+                _ => {}
+            }
+            if self.log.len() == LOG_EVENTS_MAX {
+                self.log.pop_front();
+            }
+            self.log.push_back(event);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+    use crate::scenario::{parse_json, HELLO_JSON};
+
+    #[test]
+    fn flights_are_exactly_the_messages_on_the_wire() {
+        let s = parse_json(HELLO_JSON).unwrap();
+        let mut p = Playback::new(&s, 1);
+        let mut seen = std::collections::BTreeSet::new();
+        for ms in 1..=1000 {
+            p.advance_to(SimTime::from_ms(ms));
+            for f in p.flights() {
+                assert!(
+                    f.sent_at <= p.now() && p.now() < f.deliver_at,
+                    "flight {} outside its trip at {}",
+                    f.msg_id,
+                    p.now()
+                );
+                seen.insert(f.msg_id);
+            }
+        }
+        assert!(
+            seen.len() > 50,
+            "only {} messages were ever in flight",
+            seen.len()
+        );
+        p.advance_to(SimTime::from_ms(10_000));
+        assert!(
+            p.flights().all(|f| !seen.contains(&f.msg_id)),
+            "every message seen early has landed"
+        );
+    }
+
+    #[test]
+    fn step_processes_one_event_and_log_is_bounded() {
+        let s = parse_json(HELLO_JSON).unwrap();
+        let mut p = Playback::new(&s, 1);
+        let before = p.sim().steps();
+        assert!(p.step());
+        assert_eq!(p.sim().steps(), before + 1);
+        p.advance_to(SimTime::from_ms(5_000));
+        assert_eq!(p.log().count(), LOG_EVENTS_MAX);
+    }
+
+    #[test]
+    fn progress_is_clamped() {
+        let f = Flight {
+            msg_id: 0,
+            from: NodeId::broker(1),
+            to: NodeId::broker(2),
+            api: "Fetch",
+            records: 0,
+            sent_at: SimTime::from_ms(10),
+            deliver_at: SimTime::from_ms(20),
+        };
+        assert_eq!(f.progress(SimTime::from_ms(15)), 0.5);
+        assert_eq!(f.progress(SimTime::from_ms(5)), 0.0);
+        assert_eq!(f.progress(SimTime::from_ms(25)), 1.0);
+    }
+}

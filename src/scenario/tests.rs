@@ -1,0 +1,172 @@
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use super::*;
+use serde_json::json;
+
+fn base() -> Value {
+    json!({
+        "name": "t", "duration_ms": 1000, "brokers": 3,
+        "topics": [{"name": "a", "partitions": 2, "replication_factor": 3},
+                   {"name": "b", "partitions": 1, "replication_factor": 1}],
+        "producers": [{"id": "p", "workload": {"topic": "a", "records": 10, "rate_per_sec": 100}}],
+        "consumers": [{"id": "c", "group": "g", "topics": ["a"]}]
+    })
+}
+
+fn err(v: Value) -> String {
+    from_value(&v).expect_err("should be rejected").to_string()
+}
+
+#[test]
+fn hello_parses_with_kafka_defaults_where_unset() {
+    let s = parse_json(HELLO_JSON).unwrap();
+    assert_eq!(
+        (
+            s.brokers,
+            s.topics.len(),
+            s.producers.len(),
+            s.consumers.len()
+        ),
+        (3, 1, 1, 1)
+    );
+    assert_eq!(s.topics[0].replication_factor, 3);
+    let p = crate::sim::config::ProducerConfig::from_props(&s.producers[0].config);
+    assert_eq!(p.in_flight_requests_max, 5, "unset → Kafka default");
+}
+
+#[test]
+fn replication_factor_above_brokers_names_the_field() {
+    let mut v = base();
+    v["topics"][1]["replication_factor"] = json!(4);
+    assert_eq!(
+        err(v),
+        "topics[1].replication_factor: 4 exceeds brokers (3)"
+    );
+}
+
+#[test]
+fn unknown_keys_get_a_suggestion() {
+    let mut v = base();
+    v["brokerz"] = json!(3);
+    assert_eq!(err(v), "brokerz: unknown field (did you mean \"brokers\"?)");
+    let mut v = base();
+    v["producers"][0]["workload"]["rate"] = json!(5);
+    assert!(err(v).starts_with("producers[0].workload.rate: unknown field"));
+}
+
+#[test]
+fn unsupported_kafka_properties_are_named() {
+    let mut v = base();
+    v["producers"][0]["config"] = json!({"compression.type": "lz4"});
+    assert_eq!(err(v), "producers[0].config: unsupported: compression.type");
+    let mut v = base();
+    v["topics"][0]["config"] = json!({"retention.ms": 1000});
+    assert_eq!(err(v), "topics[0].config: unsupported: retention.ms");
+}
+
+#[test]
+fn misspelled_properties_get_a_suggestion() {
+    let mut v = base();
+    v["producers"][0]["config"] = json!({"linger.mss": 5});
+    assert_eq!(err(v), "producers[0].config: unknown producer property \"linger.mss\" (did you mean \"linger.ms\"?)");
+}
+
+#[test]
+fn bad_values_name_the_field_and_range() {
+    let mut v = base();
+    v["brokers"] = json!(0);
+    assert_eq!(err(v), "brokers: 0 is outside [1, 64]");
+    let mut v = base();
+    v["duration_ms"] = json!("soon");
+    assert!(err(v).starts_with("duration_ms: expected an integer"));
+    let mut v = base();
+    v["producers"][0]["config"] = json!({"acks": 2});
+    assert_eq!(
+        err(v),
+        "producers[0].config: acks: invalid value \"2\": expected one of 0, 1, -1, all"
+    );
+}
+
+#[test]
+fn references_to_missing_things_are_rejected() {
+    let mut v = base();
+    v["producers"][0]["workload"]["topic"] = json!("aa");
+    assert_eq!(
+        err(v),
+        "producers[0].workload.topic: no topic \"aa\" (did you mean \"a\"?)"
+    );
+    let mut v = base();
+    v["events"] = json!([{"at_ms": 10, "action": "crash_broker", "broker": 4}]);
+    assert_eq!(err(v), "events[0].broker: 4 is outside [1, 3]");
+    let mut v = base();
+    v["events"] =
+        json!([{"at_ms": 10, "action": "cut_link", "from": "broker-1", "to": "broker-9"}]);
+    assert_eq!(
+        err(v),
+        "events[0].to: no node \"broker-9\" in this scenario"
+    );
+    let mut v = base();
+    v["events"] = json!([{"at_ms": 10, "action": "crash_brokr", "broker": 1}]);
+    assert_eq!(
+        err(v),
+        "events[0].action: unknown action \"crash_brokr\" (did you mean \"crash_broker\"?)"
+    );
+}
+
+#[test]
+fn events_resolve_client_ids_and_check_times() {
+    let mut v = base();
+    v["events"] = json!([
+        {"at_ms": 10, "action": "cut_link", "from": "p", "to": "broker-1", "both": true},
+        {"at_ms": 20, "action": "set_link", "from": "broker-2", "to": "broker-3", "latency_ms": 50, "loss": "1/10"},
+        {"at_ms": 30, "action": "config_change", "target": "p", "property": "linger.ms", "value": 50},
+        {"at_ms": 40, "action": "consumer_leave", "consumer": "c"}
+    ]);
+    let s = from_value(&v).unwrap();
+    assert_eq!(
+        s.events[0].action,
+        Action::CutLink {
+            from: NodeId::producer(1),
+            to: NodeId::broker(1),
+            both: true
+        }
+    );
+    assert!(
+        matches!(&s.events[1].action, Action::SetLink { link, .. } if link.loss == Ratio::new(1, 10).unwrap())
+    );
+    let mut v = base();
+    v["events"] = json!([{"at_ms": 5000, "action": "heal_all"}]);
+    assert_eq!(err(v), "events[0].at_ms: 5000 is after duration_ms (1000)");
+    let mut v = base();
+    v["events"] = json!([{"at_ms": 5, "action": "config_change", "target": "p", "property": "buffer.memory", "value": 1}]);
+    assert_eq!(err(v), "events[0].property: unsupported: buffer.memory");
+}
+
+#[test]
+fn consumers_need_exactly_one_source() {
+    let mut v = base();
+    v["consumers"][0] = json!({"id": "c", "partitions": ["a-1", "b-0"]});
+    let s = from_value(&v).unwrap();
+    assert!(matches!(&s.consumers[0].source, ConsumerSource::Assigned(tps) if tps.len() == 2));
+    v["consumers"][0] = json!({"id": "c", "partitions": ["a-2"]});
+    assert_eq!(
+        err(v.clone()),
+        "consumers[0].partitions[0]: a has 2 partitions"
+    );
+    v["consumers"][0] = json!({"id": "c"});
+    assert!(err(v).starts_with("consumers[0].group: required"));
+}
+
+#[test]
+fn malformed_json_is_one_line_with_a_position() {
+    let e = parse_json("{\n \"brokers\": 3,\n}")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("line 3: invalid JSON"), "{e}");
+    assert!(!e.contains('\n'));
+    assert_eq!(
+        parse_json("[1]").unwrap_err().to_string(),
+        "(root): expected an object, got an array"
+    );
+}

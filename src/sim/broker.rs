@@ -1,0 +1,792 @@
+//! A Kafka broker: leader appends, acks handling with a produce purgatory, fetches from
+//! followers and consumers with a fetch purgatory, follower fetching, the leader's high
+//! watermark and ISR maintenance.
+//!
+//! Rules (shared/reference/kafka-semantics.md §6):
+//! - A follower's LEO, as the leader sees it, is its fetch offset. `lastCaughtUpTime` advances to
+//!   the fetch time when the fetch offset reaches the leader's LEO, or to the previous fetch time
+//!   when it reaches the LEO the leader had at the previous fetch (`Replica.updateFetchState`).
+//! - Leader HW = min LEO over the ISR, frozen while the ISR is smaller than
+//!   `min(min.insync.replicas, replication factor)`, and never decreasing.
+//! - ISR shrink every `replica.lag.time.max.ms / 2`: drop followers not caught up within the lag
+//!   time. ISR expand when a follower's LEO reaches the HW.
+//! - acks=all: `NOT_ENOUGH_REPLICAS` before the append when the ISR is under min ISR; otherwise
+//!   the request waits until the HW covers it (`NOT_ENOUGH_REPLICAS_AFTER_APPEND` if the ISR fell
+//!   under min ISR meanwhile) or its timeout passes (`REQUEST_TIMED_OUT`).
+//!
+//! The walking skeleton has no controller yet: leadership is the preferred replica and the ISR is
+//! changed by the leader directly (AlterPartition round trips arrive with the replication issue).
+
+use super::config::BrokerConfig;
+use super::log::PartitionLog;
+use super::node::{Ctx, NodeId, Timer};
+use super::protocol::*;
+use super::time::{SimDuration, SimTime};
+use super::trace::{AppendRole, TraceKind};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The leader's view of one follower.
+#[derive(Clone, Debug, Default)]
+pub struct FollowerState {
+    /// LEO as learned from the follower's last fetch offset.
+    pub log_end_offset: i64,
+    /// Last time the follower was caught up (ms semantics of `lastCaughtUpTimeMs`).
+    pub last_caught_up: SimTime,
+    /// Time of the previous fetch.
+    pub last_fetch_time: SimTime,
+    /// Leader LEO at the previous fetch.
+    pub last_fetch_leader_leo: i64,
+}
+
+/// One partition replica hosted by this broker.
+#[derive(Clone, Debug)]
+pub struct Replica {
+    /// Replica list in assignment order; the first is the preferred leader.
+    pub replicas: Vec<u16>,
+    /// Current leader.
+    pub leader: u16,
+    /// Current leader epoch.
+    pub leader_epoch: i32,
+    /// Effective `min.insync.replicas` for the topic.
+    pub min_insync_replicas: u32,
+    /// The log.
+    pub log: PartitionLog,
+    /// Leader only: the ISR (broker ids, leader included).
+    pub isr: BTreeSet<u16>,
+    /// Leader only: followers' fetch state.
+    pub followers: BTreeMap<u16, FollowerState>,
+}
+
+impl Replica {
+    fn effective_min_isr(&self) -> usize {
+        (self.min_insync_replicas as usize).min(self.replicas.len())
+    }
+}
+
+#[derive(Clone, Debug)]
+struct ParkedFetch {
+    from: NodeId,
+    request: FetchRequest,
+}
+
+#[derive(Clone, Debug)]
+struct ParkedProduce {
+    from: NodeId,
+    correlation_id: u64,
+    /// (partition, offset the HW must reach, result so far).
+    waiting: Vec<(Tp, i64, ProducePartitionResponse)>,
+}
+
+/// A broker node.
+#[derive(Clone, Debug)]
+pub struct Broker {
+    id: u16,
+    config: BrokerConfig,
+    replicas: BTreeMap<Tp, Replica>,
+    parked_fetches: BTreeMap<u64, ParkedFetch>,
+    parked_produces: BTreeMap<u64, ParkedProduce>,
+    park_id_next: u64,
+    correlation_id_next: u64,
+    /// Follower side: the outstanding fetch to each leader.
+    fetch_in_flight: BTreeMap<u16, u64>,
+}
+
+impl Broker {
+    /// A broker hosting `replicas` (partition → replica state).
+    pub fn new(id: u16, config: BrokerConfig, replicas: BTreeMap<Tp, Replica>) -> Broker {
+        Broker {
+            id,
+            config,
+            replicas,
+            parked_fetches: BTreeMap::new(),
+            parked_produces: BTreeMap::new(),
+            park_id_next: 0,
+            correlation_id_next: 0,
+            fetch_in_flight: BTreeMap::new(),
+        }
+    }
+
+    /// Broker id.
+    pub fn id(&self) -> u16 {
+        self.id
+    }
+
+    /// The partitions this broker hosts.
+    pub fn replicas(&self) -> &BTreeMap<Tp, Replica> {
+        &self.replicas
+    }
+
+    /// Current configuration.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
+    }
+
+    /// Replaces the configuration (a run-time config change).
+    pub fn set_config(&mut self, config: BrokerConfig) {
+        self.config = config;
+    }
+
+    /// Overrides `min.insync.replicas` for a topic's partitions.
+    pub fn set_topic_min_isr(&mut self, topic: &str, min_isr: u32) {
+        for (_, r) in self
+            .replicas
+            .iter_mut()
+            .filter(|(tp, _)| &*tp.topic == topic)
+        {
+            r.min_insync_replicas = min_isr;
+        }
+    }
+
+    /// Starts (or restarts after a crash): in-memory request state is gone, fetching resumes.
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        self.parked_fetches.clear();
+        self.parked_produces.clear();
+        self.fetch_in_flight.clear();
+        let check_every =
+            SimDuration::from_ns((self.config.replica_lag_time_max.as_ns() / 2).max(1));
+        ctx.set_timer(check_every, Timer::IsrCheck);
+        for leader in self.leaders_followed() {
+            self.send_follower_fetch(ctx, leader);
+        }
+    }
+
+    /// Handles a request or response.
+    pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
+        match msg {
+            Message::ProduceRequest(req) => self.handle_produce(ctx, from, req),
+            Message::FetchRequest(req) => self.handle_fetch(ctx, from, req),
+            Message::FetchResponse {
+                correlation_id,
+                responses,
+            } => self.handle_fetch_response(ctx, from, correlation_id, responses),
+            Message::ProduceResponse { .. } => {}
+        }
+    }
+
+    /// Handles a timer.
+    pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
+        match timer {
+            Timer::IsrCheck => self.on_isr_check(ctx),
+            Timer::FetchWaitExpired { fetch_id } => {
+                if let Some(parked) = self.parked_fetches.remove(&fetch_id) {
+                    self.respond_fetch(ctx, parked.from, &parked.request);
+                }
+            }
+            Timer::ProduceTimeout { produce_id } => self.expire_produce(ctx, produce_id),
+            Timer::RequestTimeout { correlation_id } => {
+                self.on_follower_fetch_timeout(ctx, correlation_id)
+            }
+            Timer::FetchNow => {
+                for leader in self.leaders_followed() {
+                    if !self.fetch_in_flight.contains_key(&leader) {
+                        self.send_follower_fetch(ctx, leader);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ----- produce -----
+
+    fn handle_produce(&mut self, ctx: &mut Ctx, from: NodeId, req: ProduceRequest) {
+        let mut waiting = Vec::new();
+        let mut responses = Vec::new();
+        for (tp, batch) in &req.batches {
+            let result = self.append_for_produce(ctx, tp, batch, req.acks);
+            match result {
+                Ok(resp) if req.acks == Acks::All => {
+                    let required = resp.base_offset + i64::from(batch.record_count());
+                    waiting.push((tp.clone(), required, resp));
+                }
+                Ok(resp) => responses.push(resp),
+                Err(error) => responses.push(ProducePartitionResponse {
+                    tp: tp.clone(),
+                    error,
+                    base_offset: -1,
+                }),
+            }
+        }
+        self.advance_after_append(ctx, req.batches.iter().map(|(tp, _)| tp));
+        match req.acks {
+            Acks::None => {}
+            Acks::Leader => {
+                ctx.send(
+                    from,
+                    Message::ProduceResponse {
+                        correlation_id: req.correlation_id,
+                        responses,
+                    },
+                );
+            }
+            Acks::All => self.park_produce(ctx, from, &req, waiting, responses),
+        }
+    }
+
+    fn append_for_produce(
+        &mut self,
+        ctx: &mut Ctx,
+        tp: &Tp,
+        batch: &Batch,
+        acks: Acks,
+    ) -> Result<ProducePartitionResponse, ErrorCode> {
+        let me = self.id;
+        let replica = self
+            .replicas
+            .get_mut(tp)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        if replica.leader != me {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        if acks == Acks::All && replica.isr.len() < replica.effective_min_isr() {
+            return Err(ErrorCode::NotEnoughReplicas);
+        }
+        let stamped = replica.log.append_as_leader(batch, replica.leader_epoch);
+        ctx.trace(TraceKind::BatchAppended {
+            tp: tp.clone(),
+            role: AppendRole::Leader,
+            base_offset: stamped.base_offset,
+            records: stamped.record_count(),
+            log_end_offset: replica.log.log_end_offset(),
+        });
+        Ok(ProducePartitionResponse {
+            tp: tp.clone(),
+            error: ErrorCode::None,
+            base_offset: stamped.base_offset,
+        })
+    }
+
+    fn park_produce(
+        &mut self,
+        ctx: &mut Ctx,
+        from: NodeId,
+        req: &ProduceRequest,
+        waiting: Vec<(Tp, i64, ProducePartitionResponse)>,
+        done: Vec<ProducePartitionResponse>,
+    ) {
+        let id = self.park_id_next;
+        self.park_id_next += 1;
+        let mut parked = ParkedProduce {
+            from,
+            correlation_id: req.correlation_id,
+            waiting,
+        };
+        parked
+            .waiting
+            .extend(done.into_iter().map(|r| (r.tp.clone(), i64::MIN, r)));
+        self.parked_produces.insert(id, parked);
+        ctx.set_timer(req.timeout, Timer::ProduceTimeout { produce_id: id });
+        self.complete_produces(ctx);
+    }
+
+    /// Answers every parked acks=all produce whose partitions' HWs have all reached their offsets.
+    fn complete_produces(&mut self, ctx: &mut Ctx) {
+        let ready: Vec<u64> = self
+            .parked_produces
+            .iter()
+            .filter(|(_, p)| {
+                p.waiting
+                    .iter()
+                    .all(|(tp, required, _)| self.hw_reached(tp, *required))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ready {
+            let parked = self.parked_produces.remove(&id).expect("id just listed");
+            let responses = parked
+                .waiting
+                .into_iter()
+                .map(|(tp, required, resp)| self.finish_partition(&tp, required, resp))
+                .collect();
+            ctx.send(
+                parked.from,
+                Message::ProduceResponse {
+                    correlation_id: parked.correlation_id,
+                    responses,
+                },
+            );
+        }
+    }
+
+    fn hw_reached(&self, tp: &Tp, required: i64) -> bool {
+        required == i64::MIN
+            || self
+                .replicas
+                .get(tp)
+                .is_some_and(|r| r.log.high_watermark() >= required)
+    }
+
+    fn finish_partition(
+        &self,
+        tp: &Tp,
+        required: i64,
+        mut resp: ProducePartitionResponse,
+    ) -> ProducePartitionResponse {
+        let Some(replica) = self.replicas.get(tp) else {
+            return resp;
+        };
+        if required != i64::MIN && replica.isr.len() < replica.effective_min_isr() {
+            resp.error = ErrorCode::NotEnoughReplicasAfterAppend;
+        }
+        resp
+    }
+
+    fn expire_produce(&mut self, ctx: &mut Ctx, id: u64) {
+        let Some(parked) = self.parked_produces.remove(&id) else {
+            return;
+        };
+        let responses = parked
+            .waiting
+            .into_iter()
+            .map(|(tp, required, mut resp)| {
+                if !self.hw_reached(&tp, required) {
+                    resp.error = ErrorCode::RequestTimedOut;
+                }
+                resp
+            })
+            .collect();
+        ctx.send(
+            parked.from,
+            Message::ProduceResponse {
+                correlation_id: parked.correlation_id,
+                responses,
+            },
+        );
+    }
+
+    // ----- fetch (leader side) -----
+
+    fn handle_fetch(&mut self, ctx: &mut Ctx, from: NodeId, req: FetchRequest) {
+        if let Some(follower) = req.replica_id {
+            for (tp, offset) in &req.partitions {
+                self.update_follower(ctx, tp, follower, *offset);
+            }
+            self.advance_after_append(ctx, req.partitions.iter().map(|(tp, _)| tp));
+        }
+        let available = self.fetchable_bytes(&req);
+        if available >= req.min_bytes || req.max_wait == SimDuration::ZERO {
+            self.respond_fetch(ctx, from, &req);
+            return;
+        }
+        let id = self.park_id_next;
+        self.park_id_next += 1;
+        ctx.set_timer(req.max_wait, Timer::FetchWaitExpired { fetch_id: id });
+        self.parked_fetches
+            .insert(id, ParkedFetch { from, request: req });
+    }
+
+    /// Records a follower's fetch at `offset` (its LEO) with Kafka's lastCaughtUpTime rule, and
+    /// expands the ISR when it has caught up to the HW.
+    fn update_follower(&mut self, ctx: &mut Ctx, tp: &Tp, follower: u16, offset: i64) {
+        let me = self.id;
+        let Some(replica) = self.replicas.get_mut(tp) else {
+            return;
+        };
+        if replica.leader != me {
+            return;
+        }
+        let leader_leo = replica.log.log_end_offset();
+        let state = replica.followers.entry(follower).or_default();
+        if offset >= leader_leo {
+            state.last_caught_up = state.last_caught_up.max(ctx.now);
+        } else if offset >= state.last_fetch_leader_leo {
+            state.last_caught_up = state.last_caught_up.max(state.last_fetch_time);
+        }
+        state.last_fetch_leader_leo = state.last_fetch_leader_leo.max(leader_leo);
+        state.last_fetch_time = ctx.now;
+        state.log_end_offset = offset;
+        if !replica.isr.contains(&follower) && offset >= replica.log.high_watermark() {
+            replica.isr.insert(follower);
+            ctx.trace(TraceKind::IsrExpanded {
+                tp: tp.clone(),
+                added: follower,
+                isr: replica.isr.iter().copied().collect(),
+            });
+        }
+    }
+
+    /// After appends or follower progress: move HWs, then wake parked produces and fetches.
+    fn advance_after_append<'a>(&mut self, ctx: &mut Ctx, tps: impl Iterator<Item = &'a Tp>) {
+        let tps: BTreeSet<&Tp> = tps.collect();
+        for tp in tps {
+            self.maybe_advance_leader_hw(ctx, tp);
+        }
+        self.complete_produces(ctx);
+        self.complete_fetches(ctx);
+    }
+
+    fn maybe_advance_leader_hw(&mut self, ctx: &mut Ctx, tp: &Tp) {
+        let me = self.id;
+        let Some(replica) = self.replicas.get_mut(tp) else {
+            return;
+        };
+        if replica.leader != me {
+            return;
+        }
+        let old = replica.log.high_watermark();
+        let new = leader_high_watermark(replica, me);
+        if new > old {
+            replica.log.set_high_watermark(new);
+            ctx.trace(TraceKind::HighWatermarkAdvanced {
+                tp: tp.clone(),
+                from: old,
+                to: new,
+            });
+        }
+    }
+
+    fn fetchable_bytes(&self, req: &FetchRequest) -> u32 {
+        req.partitions
+            .iter()
+            .filter_map(|(tp, offset)| {
+                let r = self.replicas.get(tp).filter(|r| r.leader == self.id)?;
+                Some(
+                    r.log
+                        .bytes_available(*offset, fetch_limit(r, req.replica_id)),
+                )
+            })
+            .sum()
+    }
+
+    fn complete_fetches(&mut self, ctx: &mut Ctx) {
+        let ready: Vec<u64> = self
+            .parked_fetches
+            .iter()
+            .filter(|(_, p)| self.fetchable_bytes(&p.request) >= p.request.min_bytes)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ready {
+            let parked = self.parked_fetches.remove(&id).expect("id just listed");
+            self.respond_fetch(ctx, parked.from, &parked.request);
+        }
+    }
+
+    fn respond_fetch(&self, ctx: &mut Ctx, to: NodeId, req: &FetchRequest) {
+        let responses = req
+            .partitions
+            .iter()
+            .map(|(tp, offset)| self.read_partition(tp, *offset, req.replica_id))
+            .collect();
+        ctx.send(
+            to,
+            Message::FetchResponse {
+                correlation_id: req.correlation_id,
+                responses,
+            },
+        );
+    }
+
+    fn read_partition(
+        &self,
+        tp: &Tp,
+        offset: i64,
+        replica_id: Option<u16>,
+    ) -> FetchPartitionResponse {
+        let error = |error| FetchPartitionResponse {
+            tp: tp.clone(),
+            error,
+            high_watermark: -1,
+            fetch_offset: offset,
+            batches: vec![],
+        };
+        let Some(replica) = self.replicas.get(tp) else {
+            return error(ErrorCode::UnknownTopicOrPartition);
+        };
+        if replica.leader != self.id {
+            return error(ErrorCode::NotLeaderOrFollower);
+        }
+        let hw = replica.log.high_watermark();
+        let fetch_offset = if offset < 0 { hw } else { offset };
+        if fetch_offset > replica.log.log_end_offset()
+            || fetch_offset < replica.log.log_start_offset()
+        {
+            return error(ErrorCode::OffsetOutOfRange);
+        }
+        const FETCH_BYTES_MAX: u32 = 1 << 20;
+        let batches = replica.log.read(
+            fetch_offset,
+            fetch_limit(replica, replica_id),
+            FETCH_BYTES_MAX,
+        );
+        FetchPartitionResponse {
+            tp: tp.clone(),
+            error: ErrorCode::None,
+            high_watermark: hw,
+            fetch_offset,
+            batches,
+        }
+    }
+
+    // ----- ISR maintenance -----
+
+    fn on_isr_check(&mut self, ctx: &mut Ctx) {
+        let me = self.id;
+        let lag_max = self.config.replica_lag_time_max;
+        let mut shrunk = Vec::new();
+        for (tp, replica) in self.replicas.iter_mut().filter(|(_, r)| r.leader == me) {
+            let leo = replica.log.log_end_offset();
+            let lagging: Vec<u16> = replica
+                .isr
+                .iter()
+                .copied()
+                .filter(|b| *b != me)
+                .filter(|b| {
+                    let f = replica.followers.get(b).cloned().unwrap_or_default();
+                    f.log_end_offset != leo && ctx.now.saturating_since(f.last_caught_up) > lag_max
+                })
+                .collect();
+            for b in lagging {
+                replica.isr.remove(&b);
+                ctx.trace(TraceKind::IsrShrunk {
+                    tp: tp.clone(),
+                    removed: b,
+                    isr: replica.isr.iter().copied().collect(),
+                });
+                shrunk.push(tp.clone());
+            }
+        }
+        self.advance_after_append(ctx, shrunk.iter());
+        let check_every = SimDuration::from_ns((lag_max.as_ns() / 2).max(1));
+        ctx.set_timer(check_every, Timer::IsrCheck);
+    }
+
+    // ----- follower side -----
+
+    fn leaders_followed(&self) -> BTreeSet<u16> {
+        self.replicas
+            .values()
+            .filter(|r| r.leader != self.id)
+            .map(|r| r.leader)
+            .collect()
+    }
+
+    fn send_follower_fetch(&mut self, ctx: &mut Ctx, leader: u16) {
+        let partitions: Vec<(Tp, i64)> = self
+            .replicas
+            .iter()
+            .filter(|(_, r)| r.leader == leader)
+            .map(|(tp, r)| (tp.clone(), r.log.log_end_offset()))
+            .collect();
+        if partitions.is_empty() {
+            return;
+        }
+        let correlation_id = self.correlation_id_next;
+        self.correlation_id_next += 1;
+        self.fetch_in_flight.insert(leader, correlation_id);
+        let request = FetchRequest {
+            correlation_id,
+            replica_id: Some(self.id),
+            max_wait: self.config.replica_fetch_wait_max,
+            min_bytes: self.config.replica_fetch_min_bytes,
+            partitions,
+        };
+        ctx.send(NodeId::broker(leader), Message::FetchRequest(request));
+        let timeout = self.config.replica_fetch_wait_max + self.config.replica_socket_timeout;
+        ctx.set_timer(timeout, Timer::RequestTimeout { correlation_id });
+    }
+
+    fn handle_fetch_response(
+        &mut self,
+        ctx: &mut Ctx,
+        from: NodeId,
+        correlation_id: u64,
+        responses: Vec<FetchPartitionResponse>,
+    ) {
+        let leader = from.number;
+        if self.fetch_in_flight.get(&leader) != Some(&correlation_id) {
+            return;
+        }
+        self.fetch_in_flight.remove(&leader);
+        let mut failed = false;
+        for resp in responses {
+            failed |= resp.error != ErrorCode::None;
+            if resp.error == ErrorCode::None {
+                self.apply_fetched(ctx, resp);
+            }
+        }
+        if failed {
+            ctx.set_timer(self.config.replica_fetch_backoff, Timer::FetchNow);
+        } else {
+            self.send_follower_fetch(ctx, leader);
+        }
+    }
+
+    /// Follower append of fetched batches, then `HW = min(leader HW, own LEO)`.
+    fn apply_fetched(&mut self, ctx: &mut Ctx, resp: FetchPartitionResponse) {
+        let Some(replica) = self.replicas.get_mut(&resp.tp) else {
+            return;
+        };
+        for batch in resp.batches {
+            if batch.base_offset != replica.log.log_end_offset() {
+                continue;
+            }
+            let (base_offset, records) = (batch.base_offset, batch.record_count());
+            replica.log.append_as_follower(batch);
+            ctx.trace(TraceKind::BatchAppended {
+                tp: resp.tp.clone(),
+                role: AppendRole::Follower,
+                base_offset,
+                records,
+                log_end_offset: replica.log.log_end_offset(),
+            });
+        }
+        let old = replica.log.high_watermark();
+        let new = resp.high_watermark.min(replica.log.log_end_offset());
+        if new > old {
+            replica.log.set_high_watermark(new);
+            ctx.trace(TraceKind::HighWatermarkAdvanced {
+                tp: resp.tp,
+                from: old,
+                to: new,
+            });
+        }
+    }
+
+    fn on_follower_fetch_timeout(&mut self, ctx: &mut Ctx, correlation_id: u64) {
+        let Some((&leader, _)) = self
+            .fetch_in_flight
+            .iter()
+            .find(|(_, c)| **c == correlation_id)
+        else {
+            return;
+        };
+        self.fetch_in_flight.remove(&leader);
+        self.send_follower_fetch(ctx, leader);
+    }
+}
+
+/// Consumers read below the HW; followers read everything up to the LEO.
+fn fetch_limit(replica: &Replica, replica_id: Option<u16>) -> i64 {
+    match replica_id {
+        Some(_) => replica.log.log_end_offset(),
+        None => replica.log.high_watermark(),
+    }
+}
+
+/// The leader's HW rule: unchanged under min ISR, else min LEO over the ISR, never lower.
+pub fn leader_high_watermark(replica: &Replica, leader: u16) -> i64 {
+    let old = replica.log.high_watermark();
+    if replica.isr.len() < replica.effective_min_isr() {
+        return old;
+    }
+    let leo = replica.log.log_end_offset();
+    let min_follower = replica
+        .isr
+        .iter()
+        .filter(|b| **b != leader)
+        .map(|b| replica.followers.get(b).map_or(0, |f| f.log_end_offset))
+        .min()
+        .unwrap_or(leo);
+    old.max(leo.min(min_follower))
+}
+
+/// Builds the replica states for broker `id` from topic layouts.
+pub fn replicas_for_broker(
+    id: u16,
+    topics: &[(TopicName, Vec<Vec<u16>>, u32)],
+) -> BTreeMap<Tp, Replica> {
+    let mut out = BTreeMap::new();
+    for (topic, layout, min_isr) in topics {
+        for (p, replicas) in layout.iter().enumerate() {
+            if !replicas.contains(&id) {
+                continue;
+            }
+            let leader = replicas[0];
+            let isr = if leader == id {
+                replicas.iter().copied().collect()
+            } else {
+                BTreeSet::new()
+            };
+            let replica = Replica {
+                replicas: replicas.clone(),
+                leader,
+                leader_epoch: 0,
+                min_insync_replicas: *min_isr,
+                log: PartitionLog::new(),
+                isr,
+                followers: BTreeMap::new(),
+            };
+            out.insert(Tp::new(topic, p as u32), replica);
+        }
+    }
+    out
+}
+
+/// Total records across batches (helper for views).
+pub fn records_in(batches: &[Arc<Batch>]) -> u64 {
+    batches.iter().map(|b| u64::from(b.record_count())).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    fn replica(leo: i64, isr: &[u16], followers: &[(u16, i64)], min_isr: u32) -> Replica {
+        let mut log = PartitionLog::new();
+        if leo > 0 {
+            let rec = Record {
+                timestamp_ms: 0,
+                key: None,
+                value: None,
+            };
+            let b = Batch {
+                base_offset: 0,
+                partition_leader_epoch: 0,
+                producer: NodeId::producer(1),
+                batch_id: 0,
+                records: vec![rec; leo as usize],
+            };
+            log.append_as_leader(&b, 0);
+        }
+        Replica {
+            replicas: vec![1, 2, 3],
+            leader: 1,
+            leader_epoch: 0,
+            min_insync_replicas: min_isr,
+            log,
+            isr: isr.iter().copied().collect(),
+            followers: followers
+                .iter()
+                .map(|(b, leo)| {
+                    (
+                        *b,
+                        FollowerState {
+                            log_end_offset: *leo,
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn hw_is_min_leo_over_the_isr() {
+        assert_eq!(
+            leader_high_watermark(&replica(10, &[1, 2, 3], &[(2, 10), (3, 7)], 1), 1),
+            7
+        );
+        assert_eq!(
+            leader_high_watermark(&replica(10, &[1, 2], &[(2, 10), (3, 0)], 1), 1),
+            10,
+            "non-ISR replica ignored"
+        );
+    }
+
+    #[test]
+    fn hw_is_frozen_under_min_isr() {
+        // kafka-vectors hw_scenarios/under_min_isr_followers_caught_up: ISR 2 < min ISR 3.
+        assert_eq!(
+            leader_high_watermark(&replica(10, &[1, 2], &[(2, 10), (3, 10)], 3), 1),
+            0
+        );
+        assert_eq!(
+            leader_high_watermark(&replica(10, &[1, 2, 3], &[(2, 10), (3, 10)], 3), 1),
+            10
+        );
+    }
+}

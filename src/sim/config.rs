@@ -1,0 +1,572 @@
+//! Kafka configuration properties, by their real names, with Kafka 4.0 defaults.
+//!
+//! Every property a scenario may name is in [`PROPERTIES`]. A property is either *modelled*
+//! (the simulation honours it) or *unsupported* (a real Kafka property the model does not
+//! implement yet: naming it is an error `unsupported: <name>`, never silently ignored). A name
+//! that is not a Kafka property at all is *unknown*, and the error suggests the closest one.
+//! Typed configs ([`ProducerConfig`], [`BrokerConfig`], [`TopicConfig`], [`ConsumerConfig`]) are
+//! read from validated [`Props`] and fall back to the defaults here (shared/reference §8).
+
+use super::protocol::Acks;
+use super::time::SimDuration;
+use std::collections::BTreeMap;
+
+/// Where a property applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Broker (`server.properties`).
+    Broker,
+    /// Topic-level override.
+    Topic,
+    /// Producer client.
+    Producer,
+    /// Consumer client.
+    Consumer,
+}
+
+impl Scope {
+    /// Lower-case name used in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Broker => "broker",
+            Scope::Topic => "topic",
+            Scope::Producer => "producer",
+            Scope::Consumer => "consumer",
+        }
+    }
+}
+
+/// The type of a property's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An integer in `min..=max`.
+    Int {
+        /// Smallest accepted value.
+        min: i64,
+        /// Largest accepted value.
+        max: i64,
+    },
+    /// `true` or `false`.
+    Bool,
+    /// One of the listed words.
+    Choice(&'static [&'static str]),
+    /// Free text.
+    Text,
+}
+
+/// Whether the model honours a property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// Honoured by the simulation.
+    Modelled,
+    /// A real Kafka property that the model does not implement yet.
+    Unsupported,
+}
+
+/// One property's definition.
+#[derive(Clone, Copy, Debug)]
+pub struct PropertySpec {
+    /// Kafka's name for it.
+    pub name: &'static str,
+    /// Where it applies.
+    pub scope: Scope,
+    /// Kafka 4.0 default, as Kafka would print it.
+    pub default: &'static str,
+    /// Value type.
+    pub kind: Kind,
+    /// Modelled or not.
+    pub support: Support,
+}
+
+const I32: i64 = i32::MAX as i64;
+const I64: i64 = i64::MAX;
+const fn int(min: i64, max: i64) -> Kind {
+    Kind::Int { min, max }
+}
+const fn m(name: &'static str, scope: Scope, default: &'static str, kind: Kind) -> PropertySpec {
+    PropertySpec {
+        name,
+        scope,
+        default,
+        kind,
+        support: Support::Modelled,
+    }
+}
+const fn u(name: &'static str, scope: Scope, default: &'static str) -> PropertySpec {
+    PropertySpec {
+        name,
+        scope,
+        default,
+        kind: Kind::Text,
+        support: Support::Unsupported,
+    }
+}
+
+use Scope::{Broker as B, Consumer as C, Producer as P, Topic as T};
+
+/// Every property a scenario may name.
+pub const PROPERTIES: &[PropertySpec] = &[
+    // Producer — modelled.
+    m("acks", P, "all", Kind::Choice(&["0", "1", "-1", "all"])),
+    m("batch.size", P, "16384", int(0, I32)),
+    m("linger.ms", P, "5", int(0, I64)),
+    m("max.in.flight.requests.per.connection", P, "5", int(1, I32)),
+    m("request.timeout.ms", P, "30000", int(0, I32)),
+    m("retry.backoff.ms", P, "100", int(0, I64)),
+    m("client.id", P, "", Kind::Text),
+    // Producer — real Kafka properties not modelled yet.
+    u("buffer.memory", P, "33554432"),
+    u("max.block.ms", P, "60000"),
+    u("max.request.size", P, "1048576"),
+    u("enable.idempotence", P, "true"),
+    u("retries", P, "2147483647"),
+    u("delivery.timeout.ms", P, "120000"),
+    u("retry.backoff.max.ms", P, "1000"),
+    u("reconnect.backoff.ms", P, "50"),
+    u("reconnect.backoff.max.ms", P, "1000"),
+    u("compression.type", P, "none"),
+    u("partitioner.class", P, ""),
+    u("partitioner.adaptive.partitioning.enable", P, "true"),
+    u("partitioner.availability.timeout.ms", P, "0"),
+    u("partitioner.ignore.keys", P, "false"),
+    u("metadata.max.age.ms", P, "300000"),
+    u("metadata.max.idle.ms", P, "300000"),
+    u("transaction.timeout.ms", P, "60000"),
+    u("transactional.id", P, ""),
+    u("key.serializer", P, ""),
+    u("value.serializer", P, ""),
+    u("interceptor.classes", P, ""),
+    u("bootstrap.servers", P, ""),
+    u("send.buffer.bytes", P, "131072"),
+    u("receive.buffer.bytes", P, "32768"),
+    u("connections.max.idle.ms", P, "540000"),
+    // Broker — modelled.
+    m("replica.lag.time.max.ms", B, "30000", int(1, I64)),
+    m("replica.fetch.wait.max.ms", B, "500", int(0, I32)),
+    m("replica.fetch.min.bytes", B, "1", int(1, I32)),
+    m("replica.fetch.backoff.ms", B, "1000", int(0, I32)),
+    m("replica.socket.timeout.ms", B, "30000", int(1, I32)),
+    m("min.insync.replicas", B, "1", int(1, I32)),
+    // Broker — not modelled yet.
+    u("unclean.leader.election.enable", B, "false"),
+    u("default.replication.factor", B, "1"),
+    u("num.partitions", B, "1"),
+    u("replica.fetch.max.bytes", B, "1048576"),
+    u("message.max.bytes", B, "1048588"),
+    u("log.segment.bytes", B, "1073741824"),
+    u("log.roll.ms", B, "604800000"),
+    u("log.retention.ms", B, "604800000"),
+    u("log.retention.hours", B, "168"),
+    u("log.retention.bytes", B, "-1"),
+    u("log.retention.check.interval.ms", B, "300000"),
+    u("log.index.interval.bytes", B, "4096"),
+    u("log.index.size.max.bytes", B, "10485760"),
+    u("log.cleanup.policy", B, "delete"),
+    u("log.flush.interval.messages", B, "9223372036854775807"),
+    u("log.flush.interval.ms", B, ""),
+    u("num.io.threads", B, "8"),
+    u("num.network.threads", B, "3"),
+    u("queued.max.requests", B, "500"),
+    u("auto.leader.rebalance.enable", B, "true"),
+    u("leader.imbalance.check.interval.seconds", B, "300"),
+    u("offsets.topic.num.partitions", B, "50"),
+    u("offsets.topic.replication.factor", B, "3"),
+    u("offsets.retention.minutes", B, "10080"),
+    u("group.initial.rebalance.delay.ms", B, "3000"),
+    u("group.min.session.timeout.ms", B, "6000"),
+    u("group.max.session.timeout.ms", B, "1800000"),
+    u("producer.id.expiration.ms", B, "86400000"),
+    u("broker.session.timeout.ms", B, "9000"),
+    u("broker.heartbeat.interval.ms", B, "2000"),
+    u("auto.create.topics.enable", B, "true"),
+    u("log.message.timestamp.type", B, "CreateTime"),
+    // Topic — modelled.
+    m("min.insync.replicas", T, "1", int(1, I32)),
+    // Topic — not modelled yet.
+    u("cleanup.policy", T, "delete"),
+    u("compression.type", T, "producer"),
+    u("delete.retention.ms", T, "86400000"),
+    u("flush.messages", T, "9223372036854775807"),
+    u("flush.ms", T, "9223372036854775807"),
+    u("index.interval.bytes", T, "4096"),
+    u("max.compaction.lag.ms", T, "9223372036854775807"),
+    u("max.message.bytes", T, "1048588"),
+    u("message.timestamp.type", T, "CreateTime"),
+    u("message.timestamp.after.max.ms", T, "3600000"),
+    u("message.timestamp.before.max.ms", T, "9223372036854775807"),
+    u("min.cleanable.dirty.ratio", T, "0.5"),
+    u("min.compaction.lag.ms", T, "0"),
+    u("retention.bytes", T, "-1"),
+    u("retention.ms", T, "604800000"),
+    u("segment.bytes", T, "1073741824"),
+    u("segment.index.bytes", T, "10485760"),
+    u("segment.jitter.ms", T, "0"),
+    u("segment.ms", T, "604800000"),
+    u("unclean.leader.election.enable", T, "false"),
+    u("preallocate", T, "false"),
+    // Consumer — modelled.
+    m("fetch.min.bytes", C, "1", int(0, I32)),
+    m("fetch.max.wait.ms", C, "500", int(0, I32)),
+    m(
+        "auto.offset.reset",
+        C,
+        "latest",
+        Kind::Choice(&["earliest", "latest"]),
+    ),
+    m("request.timeout.ms", C, "30000", int(0, I32)),
+    m("retry.backoff.ms", C, "100", int(0, I64)),
+    m("client.id", C, "", Kind::Text),
+    // Consumer — not modelled yet.
+    u("group.id", C, ""),
+    u("group.instance.id", C, ""),
+    u("group.protocol", C, "classic"),
+    u("session.timeout.ms", C, "45000"),
+    u("heartbeat.interval.ms", C, "3000"),
+    u("max.poll.interval.ms", C, "300000"),
+    u("max.poll.records", C, "500"),
+    u("enable.auto.commit", C, "true"),
+    u("auto.commit.interval.ms", C, "5000"),
+    u("fetch.max.bytes", C, "52428800"),
+    u("max.partition.fetch.bytes", C, "1048576"),
+    u("isolation.level", C, "read_uncommitted"),
+    u("partition.assignment.strategy", C, ""),
+    u("key.deserializer", C, ""),
+    u("value.deserializer", C, ""),
+    u("check.crcs", C, "true"),
+    u("bootstrap.servers", C, ""),
+    u("interceptor.classes", C, ""),
+    u("default.api.timeout.ms", C, "60000"),
+    u("allow.auto.create.topics", C, "true"),
+    u("exclude.internal.topics", C, "true"),
+    u("client.rack", C, ""),
+];
+
+/// The definition of `name` in `scope`, if Kafka has one.
+pub fn spec(scope: Scope, name: &str) -> Option<&'static PropertySpec> {
+    PROPERTIES
+        .iter()
+        .find(|p| p.scope == scope && p.name == name)
+}
+
+/// Names of every property in `scope`.
+pub fn names(scope: Scope) -> impl Iterator<Item = &'static str> {
+    PROPERTIES
+        .iter()
+        .filter(move |p| p.scope == scope)
+        .map(|p| p.name)
+}
+
+/// Why a property was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PropertyError {
+    /// Not a Kafka property of this scope.
+    #[error("unknown {scope} property \"{name}\"{}", suggestion.as_ref().map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default())]
+    Unknown {
+        /// Scope name.
+        scope: &'static str,
+        /// The name given.
+        name: String,
+        /// The closest real name, if any is close.
+        suggestion: Option<&'static str>,
+    },
+    /// A real Kafka property the model does not implement.
+    #[error("unsupported: {name}")]
+    Unsupported {
+        /// The name given.
+        name: String,
+    },
+    /// The value does not fit the property's type.
+    #[error("{name}: invalid value {value:?}: expected {expected}")]
+    InvalidValue {
+        /// Property name.
+        name: String,
+        /// Value given.
+        value: String,
+        /// What was expected.
+        expected: String,
+    },
+}
+
+/// Validated properties of one scope: name → value as Kafka would print it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Props {
+    scope: Option<Scope>,
+    values: BTreeMap<String, String>,
+}
+
+impl Props {
+    /// No properties set: every default applies.
+    pub fn empty(scope: Scope) -> Props {
+        Props {
+            scope: Some(scope),
+            values: BTreeMap::new(),
+        }
+    }
+
+    /// Sets `name = value` after checking that Kafka knows it, the model honours it, and the
+    /// value has the right type.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), PropertyError> {
+        let scope = self.scope.expect("Props built with Props::empty");
+        let spec = spec(scope, name).ok_or_else(|| PropertyError::Unknown {
+            scope: scope.name(),
+            name: name.to_string(),
+            suggestion: crate::suggest::closest(name, names(scope)),
+        })?;
+        if spec.support == Support::Unsupported {
+            return Err(PropertyError::Unsupported {
+                name: name.to_string(),
+            });
+        }
+        let value = check_value(spec, value.trim())?;
+        self.values.insert(name.to_string(), value);
+        Ok(())
+    }
+
+    /// The explicitly set value of `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// Every explicitly set property, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn raw(&self, name: &str) -> &str {
+        let scope = self.scope.expect("Props built with Props::empty");
+        let spec = spec(scope, name)
+            .unwrap_or_else(|| panic!("{name} is not a {} property", scope.name()));
+        assert_eq!(
+            spec.support,
+            Support::Modelled,
+            "{name} is read but not marked modelled"
+        );
+        self.get(name).unwrap_or(spec.default)
+    }
+
+    fn int(&self, name: &str) -> i64 {
+        self.raw(name)
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} was validated as an integer"))
+    }
+
+    fn ms(&self, name: &str) -> SimDuration {
+        SimDuration::from_ms(self.int(name).max(0) as u64)
+    }
+}
+
+fn check_value(spec: &PropertySpec, value: &str) -> Result<String, PropertyError> {
+    let invalid = |expected: String| PropertyError::InvalidValue {
+        name: spec.name.into(),
+        value: value.into(),
+        expected,
+    };
+    match spec.kind {
+        Kind::Int { min, max } => match value.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n.to_string()),
+            _ => Err(invalid(format!("an integer in [{min}, {max}]"))),
+        },
+        Kind::Bool => match value.to_ascii_lowercase().as_str() {
+            v @ ("true" | "false") => Ok(v.to_string()),
+            _ => Err(invalid("true or false".into())),
+        },
+        Kind::Choice(words) => match words.iter().find(|w| w.eq_ignore_ascii_case(value)) {
+            Some(w) => Ok((*w).to_string()),
+            None => Err(invalid(format!("one of {}", words.join(", ")))),
+        },
+        Kind::Text => Ok(value.to_string()),
+    }
+}
+
+/// Producer settings the model honours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProducerConfig {
+    /// `acks`.
+    pub acks: Acks,
+    /// `batch.size` (0 behaves as 1, as in Kafka).
+    pub batch_size_bytes: u32,
+    /// `linger.ms`.
+    pub linger: SimDuration,
+    /// `max.in.flight.requests.per.connection`.
+    pub in_flight_requests_max: u32,
+    /// `request.timeout.ms`.
+    pub request_timeout: SimDuration,
+    /// `retry.backoff.ms`.
+    pub retry_backoff: SimDuration,
+}
+
+impl ProducerConfig {
+    /// Reads validated producer properties, with defaults.
+    pub fn from_props(props: &Props) -> ProducerConfig {
+        let acks = match props.raw("acks") {
+            "0" => Acks::None,
+            "1" => Acks::Leader,
+            _ => Acks::All,
+        };
+        ProducerConfig {
+            acks,
+            batch_size_bytes: props.int("batch.size").max(1) as u32,
+            linger: props.ms("linger.ms"),
+            in_flight_requests_max: props.int("max.in.flight.requests.per.connection") as u32,
+            request_timeout: props.ms("request.timeout.ms"),
+            retry_backoff: props.ms("retry.backoff.ms"),
+        }
+    }
+}
+
+/// Broker settings the model honours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerConfig {
+    /// `replica.lag.time.max.ms`.
+    pub replica_lag_time_max: SimDuration,
+    /// `replica.fetch.wait.max.ms`.
+    pub replica_fetch_wait_max: SimDuration,
+    /// `replica.fetch.min.bytes`.
+    pub replica_fetch_min_bytes: u32,
+    /// `replica.fetch.backoff.ms`.
+    pub replica_fetch_backoff: SimDuration,
+    /// `replica.socket.timeout.ms`.
+    pub replica_socket_timeout: SimDuration,
+    /// `min.insync.replicas` (broker default; topics may override).
+    pub min_insync_replicas: u32,
+}
+
+impl BrokerConfig {
+    /// Reads validated broker properties, with defaults.
+    pub fn from_props(props: &Props) -> BrokerConfig {
+        BrokerConfig {
+            replica_lag_time_max: props.ms("replica.lag.time.max.ms"),
+            replica_fetch_wait_max: props.ms("replica.fetch.wait.max.ms"),
+            replica_fetch_min_bytes: props.int("replica.fetch.min.bytes") as u32,
+            replica_fetch_backoff: props.ms("replica.fetch.backoff.ms"),
+            replica_socket_timeout: props.ms("replica.socket.timeout.ms"),
+            min_insync_replicas: props.int("min.insync.replicas") as u32,
+        }
+    }
+}
+
+/// Topic settings the model honours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicConfig {
+    /// `min.insync.replicas`, when the topic overrides the broker's.
+    pub min_insync_replicas: Option<u32>,
+}
+
+impl TopicConfig {
+    /// Reads validated topic properties.
+    pub fn from_props(props: &Props) -> TopicConfig {
+        TopicConfig {
+            min_insync_replicas: props
+                .get("min.insync.replicas")
+                .map(|_| props.int("min.insync.replicas") as u32),
+        }
+    }
+}
+
+/// Where a consumer starts when it has no position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// `earliest`: the log start.
+    Earliest,
+    /// `latest`: the high watermark.
+    Latest,
+}
+
+/// Consumer settings the model honours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerConfig {
+    /// `fetch.min.bytes`.
+    pub fetch_min_bytes: u32,
+    /// `fetch.max.wait.ms`.
+    pub fetch_max_wait: SimDuration,
+    /// `auto.offset.reset`.
+    pub auto_offset_reset: OffsetReset,
+    /// `request.timeout.ms`.
+    pub request_timeout: SimDuration,
+    /// `retry.backoff.ms`.
+    pub retry_backoff: SimDuration,
+}
+
+impl ConsumerConfig {
+    /// Reads validated consumer properties, with defaults.
+    pub fn from_props(props: &Props) -> ConsumerConfig {
+        ConsumerConfig {
+            fetch_min_bytes: props.int("fetch.min.bytes") as u32,
+            fetch_max_wait: props.ms("fetch.max.wait.ms"),
+            auto_offset_reset: if props.raw("auto.offset.reset") == "earliest" {
+                OffsetReset::Earliest
+            } else {
+                OffsetReset::Latest
+            },
+            request_timeout: props.ms("request.timeout.ms"),
+            retry_backoff: props.ms("retry.backoff.ms"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn defaults_are_kafka_4_0() {
+        let p = ProducerConfig::from_props(&Props::empty(Scope::Producer));
+        assert_eq!(p.acks, Acks::All);
+        assert_eq!(p.batch_size_bytes, 16384);
+        assert_eq!(p.linger, SimDuration::from_ms(5));
+        assert_eq!(p.in_flight_requests_max, 5);
+        let b = BrokerConfig::from_props(&Props::empty(Scope::Broker));
+        assert_eq!(b.replica_lag_time_max, SimDuration::from_ms(30000));
+        assert_eq!(b.min_insync_replicas, 1);
+        let c = ConsumerConfig::from_props(&Props::empty(Scope::Consumer));
+        assert_eq!(c.auto_offset_reset, OffsetReset::Latest);
+        assert_eq!(c.fetch_max_wait, SimDuration::from_ms(500));
+    }
+
+    #[test]
+    fn set_values_are_typed_and_normalised() {
+        let mut p = Props::empty(Scope::Producer);
+        p.set("acks", "ALL").unwrap();
+        p.set("linger.ms", " 20 ").unwrap();
+        p.set("batch.size", "0").unwrap();
+        let c = ProducerConfig::from_props(&p);
+        assert_eq!(
+            (c.acks, c.linger, c.batch_size_bytes),
+            (Acks::All, SimDuration::from_ms(20), 1)
+        );
+        assert_eq!(p.get("acks"), Some("all"));
+    }
+
+    #[test]
+    fn refusals_name_the_property() {
+        let mut p = Props::empty(Scope::Producer);
+        assert_eq!(
+            p.set("compression.type", "lz4").unwrap_err().to_string(),
+            "unsupported: compression.type"
+        );
+        assert_eq!(
+            p.set("lingr.ms", "5").unwrap_err().to_string(),
+            "unknown producer property \"lingr.ms\" (did you mean \"linger.ms\"?)"
+        );
+        assert_eq!(
+            p.set("acks", "2").unwrap_err().to_string(),
+            "acks: invalid value \"2\": expected one of 0, 1, -1, all"
+        );
+        assert!(p
+            .set("linger.ms", "-1")
+            .unwrap_err()
+            .to_string()
+            .contains("an integer in [0, "));
+    }
+
+    #[test]
+    fn every_modelled_property_has_a_valid_default() {
+        for spec in PROPERTIES.iter().filter(|p| p.support == Support::Modelled) {
+            check_value(spec, spec.default)
+                .unwrap_or_else(|e| panic!("default of {}: {e}", spec.name));
+        }
+    }
+}

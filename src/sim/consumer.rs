@@ -1,0 +1,242 @@
+//! A consumer client: fetches from partition leaders, reads below the high watermark, tracks a
+//! position per partition.
+//!
+//! In the walking skeleton a consumer either has partitions assigned (`assign`) or is the only
+//! member of its group and reads every partition of its topics. Group coordination, commits and
+//! poll-loop timing are the consumer-group issue's work.
+
+use super::config::{ConsumerConfig, OffsetReset};
+use super::node::{Ctx, NodeId, Timer};
+use super::protocol::*;
+use super::time::SimTime;
+use super::trace::TraceKind;
+use std::collections::BTreeMap;
+
+/// Counters for the run summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsumerStats {
+    /// Records received.
+    pub records_consumed: u64,
+    /// Fetch requests sent.
+    pub fetches: u64,
+}
+
+/// A consumer node.
+#[derive(Clone, Debug)]
+pub struct Consumer {
+    config: ConsumerConfig,
+    /// Partition → its leader broker.
+    leaders: BTreeMap<Tp, u16>,
+    positions: BTreeMap<Tp, i64>,
+    /// Broker → correlation id of the outstanding fetch.
+    in_flight: BTreeMap<u16, u64>,
+    correlation_id_next: u64,
+    start: SimTime,
+    stop: Option<SimTime>,
+    active: bool,
+    stats: ConsumerStats,
+}
+
+impl Consumer {
+    /// A consumer reading `leaders`' partitions between `start` and `stop`.
+    pub fn new(
+        config: ConsumerConfig,
+        leaders: BTreeMap<Tp, u16>,
+        start: SimTime,
+        stop: Option<SimTime>,
+    ) -> Consumer {
+        Consumer {
+            config,
+            leaders,
+            positions: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            correlation_id_next: 0,
+            start,
+            stop,
+            active: false,
+            stats: ConsumerStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &ConsumerStats {
+        &self.stats
+    }
+
+    /// Position (next offset to read) per partition.
+    pub fn positions(&self) -> &BTreeMap<Tp, i64> {
+        &self.positions
+    }
+
+    /// Whether it is polling.
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// Replaces the configuration (a run-time config change).
+    pub fn set_config(&mut self, config: ConsumerConfig) {
+        self.config = config;
+    }
+
+    /// Arms the start (and stop) times.
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        ctx.set_timer(
+            self.start.saturating_since(ctx.now),
+            Timer::ConsumerSchedule,
+        );
+        if let Some(stop) = self.stop {
+            ctx.set_timer(stop.saturating_since(ctx.now), Timer::ConsumerSchedule);
+        }
+    }
+
+    /// Begins polling (a join), if not already.
+    pub fn join(&mut self, ctx: &mut Ctx) {
+        if self.active {
+            return;
+        }
+        self.active = true;
+        self.in_flight.clear();
+        ctx.trace(TraceKind::ConsumerStarted {
+            partitions: self.leaders.keys().cloned().collect(),
+        });
+        for broker in self.brokers() {
+            self.send_fetch(ctx, broker);
+        }
+    }
+
+    /// Stops polling (a leave).
+    pub fn leave(&mut self, ctx: &mut Ctx) {
+        if self.active {
+            self.active = false;
+            self.in_flight.clear();
+            ctx.trace(TraceKind::ConsumerStopped);
+        }
+    }
+
+    /// Handles a response.
+    pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
+        if let Message::FetchResponse {
+            correlation_id,
+            responses,
+        } = msg
+        {
+            self.on_fetch_response(ctx, from.number, correlation_id, responses);
+        }
+    }
+
+    /// Handles a timer.
+    pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
+        match timer {
+            Timer::ConsumerSchedule if self.stop.is_some_and(|s| ctx.now >= s) => self.leave(ctx),
+            Timer::ConsumerSchedule if ctx.now >= self.start => self.join(ctx),
+            Timer::FetchNow if self.active => {
+                for broker in self.brokers() {
+                    if !self.in_flight.contains_key(&broker) {
+                        self.send_fetch(ctx, broker);
+                    }
+                }
+            }
+            Timer::RequestTimeout { correlation_id } if self.active => {
+                if let Some((&broker, _)) =
+                    self.in_flight.iter().find(|(_, c)| **c == correlation_id)
+                {
+                    self.in_flight.remove(&broker);
+                    self.send_fetch(ctx, broker);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn brokers(&self) -> Vec<u16> {
+        let mut brokers: Vec<u16> = self.leaders.values().copied().collect();
+        brokers.sort_unstable();
+        brokers.dedup();
+        brokers
+    }
+
+    fn send_fetch(&mut self, ctx: &mut Ctx, broker: u16) {
+        let initial = match self.config.auto_offset_reset {
+            OffsetReset::Earliest => 0,
+            OffsetReset::Latest => -1,
+        };
+        let partitions = self
+            .leaders
+            .iter()
+            .filter(|(_, b)| **b == broker)
+            .map(|(tp, _)| {
+                (
+                    tp.clone(),
+                    self.positions.get(tp).copied().unwrap_or(initial),
+                )
+            })
+            .collect();
+        let correlation_id = self.correlation_id_next;
+        self.correlation_id_next += 1;
+        self.stats.fetches += 1;
+        self.in_flight.insert(broker, correlation_id);
+        let request = FetchRequest {
+            correlation_id,
+            replica_id: None,
+            max_wait: self.config.fetch_max_wait,
+            min_bytes: self.config.fetch_min_bytes,
+            partitions,
+        };
+        ctx.send(NodeId::broker(broker), Message::FetchRequest(request));
+        ctx.set_timer(
+            self.config.fetch_max_wait + self.config.request_timeout,
+            Timer::RequestTimeout { correlation_id },
+        );
+    }
+
+    fn on_fetch_response(
+        &mut self,
+        ctx: &mut Ctx,
+        broker: u16,
+        correlation_id: u64,
+        responses: Vec<FetchPartitionResponse>,
+    ) {
+        if !self.active || self.in_flight.get(&broker) != Some(&correlation_id) {
+            return;
+        }
+        self.in_flight.remove(&broker);
+        let mut failed = false;
+        for resp in responses {
+            failed |= resp.error != ErrorCode::None;
+            if resp.error == ErrorCode::None {
+                self.consume(ctx, resp);
+            }
+        }
+        if failed {
+            ctx.set_timer(self.config.retry_backoff, Timer::FetchNow);
+        } else {
+            self.send_fetch(ctx, broker);
+        }
+    }
+
+    fn consume(&mut self, ctx: &mut Ctx, resp: FetchPartitionResponse) {
+        let position = self
+            .positions
+            .entry(resp.tp.clone())
+            .or_insert(resp.fetch_offset);
+        let mut first = None;
+        let mut count = 0u32;
+        for batch in &resp.batches {
+            for offset in batch.base_offset..=batch.last_offset() {
+                if offset >= *position {
+                    first.get_or_insert(offset);
+                    count += 1;
+                    *position = offset + 1;
+                }
+            }
+        }
+        if let Some(first_offset) = first {
+            self.stats.records_consumed += u64::from(count);
+            ctx.trace(TraceKind::RecordsConsumed {
+                tp: resp.tp,
+                first_offset,
+                count,
+            });
+        }
+    }
+}

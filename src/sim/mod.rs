@@ -1,0 +1,788 @@
+//! The deterministic, sans-IO simulation core.
+//!
+//! Nothing in here reads a clock, draws ambient randomness, touches the browser, awaits or spawns
+//! a thread. Time is an input, one `u64` seed is forked per subsystem, and every iteration order
+//! is defined (`BTreeMap`, sorted vectors). Same scenario + seed ⇒ same trace, natively and in
+//! wasm.
+//!
+//! The driver API follows one rule: after every mutation ([`Sim::handle_input`], [`Sim::step`],
+//! [`Sim::run_until`]) drain [`Sim::poll_trace`] (or [`Sim::drain_trace`]) before relying on the
+//! trace. Each step pops the earliest event by `(at, seq)`, hands it to one node through a
+//! [`node::Ctx`], and applies that node's [`node::Outbox`]: sends go through the [`net::Network`],
+//! timers go into the queue, and every effect is recorded as a [`trace::TraceEvent`].
+
+pub mod broker;
+pub mod config;
+pub mod consumer;
+pub mod log;
+pub mod net;
+pub mod node;
+pub mod partitioner;
+pub mod producer;
+pub mod protocol;
+pub mod queue;
+pub mod rng;
+pub mod scenario;
+pub mod time;
+pub mod trace;
+mod view;
+
+pub use view::*;
+
+use broker::{replicas_for_broker, Broker};
+use config::{
+    BrokerConfig, ConsumerConfig, ProducerConfig, PropertyError, Props, Scope, TopicConfig,
+};
+use consumer::Consumer;
+use net::{DropReason, Network, Transit};
+use node::{Ctx, NodeId, Outbox, Timer};
+use producer::Producer;
+use protocol::{Message, TopicName, Tp};
+use queue::EventQueue;
+use rng::SimRng;
+use scenario::{assign_replicas, Action, ConfigTarget, ConsumerSource, Scenario};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use time::SimTime;
+use trace::{TraceEvent, TraceHasher, TraceKind};
+
+/// A node's state machine.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// A broker.
+    Broker(Broker),
+    /// A producer.
+    Producer(Producer),
+    /// A consumer.
+    Consumer(Consumer),
+}
+
+#[derive(Clone, Debug)]
+struct Slot {
+    node: Node,
+    label: String,
+    props: Props,
+    up: bool,
+    incarnation: u32,
+}
+
+#[derive(Clone, Debug)]
+enum Event {
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg_id: u64,
+        incarnations: (u32, u32),
+        msg: Message,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        timer: Timer,
+    },
+    Action(Action),
+}
+
+/// Why [`Sim::run_until`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStop {
+    /// Nothing is scheduled.
+    Idle,
+    /// The next event is after the deadline; the clock now reads the deadline.
+    Deadline,
+    /// `steps_max` events were processed.
+    StepsMax,
+}
+
+/// Message counters of one node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MessageCounts {
+    /// Messages it sent.
+    pub sent: u64,
+    /// Messages delivered to it.
+    pub received: u64,
+    /// Messages it sent that were dropped.
+    pub dropped: u64,
+}
+
+/// A refused run-time action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    /// The action names a node or topic that does not exist.
+    #[error("no such {what}: {name}")]
+    NoSuchTarget {
+        /// What kind of thing.
+        what: &'static str,
+        /// The name given.
+        name: String,
+    },
+    /// The property change was refused.
+    #[error(transparent)]
+    Property(#[from] PropertyError),
+}
+
+/// The simulator: clock, queue, network, nodes and trace.
+#[derive(Clone, Debug)]
+pub struct Sim {
+    scenario: Arc<Scenario>,
+    seed: u64,
+    now: SimTime,
+    queue: EventQueue<Event>,
+    net: Network,
+    nodes: BTreeMap<NodeId, Slot>,
+    trace_seq: u64,
+    hasher: TraceHasher,
+    capture: bool,
+    trace_out: Vec<TraceEvent>,
+    msg_id_next: u64,
+    steps: u64,
+    counts: BTreeMap<NodeId, MessageCounts>,
+}
+
+impl Sim {
+    /// Builds the cluster of a validated scenario, seeded with `seed`, at time zero.
+    pub fn new(scenario: &Scenario, seed: u64) -> Sim {
+        let root = SimRng::new(seed);
+        let net = Network::new(scenario.network.default_link, root.fork("network"));
+        let mut sim = Sim {
+            scenario: Arc::new(scenario.clone()),
+            seed,
+            now: SimTime::ZERO,
+            queue: EventQueue::default(),
+            net,
+            nodes: BTreeMap::new(),
+            trace_seq: 0,
+            hasher: TraceHasher::default(),
+            capture: true,
+            trace_out: Vec::new(),
+            msg_id_next: 0,
+            steps: 0,
+            counts: BTreeMap::new(),
+        };
+        for (from, to, link) in &scenario.network.links {
+            sim.net.configure(*from, *to, *link);
+        }
+        sim.build_nodes(&root);
+        for timed in &scenario.events {
+            sim.queue
+                .schedule(timed.at, Event::Action(timed.action.clone()));
+        }
+        let ids: Vec<NodeId> = sim.nodes.keys().copied().collect();
+        for id in ids {
+            sim.with_node(id, |node, ctx| match node {
+                Node::Broker(b) => b.start(ctx),
+                Node::Producer(p) => p.start(ctx),
+                Node::Consumer(c) => c.start(ctx),
+            });
+        }
+        sim
+    }
+
+    fn build_nodes(&mut self, root: &SimRng) {
+        let s = self.scenario.clone();
+        let layouts: Vec<(TopicName, Vec<Vec<u16>>, u32)> = s
+            .topics
+            .iter()
+            .map(|t| {
+                let min_isr = TopicConfig::from_props(&t.config).min_insync_replicas;
+                let broker_min = BrokerConfig::from_props(&s.broker_config).min_insync_replicas;
+                (
+                    t.name.as_str().into(),
+                    assign_replicas(s.brokers, t.partitions, t.replication_factor),
+                    min_isr.unwrap_or(broker_min),
+                )
+            })
+            .collect();
+        for id in 1..=s.brokers {
+            let broker = Broker::new(
+                id,
+                BrokerConfig::from_props(&s.broker_config),
+                replicas_for_broker(id, &layouts),
+            );
+            self.insert(
+                NodeId::broker(id),
+                Node::Broker(broker),
+                format!("broker-{id}"),
+                s.broker_config.clone(),
+            );
+        }
+        for (i, p) in s.producers.iter().enumerate() {
+            let id = NodeId::producer(i as u16 + 1);
+            let leaders = leaders_of(&layouts, &p.workload.topic)
+                .into_values()
+                .collect();
+            let producer = Producer::new(
+                id,
+                ProducerConfig::from_props(&p.config),
+                p.workload.clone(),
+                leaders,
+                root.fork(&id.to_string()),
+            );
+            self.insert(
+                id,
+                Node::Producer(producer),
+                p.label.clone(),
+                p.config.clone(),
+            );
+        }
+        for (i, c) in s.consumers.iter().enumerate() {
+            let id = NodeId::consumer(i as u16 + 1);
+            let leaders = consumer_leaders(&layouts, &c.source, &c.topics);
+            let stop = c.stop_ms.map(SimTime::from_ms);
+            let consumer = Consumer::new(
+                ConsumerConfig::from_props(&c.config),
+                leaders,
+                SimTime::from_ms(c.start_ms),
+                stop,
+            );
+            self.insert(
+                id,
+                Node::Consumer(consumer),
+                c.label.clone(),
+                c.config.clone(),
+            );
+        }
+    }
+
+    fn insert(&mut self, id: NodeId, node: Node, label: String, props: Props) {
+        self.nodes.insert(
+            id,
+            Slot {
+                node,
+                label,
+                props,
+                up: true,
+                incarnation: 0,
+            },
+        );
+        self.counts.insert(id, MessageCounts::default());
+    }
+
+    // ----- getters -----
+
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The seed of this run.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// When the next event is due, if any.
+    pub fn poll_timeout(&self) -> Option<SimTime> {
+        self.queue.peek_at()
+    }
+
+    /// Events processed so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Trace events recorded so far.
+    pub fn trace_len(&self) -> u64 {
+        self.trace_seq
+    }
+
+    /// Hash of the whole trace so far (every event, drained or not).
+    pub fn trace_hash(&self) -> TraceHasher {
+        self.hasher
+    }
+
+    /// Message counters per node.
+    pub fn message_counts(&self) -> &BTreeMap<NodeId, MessageCounts> {
+        &self.counts
+    }
+
+    /// A node's state machine.
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(&id).map(|s| &s.node)
+    }
+
+    /// Whether a node is up.
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.nodes.get(&id).is_some_and(|s| s.up)
+    }
+
+    /// The scenario's label of a node.
+    pub fn label(&self, id: NodeId) -> Option<&str> {
+        self.nodes.get(&id).map(|s| s.label.as_str())
+    }
+
+    /// Every node id, in order.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.nodes.keys().copied()
+    }
+
+    /// The network (links, cuts).
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
+    // ----- trace -----
+
+    /// Whether events are kept for [`Sim::poll_trace`]; when off they are only hashed.
+    pub fn set_trace_capture(&mut self, capture: bool) {
+        self.capture = capture;
+        if !capture {
+            self.trace_out.clear();
+        }
+    }
+
+    /// Takes every trace event recorded since the last drain, oldest first.
+    pub fn drain_trace(&mut self) -> Vec<TraceEvent> {
+        std::mem::take(&mut self.trace_out)
+    }
+
+    fn record(&mut self, node: NodeId, kind: TraceKind) {
+        let event = TraceEvent {
+            seq: self.trace_seq,
+            at: self.now,
+            node,
+            kind,
+        };
+        self.trace_seq += 1;
+        self.hasher.update(&event);
+        if self.capture {
+            self.trace_out.push(event);
+        }
+    }
+
+    // ----- mutations -----
+
+    /// Applies an action now (from the UI or a test). Checked first; nothing changes on error.
+    pub fn handle_input(&mut self, action: Action) -> Result<(), ActionError> {
+        self.check_action(&action)?;
+        self.apply_action(action);
+        Ok(())
+    }
+
+    /// Processes the earliest event. Returns false when nothing is scheduled.
+    pub fn step(&mut self) -> bool {
+        let Some(scheduled) = self.queue.pop() else {
+            return false;
+        };
+        assert!(scheduled.at >= self.now, "event in the past");
+        self.now = scheduled.at;
+        self.steps += 1;
+        match scheduled.event {
+            Event::Deliver {
+                from,
+                to,
+                msg_id,
+                incarnations,
+                msg,
+            } => self.deliver(from, to, msg_id, incarnations, msg),
+            Event::Timer {
+                node,
+                incarnation,
+                timer,
+            } => self.fire_timer(node, incarnation, timer),
+            Event::Action(action) => self.apply_action(action),
+        }
+        true
+    }
+
+    /// Processes events due at or before `deadline`, at most `steps_max` of them.
+    pub fn run_until(&mut self, deadline: SimTime, steps_max: u64) -> RunStop {
+        for _ in 0..steps_max {
+            match self.queue.peek_at() {
+                None => {
+                    self.now = self.now.max(deadline);
+                    return RunStop::Idle;
+                }
+                Some(at) if at > deadline => {
+                    self.now = self.now.max(deadline);
+                    return RunStop::Deadline;
+                }
+                Some(_) => {
+                    self.step();
+                }
+            }
+        }
+        RunStop::StepsMax
+    }
+
+    fn deliver(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg_id: u64,
+        incarnations: (u32, u32),
+        msg: Message,
+    ) {
+        let api = msg.api_name();
+        let connection_alive = self
+            .nodes
+            .get(&from)
+            .is_some_and(|s| s.up && s.incarnation == incarnations.0)
+            && self
+                .nodes
+                .get(&to)
+                .is_some_and(|s| s.up && s.incarnation == incarnations.1);
+        let reason = if self.net.is_cut(from, to) {
+            Some(DropReason::LinkCut)
+        } else if !connection_alive {
+            Some(DropReason::NodeDown)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.counts.entry(from).or_default().dropped += 1;
+            self.record(
+                from,
+                TraceKind::MessageDropped {
+                    to,
+                    msg_id,
+                    api,
+                    reason,
+                },
+            );
+            return;
+        }
+        self.counts.entry(to).or_default().received += 1;
+        self.record(to, TraceKind::MessageDelivered { from, msg_id, api });
+        self.with_node(to, |node, ctx| match node {
+            Node::Broker(b) => b.handle_message(ctx, from, msg),
+            Node::Producer(p) => p.handle_message(ctx, from, msg),
+            Node::Consumer(c) => c.handle_message(ctx, from, msg),
+        });
+    }
+
+    fn fire_timer(&mut self, id: NodeId, incarnation: u32, timer: Timer) {
+        if !self
+            .nodes
+            .get(&id)
+            .is_some_and(|s| s.up && s.incarnation == incarnation)
+        {
+            return;
+        }
+        self.with_node(id, |node, ctx| match node {
+            Node::Broker(b) => b.handle_timeout(ctx, timer),
+            Node::Producer(p) => p.handle_timeout(ctx, timer),
+            Node::Consumer(c) => c.handle_timeout(ctx, timer),
+        });
+    }
+
+    /// Runs `f` on node `id` with a fresh context, then applies its outbox.
+    fn with_node(&mut self, id: NodeId, f: impl FnOnce(&mut Node, &mut Ctx)) {
+        let mut out = Outbox::default();
+        {
+            let slot = self.nodes.get_mut(&id).expect("dispatch to a known node");
+            let mut ctx = Ctx {
+                now: self.now,
+                me: id,
+                out: &mut out,
+            };
+            f(&mut slot.node, &mut ctx);
+        }
+        self.apply_outbox(id, out);
+    }
+
+    fn apply_outbox(&mut self, id: NodeId, out: Outbox) {
+        for kind in out.trace {
+            self.record(id, kind);
+        }
+        let incarnation = self.nodes[&id].incarnation;
+        for (after, timer) in out.timers {
+            self.queue.schedule(
+                self.now + after,
+                Event::Timer {
+                    node: id,
+                    incarnation,
+                    timer,
+                },
+            );
+        }
+        for (to, msg) in out.sends {
+            self.send(id, to, msg);
+        }
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: Message) {
+        let msg_id = self.msg_id_next;
+        self.msg_id_next += 1;
+        let api = msg.api_name();
+        self.counts.entry(from).or_default().sent += 1;
+        match self.net.transmit(self.now, from, to) {
+            Transit::Deliver(deliver_at) => {
+                let (bytes, records) = (msg.size_bytes(), msg.record_count());
+                self.record(
+                    from,
+                    TraceKind::MessageSent {
+                        to,
+                        msg_id,
+                        api,
+                        bytes,
+                        records,
+                        deliver_at,
+                    },
+                );
+                let incarnations = (
+                    self.nodes[&from].incarnation,
+                    self.nodes.get(&to).map_or(0, |s| s.incarnation),
+                );
+                self.queue.schedule(
+                    deliver_at,
+                    Event::Deliver {
+                        from,
+                        to,
+                        msg_id,
+                        incarnations,
+                        msg,
+                    },
+                );
+            }
+            Transit::Drop(reason) => {
+                self.counts.entry(from).or_default().dropped += 1;
+                self.record(
+                    from,
+                    TraceKind::MessageDropped {
+                        to,
+                        msg_id,
+                        api,
+                        reason,
+                    },
+                );
+            }
+        }
+    }
+
+    // ----- actions -----
+
+    /// Checks that an action's targets exist and its property change is valid.
+    pub fn check_action(&self, action: &Action) -> Result<(), ActionError> {
+        let node_exists = |id: NodeId| {
+            self.nodes
+                .contains_key(&id)
+                .then_some(())
+                .ok_or(ActionError::NoSuchTarget {
+                    what: "node",
+                    name: id.to_string(),
+                })
+        };
+        match action {
+            Action::CrashBroker { broker, .. } | Action::RestartBroker { broker } => {
+                node_exists(NodeId::broker(*broker))
+            }
+            Action::CutLink { from, to, .. }
+            | Action::HealLink { from, to, .. }
+            | Action::SetLink { from, to, .. } => node_exists(*from).and(node_exists(*to)),
+            Action::HealAll => Ok(()),
+            Action::ConsumerJoin { consumer } | Action::ConsumerLeave { consumer } => {
+                node_exists(*consumer)
+            }
+            Action::ConfigChange {
+                target,
+                property,
+                value,
+            } => self.check_config_change(target, property, value),
+        }
+    }
+
+    fn check_config_change(
+        &self,
+        target: &ConfigTarget,
+        property: &str,
+        value: &str,
+    ) -> Result<(), ActionError> {
+        let mut props = match target {
+            ConfigTarget::Node(id) => self.nodes.get(id).map(|s| s.props.clone()),
+            ConfigTarget::Topic(name) => self
+                .scenario
+                .topics
+                .iter()
+                .find(|t| &t.name == name)
+                .map(|t| t.config.clone()),
+        }
+        .ok_or_else(|| ActionError::NoSuchTarget {
+            what: "config target",
+            name: format!("{target:?}"),
+        })?;
+        props.set(property, value)?;
+        Ok(())
+    }
+
+    fn apply_action(&mut self, action: Action) {
+        match action {
+            Action::CrashBroker { broker, .. } => self.crash(NodeId::broker(broker)),
+            Action::RestartBroker { broker } => self.restart(NodeId::broker(broker)),
+            Action::CutLink { from, to, both } => self.for_links(from, to, both, |sim, a, b| {
+                sim.net.cut(a, b);
+                sim.record(a, TraceKind::LinkCut { to: b });
+            }),
+            Action::HealLink { from, to, both } => self.for_links(from, to, both, |sim, a, b| {
+                sim.net.heal(a, b);
+                sim.record(a, TraceKind::LinkHealed { to: b });
+            }),
+            Action::HealAll => {
+                self.net.heal_all();
+                let first = *self.nodes.keys().next().expect("a cluster has nodes");
+                self.record(first, TraceKind::AllLinksHealed);
+            }
+            Action::SetLink {
+                from,
+                to,
+                both,
+                link,
+            } => self.for_links(from, to, both, |sim, a, b| {
+                sim.net.configure(a, b, link);
+                sim.record(
+                    a,
+                    TraceKind::LinkConfigured {
+                        to: b,
+                        latency: link.latency,
+                        jitter: link.jitter,
+                        loss: link.loss,
+                    },
+                );
+            }),
+            Action::ConfigChange {
+                target,
+                property,
+                value,
+            } => self.change_config(target, &property, &value),
+            Action::ConsumerJoin { consumer } => self.with_consumer(consumer, true),
+            Action::ConsumerLeave { consumer } => self.with_consumer(consumer, false),
+        }
+    }
+
+    fn for_links(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        both: bool,
+        mut f: impl FnMut(&mut Sim, NodeId, NodeId),
+    ) {
+        f(self, from, to);
+        if both {
+            f(self, to, from);
+        }
+    }
+
+    fn crash(&mut self, id: NodeId) {
+        let slot = self.nodes.get_mut(&id).expect("action was checked");
+        if slot.up {
+            slot.up = false;
+            self.record(id, TraceKind::NodeCrashed);
+        }
+    }
+
+    fn restart(&mut self, id: NodeId) {
+        let slot = self.nodes.get_mut(&id).expect("action was checked");
+        if slot.up {
+            return;
+        }
+        slot.up = true;
+        slot.incarnation += 1;
+        self.record(id, TraceKind::NodeRestarted);
+        self.with_node(id, |node, ctx| {
+            if let Node::Broker(b) = node {
+                b.start(ctx);
+            }
+        });
+    }
+
+    fn with_consumer(&mut self, id: NodeId, join: bool) {
+        self.with_node(id, |node, ctx| {
+            if let Node::Consumer(c) = node {
+                if join {
+                    c.join(ctx)
+                } else {
+                    c.leave(ctx)
+                }
+            }
+        });
+    }
+
+    fn change_config(&mut self, target: ConfigTarget, property: &str, value: &str) {
+        match target {
+            ConfigTarget::Node(id) => {
+                let slot = self.nodes.get_mut(&id).expect("action was checked");
+                slot.props
+                    .set(property, value)
+                    .expect("config change was checked");
+                let props = slot.props.clone();
+                match &mut slot.node {
+                    Node::Broker(b) => b.set_config(BrokerConfig::from_props(&props)),
+                    Node::Producer(p) => p.set_config(ProducerConfig::from_props(&props)),
+                    Node::Consumer(c) => c.set_config(ConsumerConfig::from_props(&props)),
+                }
+                self.record(
+                    id,
+                    TraceKind::ConfigChanged {
+                        property: property.into(),
+                        value: value.into(),
+                    },
+                );
+            }
+            ConfigTarget::Topic(topic) => {
+                let mut props = Props::empty(Scope::Topic);
+                props
+                    .set(property, value)
+                    .expect("config change was checked");
+                let min_isr = TopicConfig::from_props(&props).min_insync_replicas;
+                let brokers: Vec<NodeId> = self
+                    .nodes
+                    .keys()
+                    .copied()
+                    .filter(|n| n.is_broker())
+                    .collect();
+                for id in brokers {
+                    if let (Some(m), Some(Node::Broker(b))) =
+                        (min_isr, self.nodes.get_mut(&id).map(|s| &mut s.node))
+                    {
+                        b.set_topic_min_isr(&topic, m);
+                    }
+                    self.record(
+                        id,
+                        TraceKind::ConfigChanged {
+                            property: format!("{topic}/{property}"),
+                            value: value.into(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn leaders_of(layouts: &[(TopicName, Vec<Vec<u16>>, u32)], topic: &str) -> BTreeMap<u32, u16> {
+    layouts
+        .iter()
+        .filter(|(name, _, _)| &**name == topic)
+        .flat_map(|(_, layout, _)| layout.iter().enumerate().map(|(p, r)| (p as u32, r[0])))
+        .collect()
+}
+
+fn consumer_leaders(
+    layouts: &[(TopicName, Vec<Vec<u16>>, u32)],
+    source: &ConsumerSource,
+    topics: &[String],
+) -> BTreeMap<Tp, u16> {
+    let all: BTreeMap<Tp, u16> = layouts
+        .iter()
+        .flat_map(|(name, layout, _)| {
+            layout
+                .iter()
+                .enumerate()
+                .map(move |(p, r)| (Tp::new(name, p as u32), r[0]))
+        })
+        .collect();
+    match source {
+        ConsumerSource::Assigned(tps) => tps
+            .iter()
+            .filter_map(|tp| all.get(tp).map(|l| (tp.clone(), *l)))
+            .collect(),
+        ConsumerSource::Group(_) => all
+            .into_iter()
+            .filter(|(tp, _)| topics.iter().any(|t| **t == *tp.topic))
+            .collect(),
+    }
+}

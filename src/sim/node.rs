@@ -1,0 +1,203 @@
+//! Node identity and the sans-IO context a node works through.
+//!
+//! A node (broker, producer, consumer) never sees the event queue or the network. It is handed a
+//! [`Ctx`] with the current time, and everything it wants to happen — messages to send, timers to
+//! arm, trace events to record — goes into the context's [`Outbox`]. The simulator applies the
+//! outbox after the handler returns.
+
+use super::protocol::Message;
+use super::time::{SimDuration, SimTime};
+use super::trace::TraceKind;
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// Which kind of process a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// A Kafka broker.
+    Broker,
+    /// A producer client.
+    Producer,
+    /// A consumer client.
+    Consumer,
+}
+
+/// A node's identity: its kind and a 1-based number (`broker-1`, `producer-2`, `consumer-1`).
+///
+/// Brokers are numbered by their Kafka `broker.id`; clients by their position in the scenario.
+/// Ordering is by kind, then number, so every broadcast and map walk has a defined order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId {
+    /// The kind of node.
+    pub kind: NodeKind,
+    /// 1-based number within the kind.
+    pub number: u16,
+}
+
+impl NodeId {
+    /// Broker `broker.id = number`.
+    pub const fn broker(number: u16) -> NodeId {
+        NodeId {
+            kind: NodeKind::Broker,
+            number,
+        }
+    }
+    /// The producer at 1-based position `number`.
+    pub const fn producer(number: u16) -> NodeId {
+        NodeId {
+            kind: NodeKind::Producer,
+            number,
+        }
+    }
+    /// The consumer at 1-based position `number`.
+    pub const fn consumer(number: u16) -> NodeId {
+        NodeId {
+            kind: NodeKind::Consumer,
+            number,
+        }
+    }
+    /// True for brokers.
+    pub fn is_broker(self) -> bool {
+        self.kind == NodeKind::Broker
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            NodeKind::Broker => "broker",
+            NodeKind::Producer => "producer",
+            NodeKind::Consumer => "consumer",
+        };
+        write!(f, "{kind}-{}", self.number)
+    }
+}
+
+/// Error for a malformed node name.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a node name: {0:?} (expected broker-N, producer-N or consumer-N)")]
+pub struct ParseNodeIdError(pub String);
+
+impl FromStr for NodeId {
+    type Err = ParseNodeIdError;
+    fn from_str(s: &str) -> Result<NodeId, ParseNodeIdError> {
+        let bad = || ParseNodeIdError(s.to_string());
+        let (kind, number) = s.rsplit_once('-').ok_or_else(bad)?;
+        let number: u16 = number.parse().map_err(|_| bad())?;
+        let kind = match kind {
+            "broker" => NodeKind::Broker,
+            "producer" => NodeKind::Producer,
+            "consumer" => NodeKind::Consumer,
+            _ => return Err(bad()),
+        };
+        (number > 0)
+            .then_some(NodeId { kind, number })
+            .ok_or_else(bad)
+    }
+}
+
+impl Serialize for NodeId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<NodeId, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(de::Error::custom)
+    }
+}
+
+/// Timers a node can arm. The token lets a node recognise (and ignore) a stale timer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "timer")]
+pub enum Timer {
+    /// Producer workload: time to send the next record.
+    NextRecord,
+    /// Producer sender loop: check for ready batches (linger expiry, retries).
+    SenderWakeup,
+    /// A request this client sent has not been answered in time.
+    RequestTimeout {
+        /// Correlation id of the request.
+        correlation_id: u64,
+    },
+    /// Broker: a parked fetch's `max.wait` elapsed.
+    FetchWaitExpired {
+        /// Id of the parked fetch.
+        fetch_id: u64,
+    },
+    /// Broker: a parked acks=all produce's timeout elapsed.
+    ProduceTimeout {
+        /// Id of the parked produce.
+        produce_id: u64,
+    },
+    /// Broker: periodic ISR maintenance (`replica.lag.time.max.ms / 2`).
+    IsrCheck,
+    /// Follower or consumer: send the next fetch (after a backoff).
+    FetchNow,
+    /// Consumer: its scheduled start or stop time arrived.
+    ConsumerSchedule,
+}
+
+/// Everything a handler asks the simulator to do.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    /// Messages to send.
+    pub sends: Vec<(NodeId, Message)>,
+    /// Timers to arm: fire after the duration.
+    pub timers: Vec<(SimDuration, Timer)>,
+    /// Domain trace events.
+    pub trace: Vec<TraceKind>,
+}
+
+/// What a handler sees: the time, its own id, and the outbox.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    /// The current simulated time.
+    pub now: SimTime,
+    /// The node being run.
+    pub me: NodeId,
+    /// Where outputs go.
+    pub out: &'a mut Outbox,
+}
+
+impl Ctx<'_> {
+    /// Sends `msg` to `to`.
+    pub fn send(&mut self, to: NodeId, msg: Message) {
+        self.out.sends.push((to, msg));
+    }
+    /// Arms `timer` to fire `after` from now.
+    pub fn set_timer(&mut self, after: SimDuration, timer: Timer) {
+        self.out.timers.push((after, timer));
+    }
+    /// Records a domain trace event.
+    pub fn trace(&mut self, kind: TraceKind) {
+        self.out.trace.push(kind);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_order_by_kind_then_number() {
+        for id in [NodeId::broker(3), NodeId::producer(1), NodeId::consumer(12)] {
+            assert_eq!(id.to_string().parse::<NodeId>(), Ok(id));
+        }
+        assert!(NodeId::broker(9) < NodeId::producer(1));
+        assert!(NodeId::broker(2) < NodeId::broker(10));
+        assert!("broker-0".parse::<NodeId>().is_err());
+        assert!("zookeeper-1".parse::<NodeId>().is_err());
+        assert_eq!(
+            serde_json::to_string(&NodeId::broker(2)).unwrap(),
+            "\"broker-2\""
+        );
+    }
+}

@@ -1,0 +1,315 @@
+//! A validated scenario: what the simulator is asked to run. The file formats (JSON, TOML) are
+//! parsed and validated in [`crate::scenario`]; this is the typed result the core consumes.
+
+use super::config::Props;
+use super::net::LinkConfig;
+use super::node::NodeId;
+use super::protocol::Tp;
+use super::time::SimTime;
+use std::fmt::Write;
+
+/// A scenario after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Short title.
+    pub name: String,
+    /// What it shows.
+    pub description: String,
+    /// Default seed (the CLI's `--seed` overrides it).
+    pub seed: u64,
+    /// How long to run.
+    pub duration_ms: u64,
+    /// Number of brokers (`broker-1` ..= `broker-N`).
+    pub brokers: u16,
+    /// Broker properties shared by every broker.
+    pub broker_config: Props,
+    /// Network defaults and per-link overrides.
+    pub network: NetworkSpec,
+    /// Topics to create at start.
+    pub topics: Vec<TopicSpec>,
+    /// Producer clients.
+    pub producers: Vec<ProducerSpec>,
+    /// Consumer clients.
+    pub consumers: Vec<ConsumerSpec>,
+    /// Timed faults and actions.
+    pub events: Vec<TimedAction>,
+}
+
+/// Default link behaviour plus directed overrides.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct NetworkSpec {
+    /// Every link not overridden.
+    pub default_link: LinkConfig,
+    /// Overrides for directed links.
+    pub links: Vec<(NodeId, NodeId, LinkConfig)>,
+}
+
+/// A topic and its partition layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TopicSpec {
+    /// Topic name.
+    pub name: String,
+    /// Partition count.
+    pub partitions: u32,
+    /// Replicas per partition.
+    pub replication_factor: u16,
+    /// Topic-level overrides.
+    pub config: Props,
+}
+
+/// A producer client and what it sends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProducerSpec {
+    /// The scenario's name for it (its node id is `producer-<position>`).
+    pub label: String,
+    /// Producer properties.
+    pub config: Props,
+    /// The records it sends.
+    pub workload: Workload,
+}
+
+/// A stream of records a producer sends at a steady rate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    /// Destination topic.
+    pub topic: String,
+    /// How many records.
+    pub records: u64,
+    /// Records per second of simulated time.
+    pub rate_per_sec: u64,
+    /// Key of record `i`, or none (null keys).
+    pub key: Option<KeyPattern>,
+    /// Bytes in each value.
+    pub value_bytes: u32,
+    /// When the first record is sent.
+    pub start_ms: u64,
+}
+
+/// A key template: literal text with `{i}` (the record index) and `{i%N}` (index modulo N).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPattern {
+    parts: Vec<KeyPart>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum KeyPart {
+    Text(String),
+    Index,
+    IndexMod(u64),
+}
+
+impl KeyPattern {
+    /// Parses a template; the error says what is wrong with it.
+    pub fn parse(template: &str) -> Result<KeyPattern, String> {
+        let mut parts = Vec::new();
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(KeyPart::Text(rest[..open].to_string()));
+            }
+            let close = rest[open..].find('}').ok_or("unclosed '{'")? + open;
+            parts.push(match &rest[open + 1..close] {
+                "i" => KeyPart::Index,
+                inner => match inner.strip_prefix("i%").and_then(|n| n.parse::<u64>().ok()) {
+                    Some(n) if n > 0 => KeyPart::IndexMod(n),
+                    _ => {
+                        return Err(format!(
+                            "unknown placeholder {{{inner}}} (use {{i}} or {{i%N}})"
+                        ))
+                    }
+                },
+            });
+            rest = &rest[close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(KeyPart::Text(rest.to_string()));
+        }
+        Ok(KeyPattern { parts })
+    }
+
+    /// The key of record `index`.
+    pub fn key(&self, index: u64) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                KeyPart::Text(t) => out.push_str(t),
+                KeyPart::Index => write!(out, "{index}").expect("write to String"),
+                KeyPart::IndexMod(n) => write!(out, "{}", index % n).expect("write to String"),
+            }
+        }
+        out
+    }
+}
+
+/// Which partitions a consumer reads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConsumerSource {
+    /// `subscribe(topics)` as a member of this group (`group.id`).
+    Group(String),
+    /// `assign(partitions)`: these partitions, no group.
+    Assigned(Vec<Tp>),
+}
+
+/// A consumer client.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsumerSpec {
+    /// The scenario's name for it (its node id is `consumer-<position>`).
+    pub label: String,
+    /// Group membership or manual assignment.
+    pub source: ConsumerSource,
+    /// Subscribed topics (group mode).
+    pub topics: Vec<String>,
+    /// Consumer properties.
+    pub config: Props,
+    /// When it starts polling.
+    pub start_ms: u64,
+    /// When it stops, if it does.
+    pub stop_ms: Option<u64>,
+}
+
+/// How a broker goes down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashKind {
+    /// The process dies; the OS page cache (unflushed writes) survives.
+    Process,
+}
+
+/// What a property change applies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigTarget {
+    /// One node (a broker or a client).
+    Node(NodeId),
+    /// A topic's overrides.
+    Topic(String),
+}
+
+/// An action: a fault or an operator/client action, applied at the current simulated time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Crash a broker.
+    CrashBroker {
+        /// Broker id.
+        broker: u16,
+        /// Which kind of crash.
+        kind: CrashKind,
+    },
+    /// Restart a crashed broker.
+    RestartBroker {
+        /// Broker id.
+        broker: u16,
+    },
+    /// Cut `from → to` (and `to → from` when `both`).
+    CutLink {
+        /// Sender side.
+        from: NodeId,
+        /// Receiver side.
+        to: NodeId,
+        /// Cut both directions.
+        both: bool,
+    },
+    /// Heal `from → to` (and back when `both`).
+    HealLink {
+        /// Sender side.
+        from: NodeId,
+        /// Receiver side.
+        to: NodeId,
+        /// Heal both directions.
+        both: bool,
+    },
+    /// Heal every link.
+    HealAll,
+    /// Set latency, jitter and loss of `from → to` (and back when `both`).
+    SetLink {
+        /// Sender side.
+        from: NodeId,
+        /// Receiver side.
+        to: NodeId,
+        /// Apply to both directions.
+        both: bool,
+        /// New behaviour.
+        link: LinkConfig,
+    },
+    /// Change a Kafka property at run time.
+    ConfigChange {
+        /// What it applies to.
+        target: ConfigTarget,
+        /// Kafka property name.
+        property: String,
+        /// New value.
+        value: String,
+    },
+    /// A consumer starts polling.
+    ConsumerJoin {
+        /// The consumer.
+        consumer: NodeId,
+    },
+    /// A consumer stops.
+    ConsumerLeave {
+        /// The consumer.
+        consumer: NodeId,
+    },
+}
+
+/// An action scheduled at a time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimedAction {
+    /// When.
+    pub at: SimTime,
+    /// What.
+    pub action: Action,
+}
+
+/// Replica assignment the way Kafka's `AdminUtils.assignReplicasToBrokers` does it for a
+/// rack-unaware cluster with start index 0: partition `p`'s first replica (the preferred
+/// leader) is broker index `p % n`, and follower `j` sits `1 + (p / n + j) % (n - 1)` places
+/// after it. Returns broker ids (1-based) per partition.
+pub fn assign_replicas(brokers: u16, partitions: u32, replication_factor: u16) -> Vec<Vec<u16>> {
+    let n = u32::from(brokers);
+    let rf = u32::from(replication_factor);
+    assert!(
+        rf >= 1 && rf <= n,
+        "replication factor {rf} with {n} brokers"
+    );
+    (0..partitions)
+        .map(|p| {
+            let first = p % n;
+            let shift = p / n;
+            let mut replicas = vec![first];
+            for j in 0..rf - 1 {
+                replicas.push((first + 1 + (shift + j) % (n - 1).max(1)) % n);
+            }
+            replicas.into_iter().map(|b| b as u16 + 1).collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn key_patterns_expand_index_and_modulo() {
+        let p = KeyPattern::parse("user-{i%3}/{i}").unwrap();
+        assert_eq!(p.key(7), "user-1/7");
+        assert_eq!(KeyPattern::parse("fixed").unwrap().key(9), "fixed");
+        assert!(KeyPattern::parse("k-{j}").unwrap_err().contains("{j}"));
+        assert!(KeyPattern::parse("k-{i").is_err());
+        assert!(KeyPattern::parse("k-{i%0}").is_err());
+    }
+
+    #[test]
+    fn replica_assignment_spreads_leaders_and_followers() {
+        // 3 brokers, 6 partitions, RF 3 (start index 0): Kafka's layout.
+        let a = assign_replicas(3, 6, 3);
+        assert_eq!(a[0], [1, 2, 3]);
+        assert_eq!(a[1], [2, 3, 1]);
+        assert_eq!(a[2], [3, 1, 2]);
+        assert_eq!(a[3], [1, 3, 2]);
+        assert_eq!(a[4], [2, 1, 3]);
+        assert_eq!(a[5], [3, 2, 1]);
+        assert_eq!(assign_replicas(1, 2, 1), [[1], [1]]);
+    }
+}

@@ -1,0 +1,410 @@
+//! The typed trace: one stream of events that feeds the UI animation, the invariant checkers,
+//! the CLI and the tests.
+//!
+//! Every event is `{seq, at, node, kind}`. It has a one-line [`Display`](std::fmt::Display) form
+//! for humans and a JSON-lines form for tools; [`TraceHasher`] folds the JSON lines into a stable
+//! 64-bit hash so "same scenario + seed ⇒ same trace" is a one-number comparison, natively and
+//! in the browser.
+
+use super::net::DropReason;
+use super::node::NodeId;
+use super::protocol::{ErrorCode, Tp};
+use super::rng::Ratio;
+use super::time::{SimDuration, SimTime};
+use serde::Serialize;
+use std::fmt;
+
+/// One thing that happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TraceEvent {
+    /// Position in the trace, from 0, without gaps.
+    pub seq: u64,
+    /// When it happened (serialised as nanoseconds).
+    #[serde(rename = "at_ns")]
+    pub at: SimTime,
+    /// Where it happened.
+    pub node: NodeId,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: TraceKind,
+}
+
+/// Which side of replication an append was on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppendRole {
+    /// The partition leader assigned offsets.
+    Leader,
+    /// A follower copied the leader's batch.
+    Follower,
+}
+
+/// What happened, with the Kafka-level details.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TraceKind {
+    /// A message left `node` for `to`; it will arrive at `deliver_at`.
+    MessageSent {
+        /// Destination.
+        to: NodeId,
+        /// Network-wide message id (pairs with the delivery).
+        msg_id: u64,
+        /// Kafka API name.
+        api: &'static str,
+        /// Approximate bytes on the wire.
+        bytes: u32,
+        /// Records carried.
+        records: u32,
+        /// Arrival time.
+        deliver_at: SimTime,
+    },
+    /// A message from `node` to `to` was dropped.
+    MessageDropped {
+        /// Intended destination.
+        to: NodeId,
+        /// Network-wide message id.
+        msg_id: u64,
+        /// Kafka API name.
+        api: &'static str,
+        /// Why.
+        reason: DropReason,
+    },
+    /// A message from `from` arrived at `node`.
+    MessageDelivered {
+        /// Sender.
+        from: NodeId,
+        /// Network-wide message id.
+        msg_id: u64,
+        /// Kafka API name.
+        api: &'static str,
+    },
+    /// A producer added a record to a partition's open batch.
+    RecordAccumulated {
+        /// Partition chosen by the partitioner.
+        tp: Tp,
+        /// Producer-local batch id.
+        batch_id: u64,
+        /// Records now in that batch.
+        batch_records: u32,
+        /// Bytes now in that batch.
+        batch_bytes: u32,
+    },
+    /// A producer's batch was acknowledged.
+    ProduceAcked {
+        /// Partition.
+        tp: Tp,
+        /// Producer-local batch id.
+        batch_id: u64,
+        /// Offset of its first record.
+        base_offset: i64,
+        /// Records in the batch.
+        records: u32,
+        /// Time from the first record's send to the acknowledgement.
+        latency: SimDuration,
+    },
+    /// A produce attempt for a batch failed.
+    ProduceFailed {
+        /// Partition.
+        tp: Tp,
+        /// Producer-local batch id.
+        batch_id: u64,
+        /// Kafka error.
+        error: ErrorCode,
+        /// Whether the batch goes back to the accumulator.
+        will_retry: bool,
+    },
+    /// A replica appended a batch to its log.
+    BatchAppended {
+        /// Partition.
+        tp: Tp,
+        /// Leader or follower.
+        role: AppendRole,
+        /// Offset of the first record.
+        base_offset: i64,
+        /// Records appended.
+        records: u32,
+        /// Log end offset after the append.
+        log_end_offset: i64,
+    },
+    /// A replica's high watermark moved.
+    HighWatermarkAdvanced {
+        /// Partition.
+        tp: Tp,
+        /// Previous value.
+        from: i64,
+        /// New value.
+        to: i64,
+    },
+    /// The leader removed a lagging follower from the ISR.
+    IsrShrunk {
+        /// Partition.
+        tp: Tp,
+        /// Broker removed.
+        removed: u16,
+        /// The ISR afterwards.
+        isr: Vec<u16>,
+    },
+    /// The leader added a caught-up follower to the ISR.
+    IsrExpanded {
+        /// Partition.
+        tp: Tp,
+        /// Broker added.
+        added: u16,
+        /// The ISR afterwards.
+        isr: Vec<u16>,
+    },
+    /// A consumer received records.
+    RecordsConsumed {
+        /// Partition.
+        tp: Tp,
+        /// Offset of the first record received.
+        first_offset: i64,
+        /// Records received.
+        count: u32,
+    },
+    /// A consumer started fetching these partitions.
+    ConsumerStarted {
+        /// Partitions it reads.
+        partitions: Vec<Tp>,
+    },
+    /// A consumer stopped.
+    ConsumerStopped,
+    /// The node crashed (process crash: its page cache survives).
+    NodeCrashed,
+    /// The node came back.
+    NodeRestarted,
+    /// The directed link `node → to` was cut.
+    LinkCut {
+        /// Destination side.
+        to: NodeId,
+    },
+    /// The directed link `node → to` was restored.
+    LinkHealed {
+        /// Destination side.
+        to: NodeId,
+    },
+    /// Every link was restored.
+    AllLinksHealed,
+    /// The directed link `node → to` got new latency, jitter or loss.
+    LinkConfigured {
+        /// Destination side.
+        to: NodeId,
+        /// One-way latency.
+        latency: SimDuration,
+        /// Jitter bound.
+        jitter: SimDuration,
+        /// Loss ratio.
+        loss: Ratio,
+    },
+    /// A configuration property changed at run time.
+    ConfigChanged {
+        /// Kafka property name.
+        property: String,
+        /// New value.
+        value: String,
+    },
+}
+
+impl TraceEvent {
+    /// The JSON-lines form (no trailing newline).
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self).expect("trace events always serialise")
+    }
+}
+
+impl fmt::Display for TraceEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:>12} #{:<6} {:<11} ",
+            self.at.to_string(),
+            self.seq,
+            self.node.to_string()
+        )?;
+        self.kind.fmt(f)
+    }
+}
+
+impl fmt::Display for TraceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use TraceKind as K;
+        match self {
+            K::MessageSent {
+                to,
+                msg_id,
+                api,
+                bytes,
+                records,
+                deliver_at,
+            } => {
+                write!(f, "send {api} → {to} (msg {msg_id}, {bytes} B, {records} rec, arrives {deliver_at})")
+            }
+            K::MessageDropped {
+                to,
+                msg_id,
+                api,
+                reason,
+            } => write!(f, "drop {api} → {to} (msg {msg_id}: {reason:?})"),
+            K::MessageDelivered { from, msg_id, api } => {
+                write!(f, "recv {api} ← {from} (msg {msg_id})")
+            }
+            K::RecordAccumulated {
+                tp,
+                batch_id,
+                batch_records,
+                batch_bytes,
+            } => {
+                write!(
+                    f,
+                    "accumulate {tp} batch {batch_id}: {batch_records} rec, {batch_bytes} B"
+                )
+            }
+            K::ProduceAcked {
+                tp,
+                batch_id,
+                base_offset,
+                records,
+                latency,
+            } => {
+                write!(
+                    f,
+                    "acked {tp} batch {batch_id} @{base_offset} ({records} rec, {latency})"
+                )
+            }
+            K::ProduceFailed {
+                tp,
+                batch_id,
+                error,
+                will_retry,
+            } => {
+                let then = if *will_retry { "retry" } else { "give up" };
+                write!(f, "failed {tp} batch {batch_id}: {error}, {then}")
+            }
+            K::BatchAppended {
+                tp,
+                role,
+                base_offset,
+                records,
+                log_end_offset,
+            } => {
+                write!(
+                    f,
+                    "append {tp} ({role:?}) @{base_offset} +{records} → LEO {log_end_offset}"
+                )
+            }
+            K::HighWatermarkAdvanced { tp, from, to } => write!(f, "HW {tp} {from} → {to}"),
+            K::IsrShrunk { tp, removed, isr } => write!(f, "ISR {tp} shrink -{removed} → {isr:?}"),
+            K::IsrExpanded { tp, added, isr } => write!(f, "ISR {tp} expand +{added} → {isr:?}"),
+            K::RecordsConsumed {
+                tp,
+                first_offset,
+                count,
+            } => write!(f, "consume {tp} @{first_offset} ×{count}"),
+            K::ConsumerStarted { partitions } => {
+                let names: Vec<String> = partitions.iter().map(Tp::to_string).collect();
+                write!(f, "consumer start [{}]", names.join(", "))
+            }
+            K::ConsumerStopped => f.write_str("consumer stop"),
+            K::NodeCrashed => f.write_str("CRASH"),
+            K::NodeRestarted => f.write_str("RESTART"),
+            K::LinkCut { to } => write!(f, "link cut → {to}"),
+            K::LinkHealed { to } => write!(f, "link healed → {to}"),
+            K::AllLinksHealed => f.write_str("all links healed"),
+            K::LinkConfigured {
+                to,
+                latency,
+                jitter,
+                loss,
+            } => {
+                write!(
+                    f,
+                    "link → {to}: latency {latency}, jitter {jitter}, loss {loss}"
+                )
+            }
+            K::ConfigChanged { property, value } => write!(f, "config {property}={value}"),
+        }
+    }
+}
+
+/// A stable 64-bit hash over a trace's JSON lines (FNV-1a, each line followed by `\n`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceHasher {
+    state: u64,
+}
+
+impl Default for TraceHasher {
+    fn default() -> Self {
+        TraceHasher {
+            state: 0xcbf2_9ce4_8422_2325,
+        }
+    }
+}
+
+impl TraceHasher {
+    /// Folds one event into the hash.
+    pub fn update(&mut self, event: &TraceEvent) {
+        for byte in event.to_json_line().bytes().chain(std::iter::once(b'\n')) {
+            self.state = (self.state ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    /// The hash so far.
+    pub fn finish(&self) -> u64 {
+        self.state
+    }
+    /// The hash as 16 lowercase hex digits.
+    pub fn hex(&self) -> String {
+        format!("{:016x}", self.state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    fn event() -> TraceEvent {
+        TraceEvent {
+            seq: 3,
+            at: SimTime::from_ms(2),
+            node: NodeId::broker(1),
+            kind: TraceKind::HighWatermarkAdvanced {
+                tp: Tp {
+                    topic: "orders".into(),
+                    partition: 0,
+                },
+                from: 4,
+                to: 9,
+            },
+        }
+    }
+
+    #[test]
+    fn json_line_is_flat_and_names_nodes() {
+        let line = event().to_json_line();
+        assert_eq!(
+            line,
+            r#"{"seq":3,"at_ns":2000000,"node":"broker-1","kind":"high_watermark_advanced","tp":{"topic":"orders","partition":0},"from":4,"to":9}"#
+        );
+    }
+
+    #[test]
+    fn display_is_one_line() {
+        let text = event().to_string();
+        assert!(!text.contains('\n'));
+        assert!(text.ends_with("broker-1    HW orders-0 4 → 9"), "{text}");
+    }
+
+    #[test]
+    fn hash_depends_on_every_field() {
+        let mut a = TraceHasher::default();
+        a.update(&event());
+        let mut b = TraceHasher::default();
+        let mut other = event();
+        other.seq = 4;
+        b.update(&other);
+        assert_ne!(a.finish(), b.finish());
+        assert_eq!(a.hex().len(), 16);
+    }
+}

@@ -1,0 +1,191 @@
+//! Read-only snapshots of the simulation for rendering and summaries. Building a view never
+//! changes the simulation.
+
+use super::node::NodeId;
+use super::{Node, Sim};
+use serde::Serialize;
+
+/// One partition replica as a broker holds it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReplicaView {
+    /// `topic-partition`.
+    pub tp: String,
+    /// Leader broker id.
+    pub leader: u16,
+    /// Leader epoch.
+    pub leader_epoch: i32,
+    /// Replica list, preferred leader first.
+    pub replicas: Vec<u16>,
+    /// ISR as the leader knows it (empty on followers).
+    pub isr: Vec<u16>,
+    /// Log start offset.
+    pub log_start_offset: i64,
+    /// Log end offset.
+    pub log_end_offset: i64,
+    /// High watermark.
+    pub high_watermark: i64,
+    /// Batches in the log.
+    pub batches: usize,
+}
+
+/// A broker.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BrokerView {
+    /// `broker-N`.
+    pub id: NodeId,
+    /// Up or crashed.
+    pub alive: bool,
+    /// Hosted replicas.
+    pub replicas: Vec<ReplicaView>,
+}
+
+/// A producer batch in the accumulator.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BatchView {
+    /// Producer-local id.
+    pub batch_id: u64,
+    /// Records.
+    pub records: u32,
+    /// Estimated bytes.
+    pub bytes: u32,
+    /// Retry attempts so far.
+    pub attempts: u32,
+}
+
+/// A producer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProducerView {
+    /// `producer-N`.
+    pub id: NodeId,
+    /// The scenario's name.
+    pub label: String,
+    /// Records handed to send().
+    pub records_sent: u64,
+    /// Records acknowledged.
+    pub records_acked: u64,
+    /// Failed attempts.
+    pub batch_errors: u64,
+    /// `batch.size`.
+    pub batch_size_bytes: u32,
+    /// `max.in.flight.requests.per.connection`.
+    pub in_flight_max: u32,
+    /// Accumulator deques: (partition, batches head first).
+    pub deques: Vec<(u32, Vec<BatchView>)>,
+    /// Requests in flight per broker id.
+    pub in_flight: Vec<(u16, u32)>,
+}
+
+/// A consumer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConsumerView {
+    /// `consumer-N`.
+    pub id: NodeId,
+    /// The scenario's name.
+    pub label: String,
+    /// Polling or not.
+    pub active: bool,
+    /// Records received.
+    pub records_consumed: u64,
+    /// Position per partition.
+    pub positions: Vec<(String, i64)>,
+}
+
+/// The whole cluster at the current time.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClusterView {
+    /// Simulated time, ms.
+    pub now_ms: u64,
+    /// Brokers by id.
+    pub brokers: Vec<BrokerView>,
+    /// Producers.
+    pub producers: Vec<ProducerView>,
+    /// Consumers.
+    pub consumers: Vec<ConsumerView>,
+    /// Cut directed links.
+    pub cut_links: Vec<(NodeId, NodeId)>,
+}
+
+impl Sim {
+    /// A snapshot of every node.
+    pub fn view(&self) -> ClusterView {
+        let mut view = ClusterView {
+            now_ms: self.now().as_ms(),
+            brokers: vec![],
+            producers: vec![],
+            consumers: vec![],
+            cut_links: self.network().cuts().collect(),
+        };
+        for id in self.node_ids() {
+            let label = self.label(id).unwrap_or_default().to_string();
+            match self.node(id).expect("listed node exists") {
+                Node::Broker(b) => view.brokers.push(broker_view(id, self.is_up(id), b)),
+                Node::Producer(p) => view.producers.push(producer_view(id, label, p)),
+                Node::Consumer(c) => view.consumers.push(ConsumerView {
+                    id,
+                    label,
+                    active: c.is_active(),
+                    records_consumed: c.stats().records_consumed,
+                    positions: c
+                        .positions()
+                        .iter()
+                        .map(|(tp, o)| (tp.to_string(), *o))
+                        .collect(),
+                }),
+            }
+        }
+        view
+    }
+}
+
+fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker) -> BrokerView {
+    let replicas = b
+        .replicas()
+        .iter()
+        .map(|(tp, r)| ReplicaView {
+            tp: tp.to_string(),
+            leader: r.leader,
+            leader_epoch: r.leader_epoch,
+            replicas: r.replicas.clone(),
+            isr: r.isr.iter().copied().collect(),
+            log_start_offset: r.log.log_start_offset(),
+            log_end_offset: r.log.log_end_offset(),
+            high_watermark: r.log.high_watermark(),
+            batches: r.log.batches().len(),
+        })
+        .collect();
+    BrokerView {
+        id,
+        alive,
+        replicas,
+    }
+}
+
+fn producer_view(id: NodeId, label: String, p: &super::producer::Producer) -> ProducerView {
+    let deques = p
+        .deques()
+        .iter()
+        .map(|(part, d)| {
+            let batches = d
+                .iter()
+                .map(|b| BatchView {
+                    batch_id: b.batch_id,
+                    records: b.records.len() as u32,
+                    bytes: b.size_bytes,
+                    attempts: b.attempts,
+                })
+                .collect();
+            (*part, batches)
+        })
+        .collect();
+    ProducerView {
+        id,
+        label,
+        records_sent: p.stats().records_sent,
+        records_acked: p.stats().records_acked,
+        batch_errors: p.stats().batch_errors,
+        batch_size_bytes: p.config().batch_size_bytes,
+        in_flight_max: p.config().in_flight_requests_max,
+        deques,
+        in_flight: p.in_flight_per_broker().into_iter().collect(),
+    }
+}

@@ -1,0 +1,236 @@
+//! The root component: owns the engine and the animation clock, wires controls and keys.
+
+use crate::playback::{Flight, Playback};
+use crate::scenario::{parse_json, HELLO_JSON};
+use crate::sim::scenario::Scenario;
+use crate::sim::time::SimTime;
+use crate::ui::components::{
+    cluster::Cluster, controls::Controls, event_log::EventLog, scenario_picker::ScenarioPicker,
+};
+use crate::ui::model::{Action, UiState};
+use gloo::events::{EventListener, EventListenerOptions};
+use gloo::timers::callback::Interval;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+/// Milliseconds between animation ticks (~60 Hz).
+const TICK_MS: u32 = 16;
+/// Longest wall-clock gap one tick may cover (a background tab must not jump ahead).
+const TICK_GAP_MS_MAX: f64 = 100.0;
+/// Trace lines shown.
+const LOG_LINES: usize = 16;
+
+/// The engine host: a playback plus the wall-clock → simulated-time mapping.
+pub struct Engine {
+    scenario: Scenario,
+    playback: Playback,
+    target_ns: f64,
+}
+
+impl Engine {
+    /// A fresh run of `scenario` with its own seed.
+    pub fn new(scenario: Scenario) -> Engine {
+        let playback = Playback::new(&scenario, scenario.seed);
+        Engine {
+            scenario,
+            playback,
+            target_ns: 0.0,
+        }
+    }
+
+    fn hello() -> Engine {
+        Engine::new(parse_json(HELLO_JSON).expect("the built-in scenario is valid"))
+    }
+
+    /// Advances by `wall_ms` of wall-clock time at `speed` simulated ms per wall ms.
+    pub fn advance_wall(&mut self, wall_ms: f64, speed: f64) {
+        let now = self.playback.now().as_ns() as f64;
+        self.target_ns =
+            self.target_ns.max(now) + wall_ms.clamp(0.0, TICK_GAP_MS_MAX) * speed * 1e6;
+        self.playback
+            .advance_to(SimTime::from_ns(self.target_ns as u64));
+    }
+
+    /// Processes one event.
+    pub fn step(&mut self) {
+        self.playback.step();
+        self.target_ns = self.playback.now().as_ns() as f64;
+    }
+
+    /// Restarts the same scenario.
+    pub fn restart(&mut self) {
+        *self = Engine::new(self.scenario.clone());
+    }
+
+    /// True at the scenario's end.
+    pub fn finished(&self) -> bool {
+        self.playback.finished()
+    }
+}
+
+fn is_editable(target: Option<web_sys::EventTarget>) -> (bool, bool) {
+    let tag = target
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .map(|e| e.tag_name())
+        .unwrap_or_default();
+    let form_field = matches!(tag.as_str(), "INPUT" | "TEXTAREA" | "SELECT");
+    (form_field, tag == "BUTTON")
+}
+
+/// The app.
+#[function_component(App)]
+pub fn app() -> Html {
+    let ui = use_reducer(UiState::default);
+    let engine: Rc<RefCell<Engine>> = use_mut_ref(Engine::hello);
+
+    {
+        let (engine, ui2) = (engine.clone(), ui.clone());
+        use_effect_with((ui.playing, ui.speed_exp), move |(playing, _)| {
+            let speed = ui2.speed();
+            let interval = playing.then(|| {
+                let mut last = js_sys::Date::now();
+                Interval::new(TICK_MS, move || {
+                    let now = js_sys::Date::now();
+                    let finished = {
+                        let mut e = engine.borrow_mut();
+                        e.advance_wall(now - last, speed);
+                        e.finished()
+                    };
+                    last = now;
+                    ui2.dispatch(if finished {
+                        Action::Pause
+                    } else {
+                        Action::Changed
+                    });
+                })
+            });
+            move || drop(interval)
+        });
+    }
+
+    let on_toggle = {
+        let (engine, ui) = (engine.clone(), ui.clone());
+        Callback::from(move |()| {
+            if engine.borrow().finished() {
+                engine.borrow_mut().restart();
+                ui.dispatch(Action::Loaded);
+            }
+            ui.dispatch(Action::TogglePlay);
+        })
+    };
+    let on_step = {
+        let (engine, ui) = (engine.clone(), ui.clone());
+        Callback::from(move |()| {
+            engine.borrow_mut().step();
+            ui.dispatch(Action::Changed);
+        })
+    };
+
+    {
+        let (on_toggle, on_step) = (on_toggle.clone(), on_step.clone());
+        use_effect_with((), move |_| {
+            let options = EventListenerOptions::enable_prevent_default();
+            let listener = EventListener::new_with_options(
+                &gloo::utils::window(),
+                "keydown",
+                options,
+                move |event| {
+                    let event: &web_sys::KeyboardEvent = event.unchecked_ref();
+                    let (form_field, button) = is_editable(event.target());
+                    match event.key().as_str() {
+                        " " if !form_field && !button => {
+                            event.prevent_default();
+                            on_toggle.emit(());
+                        }
+                        "ArrowRight" if !form_field => {
+                            event.prevent_default();
+                            on_step.emit(());
+                        }
+                        _ => {}
+                    }
+                },
+            );
+            move || drop(listener)
+        });
+    }
+
+    let on_restart = {
+        let (engine, ui) = (engine.clone(), ui.clone());
+        Callback::from(move |()| {
+            engine.borrow_mut().restart();
+            ui.dispatch(Action::Loaded);
+        })
+    };
+    let on_speed = {
+        let ui = ui.clone();
+        Callback::from(move |exp| ui.dispatch(Action::SetSpeed(exp)))
+    };
+    let on_file = {
+        let (engine, ui) = (engine.clone(), ui.clone());
+        Callback::from(
+            move |(name, text): (String, String)| match parse_json(&text) {
+                Ok(scenario) => {
+                    *engine.borrow_mut() = Engine::new(scenario);
+                    ui.dispatch(Action::Loaded);
+                }
+                Err(e) => ui.dispatch(Action::Error(format!("{name}: {e}"))),
+            },
+        )
+    };
+    let on_hello = {
+        let (engine, ui) = (engine.clone(), ui.clone());
+        Callback::from(move |()| {
+            *engine.borrow_mut() = Engine::hello();
+            ui.dispatch(Action::Loaded);
+        })
+    };
+
+    let e = engine.borrow();
+    let pb = &e.playback;
+    let now = pb.now();
+    let view = Rc::new(pb.sim().view());
+    let flights: Rc<Vec<(Flight, f64)>> =
+        Rc::new(pb.flights().map(|f| (f.clone(), f.progress(now))).collect());
+    let mut lines: Vec<(u64, String, String)> = pb
+        .log()
+        .rev()
+        .take(LOG_LINES)
+        .map(|ev| {
+            (
+                ev.seq,
+                ev.node.to_string(),
+                format!("{} · {}", ev.at, ev.kind),
+            )
+        })
+        .collect();
+    lines.reverse();
+
+    html! {
+        <main class="app" data-testid="app" data-version={ui.version.to_string()}>
+            <ScenarioPicker name={e.scenario.name.clone()} description={e.scenario.description.clone()} {on_file} {on_hello} />
+            if let Some(err) = &ui.error {
+                <div class="error" role="alert" data-testid="error">{ err }</div>
+            }
+            <Controls playing={ui.playing} speed_exp={ui.speed_exp} now_ns={now.as_ns()} end_ms={e.scenario.duration_ms}
+                {on_toggle} {on_step} {on_restart} {on_speed} />
+            <div class="stage">
+                <section class="panel canvas">
+                    <Cluster view={view} flights={flights} />
+                    <ul class="legend" aria-label="Legend">
+                        <li><i class="msg produce"></i>{ "Produce" }</li>
+                        <li><i class="msg produce-response"></i>{ "ack" }</li>
+                        <li><i class="msg replica-fetch"></i>{ "follower Fetch" }</li>
+                        <li><i class="msg fetch"></i>{ "consumer Fetch" }</li>
+                        <li><i class="msg fetch-response"></i>{ "records" }</li>
+                        <li><i class="hw-tick"></i>{ "high watermark" }</li>
+                    </ul>
+                </section>
+                <EventLog lines={lines} />
+            </div>
+            <footer class="keys">{ "Space play/pause · → step one event · seed " }{ pb.sim().seed() }{ " · trace hash " }
+                <code data-testid="trace-hash">{ pb.sim().trace_hash().hex() }</code></footer>
+        </main>
+    }
+}

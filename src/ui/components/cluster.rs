@@ -1,0 +1,164 @@
+//! The cluster drawing: clients, broker cards with partition logs (LEO and HW), and messages
+//! travelling on the links.
+
+use crate::playback::Flight;
+use crate::sim::node::{NodeId, NodeKind};
+use crate::sim::{BrokerView, ClusterView, ConsumerView, ProducerView};
+use crate::ui::layout::*;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// Props of [`Cluster`].
+#[derive(Properties, PartialEq)]
+pub struct ClusterProps {
+    /// The cluster now.
+    pub view: Rc<ClusterView>,
+    /// Messages in flight with their progress in `[0, 1]`.
+    pub flights: Rc<Vec<(Flight, f64)>>,
+}
+
+/// The SVG canvas.
+#[function_component(Cluster)]
+pub fn cluster(props: &ClusterProps) -> Html {
+    let view = &props.view;
+    let pos = positions(view);
+    let leo_max = view
+        .brokers
+        .iter()
+        .flat_map(|b| b.replicas.iter())
+        .map(|r| r.log_end_offset)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    html! {
+        <svg data-testid="cluster" class="cluster" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
+            aria-label="Cluster: producers on the left, brokers in the middle, consumers on the right; dots are messages in flight">
+            <g class="links">{ links(view, &pos) }</g>
+            <g class="nodes">
+                { for view.producers.iter().map(|p| producer(p, pos[&p.id])) }
+                { for view.consumers.iter().map(|c| consumer(c, pos[&c.id])) }
+                { for view.brokers.iter().map(|b| broker(b, pos[&b.id], leo_max)) }
+            </g>
+            <g class="flights">{ for props.flights.iter().map(|(f, t)| flight(view, f, *t, &pos)) }</g>
+        </svg>
+    }
+}
+
+fn links(view: &ClusterView, pos: &BTreeMap<NodeId, (f64, f64)>) -> Html {
+    let brokers: Vec<NodeId> = view.brokers.iter().map(|b| b.id).collect();
+    let clients = view
+        .producers
+        .iter()
+        .map(|p| p.id)
+        .chain(view.consumers.iter().map(|c| c.id));
+    let mut pairs: Vec<(NodeId, NodeId)> = clients
+        .flat_map(|c| brokers.iter().map(move |b| (c, *b)))
+        .collect();
+    for (i, a) in brokers.iter().enumerate() {
+        pairs.extend(brokers[i + 1..].iter().map(|b| (*a, *b)));
+    }
+    let is_cut = |a: NodeId, b: NodeId| {
+        view.cut_links
+            .iter()
+            .any(|(x, y)| (*x, *y) == (a, b) || (*x, *y) == (b, a))
+    };
+    html! {
+        { for pairs.into_iter().map(|(a, b)| {
+            let ((x1, y1), (x2, y2)) = (pos[&a], pos[&b]);
+            let class = if is_cut(a, b) { "link cut" } else { "link" };
+            html! { <line class={class} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()}>
+                <title>{ format!("{a} ⇄ {b}{}", if is_cut(a, b) { " (cut)" } else { "" }) }</title></line> }
+        }) }
+    }
+}
+
+fn producer(p: &ProducerView, (cx, cy): (f64, f64)) -> Html {
+    let (x, y) = (cx - CLIENT_W / 2.0, cy - CLIENT_H / 2.0);
+    let in_flight: u32 = p.in_flight.iter().map(|(_, n)| n).sum();
+    let queued: usize = p.deques.iter().map(|(_, d)| d.len()).sum();
+    html! {
+        <g class="node producer" data-testid={p.id.to_string()}>
+            <title>{ format!("{} ({}): {} sent, {} acked, {} failed attempts; {} batches queued, {} requests in flight (max {} per connection)",
+                p.id, p.label, p.records_sent, p.records_acked, p.batch_errors, queued, in_flight, p.in_flight_max) }</title>
+            <rect x={x.to_string()} y={y.to_string()} width={CLIENT_W.to_string()} height={CLIENT_H.to_string()} rx="10" />
+            <text class="name" x={(x + 12.0).to_string()} y={(y + 22.0).to_string()}>{ p.id.to_string() }</text>
+            <text class="stat" x={(x + 12.0).to_string()} y={(y + 40.0).to_string()}>{ format!("sent {} · acked {}", p.records_sent, p.records_acked) }</text>
+            <text class="stat" x={(x + 12.0).to_string()} y={(y + 56.0).to_string()}>{ format!("queued {queued} · in flight {in_flight}") }</text>
+        </g>
+    }
+}
+
+fn consumer(c: &ConsumerView, (cx, cy): (f64, f64)) -> Html {
+    let (x, y) = (cx - CLIENT_W / 2.0, cy - CLIENT_H / 2.0);
+    let state = if c.active { "polling" } else { "stopped" };
+    html! {
+        <g class={classes!("node", "consumer", (!c.active).then_some("inactive"))} data-testid={c.id.to_string()}>
+            <title>{ format!("{} ({}): {} records consumed; positions {:?}", c.id, c.label, c.records_consumed, c.positions) }</title>
+            <rect x={x.to_string()} y={y.to_string()} width={CLIENT_W.to_string()} height={CLIENT_H.to_string()} rx="10" />
+            <text class="name" x={(x + 12.0).to_string()} y={(y + 22.0).to_string()}>{ c.id.to_string() }</text>
+            <text class="stat" x={(x + 12.0).to_string()} y={(y + 40.0).to_string()}>{ format!("consumed {}", c.records_consumed) }</text>
+            <text class="stat" x={(x + 12.0).to_string()} y={(y + 56.0).to_string()}>{ state }</text>
+        </g>
+    }
+}
+
+fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64) -> Html {
+    let h = broker_height(b.replicas.len());
+    let (x, y) = (cx - BROKER_W / 2.0, cy - h / 2.0);
+    let bar_x = x + 96.0;
+    let bar_w = 92.0;
+    let rows = b.replicas.iter().enumerate().map(|(i, r)| {
+        let ry = y + 44.0 + 22.0 * i as f64;
+        let leader = r.leader == b.id.number;
+        let fill = bar_w * r.log_end_offset as f64 / leo_max as f64;
+        let hw_x = bar_x + bar_w * r.high_watermark as f64 / leo_max as f64;
+        let role = if leader { "leader" } else { "follower" };
+        html! {
+            <g class={classes!("replica", role)} data-testid={format!("replica-{}-{}", b.id, r.tp)}>
+                <title>{ format!("{} on {}: {role}, epoch {}; replicas {:?}; ISR {}; log start {}, LEO {}, HW {}; {} batches",
+                    r.tp, b.id, r.leader_epoch, r.replicas, if leader { format!("{:?}", r.isr) } else { "(known to the leader)".into() },
+                    r.log_start_offset, r.log_end_offset, r.high_watermark, r.batches) }</title>
+                <text class="tp" x={(x + 12.0).to_string()} y={(ry + 4.0).to_string()}>{ &r.tp }</text>
+                <text class="role" x={(x + 78.0).to_string()} y={(ry + 4.0).to_string()}>{ if leader { "L" } else { "F" } }</text>
+                <rect class="bar-bg" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={bar_w.to_string()} height="12" rx="3" />
+                <rect class="bar" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={fill.to_string()} height="12" rx="3" />
+                <line class="hw" x1={hw_x.to_string()} x2={hw_x.to_string()} y1={(ry - 9.0).to_string()} y2={(ry + 9.0).to_string()} />
+                <text class="offsets" x={(bar_x + bar_w + 6.0).to_string()} y={(ry + 4.0).to_string()}>{ format!("{}/{}", r.high_watermark, r.log_end_offset) }</text>
+            </g>
+        }
+    });
+    html! {
+        <g class={classes!("node", "broker", (!b.alive).then_some("down"))} data-testid={b.id.to_string()}>
+            <title>{ format!("{}: {}; bars show each replica's log (LEO), the tick is the high watermark; numbers are HW/LEO", b.id, if b.alive { "up" } else { "DOWN (crashed)" }) }</title>
+            <rect x={x.to_string()} y={y.to_string()} width={BROKER_W.to_string()} height={h.to_string()} rx="12" />
+            <text class="name" x={(x + 12.0).to_string()} y={(y + 22.0).to_string()}>{ b.id.to_string() }</text>
+            <text class="status" x={(x + BROKER_W - 12.0).to_string()} y={(y + 22.0).to_string()} text-anchor="end">{ if b.alive { "up" } else { "DOWN" } }</text>
+            { for rows }
+        </g>
+    }
+}
+
+fn flight(view: &ClusterView, f: &Flight, t: f64, pos: &BTreeMap<NodeId, (f64, f64)>) -> Html {
+    let ((x1, y1), (x2, y2)) = edge_to_edge(
+        pos[&f.from],
+        half_size(view, f.from),
+        pos[&f.to],
+        half_size(view, f.to),
+    );
+    let (x, y) = (x1 + (x2 - x1) * t, y1 + (y2 - y1) * t);
+    let class = match (f.api, f.from.kind) {
+        ("Produce", _) => "msg produce",
+        ("ProduceResponse", _) => "msg produce-response",
+        ("Fetch", NodeKind::Broker) => "msg replica-fetch",
+        ("Fetch", _) => "msg fetch",
+        (_, _) if f.to.kind == NodeKind::Broker => "msg replica-fetch-response",
+        _ => "msg fetch-response",
+    };
+    let r = 5.0 + (f64::from(f.records.min(24)) / 4.0);
+    html! {
+        <circle key={f.msg_id} data-testid="message" class={class} cx={format!("{x:.1}")} cy={format!("{y:.1}")} r={format!("{r:.1}")}>
+            <title>{ format!("{} {} → {} · {} records · arrives at {}", f.api, f.from, f.to, f.records, f.deliver_at) }</title>
+        </circle>
+    }
+}

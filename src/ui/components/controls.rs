@@ -1,0 +1,67 @@
+//! Play / pause / step / speed, and the simulated clock.
+
+use crate::ui::model::{speed_label, SPEED_EXP_MAX, SPEED_EXP_MIN};
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+/// Props of [`Controls`].
+#[derive(Properties, PartialEq)]
+pub struct ControlsProps {
+    /// Playing or paused.
+    pub playing: bool,
+    /// Speed exponent (see `UiState::speed_exp`).
+    pub speed_exp: i32,
+    /// Simulated time now, ns.
+    pub now_ns: u64,
+    /// Scenario end, ms.
+    pub end_ms: u64,
+    /// Play/pause pressed.
+    pub on_toggle: Callback<()>,
+    /// Step pressed.
+    pub on_step: Callback<()>,
+    /// Restart pressed.
+    pub on_restart: Callback<()>,
+    /// Slider moved.
+    pub on_speed: Callback<i32>,
+}
+
+/// The transport bar.
+#[function_component(Controls)]
+pub fn controls(props: &ControlsProps) -> Html {
+    let toggle = props.on_toggle.reform(|_: MouseEvent| ());
+    let step = props.on_step.reform(|_: MouseEvent| ());
+    let restart = props.on_restart.reform(|_: MouseEvent| ());
+    let speed = props.on_speed.reform(|e: InputEvent| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        input.value().parse().unwrap_or(0)
+    });
+    let label = speed_label(10f64.powf(f64::from(props.speed_exp) / 100.0));
+    let ms = props.now_ns as f64 / 1e6;
+    let pct = if props.end_ms == 0 {
+        0.0
+    } else {
+        (ms / props.end_ms as f64 * 100.0).min(100.0)
+    };
+    html! {
+        <div class="controls" role="toolbar" aria-label="Playback">
+            <button data-testid="play" class="primary" onclick={toggle} aria-keyshortcuts="Space"
+                title="Play / pause (Space)" aria-label={ if props.playing { "Pause" } else { "Play" } }>
+                { if props.playing { "❚❚ Pause" } else { "▶ Play" } }
+            </button>
+            <button data-testid="step" onclick={step} title="Step one event (→)" aria-label="Step one event" aria-keyshortcuts="ArrowRight">{ "Step ›" }</button>
+            <button data-testid="restart" onclick={restart} title="Restart the run from t = 0" aria-label="Restart">{ "↺ Restart" }</button>
+            <label class="speed" title="Speed: simulated time per wall-clock time (log scale)">
+                <span>{ "Speed" }</span>
+                <input data-testid="speed" type="range" min={SPEED_EXP_MIN.to_string()} max={SPEED_EXP_MAX.to_string()}
+                    step="5" value={props.speed_exp.to_string()} oninput={speed} aria-label="Speed, log scale" />
+                <output data-testid="speed-label">{ label }</output>
+            </label>
+            <div class="clock" title="Simulated time">
+                <span class="clock-label">{ "t =" }</span>
+                <span data-testid="clock" data-now-ns={props.now_ns.to_string()}>{ format!("{ms:.3} ms") }</span>
+                <span class="clock-end">{ format!(" / {} ms", props.end_ms) }</span>
+                <div class="progress" aria-hidden="true"><div style={format!("width:{pct:.2}%")}></div></div>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,6 @@
+//! View components, one per file.
+
+pub mod cluster;
+pub mod controls;
+pub mod event_log;
+pub mod scenario_picker;

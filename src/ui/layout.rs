@@ -1,0 +1,96 @@
+//! Where nodes sit on the canvas (a 1000 × 560 SVG view box).
+
+use crate::sim::node::NodeId;
+use crate::sim::ClusterView;
+use std::collections::BTreeMap;
+
+/// Canvas width in view-box units.
+pub const WIDTH: f64 = 1000.0;
+/// Canvas height in view-box units.
+pub const HEIGHT: f64 = 560.0;
+/// Broker card width.
+pub const BROKER_W: f64 = 250.0;
+/// Client box size.
+pub const CLIENT_W: f64 = 176.0;
+/// Client box height.
+pub const CLIENT_H: f64 = 64.0;
+
+/// Height of a broker card with `rows` partition rows.
+pub fn broker_height(rows: usize) -> f64 {
+    40.0 + 22.0 * rows as f64
+}
+
+/// Centre of every node: producers left, brokers on a ring in the middle, consumers right.
+pub fn positions(view: &ClusterView) -> BTreeMap<NodeId, (f64, f64)> {
+    let mut out = BTreeMap::new();
+    let column = |count: usize, i: usize| HEIGHT * (i as f64 + 1.0) / (count as f64 + 1.0);
+    for (i, p) in view.producers.iter().enumerate() {
+        out.insert(
+            p.id,
+            (CLIENT_W / 2.0 + 16.0, column(view.producers.len(), i)),
+        );
+    }
+    for (i, c) in view.consumers.iter().enumerate() {
+        out.insert(
+            c.id,
+            (
+                WIDTH - CLIENT_W / 2.0 - 16.0,
+                column(view.consumers.len(), i),
+            ),
+        );
+    }
+    let n = view.brokers.len().max(1) as f64;
+    for (i, b) in view.brokers.iter().enumerate() {
+        let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n;
+        let (rx, ry) = if view.brokers.len() == 1 {
+            (0.0, 0.0)
+        } else {
+            (170.0, 150.0)
+        };
+        out.insert(
+            b.id,
+            (
+                WIDTH / 2.0 + rx * angle.cos(),
+                HEIGHT / 2.0 + 12.0 + ry * angle.sin(),
+            ),
+        );
+    }
+    out
+}
+
+/// Half width and half height of a node's box.
+pub fn half_size(view: &ClusterView, id: NodeId) -> (f64, f64) {
+    match view.brokers.iter().find(|b| b.id == id) {
+        Some(b) => (BROKER_W / 2.0, broker_height(b.replicas.len()) / 2.0),
+        None => (CLIENT_W / 2.0, CLIENT_H / 2.0),
+    }
+}
+
+/// The segment between two boxes' edges along the line joining their centres, so a message
+/// is visible for its whole trip instead of hiding under the cards.
+pub fn edge_to_edge(
+    from: (f64, f64),
+    from_half: (f64, f64),
+    to: (f64, f64),
+    to_half: (f64, f64),
+) -> ((f64, f64), (f64, f64)) {
+    let (dx, dy) = (to.0 - from.0, to.1 - from.1);
+    let exit = |(hw, hh): (f64, f64)| {
+        let tx = if dx.abs() > f64::EPSILON {
+            hw / dx.abs()
+        } else {
+            f64::INFINITY
+        };
+        let ty = if dy.abs() > f64::EPSILON {
+            hh / dy.abs()
+        } else {
+            f64::INFINITY
+        };
+        tx.min(ty).min(0.5)
+    };
+    let (a, b) = (exit(from_half), 1.0 - exit(to_half));
+    (
+        (from.0 + dx * a, from.1 + dy * a),
+        (from.0 + dx * b, from.1 + dy * b),
+    )
+}

@@ -1,0 +1,90 @@
+//! UI state as a reducer (no engine, no effects in here).
+
+use std::rc::Rc;
+use yew::Reducible;
+
+/// Speed slider bounds, in hundredths of log10(sim ms per wall ms).
+pub const SPEED_EXP_MIN: i32 = -300;
+/// Fastest speed: 100× real time.
+pub const SPEED_EXP_MAX: i32 = 200;
+/// Default: about 0.03× real time, so a 10 ms network hop takes about 0.3 s on screen.
+pub const SPEED_EXP_DEFAULT: i32 = -150;
+
+/// What the controls show.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UiState {
+    /// Playing or paused.
+    pub playing: bool,
+    /// Speed as 100·log10(simulated ms per wall ms).
+    pub speed_exp: i32,
+    /// Bumped whenever the engine changed, to re-render.
+    pub version: u64,
+    /// The last input error, shown in a banner.
+    pub error: Option<String>,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        UiState {
+            playing: false,
+            speed_exp: SPEED_EXP_DEFAULT,
+            version: 0,
+            error: None,
+        }
+    }
+}
+
+impl UiState {
+    /// Simulated milliseconds per wall millisecond.
+    pub fn speed(&self) -> f64 {
+        10f64.powf(f64::from(self.speed_exp) / 100.0)
+    }
+}
+
+/// Everything that changes the UI state.
+pub enum Action {
+    /// Play or pause.
+    TogglePlay,
+    /// Pause (at the end of a run).
+    Pause,
+    /// New speed exponent.
+    SetSpeed(i32),
+    /// The engine changed.
+    Changed,
+    /// A new run was loaded.
+    Loaded,
+    /// Show an error.
+    Error(String),
+}
+
+impl Reducible for UiState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            Action::TogglePlay => next.playing = !next.playing,
+            Action::Pause => next.playing = false,
+            Action::SetSpeed(exp) => next.speed_exp = exp.clamp(SPEED_EXP_MIN, SPEED_EXP_MAX),
+            Action::Changed => next.version += 1,
+            Action::Loaded => {
+                next.version += 1;
+                next.playing = false;
+                next.error = None;
+            }
+            Action::Error(e) => next.error = Some(e),
+        }
+        Rc::new(next)
+    }
+}
+
+/// Formats a speed for the label, e.g. `0.05×`.
+pub fn speed_label(speed: f64) -> String {
+    if speed >= 10.0 {
+        format!("{speed:.0}×")
+    } else if speed >= 0.1 {
+        format!("{speed:.2}×")
+    } else {
+        format!("{speed:.3}×")
+    }
+}
