@@ -73,3 +73,20 @@ test('played to the end, the app has the same trace hash as native and browser t
   assert.equal(await page.textContent('[data-testid="trace-hash"]'), golden);
   assert.deepEqual(problems, []);
 });
+
+test('segments are mirrored to IndexedDB and found again after a reload', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  await page.waitForFunction(() => document.querySelector('[data-testid="storage-status"]').textContent.includes('IndexedDB'));
+  await page.fill('[data-testid="speed"]', '0'); // 1×
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="clock"]').dataset.nowNs) > 1500e6, null, { timeout: 15000 });
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => /IndexedDB, [1-9]\d* segment/.test(document.querySelector('[data-testid="storage-status"]').textContent));
+  const mirrored = Number((await page.textContent('[data-testid="storage-status"]')).match(/(\d+) segment/)[1]);
+  assert.equal(mirrored, 9, '3 brokers × 3 partition replicas, one segment each');
+  await page.reload();
+  await page.waitForSelector('[data-testid="storage-notice"]');
+  assert.match(await page.textContent('[data-testid="storage-notice"]'), /^restored 9 stored segment\(s\) from the previous session, every batch CRC-checked$/);
+  await page.screenshot({ path: join(shots, 'restored-notice.png') });
+  assert.deepEqual(problems, []);
+});

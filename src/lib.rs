@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(all(test, target_arch = "wasm32"), allow(unused_imports))]
 
+pub mod batch_json;
 pub mod playback;
 pub mod scenario;
 pub mod sim;
@@ -38,6 +39,9 @@ pub mod cli;
 
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web_store;
 
 #[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -70,6 +70,16 @@ impl Playback {
         &self.sim
     }
 
+    /// Starts journaling store operations (for a persistent mirror).
+    pub fn enable_store_journal(&mut self) {
+        self.sim.enable_store_journal();
+    }
+
+    /// Store operations since the last call.
+    pub fn drain_store_ops(&mut self) -> Vec<(u16, crate::sim::protocol::Tp, crate::sim::log::StoreOp)> {
+        self.sim.drain_store_ops()
+    }
+
     /// Current simulated time.
     pub fn now(&self) -> SimTime {
         self.sim.now()
@@ -97,9 +107,7 @@ impl Playback {
 
     /// Advances the clock to `target` (capped at the end), processing due events.
     pub fn advance_to(&mut self, target: SimTime) -> RunStop {
-        let stop = self
-            .sim
-            .run_until(target.min(self.end), STEPS_PER_ADVANCE_MAX);
+        let stop = self.sim.run_until(target.min(self.end), STEPS_PER_ADVANCE_MAX);
         self.ingest();
         stop
     }
@@ -115,10 +123,7 @@ impl Playback {
     }
 
     /// Applies an action now.
-    pub fn act(
-        &mut self,
-        action: crate::sim::scenario::Action,
-    ) -> Result<(), crate::sim::ActionError> {
+    pub fn act(&mut self, action: crate::sim::scenario::Action) -> Result<(), crate::sim::ActionError> {
         let result = self.sim.handle_input(action);
         self.ingest();
         result
@@ -127,14 +132,7 @@ impl Playback {
     fn ingest(&mut self) {
         for event in self.sim.drain_trace() {
             match &event.kind {
-                TraceKind::MessageSent {
-                    to,
-                    msg_id,
-                    api,
-                    records,
-                    deliver_at,
-                    ..
-                } => {
+                TraceKind::MessageSent { to, msg_id, api, records, deliver_at, .. } => {
                     let flight = Flight {
                         msg_id: *msg_id,
                         from: event.node,
@@ -146,8 +144,7 @@ impl Playback {
                     };
                     self.flights.insert(*msg_id, flight);
                 }
-                TraceKind::MessageDelivered { msg_id, .. }
-                | TraceKind::MessageDropped { msg_id, .. } => {
+                TraceKind::MessageDelivered { msg_id, .. } | TraceKind::MessageDropped { msg_id, .. } => {
                     self.flights.remove(msg_id);
                 }
                 _ => {}
@@ -185,16 +182,9 @@ mod tests {
                 seen.insert(f.msg_id);
             }
         }
-        assert!(
-            seen.len() > 50,
-            "only {} messages were ever in flight",
-            seen.len()
-        );
+        assert!(seen.len() > 50, "only {} messages were ever in flight", seen.len());
         p.advance_to(SimTime::from_ms(10_000));
-        assert!(
-            p.flights().all(|f| !seen.contains(&f.msg_id)),
-            "every message seen early has landed"
-        );
+        assert!(p.flights().all(|f| !seen.contains(&f.msg_id)), "every message seen early has landed");
     }
 
     #[test]

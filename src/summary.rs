@@ -44,11 +44,7 @@ impl RunSummary {
                 RunStop::StepsMax => "steps_max",
             },
             trace_hash: sim.trace_hash().hex(),
-            messages: sim
-                .message_counts()
-                .iter()
-                .map(|(id, c)| (id.to_string(), *c))
-                .collect(),
+            messages: sim.message_counts().iter().map(|(id, c)| (id.to_string(), *c)).collect(),
             cluster: sim.view(),
         }
     }

@@ -4,10 +4,7 @@
 use std::process::Command;
 
 fn brokerscope(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_brokerscope"))
-        .args(args)
-        .output()
-        .expect("run brokerscope");
+    let out = Command::new(env!("CARGO_BIN_EXE_brokerscope")).args(args).output().expect("run brokerscope");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -30,24 +27,12 @@ fn run_json_has_the_documented_keys_and_the_golden_hash() {
     let (code, out, err) = brokerscope(&["run", HELLO, "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    for key in [
-        "seed",
-        "sim_time_ms",
-        "events",
-        "trace_hash",
-        "messages",
-        "cluster",
-        "steps",
-        "stopped",
-    ] {
+    for key in ["seed", "sim_time_ms", "events", "trace_hash", "messages", "cluster", "steps", "stopped"] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["seed"], 1);
     assert_eq!(v["sim_time_ms"], 10_000);
-    assert_eq!(
-        v["trace_hash"],
-        include_str!("golden/hello_seed1.hash").trim()
-    );
+    assert_eq!(v["trace_hash"], include_str!("golden/hello_seed1.hash").trim());
     assert!(v["messages"]["broker-1"]["received"].as_u64().unwrap() > 0);
     assert_eq!(v["cluster"]["producers"][0]["records_acked"], 150);
 }
@@ -56,29 +41,16 @@ fn run_json_has_the_documented_keys_and_the_golden_hash() {
 fn seed_and_until_change_the_run() {
     let (_, a, _) = brokerscope(&["run", HELLO, "--json", "--seed", "5", "--until-ms", "800"]);
     let (_, b, _) = brokerscope(&["run", HELLO, "--json", "--seed", "6", "--until-ms", "800"]);
-    let (a, b): (serde_json::Value, serde_json::Value) = (
-        serde_json::from_str(&a).unwrap(),
-        serde_json::from_str(&b).unwrap(),
-    );
-    assert_eq!(
-        (a["seed"].as_u64(), a["sim_time_ms"].as_u64()),
-        (Some(5), Some(800))
-    );
+    let (a, b): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_str(&a).unwrap(), serde_json::from_str(&b).unwrap());
+    assert_eq!((a["seed"].as_u64(), a["sim_time_ms"].as_u64()), (Some(5), Some(800)));
     assert_ne!(a["trace_hash"], b["trace_hash"]);
 }
 
 #[test]
 fn trace_file_is_json_lines_matching_the_event_count() {
     let path = std::env::temp_dir().join(format!("brokerscope-trace-{}.jsonl", std::process::id()));
-    let (code, out, _) = brokerscope(&[
-        "run",
-        HELLO,
-        "--json",
-        "--until-ms",
-        "500",
-        "--trace",
-        path.to_str().unwrap(),
-    ]);
+    let (code, out, _) = brokerscope(&["run", HELLO, "--json", "--until-ms", "500", "--trace", path.to_str().unwrap()]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
@@ -109,10 +81,7 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
     assert_eq!(code, 2);
     assert!(out.is_empty());
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(
-        err.contains("topics[0].replication_factor: 4 exceeds brokers (3)"),
-        "{err}"
-    );
+    assert!(err.contains("topics[0].replication_factor: 4 exceeds brokers (3)"), "{err}");
     let (code, _, err) = brokerscope(&["run", "/nonexistent/x.json"]);
     assert_eq!(code, 2);
     assert!(err.contains("/nonexistent/x.json"));
@@ -125,4 +94,70 @@ fn every_subcommand_has_help() {
         assert_eq!(code, 0);
         assert!(out.contains("Usage"), "{out}");
     }
+}
+
+fn vector_case() -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(include_str!("vectors/kafka-vectors-public.json")).unwrap();
+    v["record_batch_v2"]["cases"][0].clone()
+}
+
+#[test]
+fn batch_encode_reads_the_vector_input_form() {
+    let case = vector_case();
+    let input = temp("batch.json", &case["input"].to_string());
+    let (code, out, err) = brokerscope(&["batch", "encode", "--input", input.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), case["hex"].as_str().unwrap());
+}
+
+#[test]
+fn batch_decode_prints_header_and_records() {
+    let case = vector_case();
+    let (code, out, err) = brokerscope(&["batch", "decode", case["hex"].as_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["header"], case["header"]);
+    assert_eq!(v["records"], case["records"]);
+    let mut bad = case["hex"].as_str().unwrap().to_string();
+    bad.replace_range(40..42, "00");
+    let (code, _, err) = brokerscope(&["batch", "decode", &bad]);
+    assert_eq!(code, 2);
+    assert!(err.contains("byte 17 (crc)"), "{err}");
+}
+
+#[test]
+fn an_exported_segment_decodes_with_dump_log() {
+    let dir = std::env::temp_dir().join(format!("brokerscope-export-{}", std::process::id()));
+    let (code, out, err) = brokerscope(&["export", HELLO, "--dir", dir.to_str().unwrap(), "--broker", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("broker-1/orders-0/00000000000000000000.log"), "{out}");
+    let log = dir.join("broker-1/orders-0/00000000000000000000.log");
+    let (code, dump, err) = brokerscope(&["dump-log", log.to_str().unwrap(), "--print-data"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(dump.starts_with(&format!("Dumping {}\nLog starting offset: 0\n", log.display())), "{dump}");
+    let batches: Vec<&str> = dump.lines().filter(|l| l.starts_with("baseOffset:")).collect();
+    assert!(!batches.is_empty());
+    assert!(batches.iter().all(|l| l.ends_with("isvalid: true") && l.contains("magic: 2 compresscodec: none")));
+    assert!(batches[0].starts_with("baseOffset: 0 "), "{}", batches[0]);
+    let records = dump.lines().filter(|l| l.starts_with("| offset:")).count();
+    let summary: serde_json::Value = serde_json::from_str(&brokerscope(&["run", HELLO, "--json"]).1).unwrap();
+    let leo = summary["cluster"]["brokers"][0]["replicas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tp"] == "orders-0")
+        .unwrap()["log_end_offset"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(records as u64, leo, "every record of the partition is in the exported segment");
+    assert!(dump.contains("key: order-"), "keys printed");
+
+    // A torn tail: the valid batches are listed, then a one-line error naming the position.
+    let bytes = std::fs::read(&log).unwrap();
+    let torn = temp("00000000000000000000.log", "");
+    std::fs::write(&torn, &bytes[..bytes.len() - 5]).unwrap();
+    let (code, out, err) = brokerscope(&["dump-log", torn.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert_eq!(out.lines().filter(|l| l.starts_with("baseOffset:")).count(), batches.len() - 1);
+    assert!(err.contains("(batchLength)") && err.contains("torn write"), "{err}");
 }

@@ -56,11 +56,5 @@ fn prng_first_draws_are_platform_independent() {
     let draws: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
     let mut again = SimRng::new(1);
     assert_eq!(draws, (0..3).map(|_| again.next_u64()).collect::<Vec<_>>());
-    assert_eq!(
-        draws[0],
-        include_str!("golden/prng_seed1_first.u64")
-            .trim()
-            .parse::<u64>()
-            .unwrap()
-    );
+    assert_eq!(draws[0], include_str!("golden/prng_seed1_first.u64").trim().parse::<u64>().unwrap());
 }

@@ -19,12 +19,7 @@ fn scenario(producer_config: Value, broker_config: Value, events: Value) -> Valu
 }
 
 /// `partitions` partitions of topic `t`, RF 3 on 3 brokers; leaders are broker-1, broker-2, ….
-fn scenario_with(
-    partitions: u32,
-    producer_config: Value,
-    broker_config: Value,
-    events: Value,
-) -> Value {
+fn scenario_with(partitions: u32, producer_config: Value, broker_config: Value, events: Value) -> Value {
     json!({
         "duration_ms": 20000, "brokers": 3, "broker_config": broker_config,
         "network": {"latency_ms": 1},
@@ -57,24 +52,12 @@ fn every_record_is_acked_replicated_and_consumed() {
     let (view, trace) = run(scenario(json!({}), json!({}), json!([])), 20000);
     assert_eq!(view.producers[0].records_acked, 200);
     assert_eq!(view.consumers[0].records_consumed, 200);
-    let total_leo: i64 = (0..3)
-        .map(|p| leader_replica(&view, &format!("t-{p}")).log_end_offset)
-        .sum();
+    let total_leo: i64 = (0..3).map(|p| leader_replica(&view, &format!("t-{p}")).log_end_offset).sum();
     assert_eq!(total_leo, 200, "each record appended once on its leader");
     for b in &view.brokers {
         for r in &b.replicas {
-            assert_eq!(
-                r.log_end_offset,
-                leader_replica(&view, &r.tp).log_end_offset,
-                "{} on {} caught up",
-                r.tp,
-                b.id
-            );
-            assert_eq!(
-                r.high_watermark, r.log_end_offset,
-                "{} on {}: HW reached LEO",
-                r.tp, b.id
-            );
+            assert_eq!(r.log_end_offset, leader_replica(&view, &r.tp).log_end_offset, "{} on {} caught up", r.tp, b.id);
+            assert_eq!(r.high_watermark, r.log_end_offset, "{} on {}: HW reached LEO", r.tp, b.id);
         }
     }
     // Keyed records land where Kafka's murmur2 puts them.
@@ -82,19 +65,13 @@ fn every_record_is_acked_replicated_and_consumed() {
         TraceKind::RecordAccumulated { tp, .. } => Some(tp.partition),
         _ => None,
     });
-    assert_eq!(
-        first,
-        Some(brokerscope::sim::partitioner::partition_for_key(b"k0", 3))
-    );
+    assert_eq!(first, Some(brokerscope::sim::partitioner::partition_for_key(b"k0", 3)));
 }
 
 #[test]
 fn acks_all_waits_for_followers_acks_1_does_not() {
     let latency = |acks: &str| {
-        let (_, trace) = run(
-            scenario(json!({"acks": acks, "linger.ms": 0}), json!({}), json!([])),
-            3000,
-        );
+        let (_, trace) = run(scenario(json!({"acks": acks, "linger.ms": 0}), json!({}), json!([])), 3000);
         let mut l: Vec<u64> = trace
             .iter()
             .filter_map(|e| match &e.kind {
@@ -108,30 +85,15 @@ fn acks_all_waits_for_followers_acks_1_does_not() {
     let (all, one) = (latency("all"), latency("1"));
     // acks=1: one round trip (2 ms). acks=all: the followers must fetch it and fetch again.
     assert_eq!(one, 2_000_000, "acks=1 median latency is one round trip");
-    assert!(
-        all >= 4_000_000,
-        "acks=all median {all} ns should include a follower round trip"
-    );
+    assert!(all >= 4_000_000, "acks=all median {all} ns should include a follower round trip");
 }
 
 #[test]
 fn acks_0_completes_on_send_with_no_response() {
     let (view, trace) = run(scenario(json!({"acks": "0"}), json!({}), json!([])), 5000);
     assert_eq!(view.producers[0].records_acked, 200);
-    assert!(trace.iter().all(|e| !matches!(
-        &e.kind,
-        TraceKind::MessageSent {
-            api: "ProduceResponse",
-            ..
-        }
-    )));
-    assert!(trace.iter().any(|e| matches!(
-        &e.kind,
-        TraceKind::ProduceAcked {
-            base_offset: -1,
-            ..
-        }
-    )));
+    assert!(trace.iter().all(|e| !matches!(&e.kind, TraceKind::MessageSent { api: "ProduceResponse", .. })));
+    assert!(trace.iter().any(|e| matches!(&e.kind, TraceKind::ProduceAcked { base_offset: -1, .. })));
 }
 
 #[test]
@@ -139,15 +101,7 @@ fn crashed_follower_leaves_the_isr_then_rejoins_after_restart() {
     // Two partitions: broker-3 only follows, so no partition loses its leader (the skeleton has no
     // controller to elect a new one yet).
     let events = json!([{"at_ms": 500, "action": "crash_broker", "broker": 3}, {"at_ms": 9000, "action": "restart_broker", "broker": 3}]);
-    let (view, trace) = run(
-        scenario_with(
-            2,
-            json!({}),
-            json!({"replica.lag.time.max.ms": 2000}),
-            events,
-        ),
-        20000,
-    );
+    let (view, trace) = run(scenario_with(2, json!({}), json!({"replica.lag.time.max.ms": 2000}), events), 20000);
     let shrunk = trace
         .iter()
         .find(|e| matches!(&e.kind, TraceKind::IsrShrunk { removed: 3, .. }))
@@ -162,10 +116,7 @@ fn crashed_follower_leaves_the_isr_then_rejoins_after_restart() {
         .find(|e| matches!(&e.kind, TraceKind::IsrExpanded { added: 3, .. }))
         .expect("broker-3 rejoins an ISR");
     assert!(expanded.at > SimTime::from_ms(9000));
-    assert_eq!(
-        view.producers[0].records_acked, 200,
-        "min ISR 1: acks=all continues without broker-3"
-    );
+    assert_eq!(view.producers[0].records_acked, 200, "min ISR 1: acks=all continues without broker-3");
     for b in view.brokers.iter().filter(|b| b.id.number != 3) {
         for r in b.replicas.iter().filter(|r| r.leader == b.id.number) {
             assert_eq!(r.isr, [1, 2, 3], "{} ISR healed", r.tp);
@@ -180,10 +131,7 @@ fn isr_below_min_insync_replicas_gives_not_enough_replicas() {
     // retries after the shrink are refused before the append.
     let events = json!([{"at_ms": 100, "action": "crash_broker", "broker": 2}, {"at_ms": 100, "action": "crash_broker", "broker": 3}]);
     let config = json!({"min.insync.replicas": 2, "replica.lag.time.max.ms": 1000});
-    let (view, trace) = run(
-        scenario_with(1, json!({"request.timeout.ms": 1000}), config, events),
-        6000,
-    );
+    let (view, trace) = run(scenario_with(1, json!({"request.timeout.ms": 1000}), config, events), 6000);
     let errors: Vec<ErrorCode> = trace
         .iter()
         .filter_map(|e| match &e.kind {
@@ -191,29 +139,13 @@ fn isr_below_min_insync_replicas_gives_not_enough_replicas() {
             _ => None,
         })
         .collect();
-    assert!(
-        errors.contains(&ErrorCode::RequestTimedOut),
-        "errors: {errors:?}"
-    );
-    assert!(
-        errors.contains(&ErrorCode::NotEnoughReplicas),
-        "errors: {errors:?}"
-    );
-    let r = view.brokers[0]
-        .replicas
-        .iter()
-        .find(|r| r.tp == "t-0")
-        .unwrap();
+    assert!(errors.contains(&ErrorCode::RequestTimedOut), "errors: {errors:?}");
+    assert!(errors.contains(&ErrorCode::NotEnoughReplicas), "errors: {errors:?}");
+    let r = view.brokers[0].replicas.iter().find(|r| r.tp == "t-0").unwrap();
     assert_eq!(r.isr, [1]);
     let acked = view.producers[0].records_acked as i64;
-    assert_eq!(
-        r.high_watermark, acked,
-        "exactly the acknowledged records are committed"
-    );
-    assert!(
-        r.log_end_offset > r.high_watermark,
-        "records appended before the shrink stay uncommitted"
-    );
+    assert_eq!(r.high_watermark, acked, "exactly the acknowledged records are committed");
+    assert!(r.log_end_offset > r.high_watermark, "records appended before the shrink stay uncommitted");
 }
 
 #[test]
@@ -222,36 +154,18 @@ fn a_cut_link_drops_messages_and_healing_restores_progress() {
         {"at_ms": 300, "action": "cut_link", "from": "p", "to": "broker-1", "both": true},
         {"at_ms": 4000, "action": "heal_link", "from": "p", "to": "broker-1", "both": true}
     ]);
-    let (view, trace) = run(
-        scenario(json!({"request.timeout.ms": 1000}), json!({}), events),
-        20000,
-    );
+    let (view, trace) = run(scenario(json!({"request.timeout.ms": 1000}), json!({}), events), 20000);
     let cut_drops = trace
         .iter()
         .filter(|e| {
-            matches!(
-                &e.kind,
-                TraceKind::MessageDropped {
-                    reason: brokerscope::sim::net::DropReason::LinkCut,
-                    ..
-                }
-            )
+            matches!(&e.kind, TraceKind::MessageDropped { reason: brokerscope::sim::net::DropReason::LinkCut, .. })
         })
         .count();
     assert!(cut_drops > 0);
-    assert!(trace.iter().any(|e| matches!(
-        &e.kind,
-        TraceKind::ProduceFailed {
-            error: ErrorCode::RequestTimedOut,
-            ..
-        }
-    )));
-    assert_eq!(
-        view.producers[0].records_acked, 200,
-        "retries deliver everything after the heal"
-    );
-    assert!(view.producers[0].batch_errors > 0);
     assert!(trace
         .iter()
-        .any(|e| e.node == NodeId::producer(1) && matches!(e.kind, TraceKind::LinkCut { .. })));
+        .any(|e| matches!(&e.kind, TraceKind::ProduceFailed { error: ErrorCode::RequestTimedOut, .. })));
+    assert_eq!(view.producers[0].records_acked, 200, "retries deliver everything after the heal");
+    assert!(view.producers[0].batch_errors > 0);
+    assert!(trace.iter().any(|e| e.node == NodeId::producer(1) && matches!(e.kind, TraceKind::LinkCut { .. })));
 }

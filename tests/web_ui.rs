@@ -9,10 +9,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 async fn sleep_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
+        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
     });
     wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
@@ -26,17 +23,11 @@ fn mount() -> Element {
 }
 
 fn q(root: &Element, testid: &str) -> Element {
-    root.query_selector(&format!("[data-testid=\"{testid}\"]"))
-        .unwrap()
-        .unwrap_or_else(|| panic!("no {testid}"))
+    root.query_selector(&format!("[data-testid=\"{testid}\"]")).unwrap().unwrap_or_else(|| panic!("no {testid}"))
 }
 
 fn now_ns(root: &Element) -> u64 {
-    q(root, "clock")
-        .get_attribute("data-now-ns")
-        .unwrap()
-        .parse()
-        .unwrap()
+    q(root, "clock").get_attribute("data-now-ns").unwrap().parse().unwrap()
 }
 
 fn click(root: &Element, testid: &str) {
@@ -48,27 +39,12 @@ async fn controls_step_play_and_pause_the_clock() {
     let root = mount();
     yew::scheduler::flush().await;
     assert_eq!(now_ns(&root), 0);
-    assert_eq!(
-        q(&root, "scenario-name").text_content().unwrap(),
-        "Hello Kafka"
-    );
-    assert_eq!(
-        root.query_selector_all("[data-testid^=\"broker-\"]")
-            .unwrap()
-            .length(),
-        3
-    );
+    assert_eq!(q(&root, "scenario-name").text_content().unwrap(), "Hello Kafka");
+    assert_eq!(root.query_selector_all("[data-testid^=\"broker-\"]").unwrap().length(), 3);
 
     click(&root, "step");
     yew::scheduler::flush().await;
-    assert!(
-        q(&root, "event-log")
-            .query_selector_all("li")
-            .unwrap()
-            .length()
-            >= 1,
-        "a step records events"
-    );
+    assert!(q(&root, "event-log").query_selector_all("li").unwrap().length() >= 1, "a step records events");
 
     click(&root, "play");
     yew::scheduler::flush().await;
@@ -95,9 +71,5 @@ async fn controls_step_play_and_pause_the_clock() {
     let before = q(&root, "app").get_attribute("data-version").unwrap();
     gloo::utils::window().dispatch_event(&keydown).unwrap();
     yew::scheduler::flush().await;
-    assert_ne!(
-        q(&root, "app").get_attribute("data-version").unwrap(),
-        before,
-        "→ steps"
-    );
+    assert_ne!(q(&root, "app").get_attribute("data-version").unwrap(), before, "→ steps");
 }

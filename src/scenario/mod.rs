@@ -32,10 +32,7 @@ pub struct ScenarioError {
 
 impl ScenarioError {
     pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
-        ScenarioError {
-            path: path.into(),
-            message: message.into(),
-        }
+        ScenarioError { path: path.into(), message: message.into() }
     }
 }
 
@@ -56,9 +53,8 @@ pub const HELLO_JSON: &str = include_str!("../../www/scenarios/hello.json");
 
 /// Parses and validates scenario JSON.
 pub fn parse_json(text: &str) -> Result<Scenario> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        ScenarioError::new(format!("line {}", e.line()), format!("invalid JSON: {e}"))
-    })?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ScenarioError::new(format!("line {}", e.line()), format!("invalid JSON: {e}")))?;
     from_value(&value)
 }
 
@@ -95,40 +91,23 @@ pub fn from_value(value: &Value) -> Result<Scenario> {
 }
 
 fn parse_link_config(obj: &mut Obj, base: LinkConfig) -> Result<LinkConfig> {
-    let latency = obj
-        .opt_u64("latency_ms", 0, 3_600_000)?
-        .map_or(base.latency, SimDuration::from_ms);
-    let jitter = obj
-        .opt_u64("jitter_ms", 0, 3_600_000)?
-        .map_or(base.jitter, SimDuration::from_ms);
+    let latency = obj.opt_u64("latency_ms", 0, 3_600_000)?.map_or(base.latency, SimDuration::from_ms);
+    let jitter = obj.opt_u64("jitter_ms", 0, 3_600_000)?.map_or(base.jitter, SimDuration::from_ms);
     let loss = match obj.opt("loss") {
         None => base.loss,
         Some(v) => parse_ratio(v, &obj.path_of("loss"))?,
     };
-    Ok(LinkConfig {
-        latency,
-        jitter,
-        loss,
-    })
+    Ok(LinkConfig { latency, jitter, loss })
 }
 
 fn parse_ratio(v: &Value, path: &str) -> Result<Ratio> {
     let text = match v {
         Value::String(s) => s.clone(),
         Value::Number(n) if n.is_u64() => n.to_string(),
-        _ => {
-            return Err(ScenarioError::new(
-                path,
-                "expected a ratio like \"1/10\" or \"5%\"",
-            ))
-        }
+        _ => return Err(ScenarioError::new(path, "expected a ratio like \"1/10\" or \"5%\"")),
     };
-    Ratio::parse(&text).ok_or_else(|| {
-        ScenarioError::new(
-            path,
-            format!("{text:?} is not a probability (use \"1/10\" or \"5%\")"),
-        )
-    })
+    Ratio::parse(&text)
+        .ok_or_else(|| ScenarioError::new(path, format!("{text:?} is not a probability (use \"1/10\" or \"5%\")")))
 }
 
 fn parse_network(root: &mut Obj) -> Result<NetworkSpec> {
@@ -138,10 +117,7 @@ fn parse_network(root: &mut Obj) -> Result<NetworkSpec> {
     let default_link = parse_link_config(&mut net, LinkConfig::default())?;
     net.skip("links");
     net.finish()?;
-    Ok(NetworkSpec {
-        default_link,
-        links: vec![],
-    })
+    Ok(NetworkSpec { default_link, links: vec![] })
 }
 
 fn parse_links(root: &mut Obj, s: &Scenario) -> Result<Vec<(NodeId, NodeId, LinkConfig)>> {
@@ -169,10 +145,7 @@ fn parse_topics(root: &mut Obj, brokers: u16) -> Result<Vec<TopicSpec>> {
         let name = t.req_str("name")?.to_string();
         check_topic_name(&name, &t.path_of("name"))?;
         if topics.iter().any(|x| x.name == name) {
-            return Err(ScenarioError::new(
-                t.path_of("name"),
-                format!("duplicate topic {name:?}"),
-            ));
+            return Err(ScenarioError::new(t.path_of("name"), format!("duplicate topic {name:?}")));
         }
         let partitions = t.req_u64("partitions", 1, PARTITIONS_MAX)? as u32;
         let replication_factor = t.req_u64("replication_factor", 1, BROKERS_MAX)?;
@@ -184,24 +157,14 @@ fn parse_topics(root: &mut Obj, brokers: u16) -> Result<Vec<TopicSpec>> {
         }
         let config = t.opt_props("config", Scope::Topic)?;
         t.finish()?;
-        topics.push(TopicSpec {
-            name,
-            partitions,
-            replication_factor: replication_factor as u16,
-            config,
-        });
+        topics.push(TopicSpec { name, partitions, replication_factor: replication_factor as u16, config });
     }
     Ok(topics)
 }
 
 fn check_topic_name(name: &str, path: &str) -> Result<()> {
     let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if name.is_empty()
-        || name.len() > 249
-        || !name.chars().all(legal)
-        || name == "."
-        || name == ".."
-    {
+    if name.is_empty() || name.len() > 249 || !name.chars().all(legal) || name == "." || name == ".." {
         return Err(ScenarioError::new(
             path,
             format!("{name:?} is not a legal Kafka topic name (1-249 of [a-zA-Z0-9._-])"),
@@ -228,10 +191,7 @@ fn known_topic(name: &str, path: &str, topics: &[TopicSpec]) -> Result<String> {
 fn client_id(obj: &mut Obj, seen: &mut BTreeSet<String>, fallback: String) -> Result<String> {
     let id = obj.opt_str("id")?.map(str::to_string).unwrap_or(fallback);
     if id.is_empty() || !seen.insert(id.clone()) {
-        return Err(ScenarioError::new(
-            obj.path_of("id"),
-            format!("duplicate or empty id {id:?}"),
-        ));
+        return Err(ScenarioError::new(obj.path_of("id"), format!("duplicate or empty id {id:?}")));
     }
     Ok(id)
 }
@@ -249,9 +209,9 @@ fn parse_producers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ProducerS
             rate_per_sec: w.req_u64("rate_per_sec", 1, 10_000_000)?,
             key: match w.opt("key") {
                 None | Some(Value::Null) => None,
-                Some(Value::String(t)) => Some(
-                    KeyPattern::parse(t).map_err(|e| ScenarioError::new(w.path_of("key"), e))?,
-                ),
+                Some(Value::String(t)) => {
+                    Some(KeyPattern::parse(t).map_err(|e| ScenarioError::new(w.path_of("key"), e))?)
+                }
                 Some(_) => {
                     return Err(ScenarioError::new(
                         w.path_of("key"),
@@ -264,11 +224,7 @@ fn parse_producers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ProducerS
         };
         w.finish()?;
         p.finish()?;
-        out.push(ProducerSpec {
-            label,
-            config,
-            workload,
-        });
+        out.push(ProducerSpec { label, config, workload });
     }
     Ok(out)
 }
@@ -296,7 +252,10 @@ fn parse_consumers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ConsumerS
             }
             (Some(g), None) => {
                 if !groups.insert(g.clone()) {
-                    return Err(ScenarioError::new(c.path_of("group"), "unsupported: more than one member per group (the group coordinator is not modelled yet)"));
+                    return Err(ScenarioError::new(
+                        c.path_of("group"),
+                        "unsupported: more than one member per group (the group coordinator is not modelled yet)",
+                    ));
                 }
                 ConsumerSource::Group(g)
             }
@@ -305,9 +264,7 @@ fn parse_consumers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ConsumerS
         let mut subscribed = vec![];
         for (j, v) in c.opt_array("topics")?.iter().enumerate() {
             let path = format!("{}[{j}]", c.path_of("topics"));
-            let name = v
-                .as_str()
-                .ok_or_else(|| ScenarioError::new(&path, "expected a topic name"))?;
+            let name = v.as_str().ok_or_else(|| ScenarioError::new(&path, "expected a topic name"))?;
             subscribed.push(known_topic(name, &path, topics)?);
         }
         if matches!(source, ConsumerSource::Group(_)) && subscribed.is_empty() {
@@ -320,20 +277,10 @@ fn parse_consumers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ConsumerS
         let start_ms = c.opt_u64("start_ms", 0, DURATION_MS_MAX)?.unwrap_or(0);
         let stop_ms = c.opt_u64("stop_ms", 0, DURATION_MS_MAX)?;
         if stop_ms.is_some_and(|s| s <= start_ms) {
-            return Err(ScenarioError::new(
-                c.path_of("stop_ms"),
-                format!("must be after start_ms ({start_ms})"),
-            ));
+            return Err(ScenarioError::new(c.path_of("stop_ms"), format!("must be after start_ms ({start_ms})")));
         }
         c.finish()?;
-        out.push(ConsumerSpec {
-            label,
-            source,
-            topics: subscribed,
-            config,
-            start_ms,
-            stop_ms,
-        });
+        out.push(ConsumerSpec { label, source, topics: subscribed, config, start_ms, stop_ms });
     }
     Ok(out)
 }
@@ -345,29 +292,21 @@ fn parse_assigned(c: &mut Obj, topics: &[TopicSpec]) -> Result<Option<Vec<Tp>>> 
     let mut out = vec![];
     for (j, v) in c.opt_array("partitions")?.iter().enumerate() {
         let path = format!("{}[{j}]", c.path_of("partitions"));
-        let text = v.as_str().ok_or_else(|| {
-            ScenarioError::new(&path, "expected \"topic-partition\", e.g. \"orders-0\"")
-        })?;
-        let (topic, part) = text.rsplit_once('-').ok_or_else(|| {
-            ScenarioError::new(&path, format!("{text:?} is not \"topic-partition\""))
-        })?;
+        let text =
+            v.as_str().ok_or_else(|| ScenarioError::new(&path, "expected \"topic-partition\", e.g. \"orders-0\""))?;
+        let (topic, part) = text
+            .rsplit_once('-')
+            .ok_or_else(|| ScenarioError::new(&path, format!("{text:?} is not \"topic-partition\"")))?;
         let spec = topics
             .iter()
             .find(|t| t.name == topic)
             .ok_or_else(|| ScenarioError::new(&path, format!("no topic {topic:?}")))?;
-        let p: u32 = part.parse().map_err(|_| {
-            ScenarioError::new(&path, format!("{part:?} is not a partition number"))
-        })?;
+        let p: u32 =
+            part.parse().map_err(|_| ScenarioError::new(&path, format!("{part:?} is not a partition number")))?;
         if p >= spec.partitions {
-            return Err(ScenarioError::new(
-                &path,
-                format!("{topic} has {} partitions", spec.partitions),
-            ));
+            return Err(ScenarioError::new(&path, format!("{topic} has {} partitions", spec.partitions)));
         }
-        out.push(Tp {
-            topic: topic.into(),
-            partition: p,
-        });
+        out.push(Tp { topic: topic.into(), partition: p });
     }
     Ok(Some(out))
 }
@@ -381,17 +320,10 @@ fn resolve_node(obj: &mut Obj, key: &str, s: &Scenario) -> Result<NodeId> {
         .iter()
         .position(|p| p.label == name)
         .map(|i| NodeId::producer(i as u16 + 1))
-        .or_else(|| {
-            s.consumers
-                .iter()
-                .position(|c| c.label == name)
-                .map(|i| NodeId::consumer(i as u16 + 1))
-        });
+        .or_else(|| s.consumers.iter().position(|c| c.label == name).map(|i| NodeId::consumer(i as u16 + 1)));
     let id = match by_label {
         Some(id) => id,
-        None => name
-            .parse::<NodeId>()
-            .map_err(|e| ScenarioError::new(&path, e.to_string()))?,
+        None => name.parse::<NodeId>().map_err(|e| ScenarioError::new(&path, e.to_string()))?,
     };
     let count = match id.kind {
         crate::sim::node::NodeKind::Broker => usize::from(s.brokers),
@@ -399,10 +331,7 @@ fn resolve_node(obj: &mut Obj, key: &str, s: &Scenario) -> Result<NodeId> {
         crate::sim::node::NodeKind::Consumer => s.consumers.len(),
     };
     if usize::from(id.number) > count {
-        return Err(ScenarioError::new(
-            &path,
-            format!("no node {name:?} in this scenario"),
-        ));
+        return Err(ScenarioError::new(&path, format!("no node {name:?} in this scenario")));
     }
     Ok(id)
 }
@@ -431,10 +360,7 @@ fn parse_events(root: &mut Obj, s: &Scenario) -> Result<Vec<TimedAction>> {
         }
         let action = parse_action(&mut e, s)?;
         e.finish()?;
-        out.push(TimedAction {
-            at: SimTime::from_ms(at_ms),
-            action,
-        });
+        out.push(TimedAction { at: SimTime::from_ms(at_ms), action });
     }
     Ok(out)
 }
@@ -442,19 +368,25 @@ fn parse_events(root: &mut Obj, s: &Scenario) -> Result<Vec<TimedAction>> {
 fn parse_action(e: &mut Obj, s: &Scenario) -> Result<Action> {
     let path = e.path_of("action");
     let name = e.req_str("action")?.to_string();
-    let broker =
-        |e: &mut Obj| -> Result<u16> { Ok(e.req_u64("broker", 1, u64::from(s.brokers))? as u16) };
+    let broker = |e: &mut Obj| -> Result<u16> { Ok(e.req_u64("broker", 1, u64::from(s.brokers))? as u16) };
     Ok(match name.as_str() {
         "crash_broker" => {
             let kind = match e.opt_str("kind")? {
                 None | Some("process") => CrashKind::Process,
-                Some("machine") => return Err(ScenarioError::new(e.path_of("kind"), "unsupported: machine crash (losing unflushed data arrives with the replication issue)")),
-                Some(k) => return Err(ScenarioError::new(e.path_of("kind"), format!("unknown crash kind {k:?} (process or machine)"))),
+                Some("machine") => {
+                    return Err(ScenarioError::new(
+                        e.path_of("kind"),
+                        "unsupported: machine crash (losing unflushed data arrives with the replication issue)",
+                    ))
+                }
+                Some(k) => {
+                    return Err(ScenarioError::new(
+                        e.path_of("kind"),
+                        format!("unknown crash kind {k:?} (process or machine)"),
+                    ))
+                }
             };
-            Action::CrashBroker {
-                broker: broker(e)?,
-                kind,
-            }
+            Action::CrashBroker { broker: broker(e)?, kind }
         }
         "restart_broker" => Action::RestartBroker { broker: broker(e)? },
         "cut_link" | "heal_link" | "set_link" => {
@@ -464,12 +396,7 @@ fn parse_action(e: &mut Obj, s: &Scenario) -> Result<Action> {
             match name.as_str() {
                 "cut_link" => Action::CutLink { from, to, both },
                 "heal_link" => Action::HealLink { from, to, both },
-                _ => Action::SetLink {
-                    from,
-                    to,
-                    both,
-                    link: parse_link_config(e, s.network.default_link)?,
-                },
+                _ => Action::SetLink { from, to, both, link: parse_link_config(e, s.network.default_link)? },
             }
         }
         "heal_all" => Action::HealAll,
@@ -477,10 +404,7 @@ fn parse_action(e: &mut Obj, s: &Scenario) -> Result<Action> {
         "consumer_join" | "consumer_leave" => {
             let consumer = resolve_node(e, "consumer", s)?;
             if consumer.kind != crate::sim::node::NodeKind::Consumer {
-                return Err(ScenarioError::new(
-                    e.path_of("consumer"),
-                    format!("{consumer} is not a consumer"),
-                ));
+                return Err(ScenarioError::new(e.path_of("consumer"), format!("{consumer} is not a consumer")));
             }
             if name == "consumer_join" {
                 Action::ConsumerJoin { consumer }
@@ -489,13 +413,9 @@ fn parse_action(e: &mut Obj, s: &Scenario) -> Result<Action> {
             }
         }
         other => {
-            let hint = closest(other, ACTIONS.iter().copied())
-                .map(|s| format!(" (did you mean {s:?}?)"))
-                .unwrap_or_default();
-            return Err(ScenarioError::new(
-                path,
-                format!("unknown action {other:?}{hint}"),
-            ));
+            let hint =
+                closest(other, ACTIONS.iter().copied()).map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default();
+            return Err(ScenarioError::new(path, format!("unknown action {other:?}{hint}")));
         }
     })
 }
@@ -508,10 +428,7 @@ fn parse_config_change(e: &mut Obj, s: &Scenario) -> Result<Action> {
     let (target, scope) = match target_name.strip_prefix("topic:") {
         Some(topic) => {
             if !s.topics.iter().any(|t| t.name == topic) {
-                return Err(ScenarioError::new(
-                    &target_path,
-                    format!("no topic {topic:?}"),
-                ));
+                return Err(ScenarioError::new(&target_path, format!("no topic {topic:?}")));
             }
             (ConfigTarget::Topic(topic.to_string()), Scope::Topic)
         }
@@ -528,11 +445,7 @@ fn parse_config_change(e: &mut Obj, s: &Scenario) -> Result<Action> {
     Props::empty(scope)
         .set(&property, &value)
         .map_err(|err| ScenarioError::new(e.path_of("property"), err.to_string()))?;
-    Ok(Action::ConfigChange {
-        target,
-        property,
-        value,
-    })
+    Ok(Action::ConfigChange { target, property, value })
 }
 
 #[cfg(test)]

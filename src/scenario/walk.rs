@@ -31,30 +31,18 @@ pub(crate) fn scalar_text(v: &Value, path: &str) -> Result<String> {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        other => Err(ScenarioError::new(
-            path,
-            format!(
-                "expected a string, number or boolean, got {}",
-                describe(other)
-            ),
-        )),
+        other => {
+            Err(ScenarioError::new(path, format!("expected a string, number or boolean, got {}", describe(other))))
+        }
     }
 }
 
 impl<'a> Obj<'a> {
     fn at(value: &'a Value, path: String) -> Result<Obj<'a>> {
         match value {
-            Value::Object(map) => Ok(Obj {
-                path,
-                map,
-                seen: BTreeSet::new(),
-            }),
+            Value::Object(map) => Ok(Obj { path, map, seen: BTreeSet::new() }),
             other => Err(ScenarioError::new(
-                if path.is_empty() {
-                    "(root)".into()
-                } else {
-                    path
-                },
+                if path.is_empty() { "(root)".into() } else { path },
                 format!("expected an object, got {}", describe(other)),
             )),
         }
@@ -87,17 +75,13 @@ impl<'a> Obj<'a> {
 
     /// The value at `key`, or a "required" error.
     pub(crate) fn req(&mut self, key: &str) -> Result<&'a Value> {
-        self.opt(key)
-            .ok_or_else(|| ScenarioError::new(self.path_of(key), "required"))
+        self.opt(key).ok_or_else(|| ScenarioError::new(self.path_of(key), "required"))
     }
 
     fn int(&self, key: &str, v: &Value, min: u64, max: u64) -> Result<u64> {
         match v.as_u64() {
             Some(n) if (min..=max).contains(&n) => Ok(n),
-            Some(n) => Err(ScenarioError::new(
-                self.path_of(key),
-                format!("{n} is outside [{min}, {max}]"),
-            )),
+            Some(n) => Err(ScenarioError::new(self.path_of(key), format!("{n} is outside [{min}, {max}]"))),
             None => Err(ScenarioError::new(
                 self.path_of(key),
                 format!("expected an integer in [{min}, {max}], got {}", describe(v)),
@@ -124,17 +108,13 @@ impl<'a> Obj<'a> {
         match self.opt(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(v) => Err(ScenarioError::new(
-                self.path_of(key),
-                format!("expected a string, got {}", describe(v)),
-            )),
+            Some(v) => Err(ScenarioError::new(self.path_of(key), format!("expected a string, got {}", describe(v)))),
         }
     }
 
     /// A required string.
     pub(crate) fn req_str(&mut self, key: &str) -> Result<&'a str> {
-        self.opt_str(key)?
-            .ok_or_else(|| ScenarioError::new(self.path_of(key), "required"))
+        self.opt_str(key)?.ok_or_else(|| ScenarioError::new(self.path_of(key), "required"))
     }
 
     /// An optional boolean.
@@ -142,10 +122,9 @@ impl<'a> Obj<'a> {
         match self.opt(key) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(v) => Err(ScenarioError::new(
-                self.path_of(key),
-                format!("expected true or false, got {}", describe(v)),
-            )),
+            Some(v) => {
+                Err(ScenarioError::new(self.path_of(key), format!("expected true or false, got {}", describe(v))))
+            }
         }
     }
 
@@ -157,10 +136,7 @@ impl<'a> Obj<'a> {
 
     /// A nested object read a second time (its keys were already checked).
     pub(crate) fn reopen_obj(&self, key: &str) -> Result<Option<Obj<'a>>> {
-        self.map
-            .get(key)
-            .map(|v| Obj::at(v, self.path_of(key)))
-            .transpose()
+        self.map.get(key).map(|v| Obj::at(v, self.path_of(key))).transpose()
     }
 
     /// A required nested object.
@@ -174,21 +150,14 @@ impl<'a> Obj<'a> {
         match self.opt(key) {
             None => Ok(&[]),
             Some(Value::Array(a)) => Ok(a),
-            Some(v) => Err(ScenarioError::new(
-                self.path_of(key),
-                format!("expected an array, got {}", describe(v)),
-            )),
+            Some(v) => Err(ScenarioError::new(self.path_of(key), format!("expected an array, got {}", describe(v)))),
         }
     }
 
     /// An optional array of objects, each with its indexed path.
     pub(crate) fn opt_array_of_obj(&mut self, key: &str) -> Result<Vec<Obj<'a>>> {
         let base = self.path_of(key);
-        self.opt_array(key)?
-            .iter()
-            .enumerate()
-            .map(|(i, v)| Obj::at(v, format!("{base}[{i}]")))
-            .collect()
+        self.opt_array(key)?.iter().enumerate().map(|(i, v)| Obj::at(v, format!("{base}[{i}]"))).collect()
     }
 
     /// An optional map of Kafka properties of `scope`, validated.
@@ -199,9 +168,7 @@ impl<'a> Obj<'a> {
         };
         for (name, value) in obj.map {
             let text = scalar_text(value, &format!("{}.\"{name}\"", obj.path))?;
-            props
-                .set(name, &text)
-                .map_err(|e| ScenarioError::new(&obj.path, e.to_string()))?;
+            props.set(name, &text).map_err(|e| ScenarioError::new(&obj.path, e.to_string()))?;
         }
         Ok(props)
     }
@@ -213,14 +180,8 @@ impl<'a> Obj<'a> {
         };
         let hint = match closest(unknown, self.seen.iter().map(String::as_str)) {
             Some(s) => format!(" (did you mean {s:?}?)"),
-            None => format!(
-                " (expected one of: {})",
-                self.seen.iter().cloned().collect::<Vec<_>>().join(", ")
-            ),
+            None => format!(" (expected one of: {})", self.seen.iter().cloned().collect::<Vec<_>>().join(", ")),
         };
-        Err(ScenarioError::new(
-            self.path_of(unknown),
-            format!("unknown field{hint}"),
-        ))
+        Err(ScenarioError::new(self.path_of(unknown), format!("unknown field{hint}")))
     }
 }

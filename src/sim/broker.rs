@@ -18,13 +18,12 @@
 //! changed by the leader directly (AlterPartition round trips arrive with the replication issue).
 
 use super::config::BrokerConfig;
-use super::log::PartitionLog;
+use super::log::{AppendError, LogConfig, LogEvent, PartitionLog};
 use super::node::{Ctx, NodeId, Timer};
 use super::protocol::*;
 use super::time::{SimDuration, SimTime};
 use super::trace::{AppendRole, TraceKind};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 /// The leader's view of one follower.
 #[derive(Clone, Debug, Default)]
@@ -129,13 +128,21 @@ impl Broker {
 
     /// Overrides `min.insync.replicas` for a topic's partitions.
     pub fn set_topic_min_isr(&mut self, topic: &str, min_isr: u32) {
-        for (_, r) in self
-            .replicas
-            .iter_mut()
-            .filter(|(tp, _)| &*tp.topic == topic)
-        {
+        for (_, r) in self.replicas.iter_mut().filter(|(tp, _)| &*tp.topic == topic) {
             r.min_insync_replicas = min_isr;
         }
+    }
+
+    /// Sets the log settings of a topic's partitions.
+    pub fn set_topic_log_config(&mut self, topic: &str, config: &LogConfig) {
+        for (_, r) in self.replicas.iter_mut().filter(|(tp, _)| &*tp.topic == topic) {
+            r.log.set_config(config.clone());
+        }
+    }
+
+    /// Mutable access to every hosted log (to enable or drain store journals).
+    pub fn logs_mut(&mut self) -> impl Iterator<Item = (&Tp, &mut PartitionLog)> {
+        self.replicas.iter_mut().map(|(tp, r)| (tp, &mut r.log))
     }
 
     /// Starts (or restarts after a crash): in-memory request state is gone, fetching resumes.
@@ -143,9 +150,10 @@ impl Broker {
         self.parked_fetches.clear();
         self.parked_produces.clear();
         self.fetch_in_flight.clear();
-        let check_every =
-            SimDuration::from_ns((self.config.replica_lag_time_max.as_ns() / 2).max(1));
+        let check_every = SimDuration::from_ns((self.config.replica_lag_time_max.as_ns() / 2).max(1));
         ctx.set_timer(check_every, Timer::IsrCheck);
+        ctx.set_timer(self.config.log_retention_check_interval, Timer::LogRetentionCheck);
+        ctx.set_timer(self.config.log_cleaner_backoff.max(SimDuration::from_ms(1)), Timer::LogCleanerCheck);
         for leader in self.leaders_followed() {
             self.send_follower_fetch(ctx, leader);
         }
@@ -156,10 +164,9 @@ impl Broker {
         match msg {
             Message::ProduceRequest(req) => self.handle_produce(ctx, from, req),
             Message::FetchRequest(req) => self.handle_fetch(ctx, from, req),
-            Message::FetchResponse {
-                correlation_id,
-                responses,
-            } => self.handle_fetch_response(ctx, from, correlation_id, responses),
+            Message::FetchResponse { correlation_id, responses } => {
+                self.handle_fetch_response(ctx, from, correlation_id, responses)
+            }
             Message::ProduceResponse { .. } => {}
         }
     }
@@ -168,15 +175,27 @@ impl Broker {
     pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
         match timer {
             Timer::IsrCheck => self.on_isr_check(ctx),
+            Timer::LogRetentionCheck => {
+                for (tp, r) in self.replicas.iter_mut() {
+                    let events = r.log.delete_old_segments(ctx.now);
+                    trace_log_events(ctx, tp, events);
+                }
+                ctx.set_timer(self.config.log_retention_check_interval, Timer::LogRetentionCheck);
+            }
+            Timer::LogCleanerCheck => {
+                for (tp, r) in self.replicas.iter_mut() {
+                    let events: Vec<LogEvent> = r.log.clean(ctx.now).into_iter().collect();
+                    trace_log_events(ctx, tp, events);
+                }
+                ctx.set_timer(self.config.log_cleaner_backoff.max(SimDuration::from_ms(1)), Timer::LogCleanerCheck);
+            }
             Timer::FetchWaitExpired { fetch_id } => {
                 if let Some(parked) = self.parked_fetches.remove(&fetch_id) {
                     self.respond_fetch(ctx, parked.from, &parked.request);
                 }
             }
             Timer::ProduceTimeout { produce_id } => self.expire_produce(ctx, produce_id),
-            Timer::RequestTimeout { correlation_id } => {
-                self.on_follower_fetch_timeout(ctx, correlation_id)
-            }
+            Timer::RequestTimeout { correlation_id } => self.on_follower_fetch_timeout(ctx, correlation_id),
             Timer::FetchNow => {
                 for leader in self.leaders_followed() {
                     if !self.fetch_in_flight.contains_key(&leader) {
@@ -201,24 +220,14 @@ impl Broker {
                     waiting.push((tp.clone(), required, resp));
                 }
                 Ok(resp) => responses.push(resp),
-                Err(error) => responses.push(ProducePartitionResponse {
-                    tp: tp.clone(),
-                    error,
-                    base_offset: -1,
-                }),
+                Err(error) => responses.push(ProducePartitionResponse { tp: tp.clone(), error, base_offset: -1 }),
             }
         }
         self.advance_after_append(ctx, req.batches.iter().map(|(tp, _)| tp));
         match req.acks {
             Acks::None => {}
             Acks::Leader => {
-                ctx.send(
-                    from,
-                    Message::ProduceResponse {
-                        correlation_id: req.correlation_id,
-                        responses,
-                    },
-                );
+                ctx.send(from, Message::ProduceResponse { correlation_id: req.correlation_id, responses });
             }
             Acks::All => self.park_produce(ctx, from, &req, waiting, responses),
         }
@@ -228,33 +237,36 @@ impl Broker {
         &mut self,
         ctx: &mut Ctx,
         tp: &Tp,
-        batch: &Batch,
+        batch: &RecordBatch,
         acks: Acks,
     ) -> Result<ProducePartitionResponse, ErrorCode> {
         let me = self.id;
-        let replica = self
-            .replicas
-            .get_mut(tp)
-            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let replica = self.replicas.get_mut(tp).ok_or(ErrorCode::UnknownTopicOrPartition)?;
         if replica.leader != me {
             return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        if let Err(e) = replica.log.validate(batch) {
+            let error = match e {
+                AppendError::RecordTooLarge { .. } => ErrorCode::MessageTooLarge,
+                AppendError::BatchLargerThanSegment { .. } => ErrorCode::RecordListTooLarge,
+                AppendError::MissingKey => ErrorCode::InvalidRecord,
+            };
+            ctx.trace(TraceKind::AppendRejected { tp: tp.clone(), error, reason: e.to_string() });
+            return Err(error);
         }
         if acks == Acks::All && replica.isr.len() < replica.effective_min_isr() {
             return Err(ErrorCode::NotEnoughReplicas);
         }
-        let stamped = replica.log.append_as_leader(batch, replica.leader_epoch);
+        let (stamped, events) = replica.log.append_as_leader(batch, replica.leader_epoch, ctx.now);
+        trace_log_events(ctx, tp, events);
         ctx.trace(TraceKind::BatchAppended {
             tp: tp.clone(),
             role: AppendRole::Leader,
-            base_offset: stamped.base_offset,
+            base_offset: stamped.base_offset(),
             records: stamped.record_count(),
             log_end_offset: replica.log.log_end_offset(),
         });
-        Ok(ProducePartitionResponse {
-            tp: tp.clone(),
-            error: ErrorCode::None,
-            base_offset: stamped.base_offset,
-        })
+        Ok(ProducePartitionResponse { tp: tp.clone(), error: ErrorCode::None, base_offset: stamped.base_offset() })
     }
 
     fn park_produce(
@@ -267,14 +279,8 @@ impl Broker {
     ) {
         let id = self.park_id_next;
         self.park_id_next += 1;
-        let mut parked = ParkedProduce {
-            from,
-            correlation_id: req.correlation_id,
-            waiting,
-        };
-        parked
-            .waiting
-            .extend(done.into_iter().map(|r| (r.tp.clone(), i64::MIN, r)));
+        let mut parked = ParkedProduce { from, correlation_id: req.correlation_id, waiting };
+        parked.waiting.extend(done.into_iter().map(|r| (r.tp.clone(), i64::MIN, r)));
         self.parked_produces.insert(id, parked);
         ctx.set_timer(req.timeout, Timer::ProduceTimeout { produce_id: id });
         self.complete_produces(ctx);
@@ -285,11 +291,7 @@ impl Broker {
         let ready: Vec<u64> = self
             .parked_produces
             .iter()
-            .filter(|(_, p)| {
-                p.waiting
-                    .iter()
-                    .all(|(tp, required, _)| self.hw_reached(tp, *required))
-            })
+            .filter(|(_, p)| p.waiting.iter().all(|(tp, required, _)| self.hw_reached(tp, *required)))
             .map(|(id, _)| *id)
             .collect();
         for id in ready {
@@ -299,30 +301,15 @@ impl Broker {
                 .into_iter()
                 .map(|(tp, required, resp)| self.finish_partition(&tp, required, resp))
                 .collect();
-            ctx.send(
-                parked.from,
-                Message::ProduceResponse {
-                    correlation_id: parked.correlation_id,
-                    responses,
-                },
-            );
+            ctx.send(parked.from, Message::ProduceResponse { correlation_id: parked.correlation_id, responses });
         }
     }
 
     fn hw_reached(&self, tp: &Tp, required: i64) -> bool {
-        required == i64::MIN
-            || self
-                .replicas
-                .get(tp)
-                .is_some_and(|r| r.log.high_watermark() >= required)
+        required == i64::MIN || self.replicas.get(tp).is_some_and(|r| r.log.high_watermark() >= required)
     }
 
-    fn finish_partition(
-        &self,
-        tp: &Tp,
-        required: i64,
-        mut resp: ProducePartitionResponse,
-    ) -> ProducePartitionResponse {
+    fn finish_partition(&self, tp: &Tp, required: i64, mut resp: ProducePartitionResponse) -> ProducePartitionResponse {
         let Some(replica) = self.replicas.get(tp) else {
             return resp;
         };
@@ -346,13 +333,7 @@ impl Broker {
                 resp
             })
             .collect();
-        ctx.send(
-            parked.from,
-            Message::ProduceResponse {
-                correlation_id: parked.correlation_id,
-                responses,
-            },
-        );
+        ctx.send(parked.from, Message::ProduceResponse { correlation_id: parked.correlation_id, responses });
     }
 
     // ----- fetch (leader side) -----
@@ -372,8 +353,7 @@ impl Broker {
         let id = self.park_id_next;
         self.park_id_next += 1;
         ctx.set_timer(req.max_wait, Timer::FetchWaitExpired { fetch_id: id });
-        self.parked_fetches
-            .insert(id, ParkedFetch { from, request: req });
+        self.parked_fetches.insert(id, ParkedFetch { from, request: req });
     }
 
     /// Records a follower's fetch at `offset` (its LEO) with Kafka's lastCaughtUpTime rule, and
@@ -428,11 +408,7 @@ impl Broker {
         let new = leader_high_watermark(replica, me);
         if new > old {
             replica.log.set_high_watermark(new);
-            ctx.trace(TraceKind::HighWatermarkAdvanced {
-                tp: tp.clone(),
-                from: old,
-                to: new,
-            });
+            ctx.trace(TraceKind::HighWatermarkAdvanced { tp: tp.clone(), from: old, to: new });
         }
     }
 
@@ -441,10 +417,7 @@ impl Broker {
             .iter()
             .filter_map(|(tp, offset)| {
                 let r = self.replicas.get(tp).filter(|r| r.leader == self.id)?;
-                Some(
-                    r.log
-                        .bytes_available(*offset, fetch_limit(r, req.replica_id)),
-                )
+                Some(r.log.bytes_available(*offset, fetch_limit(r, req.replica_id)))
             })
             .sum()
     }
@@ -463,26 +436,12 @@ impl Broker {
     }
 
     fn respond_fetch(&self, ctx: &mut Ctx, to: NodeId, req: &FetchRequest) {
-        let responses = req
-            .partitions
-            .iter()
-            .map(|(tp, offset)| self.read_partition(tp, *offset, req.replica_id))
-            .collect();
-        ctx.send(
-            to,
-            Message::FetchResponse {
-                correlation_id: req.correlation_id,
-                responses,
-            },
-        );
+        let responses =
+            req.partitions.iter().map(|(tp, offset)| self.read_partition(tp, *offset, req.replica_id)).collect();
+        ctx.send(to, Message::FetchResponse { correlation_id: req.correlation_id, responses });
     }
 
-    fn read_partition(
-        &self,
-        tp: &Tp,
-        offset: i64,
-        replica_id: Option<u16>,
-    ) -> FetchPartitionResponse {
+    fn read_partition(&self, tp: &Tp, offset: i64, replica_id: Option<u16>) -> FetchPartitionResponse {
         let error = |error| FetchPartitionResponse {
             tp: tp.clone(),
             error,
@@ -498,24 +457,12 @@ impl Broker {
         }
         let hw = replica.log.high_watermark();
         let fetch_offset = if offset < 0 { hw } else { offset };
-        if fetch_offset > replica.log.log_end_offset()
-            || fetch_offset < replica.log.log_start_offset()
-        {
+        if fetch_offset > replica.log.log_end_offset() || fetch_offset < replica.log.log_start_offset() {
             return error(ErrorCode::OffsetOutOfRange);
         }
         const FETCH_BYTES_MAX: u32 = 1 << 20;
-        let batches = replica.log.read(
-            fetch_offset,
-            fetch_limit(replica, replica_id),
-            FETCH_BYTES_MAX,
-        );
-        FetchPartitionResponse {
-            tp: tp.clone(),
-            error: ErrorCode::None,
-            high_watermark: hw,
-            fetch_offset,
-            batches,
-        }
+        let batches = replica.log.read(fetch_offset, fetch_limit(replica, replica_id), FETCH_BYTES_MAX);
+        FetchPartitionResponse { tp: tp.clone(), error: ErrorCode::None, high_watermark: hw, fetch_offset, batches }
     }
 
     // ----- ISR maintenance -----
@@ -554,11 +501,7 @@ impl Broker {
     // ----- follower side -----
 
     fn leaders_followed(&self) -> BTreeSet<u16> {
-        self.replicas
-            .values()
-            .filter(|r| r.leader != self.id)
-            .map(|r| r.leader)
-            .collect()
+        self.replicas.values().filter(|r| r.leader != self.id).map(|r| r.leader).collect()
     }
 
     fn send_follower_fetch(&mut self, ctx: &mut Ctx, leader: u16) {
@@ -618,11 +561,12 @@ impl Broker {
             return;
         };
         for batch in resp.batches {
-            if batch.base_offset != replica.log.log_end_offset() {
+            if batch.base_offset() != replica.log.log_end_offset() {
                 continue;
             }
-            let (base_offset, records) = (batch.base_offset, batch.record_count());
-            replica.log.append_as_follower(batch);
+            let (base_offset, records) = (batch.base_offset(), batch.record_count());
+            let events = replica.log.append_as_follower(batch, ctx.now);
+            trace_log_events(ctx, &resp.tp, events);
             ctx.trace(TraceKind::BatchAppended {
                 tp: resp.tp.clone(),
                 role: AppendRole::Follower,
@@ -635,20 +579,12 @@ impl Broker {
         let new = resp.high_watermark.min(replica.log.log_end_offset());
         if new > old {
             replica.log.set_high_watermark(new);
-            ctx.trace(TraceKind::HighWatermarkAdvanced {
-                tp: resp.tp,
-                from: old,
-                to: new,
-            });
+            ctx.trace(TraceKind::HighWatermarkAdvanced { tp: resp.tp, from: old, to: new });
         }
     }
 
     fn on_follower_fetch_timeout(&mut self, ctx: &mut Ctx, correlation_id: u64) {
-        let Some((&leader, _)) = self
-            .fetch_in_flight
-            .iter()
-            .find(|(_, c)| **c == correlation_id)
-        else {
+        let Some((&leader, _)) = self.fetch_in_flight.iter().find(|(_, c)| **c == correlation_id) else {
             return;
         };
         self.fetch_in_flight.remove(&leader);
@@ -681,41 +617,62 @@ pub fn leader_high_watermark(replica: &Replica, leader: u16) -> i64 {
     old.max(leo.min(min_follower))
 }
 
+/// A topic as brokers build it: name, replica layout, effective min ISR and log settings.
+#[derive(Clone, Debug)]
+pub struct TopicLayout {
+    /// Topic name.
+    pub name: TopicName,
+    /// Replicas per partition, preferred leader first.
+    pub replicas: Vec<Vec<u16>>,
+    /// Effective `min.insync.replicas`.
+    pub min_insync_replicas: u32,
+    /// Effective log settings.
+    pub log: LogConfig,
+}
+
 /// Builds the replica states for broker `id` from topic layouts.
-pub fn replicas_for_broker(
-    id: u16,
-    topics: &[(TopicName, Vec<Vec<u16>>, u32)],
-) -> BTreeMap<Tp, Replica> {
+pub fn replicas_for_broker(id: u16, topics: &[TopicLayout], now: SimTime) -> BTreeMap<Tp, Replica> {
     let mut out = BTreeMap::new();
-    for (topic, layout, min_isr) in topics {
-        for (p, replicas) in layout.iter().enumerate() {
+    for topic in topics {
+        for (p, replicas) in topic.replicas.iter().enumerate() {
             if !replicas.contains(&id) {
                 continue;
             }
             let leader = replicas[0];
-            let isr = if leader == id {
-                replicas.iter().copied().collect()
-            } else {
-                BTreeSet::new()
-            };
+            let isr = if leader == id { replicas.iter().copied().collect() } else { BTreeSet::new() };
             let replica = Replica {
                 replicas: replicas.clone(),
                 leader,
                 leader_epoch: 0,
-                min_insync_replicas: *min_isr,
-                log: PartitionLog::new(),
+                min_insync_replicas: topic.min_insync_replicas,
+                log: PartitionLog::new(topic.log.clone(), now),
                 isr,
                 followers: BTreeMap::new(),
             };
-            out.insert(Tp::new(topic, p as u32), replica);
+            out.insert(Tp::new(&topic.name, p as u32), replica);
         }
     }
     out
 }
 
-/// Total records across batches (helper for views).
-pub fn records_in(batches: &[Arc<Batch>]) -> u64 {
-    batches.iter().map(|b| u64::from(b.record_count())).sum()
+/// Records a log's events in the trace.
+fn trace_log_events(ctx: &mut Ctx, tp: &Tp, events: Vec<LogEvent>) {
+    for event in events {
+        let tp = tp.clone();
+        ctx.trace(match event {
+            LogEvent::Rolled { base_offset, reason } => TraceKind::SegmentRolled { tp, base_offset, reason },
+            LogEvent::IndexEntry { segment, offset, position, timestamp } => {
+                TraceKind::IndexEntryAdded { tp, segment, offset, position, timestamp }
+            }
+            LogEvent::SegmentDeleted { base_offset, reason, bytes, log_start_offset } => {
+                TraceKind::SegmentDeleted { tp, base_offset, reason, bytes, log_start_offset }
+            }
+            LogEvent::Truncated { to, log_end_offset, bytes } => {
+                TraceKind::LogTruncated { tp, to, log_end_offset, bytes }
+            }
+            LogEvent::Compacted(stats) => TraceKind::LogCompacted { tp, stats },
+        });
+    }
 }
 
 #[cfg(test)]
@@ -726,21 +683,11 @@ mod tests {
     use super::*;
 
     fn replica(leo: i64, isr: &[u16], followers: &[(u16, i64)], min_isr: u32) -> Replica {
-        let mut log = PartitionLog::new();
+        let mut log = PartitionLog::new(LogConfig::default(), SimTime::ZERO);
         if leo > 0 {
-            let rec = Record {
-                timestamp_ms: 0,
-                key: None,
-                value: None,
-            };
-            let b = Batch {
-                base_offset: 0,
-                partition_leader_epoch: 0,
-                producer: NodeId::producer(1),
-                batch_id: 0,
-                records: vec![rec; leo as usize],
-            };
-            log.append_as_leader(&b, 0);
+            let rec = Record { timestamp_ms: 0, key: None, value: Some(vec![]), headers: vec![] };
+            let b = RecordBatch::build(&crate::sim::record::BatchSpec::default(), &vec![rec; leo as usize]);
+            log.append_as_leader(&b, 0, SimTime::ZERO);
         }
         Replica {
             replicas: vec![1, 2, 3],
@@ -751,25 +698,14 @@ mod tests {
             isr: isr.iter().copied().collect(),
             followers: followers
                 .iter()
-                .map(|(b, leo)| {
-                    (
-                        *b,
-                        FollowerState {
-                            log_end_offset: *leo,
-                            ..Default::default()
-                        },
-                    )
-                })
+                .map(|(b, leo)| (*b, FollowerState { log_end_offset: *leo, ..Default::default() }))
                 .collect(),
         }
     }
 
     #[test]
     fn hw_is_min_leo_over_the_isr() {
-        assert_eq!(
-            leader_high_watermark(&replica(10, &[1, 2, 3], &[(2, 10), (3, 7)], 1), 1),
-            7
-        );
+        assert_eq!(leader_high_watermark(&replica(10, &[1, 2, 3], &[(2, 10), (3, 7)], 1), 1), 7);
         assert_eq!(
             leader_high_watermark(&replica(10, &[1, 2], &[(2, 10), (3, 0)], 1), 1),
             10,
@@ -780,13 +716,7 @@ mod tests {
     #[test]
     fn hw_is_frozen_under_min_isr() {
         // kafka-vectors hw_scenarios/under_min_isr_followers_caught_up: ISR 2 < min ISR 3.
-        assert_eq!(
-            leader_high_watermark(&replica(10, &[1, 2], &[(2, 10), (3, 10)], 3), 1),
-            0
-        );
-        assert_eq!(
-            leader_high_watermark(&replica(10, &[1, 2, 3], &[(2, 10), (3, 10)], 3), 1),
-            10
-        );
+        assert_eq!(leader_high_watermark(&replica(10, &[1, 2], &[(2, 10), (3, 10)], 3), 1), 0);
+        assert_eq!(leader_high_watermark(&replica(10, &[1, 2, 3], &[(2, 10), (3, 10)], 3), 1), 10);
     }
 }

@@ -7,6 +7,7 @@
 //! Typed configs ([`ProducerConfig`], [`BrokerConfig`], [`TopicConfig`], [`ConsumerConfig`]) are
 //! read from validated [`Props`] and fall back to the defaults here (shared/reference §8).
 
+use super::log::{CleanupPolicy, LogConfig};
 use super::protocol::Acks;
 use super::time::SimDuration;
 use std::collections::BTreeMap;
@@ -50,6 +51,8 @@ pub enum Kind {
     Bool,
     /// One of the listed words.
     Choice(&'static [&'static str]),
+    /// A decimal in `[0, 1]`, kept exactly as a ratio of integers.
+    Fraction,
     /// Free text.
     Text,
 }
@@ -84,22 +87,10 @@ const fn int(min: i64, max: i64) -> Kind {
     Kind::Int { min, max }
 }
 const fn m(name: &'static str, scope: Scope, default: &'static str, kind: Kind) -> PropertySpec {
-    PropertySpec {
-        name,
-        scope,
-        default,
-        kind,
-        support: Support::Modelled,
-    }
+    PropertySpec { name, scope, default, kind, support: Support::Modelled }
 }
 const fn u(name: &'static str, scope: Scope, default: &'static str) -> PropertySpec {
-    PropertySpec {
-        name,
-        scope,
-        default,
-        kind: Kind::Text,
-        support: Support::Unsupported,
-    }
+    PropertySpec { name, scope, default, kind: Kind::Text, support: Support::Unsupported }
 }
 
 use Scope::{Broker as B, Consumer as C, Producer as P, Topic as T};
@@ -152,16 +143,20 @@ pub const PROPERTIES: &[PropertySpec] = &[
     u("default.replication.factor", B, "1"),
     u("num.partitions", B, "1"),
     u("replica.fetch.max.bytes", B, "1048576"),
-    u("message.max.bytes", B, "1048588"),
-    u("log.segment.bytes", B, "1073741824"),
-    u("log.roll.ms", B, "604800000"),
-    u("log.retention.ms", B, "604800000"),
+    m("message.max.bytes", B, "1048588", int(0, I32)),
+    m("log.segment.bytes", B, "1073741824", int(1_048_576, I32)),
+    m("log.roll.ms", B, "604800000", int(1, I64)),
+    m("log.retention.ms", B, "604800000", int(-1, I64)),
     u("log.retention.hours", B, "168"),
-    u("log.retention.bytes", B, "-1"),
-    u("log.retention.check.interval.ms", B, "300000"),
-    u("log.index.interval.bytes", B, "4096"),
-    u("log.index.size.max.bytes", B, "10485760"),
-    u("log.cleanup.policy", B, "delete"),
+    m("log.retention.bytes", B, "-1", int(-1, I64)),
+    m("log.retention.check.interval.ms", B, "300000", int(1, I64)),
+    m("log.index.interval.bytes", B, "4096", int(0, I32)),
+    m("log.index.size.max.bytes", B, "10485760", int(4, I32)),
+    m("log.cleanup.policy", B, "delete", Kind::Choice(&["delete", "compact", "delete,compact", "compact,delete"])),
+    m("log.cleaner.backoff.ms", B, "15000", int(0, I64)),
+    m("log.cleaner.delete.retention.ms", B, "86400000", int(0, I64)),
+    m("log.cleaner.min.cleanable.ratio", B, "0.5", Kind::Fraction),
+    m("log.cleaner.min.compaction.lag.ms", B, "0", int(0, I64)),
     u("log.flush.interval.messages", B, "9223372036854775807"),
     u("log.flush.interval.ms", B, ""),
     u("num.io.threads", B, "8"),
@@ -183,36 +178,31 @@ pub const PROPERTIES: &[PropertySpec] = &[
     // Topic — modelled.
     m("min.insync.replicas", T, "1", int(1, I32)),
     // Topic — not modelled yet.
-    u("cleanup.policy", T, "delete"),
+    m("cleanup.policy", T, "delete", Kind::Choice(&["delete", "compact", "delete,compact", "compact,delete"])),
     u("compression.type", T, "producer"),
-    u("delete.retention.ms", T, "86400000"),
+    m("delete.retention.ms", T, "86400000", int(0, I64)),
     u("flush.messages", T, "9223372036854775807"),
     u("flush.ms", T, "9223372036854775807"),
-    u("index.interval.bytes", T, "4096"),
+    m("index.interval.bytes", T, "4096", int(0, I32)),
     u("max.compaction.lag.ms", T, "9223372036854775807"),
-    u("max.message.bytes", T, "1048588"),
+    m("max.message.bytes", T, "1048588", int(0, I32)),
     u("message.timestamp.type", T, "CreateTime"),
     u("message.timestamp.after.max.ms", T, "3600000"),
     u("message.timestamp.before.max.ms", T, "9223372036854775807"),
-    u("min.cleanable.dirty.ratio", T, "0.5"),
-    u("min.compaction.lag.ms", T, "0"),
-    u("retention.bytes", T, "-1"),
-    u("retention.ms", T, "604800000"),
-    u("segment.bytes", T, "1073741824"),
-    u("segment.index.bytes", T, "10485760"),
+    m("min.cleanable.dirty.ratio", T, "0.5", Kind::Fraction),
+    m("min.compaction.lag.ms", T, "0", int(0, I64)),
+    m("retention.bytes", T, "-1", int(-1, I64)),
+    m("retention.ms", T, "604800000", int(-1, I64)),
+    m("segment.bytes", T, "1073741824", int(1_048_576, I32)),
+    m("segment.index.bytes", T, "10485760", int(4, I32)),
     u("segment.jitter.ms", T, "0"),
-    u("segment.ms", T, "604800000"),
+    m("segment.ms", T, "604800000", int(1, I64)),
     u("unclean.leader.election.enable", T, "false"),
     u("preallocate", T, "false"),
     // Consumer — modelled.
     m("fetch.min.bytes", C, "1", int(0, I32)),
     m("fetch.max.wait.ms", C, "500", int(0, I32)),
-    m(
-        "auto.offset.reset",
-        C,
-        "latest",
-        Kind::Choice(&["earliest", "latest"]),
-    ),
+    m("auto.offset.reset", C, "latest", Kind::Choice(&["earliest", "latest"])),
     m("request.timeout.ms", C, "30000", int(0, I32)),
     m("retry.backoff.ms", C, "100", int(0, I64)),
     m("client.id", C, "", Kind::Text),
@@ -243,17 +233,12 @@ pub const PROPERTIES: &[PropertySpec] = &[
 
 /// The definition of `name` in `scope`, if Kafka has one.
 pub fn spec(scope: Scope, name: &str) -> Option<&'static PropertySpec> {
-    PROPERTIES
-        .iter()
-        .find(|p| p.scope == scope && p.name == name)
+    PROPERTIES.iter().find(|p| p.scope == scope && p.name == name)
 }
 
 /// Names of every property in `scope`.
 pub fn names(scope: Scope) -> impl Iterator<Item = &'static str> {
-    PROPERTIES
-        .iter()
-        .filter(move |p| p.scope == scope)
-        .map(|p| p.name)
+    PROPERTIES.iter().filter(move |p| p.scope == scope).map(|p| p.name)
 }
 
 /// Why a property was refused.
@@ -297,10 +282,7 @@ pub struct Props {
 impl Props {
     /// No properties set: every default applies.
     pub fn empty(scope: Scope) -> Props {
-        Props {
-            scope: Some(scope),
-            values: BTreeMap::new(),
-        }
+        Props { scope: Some(scope), values: BTreeMap::new() }
     }
 
     /// Sets `name = value` after checking that Kafka knows it, the model honours it, and the
@@ -313,9 +295,7 @@ impl Props {
             suggestion: crate::suggest::closest(name, names(scope)),
         })?;
         if spec.support == Support::Unsupported {
-            return Err(PropertyError::Unsupported {
-                name: name.to_string(),
-            });
+            return Err(PropertyError::Unsupported { name: name.to_string() });
         }
         let value = check_value(spec, value.trim())?;
         self.values.insert(name.to_string(), value);
@@ -334,20 +314,13 @@ impl Props {
 
     fn raw(&self, name: &str) -> &str {
         let scope = self.scope.expect("Props built with Props::empty");
-        let spec = spec(scope, name)
-            .unwrap_or_else(|| panic!("{name} is not a {} property", scope.name()));
-        assert_eq!(
-            spec.support,
-            Support::Modelled,
-            "{name} is read but not marked modelled"
-        );
+        let spec = spec(scope, name).unwrap_or_else(|| panic!("{name} is not a {} property", scope.name()));
+        assert_eq!(spec.support, Support::Modelled, "{name} is read but not marked modelled");
         self.get(name).unwrap_or(spec.default)
     }
 
     fn int(&self, name: &str) -> i64 {
-        self.raw(name)
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} was validated as an integer"))
+        self.raw(name).parse().unwrap_or_else(|_| panic!("{name} was validated as an integer"))
     }
 
     fn ms(&self, name: &str) -> SimDuration {
@@ -356,11 +329,8 @@ impl Props {
 }
 
 fn check_value(spec: &PropertySpec, value: &str) -> Result<String, PropertyError> {
-    let invalid = |expected: String| PropertyError::InvalidValue {
-        name: spec.name.into(),
-        value: value.into(),
-        expected,
-    };
+    let invalid =
+        |expected: String| PropertyError::InvalidValue { name: spec.name.into(), value: value.into(), expected };
     match spec.kind {
         Kind::Int { min, max } => match value.parse::<i64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(n.to_string()),
@@ -374,7 +344,34 @@ fn check_value(spec: &PropertySpec, value: &str) -> Result<String, PropertyError
             Some(w) => Ok((*w).to_string()),
             None => Err(invalid(format!("one of {}", words.join(", ")))),
         },
+        Kind::Fraction => match parse_fraction(value) {
+            Some(_) => Ok(value.to_string()),
+            None => Err(invalid("a decimal between 0 and 1, e.g. 0.5".into())),
+        },
         Kind::Text => Ok(value.to_string()),
+    }
+}
+
+/// Parses a decimal such as `0.5` or `1` in `[0, 1]` into `(numerator, denominator)` exactly.
+pub fn parse_fraction(text: &str) -> Option<(u64, u64)> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() && frac.is_empty()
+        || frac.len() > 9
+        || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let den = 10u64.pow(frac.len() as u32);
+    let num = whole.parse::<u64>().unwrap_or(0).checked_mul(den)? + frac.parse::<u64>().unwrap_or(0);
+    let gcd = gcd(num, den);
+    (num <= den).then_some((num / gcd, den / gcd))
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a.max(1)
+    } else {
+        gcd(b, a % b)
     }
 }
 
@@ -429,6 +426,10 @@ pub struct BrokerConfig {
     pub replica_socket_timeout: SimDuration,
     /// `min.insync.replicas` (broker default; topics may override).
     pub min_insync_replicas: u32,
+    /// `log.retention.check.interval.ms`.
+    pub log_retention_check_interval: SimDuration,
+    /// `log.cleaner.backoff.ms`: how often the cleaner looks for dirty logs.
+    pub log_cleaner_backoff: SimDuration,
 }
 
 impl BrokerConfig {
@@ -441,7 +442,51 @@ impl BrokerConfig {
             replica_fetch_backoff: props.ms("replica.fetch.backoff.ms"),
             replica_socket_timeout: props.ms("replica.socket.timeout.ms"),
             min_insync_replicas: props.int("min.insync.replicas") as u32,
+            log_retention_check_interval: props.ms("log.retention.check.interval.ms"),
+            log_cleaner_backoff: props.ms("log.cleaner.backoff.ms"),
         }
+    }
+}
+
+/// Topic-level log property → the broker `log.*` property that supplies its default.
+const LOG_PROPERTIES: &[(&str, &str)] = &[
+    ("segment.bytes", "log.segment.bytes"),
+    ("segment.ms", "log.roll.ms"),
+    ("segment.index.bytes", "log.index.size.max.bytes"),
+    ("index.interval.bytes", "log.index.interval.bytes"),
+    ("retention.ms", "log.retention.ms"),
+    ("retention.bytes", "log.retention.bytes"),
+    ("cleanup.policy", "log.cleanup.policy"),
+    ("delete.retention.ms", "log.cleaner.delete.retention.ms"),
+    ("min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio"),
+    ("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms"),
+    ("max.message.bytes", "message.max.bytes"),
+];
+
+/// The effective value of a topic log property: the topic's override, else the broker's
+/// `log.*` setting, else the default.
+fn log_value<'a>(topic: &'a Props, broker: &'a Props, name: &str) -> &'a str {
+    let broker_name = LOG_PROPERTIES.iter().find(|(t, _)| *t == name).map(|(_, b)| *b).expect("a log property");
+    topic.get(name).unwrap_or_else(|| broker.raw(broker_name))
+}
+
+/// Log settings of a topic on a broker (shared/reference §5, §8).
+pub fn log_config(topic: &Props, broker: &Props) -> LogConfig {
+    let int = |name: &str| log_value(topic, broker, name).parse::<i64>().expect("validated integer");
+    let policy = log_value(topic, broker, "cleanup.policy");
+    LogConfig {
+        segment_bytes: int("segment.bytes") as u32,
+        segment_ms: int("segment.ms"),
+        segment_index_bytes: int("segment.index.bytes") as u32,
+        index_interval_bytes: int("index.interval.bytes") as u32,
+        retention_ms: int("retention.ms"),
+        retention_bytes: int("retention.bytes"),
+        cleanup_policy: CleanupPolicy { delete: policy.contains("delete"), compact: policy.contains("compact") },
+        delete_retention_ms: int("delete.retention.ms"),
+        min_cleanable_dirty_ratio: parse_fraction(log_value(topic, broker, "min.cleanable.dirty.ratio"))
+            .expect("validated fraction"),
+        min_compaction_lag_ms: int("min.compaction.lag.ms"),
+        max_message_bytes: int("max.message.bytes") as u32,
     }
 }
 
@@ -456,9 +501,7 @@ impl TopicConfig {
     /// Reads validated topic properties.
     pub fn from_props(props: &Props) -> TopicConfig {
         TopicConfig {
-            min_insync_replicas: props
-                .get("min.insync.replicas")
-                .map(|_| props.int("min.insync.replicas") as u32),
+            min_insync_replicas: props.get("min.insync.replicas").map(|_| props.int("min.insync.replicas") as u32),
         }
     }
 }
@@ -533,20 +576,14 @@ mod tests {
         p.set("linger.ms", " 20 ").unwrap();
         p.set("batch.size", "0").unwrap();
         let c = ProducerConfig::from_props(&p);
-        assert_eq!(
-            (c.acks, c.linger, c.batch_size_bytes),
-            (Acks::All, SimDuration::from_ms(20), 1)
-        );
+        assert_eq!((c.acks, c.linger, c.batch_size_bytes), (Acks::All, SimDuration::from_ms(20), 1));
         assert_eq!(p.get("acks"), Some("all"));
     }
 
     #[test]
     fn refusals_name_the_property() {
         let mut p = Props::empty(Scope::Producer);
-        assert_eq!(
-            p.set("compression.type", "lz4").unwrap_err().to_string(),
-            "unsupported: compression.type"
-        );
+        assert_eq!(p.set("compression.type", "lz4").unwrap_err().to_string(), "unsupported: compression.type");
         assert_eq!(
             p.set("lingr.ms", "5").unwrap_err().to_string(),
             "unknown producer property \"lingr.ms\" (did you mean \"linger.ms\"?)"
@@ -555,18 +592,44 @@ mod tests {
             p.set("acks", "2").unwrap_err().to_string(),
             "acks: invalid value \"2\": expected one of 0, 1, -1, all"
         );
-        assert!(p
-            .set("linger.ms", "-1")
-            .unwrap_err()
-            .to_string()
-            .contains("an integer in [0, "));
+        assert!(p.set("linger.ms", "-1").unwrap_err().to_string().contains("an integer in [0, "));
+    }
+
+    #[test]
+    fn log_config_prefers_topic_then_broker_then_default() {
+        let mut topic = Props::empty(Scope::Topic);
+        let mut broker = Props::empty(Scope::Broker);
+        assert_eq!(log_config(&topic, &broker), LogConfig::default());
+        broker.set("log.retention.ms", "1000").unwrap();
+        broker.set("log.segment.bytes", "2000000").unwrap();
+        topic.set("retention.ms", "5").unwrap();
+        topic.set("cleanup.policy", "compact,delete").unwrap();
+        topic.set("min.cleanable.dirty.ratio", "0.25").unwrap();
+        let c = log_config(&topic, &broker);
+        assert_eq!((c.retention_ms, c.segment_bytes), (5, 2_000_000));
+        assert_eq!(c.cleanup_policy, CleanupPolicy { delete: true, compact: true });
+        assert_eq!(c.min_cleanable_dirty_ratio, (1, 4));
+        assert_eq!(
+            topic.set("segment.bytes", "1000").unwrap_err().to_string(),
+            "segment.bytes: invalid value \"1000\": expected an integer in [1048576, 2147483647]"
+        );
+    }
+
+    #[test]
+    fn fractions_are_exact() {
+        assert_eq!(parse_fraction("0.5"), Some((1, 2)));
+        assert_eq!(parse_fraction("1"), Some((1, 1)));
+        assert_eq!(parse_fraction("0"), Some((0, 1)));
+        assert_eq!(parse_fraction(".75"), Some((3, 4)));
+        assert_eq!(parse_fraction("1.5"), None);
+        assert_eq!(parse_fraction("-0.1"), None);
+        assert_eq!(parse_fraction("abc"), None);
     }
 
     #[test]
     fn every_modelled_property_has_a_valid_default() {
         for spec in PROPERTIES.iter().filter(|p| p.support == Support::Modelled) {
-            check_value(spec, spec.default)
-                .unwrap_or_else(|e| panic!("default of {}: {e}", spec.name));
+            check_value(spec, spec.default).unwrap_or_else(|e| panic!("default of {}: {e}", spec.name));
         }
     }
 }

@@ -39,12 +39,7 @@ pub struct Consumer {
 
 impl Consumer {
     /// A consumer reading `leaders`' partitions between `start` and `stop`.
-    pub fn new(
-        config: ConsumerConfig,
-        leaders: BTreeMap<Tp, u16>,
-        start: SimTime,
-        stop: Option<SimTime>,
-    ) -> Consumer {
+    pub fn new(config: ConsumerConfig, leaders: BTreeMap<Tp, u16>, start: SimTime, stop: Option<SimTime>) -> Consumer {
         Consumer {
             config,
             leaders,
@@ -80,10 +75,7 @@ impl Consumer {
 
     /// Arms the start (and stop) times.
     pub fn start(&mut self, ctx: &mut Ctx) {
-        ctx.set_timer(
-            self.start.saturating_since(ctx.now),
-            Timer::ConsumerSchedule,
-        );
+        ctx.set_timer(self.start.saturating_since(ctx.now), Timer::ConsumerSchedule);
         if let Some(stop) = self.stop {
             ctx.set_timer(stop.saturating_since(ctx.now), Timer::ConsumerSchedule);
         }
@@ -96,9 +88,7 @@ impl Consumer {
         }
         self.active = true;
         self.in_flight.clear();
-        ctx.trace(TraceKind::ConsumerStarted {
-            partitions: self.leaders.keys().cloned().collect(),
-        });
+        ctx.trace(TraceKind::ConsumerStarted { partitions: self.leaders.keys().cloned().collect() });
         for broker in self.brokers() {
             self.send_fetch(ctx, broker);
         }
@@ -115,11 +105,7 @@ impl Consumer {
 
     /// Handles a response.
     pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
-        if let Message::FetchResponse {
-            correlation_id,
-            responses,
-        } = msg
-        {
+        if let Message::FetchResponse { correlation_id, responses } = msg {
             self.on_fetch_response(ctx, from.number, correlation_id, responses);
         }
     }
@@ -137,9 +123,7 @@ impl Consumer {
                 }
             }
             Timer::RequestTimeout { correlation_id } if self.active => {
-                if let Some((&broker, _)) =
-                    self.in_flight.iter().find(|(_, c)| **c == correlation_id)
-                {
+                if let Some((&broker, _)) = self.in_flight.iter().find(|(_, c)| **c == correlation_id) {
                     self.in_flight.remove(&broker);
                     self.send_fetch(ctx, broker);
                 }
@@ -164,12 +148,7 @@ impl Consumer {
             .leaders
             .iter()
             .filter(|(_, b)| **b == broker)
-            .map(|(tp, _)| {
-                (
-                    tp.clone(),
-                    self.positions.get(tp).copied().unwrap_or(initial),
-                )
-            })
+            .map(|(tp, _)| (tp.clone(), self.positions.get(tp).copied().unwrap_or(initial)))
             .collect();
         let correlation_id = self.correlation_id_next;
         self.correlation_id_next += 1;
@@ -215,28 +194,22 @@ impl Consumer {
     }
 
     fn consume(&mut self, ctx: &mut Ctx, resp: FetchPartitionResponse) {
-        let position = self
-            .positions
-            .entry(resp.tp.clone())
-            .or_insert(resp.fetch_offset);
+        let position = self.positions.entry(resp.tp.clone()).or_insert(resp.fetch_offset);
         let mut first = None;
         let mut count = 0u32;
         for batch in &resp.batches {
-            for offset in batch.base_offset..=batch.last_offset() {
+            for (offset, _record) in batch.records() {
                 if offset >= *position {
                     first.get_or_insert(offset);
                     count += 1;
-                    *position = offset + 1;
                 }
             }
+            // Compaction leaves offset gaps (even empty batches): move past the whole batch.
+            *position = (*position).max(batch.last_offset() + 1);
         }
         if let Some(first_offset) = first {
             self.stats.records_consumed += u64::from(count);
-            ctx.trace(TraceKind::RecordsConsumed {
-                tp: resp.tp,
-                first_offset,
-                count,
-            });
+            ctx.trace(TraceKind::RecordsConsumed { tp: resp.tp, first_offset, count });
         }
     }
 }

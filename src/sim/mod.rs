@@ -21,6 +21,7 @@ pub mod partitioner;
 pub mod producer;
 pub mod protocol;
 pub mod queue;
+pub mod record;
 pub mod rng;
 pub mod scenario;
 pub mod time;
@@ -29,15 +30,13 @@ mod view;
 
 pub use view::*;
 
-use broker::{replicas_for_broker, Broker};
-use config::{
-    BrokerConfig, ConsumerConfig, ProducerConfig, PropertyError, Props, Scope, TopicConfig,
-};
+use broker::{replicas_for_broker, Broker, TopicLayout};
+use config::{log_config, BrokerConfig, ConsumerConfig, ProducerConfig, PropertyError, Props, TopicConfig};
 use consumer::Consumer;
 use net::{DropReason, Network, Transit};
 use node::{Ctx, NodeId, Outbox, Timer};
 use producer::Producer;
-use protocol::{Message, TopicName, Tp};
+use protocol::{Message, Tp};
 use queue::EventQueue;
 use rng::SimRng;
 use scenario::{assign_replicas, Action, ConfigTarget, ConsumerSource, Scenario};
@@ -68,18 +67,8 @@ struct Slot {
 
 #[derive(Clone, Debug)]
 enum Event {
-    Deliver {
-        from: NodeId,
-        to: NodeId,
-        msg_id: u64,
-        incarnations: (u32, u32),
-        msg: Message,
-    },
-    Timer {
-        node: NodeId,
-        incarnation: u32,
-        timer: Timer,
-    },
+    Deliver { from: NodeId, to: NodeId, msg_id: u64, incarnations: (u32, u32), msg: Message },
+    Timer { node: NodeId, incarnation: u32, timer: Timer },
     Action(Action),
 }
 
@@ -137,6 +126,7 @@ pub struct Sim {
     msg_id_next: u64,
     steps: u64,
     counts: BTreeMap<NodeId, MessageCounts>,
+    topic_props: BTreeMap<String, Props>,
 }
 
 impl Sim {
@@ -158,14 +148,14 @@ impl Sim {
             msg_id_next: 0,
             steps: 0,
             counts: BTreeMap::new(),
+            topic_props: BTreeMap::new(),
         };
         for (from, to, link) in &scenario.network.links {
             sim.net.configure(*from, *to, *link);
         }
         sim.build_nodes(&root);
         for timed in &scenario.events {
-            sim.queue
-                .schedule(timed.at, Event::Action(timed.action.clone()));
+            sim.queue.schedule(timed.at, Event::Action(timed.action.clone()));
         }
         let ids: Vec<NodeId> = sim.nodes.keys().copied().collect();
         for id in ids {
@@ -178,83 +168,52 @@ impl Sim {
         sim
     }
 
-    fn build_nodes(&mut self, root: &SimRng) {
-        let s = self.scenario.clone();
-        let layouts: Vec<(TopicName, Vec<Vec<u16>>, u32)> = s
-            .topics
+    /// Replica layout, effective min ISR and log settings of every topic.
+    fn topic_layouts(&self) -> Vec<TopicLayout> {
+        let s = &self.scenario;
+        let broker_min_isr = BrokerConfig::from_props(&s.broker_config).min_insync_replicas;
+        s.topics
             .iter()
             .map(|t| {
-                let min_isr = TopicConfig::from_props(&t.config).min_insync_replicas;
-                let broker_min = BrokerConfig::from_props(&s.broker_config).min_insync_replicas;
-                (
-                    t.name.as_str().into(),
-                    assign_replicas(s.brokers, t.partitions, t.replication_factor),
-                    min_isr.unwrap_or(broker_min),
-                )
+                let props = &self.topic_props[&t.name];
+                TopicLayout {
+                    name: t.name.as_str().into(),
+                    replicas: assign_replicas(s.brokers, t.partitions, t.replication_factor),
+                    min_insync_replicas: TopicConfig::from_props(props).min_insync_replicas.unwrap_or(broker_min_isr),
+                    log: log_config(props, &s.broker_config),
+                }
             })
-            .collect();
+            .collect()
+    }
+
+    fn build_nodes(&mut self, root: &SimRng) {
+        let s = self.scenario.clone();
+        self.topic_props = s.topics.iter().map(|t| (t.name.clone(), t.config.clone())).collect();
+        let layouts = self.topic_layouts();
         for id in 1..=s.brokers {
-            let broker = Broker::new(
-                id,
-                BrokerConfig::from_props(&s.broker_config),
-                replicas_for_broker(id, &layouts),
-            );
-            self.insert(
-                NodeId::broker(id),
-                Node::Broker(broker),
-                format!("broker-{id}"),
-                s.broker_config.clone(),
-            );
+            let replicas = replicas_for_broker(id, &layouts, SimTime::ZERO);
+            let broker = Broker::new(id, BrokerConfig::from_props(&s.broker_config), replicas);
+            self.insert(NodeId::broker(id), Node::Broker(broker), format!("broker-{id}"), s.broker_config.clone());
         }
         for (i, p) in s.producers.iter().enumerate() {
             let id = NodeId::producer(i as u16 + 1);
-            let leaders = leaders_of(&layouts, &p.workload.topic)
-                .into_values()
-                .collect();
-            let producer = Producer::new(
-                id,
-                ProducerConfig::from_props(&p.config),
-                p.workload.clone(),
-                leaders,
-                root.fork(&id.to_string()),
-            );
-            self.insert(
-                id,
-                Node::Producer(producer),
-                p.label.clone(),
-                p.config.clone(),
-            );
+            let leaders = leaders_of(&layouts, &p.workload.topic).into_values().collect();
+            let config = ProducerConfig::from_props(&p.config);
+            let producer = Producer::new(config, p.workload.clone(), leaders, root.fork(&id.to_string()));
+            self.insert(id, Node::Producer(producer), p.label.clone(), p.config.clone());
         }
         for (i, c) in s.consumers.iter().enumerate() {
             let id = NodeId::consumer(i as u16 + 1);
             let leaders = consumer_leaders(&layouts, &c.source, &c.topics);
             let stop = c.stop_ms.map(SimTime::from_ms);
-            let consumer = Consumer::new(
-                ConsumerConfig::from_props(&c.config),
-                leaders,
-                SimTime::from_ms(c.start_ms),
-                stop,
-            );
-            self.insert(
-                id,
-                Node::Consumer(consumer),
-                c.label.clone(),
-                c.config.clone(),
-            );
+            let consumer =
+                Consumer::new(ConsumerConfig::from_props(&c.config), leaders, SimTime::from_ms(c.start_ms), stop);
+            self.insert(id, Node::Consumer(consumer), c.label.clone(), c.config.clone());
         }
     }
 
     fn insert(&mut self, id: NodeId, node: Node, label: String, props: Props) {
-        self.nodes.insert(
-            id,
-            Slot {
-                node,
-                label,
-                props,
-                up: true,
-                incarnation: 0,
-            },
-        );
+        self.nodes.insert(id, Slot { node, label, props, up: true, incarnation: 0 });
         self.counts.insert(id, MessageCounts::default());
     }
 
@@ -341,12 +300,7 @@ impl Sim {
     }
 
     fn record(&mut self, node: NodeId, kind: TraceKind) {
-        let event = TraceEvent {
-            seq: self.trace_seq,
-            at: self.now,
-            node,
-            kind,
-        };
+        let event = TraceEvent { seq: self.trace_seq, at: self.now, node, kind };
         self.trace_seq += 1;
         self.hasher.update(&event);
         if self.capture {
@@ -372,18 +326,8 @@ impl Sim {
         self.now = scheduled.at;
         self.steps += 1;
         match scheduled.event {
-            Event::Deliver {
-                from,
-                to,
-                msg_id,
-                incarnations,
-                msg,
-            } => self.deliver(from, to, msg_id, incarnations, msg),
-            Event::Timer {
-                node,
-                incarnation,
-                timer,
-            } => self.fire_timer(node, incarnation, timer),
+            Event::Deliver { from, to, msg_id, incarnations, msg } => self.deliver(from, to, msg_id, incarnations, msg),
+            Event::Timer { node, incarnation, timer } => self.fire_timer(node, incarnation, timer),
             Event::Action(action) => self.apply_action(action),
         }
         true
@@ -409,23 +353,10 @@ impl Sim {
         RunStop::StepsMax
     }
 
-    fn deliver(
-        &mut self,
-        from: NodeId,
-        to: NodeId,
-        msg_id: u64,
-        incarnations: (u32, u32),
-        msg: Message,
-    ) {
+    fn deliver(&mut self, from: NodeId, to: NodeId, msg_id: u64, incarnations: (u32, u32), msg: Message) {
         let api = msg.api_name();
-        let connection_alive = self
-            .nodes
-            .get(&from)
-            .is_some_and(|s| s.up && s.incarnation == incarnations.0)
-            && self
-                .nodes
-                .get(&to)
-                .is_some_and(|s| s.up && s.incarnation == incarnations.1);
+        let connection_alive = self.nodes.get(&from).is_some_and(|s| s.up && s.incarnation == incarnations.0)
+            && self.nodes.get(&to).is_some_and(|s| s.up && s.incarnation == incarnations.1);
         let reason = if self.net.is_cut(from, to) {
             Some(DropReason::LinkCut)
         } else if !connection_alive {
@@ -435,15 +366,7 @@ impl Sim {
         };
         if let Some(reason) = reason {
             self.counts.entry(from).or_default().dropped += 1;
-            self.record(
-                from,
-                TraceKind::MessageDropped {
-                    to,
-                    msg_id,
-                    api,
-                    reason,
-                },
-            );
+            self.record(from, TraceKind::MessageDropped { to, msg_id, api, reason });
             return;
         }
         self.counts.entry(to).or_default().received += 1;
@@ -456,11 +379,7 @@ impl Sim {
     }
 
     fn fire_timer(&mut self, id: NodeId, incarnation: u32, timer: Timer) {
-        if !self
-            .nodes
-            .get(&id)
-            .is_some_and(|s| s.up && s.incarnation == incarnation)
-        {
+        if !self.nodes.get(&id).is_some_and(|s| s.up && s.incarnation == incarnation) {
             return;
         }
         self.with_node(id, |node, ctx| match node {
@@ -475,11 +394,7 @@ impl Sim {
         let mut out = Outbox::default();
         {
             let slot = self.nodes.get_mut(&id).expect("dispatch to a known node");
-            let mut ctx = Ctx {
-                now: self.now,
-                me: id,
-                out: &mut out,
-            };
+            let mut ctx = Ctx { now: self.now, me: id, out: &mut out };
             f(&mut slot.node, &mut ctx);
         }
         self.apply_outbox(id, out);
@@ -491,14 +406,7 @@ impl Sim {
         }
         let incarnation = self.nodes[&id].incarnation;
         for (after, timer) in out.timers {
-            self.queue.schedule(
-                self.now + after,
-                Event::Timer {
-                    node: id,
-                    incarnation,
-                    timer,
-                },
-            );
+            self.queue.schedule(self.now + after, Event::Timer { node: id, incarnation, timer });
         }
         for (to, msg) in out.sends {
             self.send(id, to, msg);
@@ -513,43 +421,13 @@ impl Sim {
         match self.net.transmit(self.now, from, to) {
             Transit::Deliver(deliver_at) => {
                 let (bytes, records) = (msg.size_bytes(), msg.record_count());
-                self.record(
-                    from,
-                    TraceKind::MessageSent {
-                        to,
-                        msg_id,
-                        api,
-                        bytes,
-                        records,
-                        deliver_at,
-                    },
-                );
-                let incarnations = (
-                    self.nodes[&from].incarnation,
-                    self.nodes.get(&to).map_or(0, |s| s.incarnation),
-                );
-                self.queue.schedule(
-                    deliver_at,
-                    Event::Deliver {
-                        from,
-                        to,
-                        msg_id,
-                        incarnations,
-                        msg,
-                    },
-                );
+                self.record(from, TraceKind::MessageSent { to, msg_id, api, bytes, records, deliver_at });
+                let incarnations = (self.nodes[&from].incarnation, self.nodes.get(&to).map_or(0, |s| s.incarnation));
+                self.queue.schedule(deliver_at, Event::Deliver { from, to, msg_id, incarnations, msg });
             }
             Transit::Drop(reason) => {
                 self.counts.entry(from).or_default().dropped += 1;
-                self.record(
-                    from,
-                    TraceKind::MessageDropped {
-                        to,
-                        msg_id,
-                        api,
-                        reason,
-                    },
-                );
+                self.record(from, TraceKind::MessageDropped { to, msg_id, api, reason });
             }
         }
     }
@@ -562,49 +440,27 @@ impl Sim {
             self.nodes
                 .contains_key(&id)
                 .then_some(())
-                .ok_or(ActionError::NoSuchTarget {
-                    what: "node",
-                    name: id.to_string(),
-                })
+                .ok_or(ActionError::NoSuchTarget { what: "node", name: id.to_string() })
         };
         match action {
             Action::CrashBroker { broker, .. } | Action::RestartBroker { broker } => {
                 node_exists(NodeId::broker(*broker))
             }
-            Action::CutLink { from, to, .. }
-            | Action::HealLink { from, to, .. }
-            | Action::SetLink { from, to, .. } => node_exists(*from).and(node_exists(*to)),
-            Action::HealAll => Ok(()),
-            Action::ConsumerJoin { consumer } | Action::ConsumerLeave { consumer } => {
-                node_exists(*consumer)
+            Action::CutLink { from, to, .. } | Action::HealLink { from, to, .. } | Action::SetLink { from, to, .. } => {
+                node_exists(*from).and(node_exists(*to))
             }
-            Action::ConfigChange {
-                target,
-                property,
-                value,
-            } => self.check_config_change(target, property, value),
+            Action::HealAll => Ok(()),
+            Action::ConsumerJoin { consumer } | Action::ConsumerLeave { consumer } => node_exists(*consumer),
+            Action::ConfigChange { target, property, value } => self.check_config_change(target, property, value),
         }
     }
 
-    fn check_config_change(
-        &self,
-        target: &ConfigTarget,
-        property: &str,
-        value: &str,
-    ) -> Result<(), ActionError> {
+    fn check_config_change(&self, target: &ConfigTarget, property: &str, value: &str) -> Result<(), ActionError> {
         let mut props = match target {
             ConfigTarget::Node(id) => self.nodes.get(id).map(|s| s.props.clone()),
-            ConfigTarget::Topic(name) => self
-                .scenario
-                .topics
-                .iter()
-                .find(|t| &t.name == name)
-                .map(|t| t.config.clone()),
+            ConfigTarget::Topic(name) => self.topic_props.get(name).cloned(),
         }
-        .ok_or_else(|| ActionError::NoSuchTarget {
-            what: "config target",
-            name: format!("{target:?}"),
-        })?;
+        .ok_or_else(|| ActionError::NoSuchTarget { what: "config target", name: format!("{target:?}") })?;
         props.set(property, value)?;
         Ok(())
     }
@@ -626,40 +482,20 @@ impl Sim {
                 let first = *self.nodes.keys().next().expect("a cluster has nodes");
                 self.record(first, TraceKind::AllLinksHealed);
             }
-            Action::SetLink {
-                from,
-                to,
-                both,
-                link,
-            } => self.for_links(from, to, both, |sim, a, b| {
+            Action::SetLink { from, to, both, link } => self.for_links(from, to, both, |sim, a, b| {
                 sim.net.configure(a, b, link);
                 sim.record(
                     a,
-                    TraceKind::LinkConfigured {
-                        to: b,
-                        latency: link.latency,
-                        jitter: link.jitter,
-                        loss: link.loss,
-                    },
+                    TraceKind::LinkConfigured { to: b, latency: link.latency, jitter: link.jitter, loss: link.loss },
                 );
             }),
-            Action::ConfigChange {
-                target,
-                property,
-                value,
-            } => self.change_config(target, &property, &value),
+            Action::ConfigChange { target, property, value } => self.change_config(target, &property, &value),
             Action::ConsumerJoin { consumer } => self.with_consumer(consumer, true),
             Action::ConsumerLeave { consumer } => self.with_consumer(consumer, false),
         }
     }
 
-    fn for_links(
-        &mut self,
-        from: NodeId,
-        to: NodeId,
-        both: bool,
-        mut f: impl FnMut(&mut Sim, NodeId, NodeId),
-    ) {
+    fn for_links(&mut self, from: NodeId, to: NodeId, both: bool, mut f: impl FnMut(&mut Sim, NodeId, NodeId)) {
         f(self, from, to);
         if both {
             f(self, to, from);
@@ -705,84 +541,84 @@ impl Sim {
         match target {
             ConfigTarget::Node(id) => {
                 let slot = self.nodes.get_mut(&id).expect("action was checked");
-                slot.props
-                    .set(property, value)
-                    .expect("config change was checked");
+                slot.props.set(property, value).expect("config change was checked");
                 let props = slot.props.clone();
                 match &mut slot.node {
                     Node::Broker(b) => b.set_config(BrokerConfig::from_props(&props)),
                     Node::Producer(p) => p.set_config(ProducerConfig::from_props(&props)),
                     Node::Consumer(c) => c.set_config(ConsumerConfig::from_props(&props)),
                 }
-                self.record(
-                    id,
-                    TraceKind::ConfigChanged {
-                        property: property.into(),
-                        value: value.into(),
-                    },
-                );
+                if id.is_broker() {
+                    self.apply_topic_settings(Some(id));
+                }
+                self.record(id, TraceKind::ConfigChanged { property: property.into(), value: value.into() });
             }
             ConfigTarget::Topic(topic) => {
-                let mut props = Props::empty(Scope::Topic);
-                props
-                    .set(property, value)
-                    .expect("config change was checked");
-                let min_isr = TopicConfig::from_props(&props).min_insync_replicas;
-                let brokers: Vec<NodeId> = self
-                    .nodes
-                    .keys()
-                    .copied()
-                    .filter(|n| n.is_broker())
-                    .collect();
+                let props = self.topic_props.get_mut(&topic).expect("action was checked");
+                props.set(property, value).expect("config change was checked");
+                self.apply_topic_settings(None);
+                let brokers: Vec<NodeId> = self.nodes.keys().copied().filter(|n| n.is_broker()).collect();
                 for id in brokers {
-                    if let (Some(m), Some(Node::Broker(b))) =
-                        (min_isr, self.nodes.get_mut(&id).map(|s| &mut s.node))
-                    {
-                        b.set_topic_min_isr(&topic, m);
-                    }
-                    self.record(
-                        id,
-                        TraceKind::ConfigChanged {
-                            property: format!("{topic}/{property}"),
-                            value: value.into(),
-                        },
-                    );
+                    let property = format!("{topic}/{property}");
+                    self.record(id, TraceKind::ConfigChanged { property, value: value.into() });
                 }
             }
         }
     }
+
+    /// Pushes the effective topic settings (min ISR, log config) to one broker or all of them.
+    fn apply_topic_settings(&mut self, only: Option<NodeId>) {
+        let topics: Vec<(String, Props)> = self.topic_props.iter().map(|(n, p)| (n.clone(), p.clone())).collect();
+        for (_, slot) in self.nodes.iter_mut().filter(|(id, _)| id.is_broker() && only.is_none_or(|o| o == **id)) {
+            let broker_props = slot.props.clone();
+            let Node::Broker(b) = &mut slot.node else { continue };
+            let broker_min_isr = BrokerConfig::from_props(&broker_props).min_insync_replicas;
+            for (name, props) in &topics {
+                let min_isr = TopicConfig::from_props(props).min_insync_replicas.unwrap_or(broker_min_isr);
+                b.set_topic_min_isr(name, min_isr);
+                b.set_topic_log_config(name, &log_config(props, &broker_props));
+            }
+        }
+    }
+
+    /// Turns on store journals in every broker log (for a persistent mirror).
+    pub fn enable_store_journal(&mut self) {
+        for slot in self.nodes.values_mut() {
+            if let Node::Broker(b) = &mut slot.node {
+                b.logs_mut().for_each(|(_, log)| log.enable_journal());
+            }
+        }
+    }
+
+    /// Takes every broker's recorded store operations: (broker, partition, op), in order.
+    pub fn drain_store_ops(&mut self) -> Vec<(u16, Tp, log::StoreOp)> {
+        let mut out = Vec::new();
+        for (id, slot) in self.nodes.iter_mut() {
+            if let Node::Broker(b) = &mut slot.node {
+                for (tp, log) in b.logs_mut() {
+                    out.extend(log.drain_journal().into_iter().map(|op| (id.number, tp.clone(), op)));
+                }
+            }
+        }
+        out
+    }
 }
 
-fn leaders_of(layouts: &[(TopicName, Vec<Vec<u16>>, u32)], topic: &str) -> BTreeMap<u32, u16> {
+fn leaders_of(layouts: &[TopicLayout], topic: &str) -> BTreeMap<u32, u16> {
     layouts
         .iter()
-        .filter(|(name, _, _)| &**name == topic)
-        .flat_map(|(_, layout, _)| layout.iter().enumerate().map(|(p, r)| (p as u32, r[0])))
+        .filter(|t| &*t.name == topic)
+        .flat_map(|t| t.replicas.iter().enumerate().map(|(p, r)| (p as u32, r[0])))
         .collect()
 }
 
-fn consumer_leaders(
-    layouts: &[(TopicName, Vec<Vec<u16>>, u32)],
-    source: &ConsumerSource,
-    topics: &[String],
-) -> BTreeMap<Tp, u16> {
+fn consumer_leaders(layouts: &[TopicLayout], source: &ConsumerSource, topics: &[String]) -> BTreeMap<Tp, u16> {
     let all: BTreeMap<Tp, u16> = layouts
         .iter()
-        .flat_map(|(name, layout, _)| {
-            layout
-                .iter()
-                .enumerate()
-                .map(move |(p, r)| (Tp::new(name, p as u32), r[0]))
-        })
+        .flat_map(|t| t.replicas.iter().enumerate().map(move |(p, r)| (Tp::new(&t.name, p as u32), r[0])))
         .collect();
     match source {
-        ConsumerSource::Assigned(tps) => tps
-            .iter()
-            .filter_map(|tp| all.get(tp).map(|l| (tp.clone(), *l)))
-            .collect(),
-        ConsumerSource::Group(_) => all
-            .into_iter()
-            .filter(|(tp, _)| topics.iter().any(|t| **t == *tp.topic))
-            .collect(),
+        ConsumerSource::Assigned(tps) => tps.iter().filter_map(|tp| all.get(tp).map(|l| (tp.clone(), *l))).collect(),
+        ConsumerSource::Group(_) => all.into_iter().filter(|(tp, _)| topics.iter().any(|t| **t == *tp.topic)).collect(),
     }
 }

@@ -29,11 +29,7 @@ pub struct LinkConfig {
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        LinkConfig {
-            latency: SimDuration::from_ms(1),
-            jitter: SimDuration::ZERO,
-            loss: Ratio::ZERO,
-        }
+        LinkConfig { latency: SimDuration::from_ms(1), jitter: SimDuration::ZERO, loss: Ratio::ZERO }
     }
 }
 
@@ -71,21 +67,12 @@ pub struct Network {
 impl Network {
     /// A fully connected network where every link behaves like `default_link`.
     pub fn new(default_link: LinkConfig, rng: SimRng) -> Network {
-        Network {
-            default_link,
-            links: BTreeMap::new(),
-            cut: BTreeSet::new(),
-            last_arrival: BTreeMap::new(),
-            rng,
-        }
+        Network { default_link, links: BTreeMap::new(), cut: BTreeSet::new(), last_arrival: BTreeMap::new(), rng }
     }
 
     /// The configuration of the directed link `from → to`.
     pub fn link(&self, from: NodeId, to: NodeId) -> LinkConfig {
-        self.links
-            .get(&(from, to))
-            .copied()
-            .unwrap_or(self.default_link)
+        self.links.get(&(from, to)).copied().unwrap_or(self.default_link)
     }
 
     /// Sets the configuration of the directed link `from → to`.
@@ -158,44 +145,23 @@ mod tests {
     #[test]
     fn latency_delays_delivery() {
         let mut n = net();
-        n.configure(
-            A,
-            B,
-            LinkConfig {
-                latency: SimDuration::from_ms(7),
-                ..LinkConfig::default()
-            },
-        );
-        assert_eq!(
-            n.transmit(SimTime::from_ms(10), A, B),
-            Transit::Deliver(SimTime::from_ms(17))
-        );
-        assert_eq!(
-            n.transmit(SimTime::from_ms(10), B, A),
-            Transit::Deliver(SimTime::from_ms(11))
-        );
+        n.configure(A, B, LinkConfig { latency: SimDuration::from_ms(7), ..LinkConfig::default() });
+        assert_eq!(n.transmit(SimTime::from_ms(10), A, B), Transit::Deliver(SimTime::from_ms(17)));
+        assert_eq!(n.transmit(SimTime::from_ms(10), B, A), Transit::Deliver(SimTime::from_ms(11)));
     }
 
     #[test]
     fn jitter_stays_in_range_and_never_reorders_a_link() {
         let mut n = net();
-        let jittery = LinkConfig {
-            latency: SimDuration::from_ms(5),
-            jitter: SimDuration::from_ms(5),
-            ..LinkConfig::default()
-        };
+        let jittery =
+            LinkConfig { latency: SimDuration::from_ms(5), jitter: SimDuration::from_ms(5), ..LinkConfig::default() };
         n.configure(A, B, jittery);
         let mut last = SimTime::ZERO;
         let mut distinct = BTreeSet::new();
         for i in 0..200 {
             let now = SimTime::from_us(i * 100);
-            let Transit::Deliver(at) = n.transmit(now, A, B) else {
-                panic!("dropped")
-            };
-            assert!(
-                at >= now + SimDuration::from_ms(5) && at >= last,
-                "reordered or too early"
-            );
+            let Transit::Deliver(at) = n.transmit(now, A, B) else { panic!("dropped") };
+            assert!(at >= now + SimDuration::from_ms(5) && at >= last, "reordered or too early");
             assert!(at <= now + SimDuration::from_ms(10) || at == last);
             distinct.insert(at.as_ns() - now.as_ns());
             last = at;
@@ -206,17 +172,8 @@ mod tests {
     #[test]
     fn loss_drops_about_the_ratio() {
         let mut n = net();
-        n.configure(
-            A,
-            B,
-            LinkConfig {
-                loss: Ratio::new(1, 5).unwrap(),
-                ..LinkConfig::default()
-            },
-        );
-        let lost = (0..5000)
-            .filter(|_| n.transmit(SimTime::ZERO, A, B) == Transit::Drop(DropReason::Lost))
-            .count();
+        n.configure(A, B, LinkConfig { loss: Ratio::new(1, 5).unwrap(), ..LinkConfig::default() });
+        let lost = (0..5000).filter(|_| n.transmit(SimTime::ZERO, A, B) == Transit::Drop(DropReason::Lost)).count();
         assert!((850..1150).contains(&lost), "lost {lost} of 5000 at 1/5");
     }
 
@@ -224,19 +181,10 @@ mod tests {
     fn cuts_are_directed_and_heal_restores() {
         let mut n = net();
         n.cut(A, B);
-        assert_eq!(
-            n.transmit(SimTime::ZERO, A, B),
-            Transit::Drop(DropReason::LinkCut)
-        );
-        assert!(matches!(
-            n.transmit(SimTime::ZERO, B, A),
-            Transit::Deliver(_)
-        ));
+        assert_eq!(n.transmit(SimTime::ZERO, A, B), Transit::Drop(DropReason::LinkCut));
+        assert!(matches!(n.transmit(SimTime::ZERO, B, A), Transit::Deliver(_)));
         n.heal(A, B);
-        assert!(matches!(
-            n.transmit(SimTime::ZERO, A, B),
-            Transit::Deliver(_)
-        ));
+        assert!(matches!(n.transmit(SimTime::ZERO, A, B), Transit::Deliver(_)));
         n.cut(A, B);
         n.cut(B, A);
         n.heal_all();

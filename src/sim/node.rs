@@ -39,24 +39,15 @@ pub struct NodeId {
 impl NodeId {
     /// Broker `broker.id = number`.
     pub const fn broker(number: u16) -> NodeId {
-        NodeId {
-            kind: NodeKind::Broker,
-            number,
-        }
+        NodeId { kind: NodeKind::Broker, number }
     }
     /// The producer at 1-based position `number`.
     pub const fn producer(number: u16) -> NodeId {
-        NodeId {
-            kind: NodeKind::Producer,
-            number,
-        }
+        NodeId { kind: NodeKind::Producer, number }
     }
     /// The consumer at 1-based position `number`.
     pub const fn consumer(number: u16) -> NodeId {
-        NodeId {
-            kind: NodeKind::Consumer,
-            number,
-        }
+        NodeId { kind: NodeKind::Consumer, number }
     }
     /// True for brokers.
     pub fn is_broker(self) -> bool {
@@ -92,9 +83,7 @@ impl FromStr for NodeId {
             "consumer" => NodeKind::Consumer,
             _ => return Err(bad()),
         };
-        (number > 0)
-            .then_some(NodeId { kind, number })
-            .ok_or_else(bad)
+        (number > 0).then_some(NodeId { kind, number }).ok_or_else(bad)
     }
 }
 
@@ -136,6 +125,10 @@ pub enum Timer {
     },
     /// Broker: periodic ISR maintenance (`replica.lag.time.max.ms / 2`).
     IsrCheck,
+    /// Broker: retention check (`log.retention.check.interval.ms`).
+    LogRetentionCheck,
+    /// Broker: the log cleaner looks for dirty logs (`log.cleaner.backoff.ms`).
+    LogCleanerCheck,
     /// Follower or consumer: send the next fetch (after a backoff).
     FetchNow,
     /// Consumer: its scheduled start or stop time arrived.
@@ -195,9 +188,6 @@ mod tests {
         assert!(NodeId::broker(2) < NodeId::broker(10));
         assert!("broker-0".parse::<NodeId>().is_err());
         assert!("zookeeper-1".parse::<NodeId>().is_err());
-        assert_eq!(
-            serde_json::to_string(&NodeId::broker(2)).unwrap(),
-            "\"broker-2\""
-        );
+        assert_eq!(serde_json::to_string(&NodeId::broker(2)).unwrap(), "\"broker-2\"");
     }
 }

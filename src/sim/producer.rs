@@ -13,12 +13,12 @@ use super::config::ProducerConfig;
 use super::node::{Ctx, NodeId, Timer};
 use super::partitioner::partition_for_key;
 use super::protocol::*;
+use super::record::{record_size as v2_record_size, BatchSpec};
 use super::rng::SimRng;
 use super::scenario::Workload;
 use super::time::{SimDuration, SimTime};
 use super::trace::TraceKind;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
 
 /// A batch waiting in the accumulator or in flight.
 #[derive(Clone, Debug)]
@@ -39,6 +39,8 @@ pub struct PendingBatch {
     pub attempts: u32,
     /// Not before this time (retry backoff).
     pub retry_at: SimTime,
+    /// The encoded batch, built at its first drain and resent unchanged on retries.
+    pub wire: Option<RecordBatch>,
 }
 
 #[derive(Clone, Debug)]
@@ -54,8 +56,10 @@ pub struct ProducerStats {
     pub records_sent: u64,
     /// Records acknowledged.
     pub records_acked: u64,
-    /// Produce attempts that failed (each will be retried).
+    /// Produce attempts that failed.
     pub batch_errors: u64,
+    /// Records that failed for good (a non-retriable error).
+    pub records_failed: u64,
     /// Requests sent.
     pub requests: u64,
 }
@@ -63,7 +67,6 @@ pub struct ProducerStats {
 /// A producer node.
 #[derive(Clone, Debug)]
 pub struct Producer {
-    me: NodeId,
     config: ProducerConfig,
     workload: Workload,
     topic: TopicName,
@@ -80,16 +83,9 @@ pub struct Producer {
 
 impl Producer {
     /// A producer sending `workload` to a topic whose partition leaders are `leaders`.
-    pub fn new(
-        me: NodeId,
-        config: ProducerConfig,
-        workload: Workload,
-        leaders: Vec<u16>,
-        rng: SimRng,
-    ) -> Producer {
+    pub fn new(config: ProducerConfig, workload: Workload, leaders: Vec<u16>, rng: SimRng) -> Producer {
         assert!(!leaders.is_empty(), "topic without partitions");
         Producer {
-            me,
             config,
             topic: workload.topic.as_str().into(),
             workload,
@@ -144,11 +140,7 @@ impl Producer {
 
     /// Handles a response.
     pub fn handle_message(&mut self, ctx: &mut Ctx, _from: NodeId, msg: Message) {
-        if let Message::ProduceResponse {
-            correlation_id,
-            responses,
-        } = msg
-        {
+        if let Message::ProduceResponse { correlation_id, responses } = msg {
             self.on_produce_response(ctx, correlation_id, responses);
         }
     }
@@ -179,17 +171,9 @@ impl Producer {
 
     fn on_next_record(&mut self, ctx: &mut Ctx) {
         let index = self.stats.records_sent;
-        let key = self
-            .workload
-            .key
-            .as_ref()
-            .map(|k| k.key(index).into_bytes());
+        let key = self.workload.key.as_ref().map(|k| k.key(index).into_bytes());
         let value = value_bytes(index, self.workload.value_bytes);
-        let record = Record {
-            timestamp_ms: ctx.now.as_ms() as i64,
-            key,
-            value: Some(value),
-        };
+        let record = Record { timestamp_ms: ctx.now.as_ms() as i64, key, value: Some(value), headers: vec![] };
         let partition = self.partition(&record);
         self.stats.records_sent += 1;
         self.accumulate(ctx, partition, record);
@@ -204,9 +188,7 @@ impl Producer {
         let n = self.leaders.len() as u32;
         match &record.key {
             Some(key) => partition_for_key(key, n),
-            None => *self
-                .sticky
-                .get_or_insert_with(|| self.rng.below(u64::from(n)) as u32),
+            None => *self.sticky.get_or_insert_with(|| self.rng.below(u64::from(n)) as u32),
         }
     }
 
@@ -214,9 +196,9 @@ impl Producer {
         let tp = Tp::new(&self.topic, partition);
         let limit = self.config.batch_size_bytes;
         let deque = self.deques.entry(partition).or_default();
-        let fits = deque.back().is_some_and(|b| {
-            !b.closed && b.size_bytes + record_size(b, &record) <= limit.max(b.size_bytes)
-        });
+        let fits = deque
+            .back()
+            .is_some_and(|b| !b.closed && b.size_bytes + record_size(b, &record) <= limit.max(b.size_bytes));
         if !fits {
             if let Some(last) = deque.back_mut() {
                 last.closed = true;
@@ -230,6 +212,7 @@ impl Producer {
                 closed: false,
                 attempts: 0,
                 retry_at: SimTime::ZERO,
+                wire: None,
             });
             self.batch_id_next += 1;
             if self.sticky == Some(partition) && record.key.is_none() && deque.len() > 1 {
@@ -242,14 +225,8 @@ impl Producer {
         if batch.size_bytes >= limit {
             batch.closed = true;
         }
-        let (batch_id, batch_records, batch_bytes) =
-            (batch.batch_id, batch.records.len() as u32, batch.size_bytes);
-        ctx.trace(TraceKind::RecordAccumulated {
-            tp,
-            batch_id,
-            batch_records,
-            batch_bytes,
-        });
+        let (batch_id, batch_records, batch_bytes) = (batch.batch_id, batch.records.len() as u32, batch.size_bytes);
+        ctx.trace(TraceKind::RecordAccumulated { tp, batch_id, batch_records, batch_bytes });
     }
 
     // ----- sender -----
@@ -268,13 +245,7 @@ impl Producer {
         self.deques
             .values()
             .filter_map(|d| d.front())
-            .map(|h| {
-                if h.attempts > 0 {
-                    h.retry_at
-                } else {
-                    h.created + self.config.linger
-                }
-            })
+            .map(|h| if h.attempts > 0 { h.retry_at } else { h.created + self.config.linger })
             .filter(|t| *t > now)
             .min()
     }
@@ -284,10 +255,7 @@ impl Producer {
         let mut per_broker: BTreeMap<u16, Vec<u32>> = BTreeMap::new();
         for (p, deque) in &self.deques {
             if self.is_ready(deque, ctx.now) {
-                per_broker
-                    .entry(self.leaders[*p as usize])
-                    .or_default()
-                    .push(*p);
+                per_broker.entry(self.leaders[*p as usize]).or_default().push(*p);
             }
         }
         let in_flight = self.in_flight_per_broker();
@@ -304,10 +272,7 @@ impl Producer {
         let Some(at) = self.next_ready_time(ctx.now) else {
             return;
         };
-        if self
-            .wakeup_at
-            .is_none_or(|armed| at < armed || armed <= ctx.now)
-        {
+        if self.wakeup_at.is_none_or(|armed| at < armed || armed <= ctx.now) {
             self.wakeup_at = Some(at);
             ctx.set_timer(at - ctx.now, Timer::SenderWakeup);
         }
@@ -316,13 +281,13 @@ impl Producer {
     fn send_request(&mut self, ctx: &mut Ctx, broker: u16, partitions: &[u32]) {
         let mut batches = Vec::new();
         for p in partitions {
-            let mut batch = self
-                .deques
-                .get_mut(p)
-                .and_then(VecDeque::pop_front)
-                .expect("ready partition has a head batch");
+            let mut batch =
+                self.deques.get_mut(p).and_then(VecDeque::pop_front).expect("ready partition has a head batch");
             batch.closed = true;
             batch.attempts += 1;
+            if batch.wire.is_none() {
+                batch.wire = Some(RecordBatch::build(&BatchSpec::default(), &batch.records));
+            }
             if self.sticky == Some(*p) && batch.records.iter().all(|r| r.key.is_none()) {
                 self.sticky = None;
             }
@@ -335,10 +300,7 @@ impl Producer {
             correlation_id,
             acks: self.config.acks,
             timeout: self.config.request_timeout,
-            batches: batches
-                .iter()
-                .map(|b| (b.tp.clone(), Arc::new(self.to_wire(b))))
-                .collect(),
+            batches: batches.iter().map(|b| (b.tp.clone(), b.wire.clone().expect("built at drain"))).collect(),
         };
         ctx.send(NodeId::broker(broker), Message::ProduceRequest(request));
         if self.config.acks == Acks::None {
@@ -347,30 +309,11 @@ impl Producer {
             }
             return;
         }
-        ctx.set_timer(
-            self.config.request_timeout,
-            Timer::RequestTimeout { correlation_id },
-        );
-        self.in_flight
-            .insert(correlation_id, InFlight { broker, batches });
+        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+        self.in_flight.insert(correlation_id, InFlight { broker, batches });
     }
 
-    fn to_wire(&self, batch: &PendingBatch) -> Batch {
-        Batch {
-            base_offset: -1,
-            partition_leader_epoch: -1,
-            producer: self.me,
-            batch_id: batch.batch_id,
-            records: batch.records.clone(),
-        }
-    }
-
-    fn on_produce_response(
-        &mut self,
-        ctx: &mut Ctx,
-        correlation_id: u64,
-        responses: Vec<ProducePartitionResponse>,
-    ) {
+    fn on_produce_response(&mut self, ctx: &mut Ctx, correlation_id: u64, responses: Vec<ProducePartitionResponse>) {
         let Some(flight) = self.in_flight.remove(&correlation_id) else {
             return;
         };
@@ -398,34 +341,26 @@ impl Producer {
         });
     }
 
-    /// Puts a failed batch back at the front of its deque after `retry.backoff.ms`.
+    /// Puts a failed batch back at the front of its deque after `retry.backoff.ms`, or drops it
+    /// (its records fail) when the error is not retriable.
     fn fail_batch(&mut self, ctx: &mut Ctx, mut batch: PendingBatch, error: ErrorCode) {
         self.stats.batch_errors += 1;
-        ctx.trace(TraceKind::ProduceFailed {
-            tp: batch.tp.clone(),
-            batch_id: batch.batch_id,
-            error,
-            will_retry: true,
-        });
+        let will_retry = error.is_retriable();
+        ctx.trace(TraceKind::ProduceFailed { tp: batch.tp.clone(), batch_id: batch.batch_id, error, will_retry });
+        if !will_retry {
+            self.stats.records_failed += batch.records.len() as u64;
+            return;
+        }
         batch.retry_at = ctx.now + self.config.retry_backoff;
-        self.deques
-            .entry(batch.tp.partition)
-            .or_default()
-            .push_front(batch);
+        self.deques.entry(batch.tp.partition).or_default().push_front(batch);
     }
 }
 
 fn record_size(batch: &PendingBatch, record: &Record) -> u32 {
-    let base_ts = batch
-        .records
-        .first()
-        .map_or(record.timestamp_ms, |r| r.timestamp_ms);
-    record_size_v2(
-        batch.records.len() as i32,
-        record.timestamp_ms - base_ts,
-        record.key.as_deref(),
-        record.value.as_deref(),
-    )
+    let base_ts = batch.records.first().map_or(record.timestamp_ms, |r| r.timestamp_ms);
+    let delta = record.timestamp_ms - base_ts;
+    v2_record_size(batch.records.len() as i32, delta, record.key.as_deref(), record.value.as_deref(), &record.headers)
+        as u32
 }
 
 /// A deterministic value of `len` bytes for record `index`: its decimal index, then dots.

@@ -56,20 +56,12 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue holding at most `pending_max` events.
     pub fn with_bound(pending_max: usize) -> Self {
-        EventQueue {
-            heap: BinaryHeap::new(),
-            seq_next: 0,
-            pending_max,
-        }
+        EventQueue { heap: BinaryHeap::new(), seq_next: 0, pending_max }
     }
 
     /// Schedules `event` at `at`; returns its sequence number.
     pub fn schedule(&mut self, at: SimTime, event: E) -> u64 {
-        assert!(
-            self.heap.len() < self.pending_max,
-            "event queue bound {} exceeded",
-            self.pending_max
-        );
+        assert!(self.heap.len() < self.pending_max, "event queue bound {} exceeded", self.pending_max);
         let seq = self.seq_next;
         self.seq_next += 1;
         self.heap.push(Reverse(Scheduled { at, seq, event }));
@@ -122,13 +114,8 @@ mod tests {
             q.schedule(t, name);
         }
         q.schedule(SimTime::from_ms(1), "earlier");
-        let order: Vec<_> = std::iter::from_fn(|| q.pop())
-            .map(|s| (s.at.as_ms(), s.event))
-            .collect();
-        assert_eq!(
-            order,
-            [(1, "earlier"), (5, "first"), (5, "second"), (5, "third")]
-        );
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|s| (s.at.as_ms(), s.event)).collect();
+        assert_eq!(order, [(1, "earlier"), (5, "first"), (5, "second"), (5, "third")]);
     }
 
     #[test]

@@ -22,22 +22,13 @@ pub struct Ratio {
 
 impl Ratio {
     /// Probability zero.
-    pub const ZERO: Ratio = Ratio {
-        numerator: 0,
-        denominator: 1,
-    };
+    pub const ZERO: Ratio = Ratio { numerator: 0, denominator: 1 };
     /// Probability one.
-    pub const ONE: Ratio = Ratio {
-        numerator: 1,
-        denominator: 1,
-    };
+    pub const ONE: Ratio = Ratio { numerator: 1, denominator: 1 };
 
     /// A ratio, or `None` if the denominator is zero or the numerator exceeds it.
     pub fn new(numerator: u64, denominator: u64) -> Option<Ratio> {
-        (denominator > 0 && numerator <= denominator).then_some(Ratio {
-            numerator,
-            denominator,
-        })
+        (denominator > 0 && numerator <= denominator).then_some(Ratio { numerator, denominator })
     }
 
     /// Parses `"1/10"`, `"5%"` or `"0"`/`"1"`; `None` when malformed or above one.
@@ -75,9 +66,7 @@ fn splitmix64(state: &mut u64) -> u64 {
 
 /// FNV-1a over a label: turns a stream name into a number without any randomness.
 fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// A deterministic pseudo-random stream (xoshiro256**).
@@ -91,12 +80,7 @@ impl SimRng {
     /// The root stream of a run.
     pub fn new(seed: u64) -> SimRng {
         let mut sm = seed;
-        let s = [
-            splitmix64(&mut sm),
-            splitmix64(&mut sm),
-            splitmix64(&mut sm),
-            splitmix64(&mut sm),
-        ];
+        let s = [splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm)];
         SimRng { seed, s }
     }
 
@@ -193,10 +177,7 @@ mod tests {
         let mut net_a = root.fork("network");
         let mut net_b = busy.fork("network");
         assert_eq!(net_a.next_u64(), net_b.next_u64());
-        assert_ne!(
-            root.fork("network").next_u64(),
-            root.fork("broker-1").next_u64()
-        );
+        assert_ne!(root.fork("network").next_u64(), root.fork("broker-1").next_u64());
     }
 
     #[test]
@@ -206,10 +187,7 @@ mod tests {
         for _ in 0..6000 {
             seen[rng.below(6) as usize] += 1;
         }
-        assert!(
-            seen.iter().all(|n| (800..1200).contains(n)),
-            "skewed: {seen:?}"
-        );
+        assert!(seen.iter().all(|n| (800..1200).contains(n)), "skewed: {seen:?}");
         assert_eq!(rng.range_inclusive(5, 5), 5);
         let _ = rng.range_inclusive(0, u64::MAX);
     }
@@ -219,9 +197,7 @@ mod tests {
         let mut rng = SimRng::new(9);
         assert!((0..100).all(|_| !rng.chance(Ratio::ZERO)));
         assert!((0..100).all(|_| rng.chance(Ratio::ONE)));
-        let hits = (0..10_000)
-            .filter(|_| rng.chance(Ratio::new(1, 4).unwrap()))
-            .count();
+        let hits = (0..10_000).filter(|_| rng.chance(Ratio::new(1, 4).unwrap())).count();
         assert!((2300..2700).contains(&hits), "1/4 gave {hits}/10000");
     }
 

@@ -112,11 +112,7 @@ impl KeyPattern {
                 "i" => KeyPart::Index,
                 inner => match inner.strip_prefix("i%").and_then(|n| n.parse::<u64>().ok()) {
                     Some(n) if n > 0 => KeyPart::IndexMod(n),
-                    _ => {
-                        return Err(format!(
-                            "unknown placeholder {{{inner}}} (use {{i}} or {{i%N}})"
-                        ))
-                    }
+                    _ => return Err(format!("unknown placeholder {{{inner}}} (use {{i}} or {{i%N}})")),
                 },
             });
             rest = &rest[close + 1..];
@@ -266,10 +262,7 @@ pub struct TimedAction {
 pub fn assign_replicas(brokers: u16, partitions: u32, replication_factor: u16) -> Vec<Vec<u16>> {
     let n = u32::from(brokers);
     let rf = u32::from(replication_factor);
-    assert!(
-        rf >= 1 && rf <= n,
-        "replication factor {rf} with {n} brokers"
-    );
+    assert!(rf >= 1 && rf <= n, "replication factor {rf} with {n} brokers");
     (0..partitions)
         .map(|p| {
             let first = p % n;

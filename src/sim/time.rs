@@ -12,18 +12,14 @@ const NS_PER_US: u64 = 1_000;
 const NS_PER_MS: u64 = 1_000_000;
 
 /// An instant of simulated time: nanoseconds since the simulation began.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SimTime {
     ns: u64,
 }
 
 /// A span of simulated time, in nanoseconds.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SimDuration {
     ns: u64,
@@ -41,15 +37,11 @@ impl SimTime {
     }
     /// An instant `us` microseconds after the start (saturating).
     pub const fn from_us(us: u64) -> Self {
-        SimTime {
-            ns: us.saturating_mul(NS_PER_US),
-        }
+        SimTime { ns: us.saturating_mul(NS_PER_US) }
     }
     /// An instant `ms` milliseconds after the start (saturating).
     pub const fn from_ms(ms: u64) -> Self {
-        SimTime {
-            ns: ms.saturating_mul(NS_PER_MS),
-        }
+        SimTime { ns: ms.saturating_mul(NS_PER_MS) }
     }
     /// Nanoseconds since the start.
     pub const fn as_ns(self) -> u64 {
@@ -61,9 +53,7 @@ impl SimTime {
     }
     /// Time elapsed since `earlier`, or zero if `earlier` is later.
     pub fn saturating_since(self, earlier: SimTime) -> SimDuration {
-        SimDuration {
-            ns: self.ns.saturating_sub(earlier.ns),
-        }
+        SimDuration { ns: self.ns.saturating_sub(earlier.ns) }
     }
 }
 
@@ -77,15 +67,11 @@ impl SimDuration {
     }
     /// A span of `us` microseconds (saturating).
     pub const fn from_us(us: u64) -> Self {
-        SimDuration {
-            ns: us.saturating_mul(NS_PER_US),
-        }
+        SimDuration { ns: us.saturating_mul(NS_PER_US) }
     }
     /// A span of `ms` milliseconds (saturating).
     pub const fn from_ms(ms: u64) -> Self {
-        SimDuration {
-            ns: ms.saturating_mul(NS_PER_MS),
-        }
+        SimDuration { ns: ms.saturating_mul(NS_PER_MS) }
     }
     /// The span in nanoseconds.
     pub const fn as_ns(self) -> u64 {
@@ -100,9 +86,7 @@ impl SimDuration {
 impl Add<SimDuration> for SimTime {
     type Output = SimTime;
     fn add(self, rhs: SimDuration) -> SimTime {
-        SimTime {
-            ns: self.ns.saturating_add(rhs.ns),
-        }
+        SimTime { ns: self.ns.saturating_add(rhs.ns) }
     }
 }
 
@@ -117,29 +101,20 @@ impl Sub<SimTime> for SimTime {
     /// Panics if `rhs` is later than `self`: a negative span is a bug in the caller.
     fn sub(self, rhs: SimTime) -> SimDuration {
         assert!(self.ns >= rhs.ns, "time went backwards: {} - {}", self, rhs);
-        SimDuration {
-            ns: self.ns - rhs.ns,
-        }
+        SimDuration { ns: self.ns - rhs.ns }
     }
 }
 
 impl Add for SimDuration {
     type Output = SimDuration;
     fn add(self, rhs: SimDuration) -> SimDuration {
-        SimDuration {
-            ns: self.ns.saturating_add(rhs.ns),
-        }
+        SimDuration { ns: self.ns.saturating_add(rhs.ns) }
     }
 }
 
 /// Writes `ms` with three decimals (microsecond precision), e.g. `12.345`.
 fn write_ms(f: &mut fmt::Formatter<'_>, ns: u64) -> fmt::Result {
-    write!(
-        f,
-        "{}.{:03}ms",
-        ns / NS_PER_MS,
-        (ns % NS_PER_MS) / NS_PER_US
-    )
+    write!(f, "{}.{:03}ms", ns / NS_PER_MS, (ns % NS_PER_MS) / NS_PER_US)
 }
 
 impl fmt::Display for SimTime {
@@ -166,10 +141,7 @@ mod tests {
         assert_eq!(SimTime::from_ms(3).as_ns(), 3_000_000);
         assert_eq!(SimDuration::from_us(1500).as_ms(), 1);
         assert_eq!((SimTime::ZERO + SimDuration::from_ms(7)).as_ms(), 7);
-        assert_eq!(
-            SimTime::from_ms(10) - SimTime::from_ms(4),
-            SimDuration::from_ms(6)
-        );
+        assert_eq!(SimTime::from_ms(10) - SimTime::from_ms(4), SimDuration::from_ms(6));
     }
 
     #[test]

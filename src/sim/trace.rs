@@ -6,6 +6,9 @@
 //! 64-bit hash so "same scenario + seed ⇒ same trace" is a one-number comparison, natively and
 //! in the browser.
 
+use super::log::cleaner::CleanStats;
+use super::log::segment::RollReason;
+use super::log::RetentionReason;
 use super::net::DropReason;
 use super::node::NodeId;
 use super::protocol::{ErrorCode, Tp};
@@ -126,6 +129,68 @@ pub enum TraceKind {
         /// Log end offset after the append.
         log_end_offset: i64,
     },
+    /// A replica rolled a new active segment.
+    SegmentRolled {
+        /// Partition.
+        tp: Tp,
+        /// Base offset of the new segment (its 20-digit file name).
+        base_offset: i64,
+        /// Why.
+        reason: RollReason,
+    },
+    /// A sparse index entry was added to the active segment.
+    IndexEntryAdded {
+        /// Partition.
+        tp: Tp,
+        /// Segment base offset.
+        segment: i64,
+        /// Absolute offset of the offset-index entry.
+        offset: i64,
+        /// Its byte position in the `.log`.
+        position: u32,
+        /// Time-index timestamp, if a time entry was added too.
+        timestamp: Option<i64>,
+    },
+    /// Retention deleted a segment.
+    SegmentDeleted {
+        /// Partition.
+        tp: Tp,
+        /// Base offset of the deleted segment.
+        base_offset: i64,
+        /// Which retention rule.
+        reason: RetentionReason,
+        /// Its size.
+        bytes: u32,
+        /// The log start offset afterwards.
+        log_start_offset: i64,
+    },
+    /// A replica truncated its log.
+    LogTruncated {
+        /// Partition.
+        tp: Tp,
+        /// Requested offset.
+        to: i64,
+        /// LEO afterwards.
+        log_end_offset: i64,
+        /// Bytes removed.
+        bytes: u64,
+    },
+    /// The log cleaner compacted a partition.
+    LogCompacted {
+        /// Partition.
+        tp: Tp,
+        /// What the pass did.
+        stats: CleanStats,
+    },
+    /// A leader refused a batch.
+    AppendRejected {
+        /// Partition.
+        tp: Tp,
+        /// Kafka error returned to the producer.
+        error: ErrorCode,
+        /// Why, in words.
+        reason: String,
+    },
     /// A replica's high watermark moved.
     HighWatermarkAdvanced {
         /// Partition.
@@ -214,13 +279,7 @@ impl TraceEvent {
 
 impl fmt::Display for TraceEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:>12} #{:<6} {:<11} ",
-            self.at.to_string(),
-            self.seq,
-            self.node.to_string()
-        )?;
+        write!(f, "{:>12} #{:<6} {:<11} ", self.at.to_string(), self.seq, self.node.to_string())?;
         self.kind.fmt(f)
     }
 }
@@ -229,77 +288,55 @@ impl fmt::Display for TraceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use TraceKind as K;
         match self {
-            K::MessageSent {
-                to,
-                msg_id,
-                api,
-                bytes,
-                records,
-                deliver_at,
-            } => {
+            K::MessageSent { to, msg_id, api, bytes, records, deliver_at } => {
                 write!(f, "send {api} → {to} (msg {msg_id}, {bytes} B, {records} rec, arrives {deliver_at})")
             }
-            K::MessageDropped {
-                to,
-                msg_id,
-                api,
-                reason,
-            } => write!(f, "drop {api} → {to} (msg {msg_id}: {reason:?})"),
+            K::MessageDropped { to, msg_id, api, reason } => write!(f, "drop {api} → {to} (msg {msg_id}: {reason:?})"),
             K::MessageDelivered { from, msg_id, api } => {
                 write!(f, "recv {api} ← {from} (msg {msg_id})")
             }
-            K::RecordAccumulated {
-                tp,
-                batch_id,
-                batch_records,
-                batch_bytes,
-            } => {
-                write!(
-                    f,
-                    "accumulate {tp} batch {batch_id}: {batch_records} rec, {batch_bytes} B"
-                )
+            K::RecordAccumulated { tp, batch_id, batch_records, batch_bytes } => {
+                write!(f, "accumulate {tp} batch {batch_id}: {batch_records} rec, {batch_bytes} B")
             }
-            K::ProduceAcked {
-                tp,
-                batch_id,
-                base_offset,
-                records,
-                latency,
-            } => {
-                write!(
-                    f,
-                    "acked {tp} batch {batch_id} @{base_offset} ({records} rec, {latency})"
-                )
+            K::ProduceAcked { tp, batch_id, base_offset, records, latency } => {
+                write!(f, "acked {tp} batch {batch_id} @{base_offset} ({records} rec, {latency})")
             }
-            K::ProduceFailed {
-                tp,
-                batch_id,
-                error,
-                will_retry,
-            } => {
+            K::ProduceFailed { tp, batch_id, error, will_retry } => {
                 let then = if *will_retry { "retry" } else { "give up" };
                 write!(f, "failed {tp} batch {batch_id}: {error}, {then}")
             }
-            K::BatchAppended {
-                tp,
-                role,
-                base_offset,
-                records,
-                log_end_offset,
-            } => {
-                write!(
-                    f,
-                    "append {tp} ({role:?}) @{base_offset} +{records} → LEO {log_end_offset}"
-                )
+            K::BatchAppended { tp, role, base_offset, records, log_end_offset } => {
+                write!(f, "append {tp} ({role:?}) @{base_offset} +{records} → LEO {log_end_offset}")
             }
             K::HighWatermarkAdvanced { tp, from, to } => write!(f, "HW {tp} {from} → {to}"),
+            K::SegmentRolled { tp, base_offset, reason } => {
+                write!(f, "roll {tp} → segment {base_offset:020} ({reason:?})")
+            }
+            K::IndexEntryAdded { tp, segment, offset, position, timestamp } => {
+                write!(f, "index {tp} seg {segment}: offset {offset} @ byte {position}")?;
+                timestamp.map_or(Ok(()), |t| write!(f, ", time {t}"))
+            }
+            K::SegmentDeleted { tp, base_offset, reason, bytes, log_start_offset } => {
+                write!(f, "retention {tp} deletes segment {base_offset:020} ({reason:?}, {bytes} B) → log start {log_start_offset}")
+            }
+            K::LogTruncated { tp, to, log_end_offset, bytes } => {
+                write!(f, "truncate {tp} to {to} → LEO {log_end_offset} (-{bytes} B)")
+            }
+            K::LogCompacted { tp, stats } => write!(
+                f,
+                "compact {tp} [{}, {}): {} → {} records, {} → {} B, {} tombstones removed",
+                stats.first_dirty_offset,
+                stats.first_uncleanable_offset,
+                stats.records_before,
+                stats.records_after,
+                stats.bytes_before,
+                stats.bytes_after,
+                stats.tombstones_removed
+            ),
+            K::AppendRejected { tp, error, reason } => write!(f, "reject {tp}: {error} ({reason})"),
             K::IsrShrunk { tp, removed, isr } => write!(f, "ISR {tp} shrink -{removed} → {isr:?}"),
             K::IsrExpanded { tp, added, isr } => write!(f, "ISR {tp} expand +{added} → {isr:?}"),
-            K::RecordsConsumed {
-                tp,
-                first_offset,
-                count,
-            } => write!(f, "consume {tp} @{first_offset} ×{count}"),
+            K::RecordsConsumed { tp, first_offset, count } => write!(f, "consume {tp} @{first_offset} ×{count}"),
             K::ConsumerStarted { partitions } => {
                 let names: Vec<String> = partitions.iter().map(Tp::to_string).collect();
                 write!(f, "consumer start [{}]", names.join(", "))
@@ -310,16 +347,8 @@ impl fmt::Display for TraceKind {
             K::LinkCut { to } => write!(f, "link cut → {to}"),
             K::LinkHealed { to } => write!(f, "link healed → {to}"),
             K::AllLinksHealed => f.write_str("all links healed"),
-            K::LinkConfigured {
-                to,
-                latency,
-                jitter,
-                loss,
-            } => {
-                write!(
-                    f,
-                    "link → {to}: latency {latency}, jitter {jitter}, loss {loss}"
-                )
+            K::LinkConfigured { to, latency, jitter, loss } => {
+                write!(f, "link → {to}: latency {latency}, jitter {jitter}, loss {loss}")
             }
             K::ConfigChanged { property, value } => write!(f, "config {property}={value}"),
         }
@@ -334,9 +363,7 @@ pub struct TraceHasher {
 
 impl Default for TraceHasher {
     fn default() -> Self {
-        TraceHasher {
-            state: 0xcbf2_9ce4_8422_2325,
-        }
+        TraceHasher { state: 0xcbf2_9ce4_8422_2325 }
     }
 }
 
@@ -369,14 +396,7 @@ mod tests {
             seq: 3,
             at: SimTime::from_ms(2),
             node: NodeId::broker(1),
-            kind: TraceKind::HighWatermarkAdvanced {
-                tp: Tp {
-                    topic: "orders".into(),
-                    partition: 0,
-                },
-                from: 4,
-                to: 9,
-            },
+            kind: TraceKind::HighWatermarkAdvanced { tp: Tp { topic: "orders".into(), partition: 0 }, from: 4, to: 9 },
         }
     }
 

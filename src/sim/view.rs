@@ -26,6 +26,8 @@ pub struct ReplicaView {
     pub high_watermark: i64,
     /// Batches in the log.
     pub batches: usize,
+    /// Segments (the last is active), as (base offset, bytes).
+    pub segments: Vec<(i64, u32)>,
 }
 
 /// A broker.
@@ -125,11 +127,7 @@ impl Sim {
                     label,
                     active: c.is_active(),
                     records_consumed: c.stats().records_consumed,
-                    positions: c
-                        .positions()
-                        .iter()
-                        .map(|(tp, o)| (tp.to_string(), *o))
-                        .collect(),
+                    positions: c.positions().iter().map(|(tp, o)| (tp.to_string(), *o)).collect(),
                 }),
             }
         }
@@ -150,14 +148,11 @@ fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker) -> BrokerView
             log_start_offset: r.log.log_start_offset(),
             log_end_offset: r.log.log_end_offset(),
             high_watermark: r.log.high_watermark(),
-            batches: r.log.batches().len(),
+            batches: r.log.batches().count(),
+            segments: r.log.segments().iter().map(|s| (s.base_offset(), s.size_bytes())).collect(),
         })
         .collect();
-    BrokerView {
-        id,
-        alive,
-        replicas,
-    }
+    BrokerView { id, alive, replicas }
 }
 
 fn producer_view(id: NodeId, label: String, p: &super::producer::Producer) -> ProducerView {

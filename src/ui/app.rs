@@ -8,6 +8,7 @@ use crate::ui::components::{
     cluster::Cluster, controls::Controls, event_log::EventLog, scenario_picker::ScenarioPicker,
 };
 use crate::ui::model::{Action, UiState};
+use crate::ui::storage::{self, Storage, StorageStatus};
 use gloo::events::{EventListener, EventListenerOptions};
 use gloo::timers::callback::Interval;
 use std::cell::RefCell;
@@ -32,12 +33,9 @@ pub struct Engine {
 impl Engine {
     /// A fresh run of `scenario` with its own seed.
     pub fn new(scenario: Scenario) -> Engine {
-        let playback = Playback::new(&scenario, scenario.seed);
-        Engine {
-            scenario,
-            playback,
-            target_ns: 0.0,
-        }
+        let mut playback = Playback::new(&scenario, scenario.seed);
+        playback.enable_store_journal();
+        Engine { scenario, playback, target_ns: 0.0 }
     }
 
     fn hello() -> Engine {
@@ -47,10 +45,8 @@ impl Engine {
     /// Advances by `wall_ms` of wall-clock time at `speed` simulated ms per wall ms.
     pub fn advance_wall(&mut self, wall_ms: f64, speed: f64) {
         let now = self.playback.now().as_ns() as f64;
-        self.target_ns =
-            self.target_ns.max(now) + wall_ms.clamp(0.0, TICK_GAP_MS_MAX) * speed * 1e6;
-        self.playback
-            .advance_to(SimTime::from_ns(self.target_ns as u64));
+        self.target_ns = self.target_ns.max(now) + wall_ms.clamp(0.0, TICK_GAP_MS_MAX) * speed * 1e6;
+        self.playback.advance_to(SimTime::from_ns(self.target_ns as u64));
     }
 
     /// Processes one event.
@@ -71,10 +67,7 @@ impl Engine {
 }
 
 fn is_editable(target: Option<web_sys::EventTarget>) -> (bool, bool) {
-    let tag = target
-        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .map(|e| e.tag_name())
-        .unwrap_or_default();
+    let tag = target.and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map(|e| e.tag_name()).unwrap_or_default();
     let form_field = matches!(tag.as_str(), "INPUT" | "TEXTAREA" | "SELECT");
     (form_field, tag == "BUTTON")
 }
@@ -84,9 +77,30 @@ fn is_editable(target: Option<web_sys::EventTarget>) -> (bool, bool) {
 pub fn app() -> Html {
     let ui = use_reducer(UiState::default);
     let engine: Rc<RefCell<Engine>> = use_mut_ref(Engine::hello);
+    let storage: Rc<RefCell<Storage>> = use_mut_ref(Storage::default);
+    let on_storage = {
+        let ui = ui.clone();
+        Callback::from(move |()| ui.dispatch(Action::Changed))
+    };
+    {
+        let (storage, on_storage) = (storage.clone(), on_storage.clone());
+        use_effect_with((), move |_| storage::open(storage, on_storage));
+    }
+    let persist = {
+        let (engine, storage, on_storage) = (engine.clone(), storage.clone(), on_storage.clone());
+        Rc::new(move || {
+            let ops = engine.borrow_mut().playback.drain_store_ops();
+            storage.borrow_mut().record(ops);
+            storage::flush(storage.clone(), on_storage.clone());
+        })
+    };
+    let new_run = {
+        let (storage, on_storage) = (storage.clone(), on_storage.clone());
+        Rc::new(move || storage::reset(storage.clone(), on_storage.clone()))
+    };
 
     {
-        let (engine, ui2) = (engine.clone(), ui.clone());
+        let (engine, ui2, persist) = (engine.clone(), ui.clone(), persist.clone());
         use_effect_with((ui.playing, ui.speed_exp), move |(playing, _)| {
             let speed = ui2.speed();
             let interval = playing.then(|| {
@@ -98,12 +112,9 @@ pub fn app() -> Html {
                         e.advance_wall(now - last, speed);
                         e.finished()
                     };
+                    persist();
                     last = now;
-                    ui2.dispatch(if finished {
-                        Action::Pause
-                    } else {
-                        Action::Changed
-                    });
+                    ui2.dispatch(if finished { Action::Pause } else { Action::Changed });
                 })
             });
             move || drop(interval)
@@ -111,19 +122,21 @@ pub fn app() -> Html {
     }
 
     let on_toggle = {
-        let (engine, ui) = (engine.clone(), ui.clone());
+        let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
         Callback::from(move |()| {
             if engine.borrow().finished() {
                 engine.borrow_mut().restart();
+                new_run();
                 ui.dispatch(Action::Loaded);
             }
             ui.dispatch(Action::TogglePlay);
         })
     };
     let on_step = {
-        let (engine, ui) = (engine.clone(), ui.clone());
+        let (engine, ui, persist) = (engine.clone(), ui.clone(), persist.clone());
         Callback::from(move |()| {
             engine.borrow_mut().step();
+            persist();
             ui.dispatch(Action::Changed);
         })
     };
@@ -132,34 +145,30 @@ pub fn app() -> Html {
         let (on_toggle, on_step) = (on_toggle.clone(), on_step.clone());
         use_effect_with((), move |_| {
             let options = EventListenerOptions::enable_prevent_default();
-            let listener = EventListener::new_with_options(
-                &gloo::utils::window(),
-                "keydown",
-                options,
-                move |event| {
-                    let event: &web_sys::KeyboardEvent = event.unchecked_ref();
-                    let (form_field, button) = is_editable(event.target());
-                    match event.key().as_str() {
-                        " " if !form_field && !button => {
-                            event.prevent_default();
-                            on_toggle.emit(());
-                        }
-                        "ArrowRight" if !form_field => {
-                            event.prevent_default();
-                            on_step.emit(());
-                        }
-                        _ => {}
+            let listener = EventListener::new_with_options(&gloo::utils::window(), "keydown", options, move |event| {
+                let event: &web_sys::KeyboardEvent = event.unchecked_ref();
+                let (form_field, button) = is_editable(event.target());
+                match event.key().as_str() {
+                    " " if !form_field && !button => {
+                        event.prevent_default();
+                        on_toggle.emit(());
                     }
-                },
-            );
+                    "ArrowRight" if !form_field => {
+                        event.prevent_default();
+                        on_step.emit(());
+                    }
+                    _ => {}
+                }
+            });
             move || drop(listener)
         });
     }
 
     let on_restart = {
-        let (engine, ui) = (engine.clone(), ui.clone());
+        let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
         Callback::from(move |()| {
             engine.borrow_mut().restart();
+            new_run();
             ui.dispatch(Action::Loaded);
         })
     };
@@ -168,42 +177,50 @@ pub fn app() -> Html {
         Callback::from(move |exp| ui.dispatch(Action::SetSpeed(exp)))
     };
     let on_file = {
-        let (engine, ui) = (engine.clone(), ui.clone());
-        Callback::from(
-            move |(name, text): (String, String)| match parse_json(&text) {
-                Ok(scenario) => {
-                    *engine.borrow_mut() = Engine::new(scenario);
-                    ui.dispatch(Action::Loaded);
-                }
-                Err(e) => ui.dispatch(Action::Error(format!("{name}: {e}"))),
-            },
-        )
+        let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
+        Callback::from(move |(name, text): (String, String)| match parse_json(&text) {
+            Ok(scenario) => {
+                *engine.borrow_mut() = Engine::new(scenario);
+                new_run();
+                ui.dispatch(Action::Loaded);
+            }
+            Err(e) => ui.dispatch(Action::Error(format!("{name}: {e}"))),
+        })
     };
     let on_hello = {
-        let (engine, ui) = (engine.clone(), ui.clone());
+        let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
         Callback::from(move |()| {
             *engine.borrow_mut() = Engine::hello();
+            new_run();
             ui.dispatch(Action::Loaded);
         })
     };
 
+    let (storage_text, storage_notice) = {
+        let s = storage.borrow();
+        let text = match &s.status {
+            StorageStatus::Opening => "storage: opening IndexedDB…".to_string(),
+            StorageStatus::IndexedDb { segments } => format!("storage: IndexedDB, {segments} segment(s) mirrored"),
+            StorageStatus::MemoryOnly(why) => format!("storage: in memory only ({why})"),
+        };
+        let notice = match &s.status {
+            StorageStatus::MemoryOnly(why) => {
+                Some(format!("IndexedDB is unavailable, so this run is kept in memory only: {why}"))
+            }
+            _ => s.restored.clone(),
+        };
+        (text, notice)
+    };
     let e = engine.borrow();
     let pb = &e.playback;
     let now = pb.now();
     let view = Rc::new(pb.sim().view());
-    let flights: Rc<Vec<(Flight, f64)>> =
-        Rc::new(pb.flights().map(|f| (f.clone(), f.progress(now))).collect());
+    let flights: Rc<Vec<(Flight, f64)>> = Rc::new(pb.flights().map(|f| (f.clone(), f.progress(now))).collect());
     let mut lines: Vec<(u64, String, String)> = pb
         .log()
         .rev()
         .take(LOG_LINES)
-        .map(|ev| {
-            (
-                ev.seq,
-                ev.node.to_string(),
-                format!("{} · {}", ev.at, ev.kind),
-            )
-        })
+        .map(|ev| (ev.seq, ev.node.to_string(), format!("{} · {}", ev.at, ev.kind)))
         .collect();
     lines.reverse();
 
@@ -212,6 +229,9 @@ pub fn app() -> Html {
             <ScenarioPicker name={e.scenario.name.clone()} description={e.scenario.description.clone()} {on_file} {on_hello} />
             if let Some(err) = &ui.error {
                 <div class="error" role="alert" data-testid="error">{ err }</div>
+            }
+            if let Some(notice) = storage_notice {
+                <div class="notice" role="status" data-testid="storage-notice">{ notice }</div>
             }
             <Controls playing={ui.playing} speed_exp={ui.speed_exp} now_ns={now.as_ns()} end_ms={e.scenario.duration_ms}
                 {on_toggle} {on_step} {on_restart} {on_speed} />
@@ -230,7 +250,8 @@ pub fn app() -> Html {
                 <EventLog lines={lines} />
             </div>
             <footer class="keys">{ "Space play/pause · → step one event · seed " }{ pb.sim().seed() }{ " · trace hash " }
-                <code data-testid="trace-hash">{ pb.sim().trace_hash().hex() }</code></footer>
+                <code data-testid="trace-hash">{ pb.sim().trace_hash().hex() }</code>
+                { " · " }<span data-testid="storage-status">{ storage_text }</span></footer>
         </main>
     }
 }

@@ -25,35 +25,16 @@ pub fn positions(view: &ClusterView) -> BTreeMap<NodeId, (f64, f64)> {
     let mut out = BTreeMap::new();
     let column = |count: usize, i: usize| HEIGHT * (i as f64 + 1.0) / (count as f64 + 1.0);
     for (i, p) in view.producers.iter().enumerate() {
-        out.insert(
-            p.id,
-            (CLIENT_W / 2.0 + 16.0, column(view.producers.len(), i)),
-        );
+        out.insert(p.id, (CLIENT_W / 2.0 + 16.0, column(view.producers.len(), i)));
     }
     for (i, c) in view.consumers.iter().enumerate() {
-        out.insert(
-            c.id,
-            (
-                WIDTH - CLIENT_W / 2.0 - 16.0,
-                column(view.consumers.len(), i),
-            ),
-        );
+        out.insert(c.id, (WIDTH - CLIENT_W / 2.0 - 16.0, column(view.consumers.len(), i)));
     }
     let n = view.brokers.len().max(1) as f64;
     for (i, b) in view.brokers.iter().enumerate() {
         let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n;
-        let (rx, ry) = if view.brokers.len() == 1 {
-            (0.0, 0.0)
-        } else {
-            (170.0, 150.0)
-        };
-        out.insert(
-            b.id,
-            (
-                WIDTH / 2.0 + rx * angle.cos(),
-                HEIGHT / 2.0 + 12.0 + ry * angle.sin(),
-            ),
-        );
+        let (rx, ry) = if view.brokers.len() == 1 { (0.0, 0.0) } else { (170.0, 150.0) };
+        out.insert(b.id, (WIDTH / 2.0 + rx * angle.cos(), HEIGHT / 2.0 + 12.0 + ry * angle.sin()));
     }
     out
 }
@@ -76,21 +57,10 @@ pub fn edge_to_edge(
 ) -> ((f64, f64), (f64, f64)) {
     let (dx, dy) = (to.0 - from.0, to.1 - from.1);
     let exit = |(hw, hh): (f64, f64)| {
-        let tx = if dx.abs() > f64::EPSILON {
-            hw / dx.abs()
-        } else {
-            f64::INFINITY
-        };
-        let ty = if dy.abs() > f64::EPSILON {
-            hh / dy.abs()
-        } else {
-            f64::INFINITY
-        };
+        let tx = if dx.abs() > f64::EPSILON { hw / dx.abs() } else { f64::INFINITY };
+        let ty = if dy.abs() > f64::EPSILON { hh / dy.abs() } else { f64::INFINITY };
         tx.min(ty).min(0.5)
     };
     let (a, b) = (exit(from_half), 1.0 - exit(to_half));
-    (
-        (from.0 + dx * a, from.1 + dy * a),
-        (from.0 + dx * b, from.1 + dy * b),
-    )
+    ((from.0 + dx * a, from.1 + dy * a), (from.0 + dx * b, from.1 + dy * b))
 }

@@ -7,6 +7,7 @@ mod app;
 mod components;
 mod layout;
 mod model;
+mod storage;
 
 pub use app::App;
 

@@ -25,12 +25,7 @@ pub struct UiState {
 
 impl Default for UiState {
     fn default() -> Self {
-        UiState {
-            playing: false,
-            speed_exp: SPEED_EXP_DEFAULT,
-            version: 0,
-            error: None,
-        }
+        UiState { playing: false, speed_exp: SPEED_EXP_DEFAULT, version: 0, error: None }
     }
 }
 

@@ -23,14 +23,8 @@ pub struct ClusterProps {
 pub fn cluster(props: &ClusterProps) -> Html {
     let view = &props.view;
     let pos = positions(view);
-    let leo_max = view
-        .brokers
-        .iter()
-        .flat_map(|b| b.replicas.iter())
-        .map(|r| r.log_end_offset)
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let leo_max =
+        view.brokers.iter().flat_map(|b| b.replicas.iter()).map(|r| r.log_end_offset).max().unwrap_or(0).max(1);
     html! {
         <svg data-testid="cluster" class="cluster" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
             aria-label="Cluster: producers on the left, brokers in the middle, consumers on the right; dots are messages in flight">
@@ -47,22 +41,12 @@ pub fn cluster(props: &ClusterProps) -> Html {
 
 fn links(view: &ClusterView, pos: &BTreeMap<NodeId, (f64, f64)>) -> Html {
     let brokers: Vec<NodeId> = view.brokers.iter().map(|b| b.id).collect();
-    let clients = view
-        .producers
-        .iter()
-        .map(|p| p.id)
-        .chain(view.consumers.iter().map(|c| c.id));
-    let mut pairs: Vec<(NodeId, NodeId)> = clients
-        .flat_map(|c| brokers.iter().map(move |b| (c, *b)))
-        .collect();
+    let clients = view.producers.iter().map(|p| p.id).chain(view.consumers.iter().map(|c| c.id));
+    let mut pairs: Vec<(NodeId, NodeId)> = clients.flat_map(|c| brokers.iter().map(move |b| (c, *b))).collect();
     for (i, a) in brokers.iter().enumerate() {
         pairs.extend(brokers[i + 1..].iter().map(|b| (*a, *b)));
     }
-    let is_cut = |a: NodeId, b: NodeId| {
-        view.cut_links
-            .iter()
-            .any(|(x, y)| (*x, *y) == (a, b) || (*x, *y) == (b, a))
-    };
+    let is_cut = |a: NodeId, b: NodeId| view.cut_links.iter().any(|(x, y)| (*x, *y) == (a, b) || (*x, *y) == (b, a));
     html! {
         { for pairs.into_iter().map(|(a, b)| {
             let ((x1, y1), (x2, y2)) = (pos[&a], pos[&b]);
@@ -140,12 +124,7 @@ fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64) -> Html {
 }
 
 fn flight(view: &ClusterView, f: &Flight, t: f64, pos: &BTreeMap<NodeId, (f64, f64)>) -> Html {
-    let ((x1, y1), (x2, y2)) = edge_to_edge(
-        pos[&f.from],
-        half_size(view, f.from),
-        pos[&f.to],
-        half_size(view, f.to),
-    );
+    let ((x1, y1), (x2, y2)) = edge_to_edge(pos[&f.from], half_size(view, f.from), pos[&f.to], half_size(view, f.to));
     let (x, y) = (x1 + (x2 - x1) * t, y1 + (y2 - y1) * t);
     let class = match (f.api, f.from.kind) {
         ("Produce", _) => "msg produce",

@@ -37,11 +37,7 @@ pub fn controls(props: &ControlsProps) -> Html {
     });
     let label = speed_label(10f64.powf(f64::from(props.speed_exp) / 100.0));
     let ms = props.now_ns as f64 / 1e6;
-    let pct = if props.end_ms == 0 {
-        0.0
-    } else {
-        (ms / props.end_ms as f64 * 100.0).min(100.0)
-    };
+    let pct = if props.end_ms == 0 { 0.0 } else { (ms / props.end_ms as f64 * 100.0).min(100.0) };
     html! {
         <div class="controls" role="toolbar" aria-label="Playback">
             <button data-testid="play" class="primary" onclick={toggle} aria-keyshortcuts="Space"

@@ -35,10 +35,7 @@ pub fn scenario_picker(props: &ScenarioPickerProps) -> Html {
             let name = file.name();
             let on_file = on_file.clone();
             let task = gloo::file::callbacks::read_as_text(&file, move |text| {
-                on_file.emit((
-                    name,
-                    text.unwrap_or_else(|e| format!("unreadable file: {e}")),
-                ));
+                on_file.emit((name, text.unwrap_or_else(|e| format!("unreadable file: {e}"))));
             });
             *reader.borrow_mut() = Some(task);
             input.set_value("");

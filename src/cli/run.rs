@@ -1,27 +1,11 @@
-//! The native command line: `brokerscope run SCENARIO …`. Exit codes: 0 ok, 2 bad input.
+//! `brokerscope run`: a scenario headless, with a summary and an optional trace file.
 
+use super::{bad_input, Failure};
 use crate::scenario;
 use crate::sim::{time::SimTime, RunStop, Sim};
 use crate::summary::RunSummary;
-use clap::{Parser, Subcommand};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-
-/// Kafka internals as a deterministic simulation.
-#[derive(Parser, Debug)]
-#[command(name = "brokerscope", version, about, long_about = None)]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Subcommands.
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Run a scenario headless and print a summary.
-    Run(RunArgs),
-}
 
 /// Arguments of `run`.
 #[derive(clap::Args, Debug)]
@@ -45,40 +29,8 @@ pub struct RunArgs {
     pub steps_max: u64,
 }
 
-/// A failed command: the message for stderr and the exit code.
-#[derive(Debug)]
-pub struct Failure {
-    /// One line.
-    pub message: String,
-    /// Process exit code.
-    pub code: i32,
-}
-
-fn bad_input(message: String) -> Failure {
-    Failure { message, code: 2 }
-}
-
-/// Parses arguments, runs, and returns the exit code.
-pub fn main() -> i32 {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Run(args) => run(&args),
-    };
-    match result {
-        Ok(output) => {
-            print!("{output}");
-            0
-        }
-        Err(f) => {
-            eprintln!("brokerscope: {}", f.message);
-            f.code
-        }
-    }
-}
-
-fn load(path: &Path) -> Result<scenario::Scenario, Failure> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+pub(crate) fn load(path: &Path) -> Result<scenario::Scenario, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
     scenario::parse_json(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))
 }
 
@@ -90,8 +42,7 @@ pub fn run(args: &RunArgs) -> Result<String, Failure> {
     let mut sim = Sim::new(&scenario, seed);
     let mut writer = match &args.trace {
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+            let file = std::fs::File::create(path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
             Some(BufWriter::new(file))
         }
         None => {
@@ -101,8 +52,7 @@ pub fn run(args: &RunArgs) -> Result<String, Failure> {
     };
     let stop = run_sliced(&mut sim, until, args.steps_max, writer.as_mut())?;
     if let Some(w) = writer.as_mut() {
-        w.flush()
-            .map_err(|e| bad_input(format!("writing trace: {e}")))?;
+        w.flush().map_err(|e| bad_input(format!("writing trace: {e}")))?;
     }
     let summary = RunSummary::new(&sim, stop);
     Ok(if args.json {
@@ -113,7 +63,7 @@ pub fn run(args: &RunArgs) -> Result<String, Failure> {
 }
 
 /// Runs in slices of 100 ms simulated time, writing the trace as it goes (bounded memory).
-fn run_sliced(
+pub(crate) fn run_sliced(
     sim: &mut Sim,
     until: SimTime,
     steps_max: u64,
@@ -128,19 +78,14 @@ fn run_sliced(
         budget -= sim.steps() - before;
         if let Some(w) = out.as_deref_mut() {
             for event in sim.drain_trace() {
-                writeln!(w, "{}", event.to_json_line())
-                    .map_err(|e| bad_input(format!("writing trace: {e}")))?;
+                writeln!(w, "{}", event.to_json_line()).map_err(|e| bad_input(format!("writing trace: {e}")))?;
             }
         }
         if stop == RunStop::StepsMax {
             return Ok(stop);
         }
         if sim.now() >= until {
-            return Ok(if sim.poll_timeout().is_some() {
-                RunStop::Deadline
-            } else {
-                RunStop::Idle
-            });
+            return Ok(if sim.poll_timeout().is_some() { RunStop::Deadline } else { RunStop::Idle });
         }
     }
 }

@@ -1,0 +1,70 @@
+//! The native command line. Exit codes: 0 ok, 2 bad input (one line on stderr).
+
+mod batch;
+mod dump_log;
+mod export;
+mod run;
+
+use clap::{Parser, Subcommand};
+
+pub use batch::BatchCommand;
+pub use dump_log::DumpLogArgs;
+pub use export::ExportArgs;
+pub use run::RunArgs;
+
+/// Kafka internals as a deterministic simulation.
+#[derive(Parser, Debug)]
+#[command(name = "brokerscope", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario headless and print a summary.
+    Run(RunArgs),
+    /// Encode or decode a record batch v2.
+    #[command(subcommand)]
+    Batch(BatchCommand),
+    /// Print the batches of a Kafka segment file (like kafka-dump-log).
+    DumpLog(DumpLogArgs),
+    /// Run a scenario and write its partition logs as Kafka segment files.
+    Export(ExportArgs),
+}
+
+/// A failed command: the message for stderr and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// One line.
+    pub message: String,
+    /// Process exit code.
+    pub code: i32,
+}
+
+pub(crate) fn bad_input(message: String) -> Failure {
+    Failure { message, code: 2 }
+}
+
+/// Parses arguments, runs, and returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(&args),
+        Command::Batch(cmd) => batch::run(&cmd),
+        Command::DumpLog(args) => dump_log::run(&args),
+        Command::Export(args) => export::run(&args),
+    };
+    match result {
+        Ok(output) => {
+            print!("{output}");
+            0
+        }
+        Err(f) => {
+            eprintln!("brokerscope: {}", f.message);
+            f.code
+        }
+    }
+}

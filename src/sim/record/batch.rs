@@ -1,0 +1,572 @@
+//! Record batch v2, byte-exact (Kafka `DefaultRecordBatch`, `DefaultRecord`, shared/reference §4).
+//!
+//! ```text
+//! off  field                 type     off  field             type
+//!   0  baseOffset            int64     27  baseTimestamp     int64
+//!   8  batchLength           int32     35  maxTimestamp      int64
+//!  12  partitionLeaderEpoch  int32     43  producerId        int64
+//!  16  magic (= 2)           int8      51  producerEpoch     int16
+//!  17  crc (CRC-32C [21,end)) uint32   53  baseSequence      int32
+//!  21  attributes            int16     57  recordsCount      int32
+//!  23  lastOffsetDelta       int32     61  records…
+//! ```
+//!
+//! The CRC covers attributes to the end, so a leader can stamp `baseOffset` and
+//! `partitionLeaderEpoch` into a producer's batch without recomputing it — Kafka does exactly
+//! that, and so does [`super::RecordBatch::stamped`].
+//!
+//! Decoding never panics: any inconsistency is a [`DecodeError`] naming the absolute byte
+//! position and the field.
+
+use super::varint::*;
+use std::fmt;
+
+/// Bytes before the first record.
+pub const RECORD_BATCH_OVERHEAD: usize = 61;
+/// Bytes of `baseOffset` + `batchLength` (Kafka `LOG_OVERHEAD`).
+pub const LOG_OVERHEAD: usize = 12;
+/// The only magic this codec reads and writes.
+pub const MAGIC_V2: i8 = 2;
+/// Where the CRC'd region starts.
+const CRC_START: usize = 21;
+
+/// Compression codec (attribute bits 0–2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    /// 0: none.
+    None,
+    /// 1: gzip.
+    Gzip,
+    /// 2: snappy.
+    Snappy,
+    /// 3: lz4.
+    Lz4,
+    /// 4: zstd.
+    Zstd,
+}
+
+impl Compression {
+    fn from_bits(bits: i16) -> Option<Compression> {
+        Some(match bits & 0x07 {
+            0 => Compression::None,
+            1 => Compression::Gzip,
+            2 => Compression::Snappy,
+            3 => Compression::Lz4,
+            4 => Compression::Zstd,
+            _ => return None,
+        })
+    }
+    /// Kafka's name (`none`, `gzip`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// Which timestamp the batch carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimestampType {
+    /// Set by the producer.
+    CreateTime,
+    /// Set by the broker on append (attribute bit 3).
+    LogAppendTime,
+}
+
+impl TimestampType {
+    /// Kafka's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimestampType::CreateTime => "CreateTime",
+            TimestampType::LogAppendTime => "LogAppendTime",
+        }
+    }
+}
+
+/// The 61-byte header, decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchHeader {
+    /// Offset of the first record.
+    pub base_offset: i64,
+    /// Bytes after the `batchLength` field.
+    pub batch_length: i32,
+    /// Leader epoch stamped on append (-1 if none).
+    pub partition_leader_epoch: i32,
+    /// Always 2 here.
+    pub magic: i8,
+    /// Stored CRC-32C.
+    pub crc: u32,
+    /// Raw attributes.
+    pub attributes: i16,
+    /// Offset delta of the last record.
+    pub last_offset_delta: i32,
+    /// Timestamp of the first record (or the delete horizon).
+    pub base_timestamp: i64,
+    /// Largest timestamp (LogAppendTime when that type is used).
+    pub max_timestamp: i64,
+    /// Producer id (-1 if none).
+    pub producer_id: i64,
+    /// Producer epoch (-1 if none).
+    pub producer_epoch: i16,
+    /// Sequence of the first record (-1 if none).
+    pub base_sequence: i32,
+    /// Records in the batch.
+    pub records_count: i32,
+}
+
+impl BatchHeader {
+    /// Compression codec (None for an invalid value, which decoding rejects).
+    pub fn compression(&self) -> Option<Compression> {
+        Compression::from_bits(self.attributes)
+    }
+    /// CreateTime or LogAppendTime.
+    pub fn timestamp_type(&self) -> TimestampType {
+        if self.attributes & 0x08 != 0 {
+            TimestampType::LogAppendTime
+        } else {
+            TimestampType::CreateTime
+        }
+    }
+    /// Transactional bit.
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & 0x10 != 0
+    }
+    /// Control-batch bit.
+    pub fn is_control(&self) -> bool {
+        self.attributes & 0x20 != 0
+    }
+    /// Delete-horizon bit (compaction).
+    pub fn has_delete_horizon(&self) -> bool {
+        self.attributes & 0x40 != 0
+    }
+    /// Offset of the last record.
+    pub fn last_offset(&self) -> i64 {
+        self.base_offset + i64::from(self.last_offset_delta)
+    }
+    /// Offset after the batch.
+    pub fn next_offset(&self) -> i64 {
+        self.last_offset() + 1
+    }
+    /// `baseSequence + lastOffsetDelta`, wrapping past `i32::MAX` to 0 (-1 if none).
+    pub fn last_sequence(&self) -> i32 {
+        if self.base_sequence < 0 {
+            return -1;
+        }
+        let last = i64::from(self.base_sequence) + i64::from(self.last_offset_delta);
+        (last % (i64::from(i32::MAX) + 1)) as i32
+    }
+    /// Whole batch size in bytes.
+    pub fn size_in_bytes(&self) -> usize {
+        LOG_OVERHEAD + self.batch_length as usize
+    }
+}
+
+/// A record header: key (UTF-8 by convention) and nullable value.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordHeader {
+    /// Header key bytes.
+    pub key: Vec<u8>,
+    /// Header value, or null.
+    pub value: Option<Vec<u8>>,
+}
+
+/// One record as the producer created it (timestamp, key, value, headers).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    /// Timestamp, ms.
+    pub timestamp_ms: i64,
+    /// Key, or null.
+    pub key: Option<Vec<u8>>,
+    /// Value, or null (a tombstone).
+    pub value: Option<Vec<u8>>,
+    /// Headers.
+    #[serde(default)]
+    pub headers: Vec<RecordHeader>,
+}
+
+/// A record as stored: its deltas from the batch header plus its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// Offset minus the batch's base offset.
+    pub offset_delta: i32,
+    /// Timestamp minus the batch's base timestamp.
+    pub timestamp_delta: i64,
+    /// Key, or null.
+    pub key: Option<Vec<u8>>,
+    /// Value, or null.
+    pub value: Option<Vec<u8>>,
+    /// Headers.
+    pub headers: Vec<RecordHeader>,
+}
+
+/// A decoding failure: where, in which field, and what.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("byte {position} ({field}): {problem}")]
+pub struct DecodeError {
+    /// Absolute byte position in the input.
+    pub position: usize,
+    /// The field being read.
+    pub field: &'static str,
+    /// What was wrong.
+    pub problem: String,
+}
+
+fn err(position: usize, field: &'static str, problem: impl Into<String>) -> DecodeError {
+    DecodeError { position, field, problem: problem.into() }
+}
+
+/// Settings of a batch being built (Kafka `MemoryRecordsBuilder` arguments).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchSpec {
+    /// Offset of the first record.
+    pub base_offset: i64,
+    /// Leader epoch (-1 if none).
+    pub partition_leader_epoch: i32,
+    /// Producer id (-1 if none).
+    pub producer_id: i64,
+    /// Producer epoch (-1 if none).
+    pub producer_epoch: i16,
+    /// First sequence (-1 if none).
+    pub base_sequence: i32,
+    /// Transactional bit.
+    pub is_transactional: bool,
+    /// Control bit.
+    pub is_control: bool,
+    /// Timestamp type.
+    pub timestamp_type: TimestampType,
+    /// The broker's append time, used as maxTimestamp with LogAppendTime.
+    pub log_append_time: i64,
+}
+
+impl Default for BatchSpec {
+    fn default() -> Self {
+        BatchSpec {
+            base_offset: 0,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            base_sequence: -1,
+            is_transactional: false,
+            is_control: false,
+            timestamp_type: TimestampType::CreateTime,
+            log_append_time: -1,
+        }
+    }
+}
+
+fn attributes(spec: &BatchSpec) -> i16 {
+    let mut a = 0i16;
+    if spec.timestamp_type == TimestampType::LogAppendTime {
+        a |= 0x08;
+    }
+    if spec.is_transactional {
+        a |= 0x10;
+    }
+    if spec.is_control {
+        a |= 0x20;
+    }
+    a
+}
+
+/// Builds a batch from records at consecutive offsets, as `MemoryRecordsBuilder` does:
+/// baseTimestamp = the first record's timestamp, maxTimestamp = the largest record timestamp
+/// (or `log_append_time` with LogAppendTime). Panics on an empty record list (a bug).
+pub fn build(spec: &BatchSpec, records: &[Record]) -> Vec<u8> {
+    assert!(!records.is_empty(), "a batch has at least one record");
+    let base_ts = records[0].timestamp_ms;
+    let stored: Vec<StoredRecord> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| StoredRecord {
+            offset_delta: i as i32,
+            timestamp_delta: r.timestamp_ms - base_ts,
+            key: r.key.clone(),
+            value: r.value.clone(),
+            headers: r.headers.clone(),
+        })
+        .collect();
+    let max_ts = match spec.timestamp_type {
+        TimestampType::LogAppendTime => spec.log_append_time,
+        TimestampType::CreateTime => records.iter().map(|r| r.timestamp_ms).max().unwrap_or(-1),
+    };
+    let header = BatchHeader {
+        base_offset: spec.base_offset,
+        batch_length: 0,
+        partition_leader_epoch: spec.partition_leader_epoch,
+        magic: MAGIC_V2,
+        crc: 0,
+        attributes: attributes(spec),
+        last_offset_delta: records.len() as i32 - 1,
+        base_timestamp: base_ts,
+        max_timestamp: max_ts,
+        producer_id: spec.producer_id,
+        producer_epoch: spec.producer_epoch,
+        base_sequence: spec.base_sequence,
+        records_count: records.len() as i32,
+    };
+    write(&header, &stored)
+}
+
+/// Writes a batch from a header template and stored records; `batch_length`, `magic`, `crc` and
+/// `records_count` are computed. Compaction uses this to keep the original header fields.
+pub fn write(header: &BatchHeader, records: &[StoredRecord]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(RECORD_BATCH_OVERHEAD + records.len() * 16);
+    out.extend_from_slice(&header.base_offset.to_be_bytes());
+    out.extend_from_slice(&[0; 4]); // batchLength, patched below
+    out.extend_from_slice(&header.partition_leader_epoch.to_be_bytes());
+    out.push(MAGIC_V2 as u8);
+    out.extend_from_slice(&[0; 4]); // crc, patched below
+    out.extend_from_slice(&header.attributes.to_be_bytes());
+    out.extend_from_slice(&header.last_offset_delta.to_be_bytes());
+    out.extend_from_slice(&header.base_timestamp.to_be_bytes());
+    out.extend_from_slice(&header.max_timestamp.to_be_bytes());
+    out.extend_from_slice(&header.producer_id.to_be_bytes());
+    out.extend_from_slice(&header.producer_epoch.to_be_bytes());
+    out.extend_from_slice(&header.base_sequence.to_be_bytes());
+    out.extend_from_slice(&(records.len() as i32).to_be_bytes());
+    for r in records {
+        write_record(&mut out, r);
+    }
+    let batch_length = (out.len() - LOG_OVERHEAD) as i32;
+    out[8..12].copy_from_slice(&batch_length.to_be_bytes());
+    let crc = crc32c::crc32c(&out[CRC_START..]);
+    out[17..21].copy_from_slice(&crc.to_be_bytes());
+    out
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: Option<&[u8]>) {
+    match b {
+        None => put_varint(out, -1),
+        Some(b) => {
+            put_varint(out, b.len() as i32);
+            out.extend_from_slice(b);
+        }
+    }
+}
+
+/// Size of a record's body (everything after its length varint).
+fn record_body_len(r: &StoredRecord) -> usize {
+    let bytes = |b: Option<&[u8]>| b.map_or(1, |b| varint_len(b.len() as i32) + b.len());
+    let headers: usize = r.headers.iter().map(|h| bytes(Some(&h.key)) + bytes(h.value.as_deref())).sum();
+    1 + varlong_len(r.timestamp_delta)
+        + varint_len(r.offset_delta)
+        + bytes(r.key.as_deref())
+        + bytes(r.value.as_deref())
+        + varint_len(r.headers.len() as i32)
+        + headers
+}
+
+/// Bytes a record takes in a batch (Kafka `DefaultRecord.sizeInBytes`).
+pub fn record_size_in_bytes(r: &StoredRecord) -> usize {
+    let body = record_body_len(r);
+    varint_len(body as i32) + body
+}
+
+fn write_record(out: &mut Vec<u8>, r: &StoredRecord) {
+    put_varint(out, record_body_len(r) as i32);
+    out.push(0); // attributes: unused
+    put_varlong(out, r.timestamp_delta);
+    put_varint(out, r.offset_delta);
+    put_bytes(out, r.key.as_deref());
+    put_bytes(out, r.value.as_deref());
+    put_varint(out, r.headers.len() as i32);
+    for h in &r.headers {
+        put_bytes(out, Some(&h.key));
+        put_bytes(out, h.value.as_deref());
+    }
+}
+
+/// Reads big-endian integers at absolute positions, with the field name for errors.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    origin: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn here(&self) -> usize {
+        self.origin + self.pos
+    }
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len());
+        let end =
+            end.ok_or_else(|| err(self.here(), field, format!("needs {n} bytes, {} left", self.buf.len() - self.pos)))?;
+        let slice = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(slice)
+    }
+    fn varint(&mut self, field: &'static str) -> Result<i32, DecodeError> {
+        let at = self.here();
+        let (v, n) = get_varint(&self.buf[self.pos..]).map_err(|e| err(at, field, format!("bad varint: {e:?}")))?;
+        self.pos += n;
+        Ok(v)
+    }
+    fn varlong(&mut self, field: &'static str) -> Result<i64, DecodeError> {
+        let at = self.here();
+        let (v, n) = get_varlong(&self.buf[self.pos..]).map_err(|e| err(at, field, format!("bad varlong: {e:?}")))?;
+        self.pos += n;
+        Ok(v)
+    }
+    fn bytes(&mut self, field: &'static str, nullable: bool) -> Result<Option<Vec<u8>>, DecodeError> {
+        let at = self.here();
+        let len = self.varint(field)?;
+        match len {
+            -1 if nullable => Ok(None),
+            n if n < 0 => Err(err(at, field, format!("invalid length {n}"))),
+            n => Ok(Some(self.take(n as usize, field)?.to_vec())),
+        }
+    }
+}
+
+fn be_i64(b: &[u8]) -> i64 {
+    i64::from_be_bytes(b.try_into().expect("8 bytes"))
+}
+fn be_i32(b: &[u8]) -> i32 {
+    i32::from_be_bytes(b.try_into().expect("4 bytes"))
+}
+fn be_i16(b: &[u8]) -> i16 {
+    i16::from_be_bytes(b.try_into().expect("2 bytes"))
+}
+
+/// Decodes the header of the batch at the start of `buf` (which sits at absolute position
+/// `origin` in its file) and checks lengths, magic, codec and CRC. Does not read the records.
+pub fn decode_header(buf: &[u8], origin: usize) -> Result<BatchHeader, DecodeError> {
+    if buf.len() < RECORD_BATCH_OVERHEAD {
+        return Err(err(
+            origin + buf.len(),
+            "header",
+            format!("truncated: {} of {RECORD_BATCH_OVERHEAD} header bytes", buf.len()),
+        ));
+    }
+    let h = BatchHeader {
+        base_offset: be_i64(&buf[0..8]),
+        batch_length: be_i32(&buf[8..12]),
+        partition_leader_epoch: be_i32(&buf[12..16]),
+        magic: buf[16] as i8,
+        crc: u32::from_be_bytes(buf[17..21].try_into().expect("4 bytes")),
+        attributes: be_i16(&buf[21..23]),
+        last_offset_delta: be_i32(&buf[23..27]),
+        base_timestamp: be_i64(&buf[27..35]),
+        max_timestamp: be_i64(&buf[35..43]),
+        producer_id: be_i64(&buf[43..51]),
+        producer_epoch: be_i16(&buf[51..53]),
+        base_sequence: be_i32(&buf[53..57]),
+        records_count: be_i32(&buf[57..61]),
+    };
+    let min_len = (RECORD_BATCH_OVERHEAD - LOG_OVERHEAD) as i32;
+    if h.batch_length < min_len {
+        return Err(err(origin + 8, "batchLength", format!("{} is below the minimum {min_len}", h.batch_length)));
+    }
+    if h.size_in_bytes() > buf.len() {
+        return Err(err(
+            origin + 8,
+            "batchLength",
+            format!("batch of {} bytes but only {} available (torn write?)", h.size_in_bytes(), buf.len()),
+        ));
+    }
+    if h.magic != MAGIC_V2 {
+        return Err(err(origin + 16, "magic", format!("{} (only magic 2 is supported)", h.magic)));
+    }
+    let computed = crc32c::crc32c(&buf[CRC_START..h.size_in_bytes()]);
+    if computed != h.crc {
+        return Err(err(origin + 17, "crc", format!("stored {:#010x}, computed {computed:#010x}", h.crc)));
+    }
+    match h.compression() {
+        Some(Compression::None) => {}
+        Some(c) => return Err(err(origin + 21, "attributes.compression", format!("unsupported codec: {}", c.name()))),
+        None => {
+            return Err(err(origin + 21, "attributes.compression", format!("invalid codec id {}", h.attributes & 0x07)))
+        }
+    }
+    if h.records_count < 0 {
+        return Err(err(origin + 57, "recordsCount", format!("negative: {}", h.records_count)));
+    }
+    if h.last_offset_delta < 0 {
+        return Err(err(origin + 23, "lastOffsetDelta", format!("negative: {}", h.last_offset_delta)));
+    }
+    Ok(h)
+}
+
+/// Decodes and fully validates the batch at the start of `buf`; returns it and its size.
+pub fn decode(buf: &[u8], origin: usize) -> Result<(BatchHeader, Vec<StoredRecord>), DecodeError> {
+    let header = decode_header(buf, origin)?;
+    let end = header.size_in_bytes();
+    let mut r = Reader { buf: &buf[..end], pos: RECORD_BATCH_OVERHEAD, origin };
+    let mut records = Vec::with_capacity((header.records_count as usize).min(end / 7));
+    for _ in 0..header.records_count {
+        records.push(decode_record(&mut r)?);
+    }
+    if r.pos != end {
+        return Err(err(
+            r.here(),
+            "records",
+            format!("{} bytes left after recordsCount={} records", end - r.pos, header.records_count),
+        ));
+    }
+    Ok((header, records))
+}
+
+fn decode_record(r: &mut Reader) -> Result<StoredRecord, DecodeError> {
+    let at = r.here();
+    let length = r.varint("record.length")?;
+    if length < 0 || length as usize > r.buf.len() - r.pos {
+        return Err(err(at, "record.length", format!("{length} does not fit in the batch")));
+    }
+    let body_start = r.pos;
+    r.take(1, "record.attributes")?;
+    let timestamp_delta = r.varlong("record.timestampDelta")?;
+    let offset_delta = r.varint("record.offsetDelta")?;
+    let key = r.bytes("record.key", true)?;
+    let value = r.bytes("record.value", true)?;
+    let count_at = r.here();
+    let header_count = r.varint("record.headerCount")?;
+    if header_count < 0 {
+        return Err(err(count_at, "record.headerCount", format!("negative: {header_count}")));
+    }
+    let mut headers = Vec::new();
+    for _ in 0..header_count {
+        let key = r.bytes("header.key", false)?.expect("non-nullable");
+        let value = r.bytes("header.value", true)?;
+        headers.push(RecordHeader { key, value });
+    }
+    if r.pos - body_start != length as usize {
+        return Err(err(at, "record.length", format!("says {length} bytes, record used {}", r.pos - body_start)));
+    }
+    Ok(StoredRecord { offset_delta, timestamp_delta, key, value, headers })
+}
+
+/// Overwrites `baseOffset` and `partitionLeaderEpoch` in an encoded batch (outside the CRC).
+pub fn stamp(bytes: &mut [u8], base_offset: i64, partition_leader_epoch: i32) {
+    assert!(bytes.len() >= RECORD_BATCH_OVERHEAD, "stamping a truncated batch");
+    bytes[0..8].copy_from_slice(&base_offset.to_be_bytes());
+    bytes[12..16].copy_from_slice(&partition_leader_epoch.to_be_bytes());
+}
+
+impl fmt::Display for BatchHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "baseOffset: {} lastOffset: {} count: {} baseSequence: {} lastSequence: {} producerId: {} producerEpoch: {} partitionLeaderEpoch: {} isTransactional: {} isControl: {} {}: {} size: {} magic: {} compresscodec: {} crc: {}",
+            self.base_offset,
+            self.last_offset(),
+            self.records_count,
+            self.base_sequence,
+            self.last_sequence(),
+            self.producer_id,
+            self.producer_epoch,
+            self.partition_leader_epoch,
+            self.is_transactional(),
+            self.is_control(),
+            self.timestamp_type().name(),
+            self.max_timestamp,
+            self.size_in_bytes(),
+            self.magic,
+            self.compression().map_or("invalid", Compression::name),
+            self.crc
+        )
+    }
+}

@@ -1,0 +1,155 @@
+//! Records and record batches as Kafka stores and sends them: byte-exact record batch v2.
+//!
+//! A [`RecordBatch`] is an encoded, validated batch behind an `Arc`, cheap to clone into fetch
+//! responses and logs. Producers [`RecordBatch::build`] one at drain time; the leader
+//! [`RecordBatch::stamped`]s it with its base offset and leader epoch (outside the CRC, as Kafka
+//! does); followers append the leader's bytes unchanged.
+
+pub mod batch;
+pub mod varint;
+
+pub use batch::{BatchHeader, BatchSpec, Compression, DecodeError, Record, RecordHeader, StoredRecord, TimestampType};
+
+use std::fmt;
+use std::sync::Arc;
+
+/// An encoded record batch whose header (and CRC) has been checked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecordBatch {
+    bytes: Arc<[u8]>,
+    header: BatchHeader,
+}
+
+impl RecordBatch {
+    /// Builds a batch from records (see [`batch::build`]).
+    pub fn build(spec: &BatchSpec, records: &[Record]) -> RecordBatch {
+        let bytes = batch::build(spec, records);
+        RecordBatch::from_bytes(bytes).expect("a freshly built batch is valid")
+    }
+
+    /// Validates `bytes` as exactly one batch: header, CRC and every record.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<RecordBatch, DecodeError> {
+        let (header, _) = batch::decode(&bytes, 0)?;
+        if header.size_in_bytes() != bytes.len() {
+            return Err(DecodeError {
+                position: header.size_in_bytes(),
+                field: "batchLength",
+                problem: format!("{} trailing bytes after the batch", bytes.len() - header.size_in_bytes()),
+            });
+        }
+        Ok(RecordBatch { bytes: bytes.into(), header })
+    }
+
+    /// Splits a byte stream (a `.log` file, a fetch response) into batches, validating each.
+    /// Stops at the first invalid batch and returns the valid prefix with the error.
+    pub fn parse_stream(bytes: &[u8]) -> (Vec<RecordBatch>, Option<DecodeError>) {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while pos < bytes.len() {
+            match batch::decode(&bytes[pos..], pos) {
+                Ok((header, _)) => {
+                    let size = header.size_in_bytes();
+                    out.push(RecordBatch { bytes: bytes[pos..pos + size].into(), header });
+                    pos += size;
+                }
+                Err(e) => return (out, Some(e)),
+            }
+        }
+        (out, None)
+    }
+
+    /// A copy with `baseOffset` and `partitionLeaderEpoch` set (the CRC stays valid).
+    pub fn stamped(&self, base_offset: i64, partition_leader_epoch: i32) -> RecordBatch {
+        let mut bytes = self.bytes.to_vec();
+        batch::stamp(&mut bytes, base_offset, partition_leader_epoch);
+        let header = BatchHeader { base_offset, partition_leader_epoch, ..self.header.clone() };
+        RecordBatch { bytes: bytes.into(), header }
+    }
+
+    /// The encoded bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The decoded header.
+    pub fn header(&self) -> &BatchHeader {
+        &self.header
+    }
+
+    /// Offset of the first record.
+    pub fn base_offset(&self) -> i64 {
+        self.header.base_offset
+    }
+
+    /// Offset of the last record.
+    pub fn last_offset(&self) -> i64 {
+        self.header.last_offset()
+    }
+
+    /// Number of records.
+    pub fn record_count(&self) -> u32 {
+        self.header.records_count as u32
+    }
+
+    /// Size in bytes.
+    pub fn size_bytes(&self) -> u32 {
+        self.bytes.len() as u32
+    }
+
+    /// The records with absolute offsets and timestamps.
+    pub fn records(&self) -> Vec<(i64, Record)> {
+        let (_, stored) = batch::decode(&self.bytes, 0).expect("validated on construction");
+        stored
+            .into_iter()
+            .map(|r| {
+                let record = Record {
+                    timestamp_ms: self.header.base_timestamp + r.timestamp_delta,
+                    key: r.key,
+                    value: r.value,
+                    headers: r.headers,
+                };
+                (self.header.base_offset + i64::from(r.offset_delta), record)
+            })
+            .collect()
+    }
+
+    /// The stored records (deltas) — what compaction filters.
+    pub fn stored_records(&self) -> Vec<StoredRecord> {
+        batch::decode(&self.bytes, 0).expect("validated on construction").1
+    }
+}
+
+impl fmt::Debug for RecordBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordBatch({})", self.header)
+    }
+}
+
+/// Bytes of a record appended at `offset_delta`/`timestamp_delta` (Kafka `DefaultRecord.sizeInBytes`).
+pub fn record_size(
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[RecordHeader],
+) -> usize {
+    batch::record_size_in_bytes(&StoredRecord {
+        offset_delta,
+        timestamp_delta,
+        key: key.map(<[u8]>::to_vec),
+        value: value.map(<[u8]>::to_vec),
+        headers: headers.to_vec(),
+    })
+}
+
+/// Kafka's `estimateSizeInBytesUpperBound` for one record in a v2 batch:
+/// `RECORD_BATCH_OVERHEAD (61) + MAX_RECORD_OVERHEAD (21) + sizeOf(key, value, headers)`.
+pub fn record_size_upper_bound(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[RecordHeader]) -> usize {
+    let bytes = |b: Option<&[u8]>| b.map_or(1, |b| varint::varint_len(b.len() as i32) + b.len());
+    let headers_size: usize = varint::varint_len(headers.len() as i32)
+        + headers.iter().map(|h| bytes(Some(&h.key)) + bytes(h.value.as_deref())).sum::<usize>();
+    batch::RECORD_BATCH_OVERHEAD + 21 + bytes(key) + bytes(value) + headers_size
+}
+
+#[cfg(test)]
+mod tests;

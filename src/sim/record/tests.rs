@@ -1,0 +1,196 @@
+//! Codec tests: the Kafka checksum vector, round trips of random batches, and a seeded fuzz over
+//! random and mutated bytes (bounded; `BROKERSCOPE_FUZZ_ITERATIONS` widens it).
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use super::batch::*;
+use super::*;
+use crate::sim::rng::{Ratio, SimRng};
+
+/// MemoryRecordsTest#testChecksum (magic 2, no compression): 97 bytes, CRC 3851219455.
+const CHECKSUM_HEX: &str = "000000000000000000000055ffffffff02e58cf1ff00000000000100000000000454c300000000000454c3ffffffffffffffffffffffffffff0000000220000000086b6579310c76616c756531002400e1bf2202086b6579320c76616c75653200";
+
+fn hex(s: &str) -> Vec<u8> {
+    crate::batch_json::parse_hex(s).unwrap()
+}
+
+fn rec(ts: i64, k: &str, v: &str) -> Record {
+    Record { timestamp_ms: ts, key: Some(k.into()), value: Some(v.into()), headers: vec![] }
+}
+
+#[test]
+fn kafka_checksum_batch_is_byte_exact() {
+    let built = batch::build(&BatchSpec::default(), &[rec(283843, "key1", "value1"), rec(1234, "key2", "value2")]);
+    assert_eq!(built, hex(CHECKSUM_HEX));
+    let b = RecordBatch::from_bytes(built).unwrap();
+    assert_eq!(b.header().crc, 3851219455);
+    assert_eq!((b.header().base_timestamp, b.header().max_timestamp), (283843, 283843));
+    assert_eq!(b.records()[1], (1, rec(1234, "key2", "value2")));
+}
+
+#[test]
+fn stamping_keeps_the_crc_valid() {
+    let b = RecordBatch::from_bytes(hex(CHECKSUM_HEX)).unwrap().stamped(1_000_000, 7);
+    let again = RecordBatch::from_bytes(b.bytes().to_vec()).unwrap();
+    assert_eq!((again.base_offset(), again.header().partition_leader_epoch), (1_000_000, 7));
+    assert_eq!(again.header().crc, 3851219455);
+    assert_eq!(again.last_offset(), 1_000_001);
+}
+
+fn random_bytes(rng: &mut SimRng, len_max: u64) -> Vec<u8> {
+    (0..rng.below(len_max + 1)).map(|_| rng.next_u32() as u8).collect()
+}
+
+fn random_record(rng: &mut SimRng, ts0: i64) -> Record {
+    let maybe = |rng: &mut SimRng, n| rng.chance(Ratio::new(4, 5).unwrap()).then(|| random_bytes(rng, n));
+    let headers = (0..rng.below(3)).map(|_| RecordHeader { key: random_bytes(rng, 8), value: maybe(rng, 8) }).collect();
+    let ts = ts0 + rng.range_inclusive(0, 2_000_000) as i64 - 1_000_000;
+    Record { timestamp_ms: ts.max(0), key: maybe(rng, 40), value: maybe(rng, 300), headers }
+}
+
+fn random_spec(rng: &mut SimRng) -> BatchSpec {
+    let idempotent = rng.chance(Ratio::new(1, 2).unwrap());
+    BatchSpec {
+        base_offset: rng.below(1 << 50) as i64,
+        partition_leader_epoch: rng.below(100) as i32 - 1,
+        producer_id: if idempotent { rng.below(1 << 40) as i64 } else { -1 },
+        producer_epoch: if idempotent { rng.below(5) as i16 } else { -1 },
+        base_sequence: if idempotent { rng.below(i32::MAX as u64) as i32 } else { -1 },
+        is_transactional: idempotent && rng.chance(Ratio::new(1, 3).unwrap()),
+        is_control: false,
+        timestamp_type: if rng.chance(Ratio::new(1, 4).unwrap()) {
+            TimestampType::LogAppendTime
+        } else {
+            TimestampType::CreateTime
+        },
+        log_append_time: 1_700_000_000_000,
+    }
+}
+
+fn iterations(default: u64) -> u64 {
+    option_env!("BROKERSCOPE_FUZZ_ITERATIONS").and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+#[test]
+fn random_batches_round_trip() {
+    let mut rng = SimRng::new(0xba7c);
+    for _ in 0..iterations(400) {
+        let spec = random_spec(&mut rng);
+        let records: Vec<Record> =
+            (0..rng.range_inclusive(1, 12)).map(|_| random_record(&mut rng, 1_700_000_000_000)).collect();
+        let b = RecordBatch::from_bytes(batch::build(&spec, &records)).expect("a built batch decodes");
+        let h = b.header();
+        assert_eq!(
+            (h.base_offset, h.producer_id, h.base_sequence, h.is_transactional()),
+            (spec.base_offset, spec.producer_id, spec.base_sequence, spec.is_transactional)
+        );
+        assert_eq!(h.timestamp_type(), spec.timestamp_type);
+        let decoded: Vec<Record> = b.records().into_iter().map(|(_, r)| r).collect();
+        assert_eq!(decoded, records);
+        let offsets: Vec<i64> = b.records().iter().map(|(o, _)| *o).collect();
+        assert_eq!(offsets, (0..records.len() as i64).map(|i| spec.base_offset + i).collect::<Vec<_>>());
+        let stored = b.stored_records();
+        assert_eq!(
+            b.size_bytes() as usize,
+            RECORD_BATCH_OVERHEAD + stored.iter().map(record_size_in_bytes).sum::<usize>()
+        );
+    }
+}
+
+#[test]
+fn mutated_batches_are_rejected_exactly_where_kafka_would() {
+    let mut rng = SimRng::new(0xf022);
+    for _ in 0..iterations(3000) {
+        let records: Vec<Record> = (0..rng.range_inclusive(1, 4)).map(|_| random_record(&mut rng, 1_000)).collect();
+        let good = batch::build(&random_spec(&mut rng), &records);
+        let mut bad = good.clone();
+        let at = rng.below(good.len() as u64) as usize;
+        bad[at] ^= rng.range_inclusive(1, 255) as u8;
+        let result = RecordBatch::from_bytes(bad);
+        match at {
+            0..=7 | 12..=15 => {
+                assert!(result.is_ok(), "baseOffset/partitionLeaderEpoch are outside the CRC (byte {at})")
+            }
+            16 => assert_eq!(result.unwrap_err().field, "magic"),
+            _ => assert!(result.is_err(), "a change at byte {at} must be detected"),
+        }
+        let cut = rng.below(good.len() as u64) as usize;
+        assert!(RecordBatch::from_bytes(good[..cut].to_vec()).is_err(), "truncated to {cut} bytes");
+        let mut longer = good.clone();
+        longer.push(0);
+        assert!(RecordBatch::from_bytes(longer).is_err(), "a trailing byte is an error");
+    }
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    let mut rng = SimRng::new(0x5eed);
+    for _ in 0..iterations(5000) {
+        let mut bytes = random_bytes(&mut rng, 200);
+        if bytes.len() >= 23 && rng.chance(Ratio::new(1, 2).unwrap()) {
+            // Make the frame plausible so the record decoder is exercised past the header.
+            let len = (bytes.len() - 12) as i32;
+            bytes[8..12].copy_from_slice(&len.to_be_bytes());
+            bytes[16] = 2;
+            bytes[21] &= 0;
+            bytes[22] &= 0x38;
+            if bytes.len() >= 61 {
+                let crc = crc32c::crc32c(&bytes[21..]);
+                bytes[17..21].copy_from_slice(&crc.to_be_bytes());
+            }
+        }
+        let _ = RecordBatch::from_bytes(bytes.clone());
+        let _ = RecordBatch::parse_stream(&bytes);
+    }
+}
+
+#[test]
+fn errors_name_position_and_field() {
+    let mut b = hex(CHECKSUM_HEX);
+    b[70] ^= 0x01;
+    assert_eq!(
+        RecordBatch::from_bytes(b).unwrap_err().to_string(),
+        "byte 17 (crc): stored 0xe58cf1ff, computed 0xbbb2635f"
+    );
+    let mut b = hex(CHECKSUM_HEX);
+    b[16] = 1;
+    assert_eq!(RecordBatch::from_bytes(b).unwrap_err().to_string(), "byte 16 (magic): 1 (only magic 2 is supported)");
+    let e = RecordBatch::from_bytes(hex(CHECKSUM_HEX)[..50].to_vec()).unwrap_err();
+    assert_eq!(e.to_string(), "byte 50 (header): truncated: 50 of 61 header bytes");
+}
+
+#[test]
+fn compressed_batches_are_a_clear_error() {
+    let mut b = hex(CHECKSUM_HEX);
+    b[22] |= 0x01; // gzip
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    assert_eq!(
+        RecordBatch::from_bytes(b).unwrap_err().to_string(),
+        "byte 21 (attributes.compression): unsupported codec: gzip"
+    );
+}
+
+#[test]
+fn a_stream_splits_into_batches_and_stops_at_corruption() {
+    let one = hex(CHECKSUM_HEX);
+    let two = RecordBatch::from_bytes(one.clone()).unwrap().stamped(2, 0);
+    let mut stream = one.clone();
+    stream.extend_from_slice(two.bytes());
+    stream.extend_from_slice(&one[..40]);
+    let (batches, error) = RecordBatch::parse_stream(&stream);
+    assert_eq!(batches.iter().map(RecordBatch::base_offset).collect::<Vec<_>>(), [0, 2]);
+    assert_eq!(error.unwrap().position, 194 + 40);
+}
+
+#[test]
+fn size_estimates_match_kafka_vectors() {
+    // record_size_estimates: estimateSizeInBytesUpperBound and DefaultRecord.sizeInBytes(0, 0, …).
+    assert_eq!(record_size_upper_bound(None, Some(&[]), &[]), 85);
+    assert_eq!(record_size_upper_bound(None, Some(&[0]), &[]), 86);
+    assert_eq!(record_size_upper_bound(Some(&[]), Some(&[]), &[]), 85);
+    assert_eq!(record_size(0, 0, None, Some(&[]), &[]), 7);
+    assert_eq!(record_size(0, 0, None, Some(&[0]), &[]), 8);
+    assert_eq!(record_size(0, 0, Some(&[]), Some(&[]), &[]), 7);
+}

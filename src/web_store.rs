@@ -1,0 +1,279 @@
+//! The IndexedDB segment store (wasm32 only): a write-behind mirror of the core's logs.
+//!
+//! The core never awaits. It records [`StoreOp`]s; after each run slice the host applies them to
+//! an [`IdbSegmentStore`], which updates its in-memory copy at once (so it meets the synchronous
+//! [`SegmentStore`] contract) and queues the writes; [`IdbSegmentStore::flush`] then writes the
+//! queue in one IndexedDB transaction.
+//!
+//! Layout: one object store, one record per appended chunk (whole batches), keyed
+//! `[broker, topic, partition, base_offset_20, position_10]`. Offsets and positions are
+//! zero-padded decimal strings, so keys sort numerically even above 2^53−1, where a JS number
+//! would lose precision. A segment's chunks form a contiguous key range, so truncating or
+//! deleting a segment is a range delete.
+//!
+//! On [`IdbSegmentStore::open`] every segment is reassembled and every batch's CRC checked; a
+//! torn or corrupt tail is cut back to the last valid batch, the cut is written back, and a
+//! [`Recovery`] reports it. A database that cannot be opened is an error the caller turns into
+//! a visible "in memory only" notice.
+
+use crate::sim::log::store::{MemSegmentStore, SegmentKey, SegmentStore, StoreError};
+use crate::sim::record::RecordBatch;
+use idb::builder::ObjectStoreBuilder;
+use idb::{Database, KeyRange, Query, Transaction, TransactionMode};
+use js_sys::{Array, Uint8Array};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use wasm_bindgen::{JsCast, JsValue};
+
+const OBJECT_STORE: &str = "segment_chunks";
+const SCHEMA_VERSION: u32 = 1;
+
+/// A segment whose stored tail failed validation and was cut back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovery {
+    /// The segment.
+    pub key: SegmentKey,
+    /// Bytes kept (whole valid batches).
+    pub kept_bytes: u64,
+    /// Bytes dropped.
+    pub dropped_bytes: u64,
+    /// Why, naming the byte position and field.
+    pub error: String,
+}
+
+#[derive(Clone, Debug)]
+enum Pending {
+    Put { key: Vec<JsValue>, bytes: Vec<u8> },
+    DeleteRange { lower: Vec<JsValue>, upper: Vec<JsValue> },
+}
+
+/// Segments in IndexedDB, mirrored in memory.
+pub struct IdbSegmentStore {
+    db: Database,
+    memory: MemSegmentStore,
+    pending: Vec<Pending>,
+}
+
+fn js_err(e: impl std::fmt::Debug) -> StoreError {
+    StoreError::Backend(format!("{e:?}"))
+}
+
+/// Commits and waits; an aborted transaction (quota exceeded, for one) is an error.
+async fn commit(tx: Transaction) -> Result<(), StoreError> {
+    let result = tx.commit().map_err(js_err)?.await.map_err(js_err)?;
+    if result.is_committed() {
+        Ok(())
+    } else {
+        Err(StoreError::Backend("transaction aborted (storage quota exceeded?)".into()))
+    }
+}
+
+fn base20(offset: i64) -> String {
+    format!("{offset:020}")
+}
+
+fn pos10(position: u64) -> String {
+    format!("{position:010}")
+}
+
+fn chunk_key(key: &SegmentKey, position: &str) -> Vec<JsValue> {
+    vec![
+        JsValue::from(u32::from(key.broker)),
+        JsValue::from(key.topic.as_str()),
+        JsValue::from(key.partition),
+        JsValue::from(base20(key.base_offset)),
+        JsValue::from(position),
+    ]
+}
+
+fn to_array(parts: &[JsValue]) -> JsValue {
+    parts.iter().collect::<Array>().into()
+}
+
+fn parse_chunk_key(value: &JsValue) -> Option<(SegmentKey, u64)> {
+    let a: &Array = value.dyn_ref()?;
+    let key = SegmentKey {
+        broker: a.get(0).as_f64()? as u16,
+        topic: a.get(1).as_string()?,
+        partition: a.get(2).as_f64()? as u32,
+        base_offset: a.get(3).as_string()?.parse().ok()?,
+    };
+    Some((key, a.get(4).as_string()?.parse().ok()?))
+}
+
+impl IdbSegmentStore {
+    /// Opens (creating if needed) the database `name`, loads every segment, checks every batch's
+    /// CRC and repairs torn tails. Returns the store and what was repaired.
+    pub async fn open(name: &str) -> Result<(IdbSegmentStore, Vec<Recovery>), StoreError> {
+        let db = Database::builder(name)
+            .version(SCHEMA_VERSION)
+            .add_object_store(ObjectStoreBuilder::new(OBJECT_STORE))
+            .build()
+            .await
+            .map_err(js_err)?;
+        let mut store = IdbSegmentStore { db, memory: MemSegmentStore::new(), pending: vec![] };
+        let recoveries = store.load().await?;
+        store.flush().await?;
+        Ok((store, recoveries))
+    }
+
+    async fn load(&mut self) -> Result<Vec<Recovery>, StoreError> {
+        let tx = self.db.transaction(&[OBJECT_STORE], TransactionMode::ReadOnly).map_err(js_err)?;
+        let os = tx.object_store(OBJECT_STORE).map_err(js_err)?;
+        let keys = os.get_all_keys(None, None).map_err(js_err)?.await.map_err(js_err)?;
+        let values = os.get_all(None, None).map_err(js_err)?.await.map_err(js_err)?;
+        let mut segments: BTreeMap<SegmentKey, Vec<u8>> = BTreeMap::new();
+        for (k, v) in keys.iter().zip(values.iter()) {
+            let Some((key, _position)) = parse_chunk_key(k) else { continue };
+            let bytes = v.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec).unwrap_or_default();
+            segments.entry(key).or_default().extend_from_slice(&bytes);
+        }
+        let mut recoveries = vec![];
+        for (key, bytes) in segments {
+            let (batches, error) = RecordBatch::parse_stream(&bytes);
+            let kept: u64 = batches.iter().map(|b| u64::from(b.size_bytes())).sum();
+            self.memory.create(&key)?;
+            self.memory.append(&key, 0, &bytes[..kept as usize])?;
+            if let Some(e) = error {
+                recoveries.push(Recovery {
+                    key: key.clone(),
+                    kept_bytes: kept,
+                    dropped_bytes: bytes.len() as u64 - kept,
+                    error: e.to_string(),
+                });
+                self.queue_rewrite(&key, &bytes[..kept as usize]);
+            }
+        }
+        Ok(recoveries)
+    }
+
+    fn range(key: &SegmentKey, from: u64) -> Pending {
+        Pending::DeleteRange { lower: chunk_key(key, &pos10(from)), upper: chunk_key(key, &pos10(9_999_999_999)) }
+    }
+
+    /// Replaces a segment's chunks with one chunk at position 0 (empty for an empty segment, so
+    /// the segment itself survives a reload; its first append overwrites that key).
+    fn queue_rewrite(&mut self, key: &SegmentKey, bytes: &[u8]) {
+        self.pending.push(Self::range(key, 0));
+        self.pending.push(Pending::Put { key: chunk_key(key, &pos10(0)), bytes: bytes.to_vec() });
+    }
+
+    /// Writes every queued change in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when IndexedDB refuses (quota exceeded, database closed); the
+    /// in-memory copy stays correct, so the caller can carry on in memory and say so.
+    pub async fn flush(&mut self) -> Result<usize, StoreError> {
+        if self.pending.is_empty() {
+            return Ok(0);
+        }
+        let ops = std::mem::take(&mut self.pending);
+        let count = ops.len();
+        let tx = self.db.transaction(&[OBJECT_STORE], TransactionMode::ReadWrite).map_err(js_err)?;
+        let os = tx.object_store(OBJECT_STORE).map_err(js_err)?;
+        for op in ops {
+            match op {
+                Pending::Put { key, bytes } => {
+                    let value: JsValue = Uint8Array::from(bytes.as_slice()).into();
+                    os.put(&value, Some(&to_array(&key))).map_err(js_err)?;
+                }
+                Pending::DeleteRange { lower, upper } => {
+                    let range = KeyRange::bound(&to_array(&lower), &to_array(&upper), Some(false), Some(false))
+                        .map_err(js_err)?;
+                    os.delete(Query::from(range)).map_err(js_err)?;
+                }
+            }
+        }
+        commit(tx).await?;
+        Ok(count)
+    }
+
+    /// Writes queued so far and not yet flushed.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Deletes every stored segment (the app's "clear storage").
+    pub async fn clear(&mut self) -> Result<(), StoreError> {
+        self.pending.clear();
+        self.memory = MemSegmentStore::new();
+        let tx = self.db.transaction(&[OBJECT_STORE], TransactionMode::ReadWrite).map_err(js_err)?;
+        tx.object_store(OBJECT_STORE).map_err(js_err)?.clear().map_err(js_err)?;
+        commit(tx).await
+    }
+
+    /// Every stored segment key.
+    pub fn keys(&self) -> Vec<SegmentKey> {
+        self.memory.keys().cloned().collect()
+    }
+
+    /// Closes the connection.
+    pub fn close(self) {
+        self.db.close();
+    }
+}
+
+impl SegmentStore for IdbSegmentStore {
+    fn create(&mut self, key: &SegmentKey) -> Result<(), StoreError> {
+        self.memory.create(key)?;
+        self.pending.push(Pending::Put { key: chunk_key(key, &pos10(0)), bytes: vec![] });
+        Ok(())
+    }
+
+    fn append(&mut self, key: &SegmentKey, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.memory.append(key, position, bytes)?;
+        self.pending.push(Pending::Put { key: chunk_key(key, &pos10(position)), bytes: bytes.to_vec() });
+        Ok(())
+    }
+
+    fn read(&self, key: &SegmentKey, range: Range<u64>) -> Result<Vec<u8>, StoreError> {
+        self.memory.read(key, range)
+    }
+
+    fn len(&self, key: &SegmentKey) -> Result<u64, StoreError> {
+        self.memory.len(key)
+    }
+
+    fn truncate(&mut self, key: &SegmentKey, len: u64) -> Result<(), StoreError> {
+        let kept = self.memory.read(key, 0..len)?;
+        self.memory.truncate(key, len)?;
+        self.queue_rewrite(key, &kept);
+        Ok(())
+    }
+
+    fn replace(&mut self, key: &SegmentKey, bytes: &[u8]) -> Result<(), StoreError> {
+        self.memory.replace(key, bytes)?;
+        self.queue_rewrite(key, bytes);
+        Ok(())
+    }
+
+    fn delete(&mut self, key: &SegmentKey) -> Result<(), StoreError> {
+        self.memory.delete(key)?;
+        self.pending.push(Self::range(key, 0));
+        Ok(())
+    }
+
+    fn segments(&self, broker: u16, topic: &str, partition: u32) -> Vec<SegmentKey> {
+        self.memory.segments(broker, topic, partition)
+    }
+}
+
+/// Test helper: overwrites one stored chunk's bytes directly (to simulate corruption).
+#[doc(hidden)]
+pub async fn corrupt_chunk(name: &str, key: &SegmentKey, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
+    let db = Database::builder(name)
+        .version(SCHEMA_VERSION)
+        .add_object_store(ObjectStoreBuilder::new(OBJECT_STORE))
+        .build()
+        .await
+        .map_err(js_err)?;
+    let tx = db.transaction(&[OBJECT_STORE], TransactionMode::ReadWrite).map_err(js_err)?;
+    let value: JsValue = Uint8Array::from(bytes).into();
+    tx.object_store(OBJECT_STORE)
+        .map_err(js_err)?
+        .put(&value, Some(&to_array(&chunk_key(key, &pos10(position)))))
+        .map_err(js_err)?;
+    commit(tx).await?;
+    db.close();
+    Ok(())
+}

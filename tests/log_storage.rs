@@ -1,0 +1,153 @@
+//! Log storage inside running scenarios: rolls, retention, compaction and append validation,
+//! observed through the trace and the final cluster state.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use brokerscope::scenario::from_value;
+use brokerscope::sim::log::segment::RollReason;
+use brokerscope::sim::log::RetentionReason;
+use brokerscope::sim::node::NodeId;
+use brokerscope::sim::protocol::ErrorCode;
+use brokerscope::sim::time::SimTime;
+use brokerscope::sim::trace::{TraceEvent, TraceKind};
+use brokerscope::sim::{ClusterView, Node, Sim};
+use serde_json::{json, Value};
+
+/// One broker, one single-partition topic with `topic_config`, one producer sending `records`
+/// 1000-byte values at 1000/s with keys `key`.
+fn scenario(topic_config: Value, broker_config: Value, key: Value, records: u64) -> Value {
+    json!({
+        "duration_ms": 12000, "brokers": 1, "broker_config": broker_config,
+        "topics": [{"name": "t", "partitions": 1, "replication_factor": 1, "config": topic_config}],
+        "producers": [{"id": "p", "config": {"acks": "1"},
+            "workload": {"topic": "t", "records": records, "rate_per_sec": 1000, "key": key, "value_bytes": 1000}}]
+    })
+}
+
+fn run(v: Value, until_ms: u64) -> (Sim, Vec<TraceEvent>) {
+    let s = from_value(&v).unwrap();
+    let mut sim = Sim::new(&s, 5);
+    sim.run_until(SimTime::from_ms(until_ms), 50_000_000);
+    let trace = sim.drain_trace();
+    (sim, trace)
+}
+
+fn replica(view: &ClusterView) -> &brokerscope::sim::ReplicaView {
+    &view.brokers[0].replicas[0]
+}
+
+#[test]
+fn segments_roll_at_segment_bytes_and_time_retention_deletes_them() {
+    let v = scenario(
+        json!({"segment.bytes": 1_048_576, "retention.ms": 2000}),
+        json!({"log.retention.check.interval.ms": 1000}),
+        json!(null),
+        3000,
+    );
+    let (sim, trace) = run(v, 12_000);
+    let rolls: Vec<i64> = trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::SegmentRolled { base_offset, reason: RollReason::SegmentBytes, .. } => Some(*base_offset),
+            _ => None,
+        })
+        .collect();
+    assert!(rolls.len() >= 2, "3 MB through 1 MiB segments rolls at least twice: {rolls:?}");
+    let deleted: Vec<&TraceEvent> = trace
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::SegmentDeleted { reason: RetentionReason::Time, .. }))
+        .collect();
+    assert!(!deleted.is_empty());
+    for e in &deleted {
+        assert_eq!(e.at.as_ns() % 1_000_000_000, 0, "retention runs on the 1 s check schedule");
+    }
+    let first_delete = deleted[0].at.as_ms();
+    assert!(first_delete >= 3000, "the first segment's newest record must be 2 s old: deleted at {first_delete} ms");
+    let view = sim.view();
+    let r = replica(&view);
+    assert_eq!(r.log_end_offset, 3000);
+    assert!(r.log_start_offset > 0 && r.log_start_offset <= r.high_watermark);
+    assert_eq!(r.log_start_offset, r.segments[0].0, "log start = base offset of the first remaining segment");
+    let index_entries = trace.iter().filter(|e| matches!(e.kind, TraceKind::IndexEntryAdded { .. })).count();
+    assert!(index_entries > 100, "an index entry about every 4 KiB: {index_entries}");
+}
+
+#[test]
+fn the_cleaner_compacts_to_the_latest_record_per_key() {
+    let topic = json!({"segment.bytes": 1_048_576, "cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.5"});
+    let v = scenario(topic, json!({"log.cleaner.backoff.ms": 500}), json!("k{i%10}"), 3000);
+    let (sim, trace) = run(v, 12_000);
+    let passes: Vec<_> = trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::LogCompacted { stats, .. } => Some(stats.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!passes.is_empty(), "the cleaner ran");
+    assert!(passes.iter().all(|s| s.records_after <= s.records_before && s.bytes_after <= s.bytes_before));
+    let Some(Node::Broker(b)) = sim.node(NodeId::broker(1)) else { panic!() };
+    let log = &b.replicas().values().next().unwrap().log;
+    let active = log.segments().last().unwrap().base_offset();
+    let mut keys = std::collections::BTreeSet::new();
+    for batch in log.batches() {
+        for (offset, r) in batch.records() {
+            if offset < passes.last().unwrap().first_uncleanable_offset {
+                assert!(keys.insert(r.key.clone().unwrap()), "key {:?} twice below the cleaned point", r.key);
+            }
+        }
+    }
+    assert!(keys.len() <= 10 && active > 0);
+    assert_eq!(log.log_end_offset(), 3000, "compaction never changes offsets");
+}
+
+#[test]
+fn oversized_batches_fail_with_message_too_large_and_are_not_retried() {
+    let v = scenario(json!({"max.message.bytes": 500}), json!({}), json!(null), 5);
+    let (sim, trace) = run(v, 3000);
+    let failures: Vec<(ErrorCode, bool)> = trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::ProduceFailed { error, will_retry, .. } => Some((*error, *will_retry)),
+            _ => None,
+        })
+        .collect();
+    assert!(!failures.is_empty());
+    assert!(failures.iter().all(|f| *f == (ErrorCode::MessageTooLarge, false)), "{failures:?}");
+    assert!(trace
+        .iter()
+        .any(|e| matches!(&e.kind, TraceKind::AppendRejected { error: ErrorCode::MessageTooLarge, .. })));
+    let view = sim.view();
+    assert_eq!(view.producers[0].records_acked, 0);
+    assert_eq!(replica(&view).log_end_offset, 0);
+}
+
+#[test]
+fn a_compacted_topic_refuses_records_without_keys() {
+    let v = scenario(json!({"cleanup.policy": "compact"}), json!({}), json!(null), 3);
+    let (_, trace) = run(v, 2000);
+    assert!(trace.iter().any(|e| matches!(
+        &e.kind,
+        TraceKind::ProduceFailed { error: ErrorCode::InvalidRecord, will_retry: false, .. }
+    )));
+}
+
+#[test]
+fn every_stored_batch_is_valid_v2_with_leader_offsets() {
+    let v = scenario(json!({}), json!({}), json!("k{i}"), 200);
+    let (sim, _) = run(v, 3000);
+    let Some(Node::Broker(b)) = sim.node(NodeId::broker(1)) else { panic!() };
+    let log = &b.replicas().values().next().unwrap().log;
+    let mut next = 0;
+    for batch in log.batches() {
+        let again =
+            brokerscope::sim::record::RecordBatch::from_bytes(batch.bytes().to_vec()).expect("stored bytes decode");
+        assert_eq!(again.base_offset(), next, "contiguous offsets stamped by the leader");
+        assert_eq!(again.header().partition_leader_epoch, 0);
+        next = again.last_offset() + 1;
+    }
+    assert_eq!(next, 200);
+}
