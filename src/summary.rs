@@ -27,6 +27,8 @@ pub struct RunSummary {
     pub messages: BTreeMap<String, MessageCounts>,
     /// Final cluster state.
     pub cluster: ClusterView,
+    /// Kafka's producer metrics per producer (averaged over the run).
+    pub producer_metrics: BTreeMap<String, BTreeMap<&'static str, f64>>,
 }
 
 impl RunSummary {
@@ -46,6 +48,15 @@ impl RunSummary {
             trace_hash: sim.trace_hash().hex(),
             messages: sim.message_counts().iter().map(|(id, c)| (id.to_string(), *c)).collect(),
             cluster: sim.view(),
+            producer_metrics: sim
+                .node_ids()
+                .filter_map(|id| match sim.node(id) {
+                    Some(crate::sim::Node::Producer(p)) => {
+                        Some((id.to_string(), p.metrics(sim.now().saturating_since(crate::sim::time::SimTime::ZERO))))
+                    }
+                    _ => None,
+                })
+                .collect(),
         }
     }
 

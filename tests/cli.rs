@@ -35,6 +35,25 @@ fn run_json_has_the_documented_keys_and_the_golden_hash() {
     assert_eq!(v["trace_hash"], include_str!("golden/hello_seed1.hash").trim());
     assert!(v["messages"]["broker-1"]["received"].as_u64().unwrap() > 0);
     assert_eq!(v["cluster"]["producers"][0]["records_acked"], 150);
+    let m = &v["producer_metrics"]["producer-1"];
+    for name in [
+        "record-send-rate",
+        "record-queue-time-avg",
+        "request-latency-avg",
+        "batch-size-avg",
+        "records-per-request-avg",
+        "record-retry-rate",
+        "record-error-rate",
+        "bufferpool-wait-ratio",
+        "buffer-available-bytes",
+    ] {
+        assert!(m[name].is_number(), "missing metric {name}");
+    }
+    assert_eq!(m["record-send-rate"], 15.0, "150 records over 10 s");
+    assert_eq!(m["records-per-request-avg"], 1.0, "20 rec/s with linger 5 ms: one record per request");
+    assert_eq!(m["buffer-available-bytes"], 33554432.0, "every buffer returned");
+    assert_eq!(m["record-error-rate"], 0.0);
+    assert_eq!(m["record-queue-time-avg"], 5.0, "each single-record batch waits linger.ms in the accumulator");
 }
 
 #[test]
@@ -160,4 +179,22 @@ fn an_exported_segment_decodes_with_dump_log() {
     assert_eq!(code, 2);
     assert_eq!(out.lines().filter(|l| l.starts_with("baseOffset:")).count(), batches.len() - 1);
     assert!(err.contains("(batchLength)") && err.contains("torn write"), "{err}");
+}
+
+#[test]
+fn partition_answers_where_a_key_goes() {
+    // kafka-vectors murmur2: "foobar" → -790332482, partition 166 of 1000.
+    let (code, out, err) = brokerscope(&["partition", "--partitions", "1000", "--key", "foobar", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["murmur2"].as_i64(), v["partition"].as_u64()), (Some(-790332482), Some(166)));
+    let (_, out, _) = brokerscope(&["partition", "--partitions", "16", "--key-hex", "3231"]);
+    assert_eq!(out.trim(), "partition 12 of 16 (murmur2 -973932308, toPositive 1173551340)");
+    let (code, out, _) = brokerscope(&["partition", "--partitions", "3", "--no-key"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("sticky"));
+    let (code, _, err) = brokerscope(&["partition", "--partitions", "0", "--key", "a"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, _) = brokerscope(&["partition", "--partitions", "3"]);
+    assert_eq!(code, 2, "a key source is required");
 }

@@ -105,7 +105,7 @@ fn the_cleaner_compacts_to_the_latest_record_per_key() {
 }
 
 #[test]
-fn oversized_batches_fail_with_message_too_large_and_are_not_retried() {
+fn oversized_records_fail_with_message_too_large_after_splitting_down_to_one() {
     let v = scenario(json!({"max.message.bytes": 500}), json!({}), json!(null), 5);
     let (sim, trace) = run(v, 3000);
     let failures: Vec<(ErrorCode, bool)> = trace
@@ -115,14 +115,41 @@ fn oversized_batches_fail_with_message_too_large_and_are_not_retried() {
             _ => None,
         })
         .collect();
-    assert!(!failures.is_empty());
-    assert!(failures.iter().all(|f| *f == (ErrorCode::MessageTooLarge, false)), "{failures:?}");
+    assert!(failures.iter().all(|f| f.0 == ErrorCode::MessageTooLarge), "{failures:?}");
+    assert!(failures.len() < 40, "splitting converges instead of looping: {} attempts", failures.len());
+    let completed: Vec<Option<ErrorCode>> = trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::SendCompleted { error, .. } => Some(*error),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(completed, vec![Some(ErrorCode::MessageTooLarge); 5], "each 1 KB record alone exceeds 500 B");
     assert!(trace
         .iter()
         .any(|e| matches!(&e.kind, TraceKind::AppendRejected { error: ErrorCode::MessageTooLarge, .. })));
     let view = sim.view();
     assert_eq!(view.producers[0].records_acked, 0);
     assert_eq!(replica(&view).log_end_offset, 0);
+}
+
+#[test]
+fn a_batch_above_max_message_bytes_is_split_and_delivered() {
+    // 1 KB records fit max.message.bytes = 3000 alone, but linger.ms = 50 gathers ~5 per batch.
+    let mut v = scenario(json!({"max.message.bytes": 3000}), json!({}), json!(null), 40);
+    v["producers"][0]["config"] = json!({"acks": "1", "linger.ms": 50});
+    let (sim, trace) = run(v, 5000);
+    let splits = trace
+        .iter()
+        .filter(|e| {
+            matches!(&e.kind, TraceKind::ProduceFailed { error: ErrorCode::MessageTooLarge, will_retry: true, .. })
+        })
+        .count();
+    assert!(splits > 0, "some batch had to be split");
+    let view = sim.view();
+    assert_eq!((view.producers[0].records_acked, view.producers[0].records_failed), (40, 0));
+    let Some(Node::Broker(b)) = sim.node(NodeId::broker(1)) else { panic!() };
+    assert!(b.replicas().values().next().unwrap().log.batches().all(|batch| batch.size_bytes() <= 3000));
 }
 
 #[test]

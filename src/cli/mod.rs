@@ -3,6 +3,7 @@
 mod batch;
 mod dump_log;
 mod export;
+mod partition;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -10,6 +11,7 @@ use clap::{Parser, Subcommand};
 pub use batch::BatchCommand;
 pub use dump_log::DumpLogArgs;
 pub use export::ExportArgs;
+pub use partition::PartitionArgs;
 pub use run::RunArgs;
 
 /// Kafka internals as a deterministic simulation.
@@ -33,6 +35,8 @@ pub enum Command {
     DumpLog(DumpLogArgs),
     /// Run a scenario and write its partition logs as Kafka segment files.
     Export(ExportArgs),
+    /// Where does a key go? murmur2 partitioning as Kafka's producer does it.
+    Partition(PartitionArgs),
 }
 
 /// A failed command: the message for stderr and the exit code.
@@ -56,6 +60,7 @@ pub fn main() -> i32 {
         Command::Batch(cmd) => batch::run(&cmd),
         Command::DumpLog(args) => dump_log::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Partition(args) => partition::run(&args),
     };
     match result {
         Ok(output) => {

@@ -202,6 +202,8 @@ fn parse_producers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ProducerS
     for (i, mut p) in root.opt_array_of_obj("producers")?.into_iter().enumerate() {
         let label = client_id(&mut p, &mut seen, format!("producer-{}", i + 1))?;
         let config = p.opt_props("config", Scope::Producer)?;
+        crate::sim::config::ProducerConfig::validate(&config)
+            .map_err(|e| ScenarioError::new(p.path_of("config"), e.to_string()))?;
         let mut w = p.req_obj("workload")?;
         let workload = Workload {
             topic: topic_ref(&mut w, "topic", topics)?,
@@ -221,7 +223,26 @@ fn parse_producers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ProducerS
             },
             value_bytes: w.opt_u64("value_bytes", 0, 1_000_000)?.unwrap_or(100) as u32,
             start_ms: w.opt_u64("start_ms", 0, DURATION_MS_MAX)?.unwrap_or(0),
+            partition: w.opt_u64("partition", 0, PARTITIONS_MAX)?.map(|p| p as u32),
+            sync: match w.opt_str("send")? {
+                None | Some("callback") => false,
+                Some("sync") => true,
+                Some(other) => {
+                    return Err(ScenarioError::new(
+                        w.path_of("send"),
+                        format!("{other:?}: expected \"callback\" or \"sync\""),
+                    ))
+                }
+            },
         };
+        if let (Some(p), Some(t)) = (workload.partition, topics.iter().find(|t| t.name == workload.topic)) {
+            if p >= t.partitions {
+                return Err(ScenarioError::new(
+                    w.path_of("partition"),
+                    format!("{} has {} partitions", t.name, t.partitions),
+                ));
+            }
+        }
         w.finish()?;
         p.finish()?;
         out.push(ProducerSpec { label, config, workload });

@@ -107,8 +107,8 @@ fn events_resolve_client_ids_and_check_times() {
     assert_eq!(err(v), "events[0].at_ms: 5000 is after duration_ms (1000)");
     let mut v = base();
     v["events"] =
-        json!([{"at_ms": 5, "action": "config_change", "target": "p", "property": "buffer.memory", "value": 1}]);
-    assert_eq!(err(v), "events[0].property: unsupported: buffer.memory");
+        json!([{"at_ms": 5, "action": "config_change", "target": "p", "property": "compression.type", "value": "lz4"}]);
+    assert_eq!(err(v), "events[0].property: unsupported: compression.type");
 }
 
 #[test]

@@ -20,6 +20,7 @@
 use super::config::BrokerConfig;
 use super::log::{AppendError, LogConfig, LogEvent, PartitionLog};
 use super::node::{Ctx, NodeId, Timer};
+use super::producer_state::{Check, ProducerStates};
 use super::protocol::*;
 use super::time::{SimDuration, SimTime};
 use super::trace::{AppendRole, TraceKind};
@@ -55,6 +56,8 @@ pub struct Replica {
     pub isr: BTreeSet<u16>,
     /// Leader only: followers' fetch state.
     pub followers: BTreeMap<u16, FollowerState>,
+    /// Idempotent producers' state on this partition.
+    pub producers: ProducerStates,
 }
 
 impl Replica {
@@ -89,6 +92,12 @@ pub struct Broker {
     correlation_id_next: u64,
     /// Follower side: the outstanding fetch to each leader.
     fetch_in_flight: BTreeMap<u16, u64>,
+    /// Metadata cache: every topic's layout (leaders are static until the controller lands).
+    metadata: Vec<TopicLayout>,
+    /// Every broker id in the cluster.
+    cluster: Vec<u16>,
+    /// Next producer id this broker hands out (a block of ids per broker).
+    producer_id_next: i64,
 }
 
 impl Broker {
@@ -103,7 +112,60 @@ impl Broker {
             park_id_next: 0,
             correlation_id_next: 0,
             fetch_in_flight: BTreeMap::new(),
+            metadata: Vec::new(),
+            cluster: Vec::new(),
+            producer_id_next: i64::from(id) * PRODUCER_ID_BLOCK,
         }
+    }
+
+    /// Gives the broker its metadata cache: the cluster's brokers and every topic's layout.
+    pub fn set_metadata(&mut self, cluster: Vec<u16>, topics: Vec<TopicLayout>) {
+        self.cluster = cluster;
+        self.metadata = topics;
+    }
+
+    fn handle_metadata(&mut self, ctx: &mut Ctx, from: NodeId, correlation_id: u64, topics: Vec<TopicName>) {
+        let topics = self
+            .metadata
+            .iter()
+            .filter(|t| topics.contains(&t.name))
+            .map(|t| TopicMetadata {
+                name: t.name.clone(),
+                partitions: t
+                    .replicas
+                    .iter()
+                    .enumerate()
+                    .map(|(p, r)| PartitionMetadata {
+                        partition: p as u32,
+                        leader: r.first().copied(),
+                        leader_epoch: 0,
+                        replicas: r.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        ctx.send(from, Message::MetadataResponse { correlation_id, brokers: self.cluster.clone(), topics });
+    }
+
+    /// InitProducerId: a new id from this broker's block, or the same id with the next epoch.
+    fn handle_init_producer_id(
+        &mut self,
+        ctx: &mut Ctx,
+        from: NodeId,
+        correlation_id: u64,
+        producer_id: i64,
+        epoch: i16,
+    ) {
+        let (producer_id, producer_epoch) = if producer_id >= 0 {
+            (producer_id, epoch.saturating_add(1))
+        } else {
+            self.producer_id_next += 1;
+            (self.producer_id_next - 1, 0)
+        };
+        ctx.send(
+            from,
+            Message::InitProducerIdResponse { correlation_id, error: ErrorCode::None, producer_id, producer_epoch },
+        );
     }
 
     /// Broker id.
@@ -167,7 +229,13 @@ impl Broker {
             Message::FetchResponse { correlation_id, responses } => {
                 self.handle_fetch_response(ctx, from, correlation_id, responses)
             }
-            Message::ProduceResponse { .. } => {}
+            Message::MetadataRequest { correlation_id, topics } => {
+                self.handle_metadata(ctx, from, correlation_id, topics)
+            }
+            Message::InitProducerIdRequest { correlation_id, producer_id, producer_epoch } => {
+                self.handle_init_producer_id(ctx, from, correlation_id, producer_id, producer_epoch)
+            }
+            _ => {}
         }
     }
 
@@ -257,7 +325,28 @@ impl Broker {
         if acks == Acks::All && replica.isr.len() < replica.effective_min_isr() {
             return Err(ErrorCode::NotEnoughReplicas);
         }
+        let h = batch.header();
+        match replica.producers.check(h) {
+            Err(error) => {
+                let reason =
+                    format!("producer {} epoch {} sequence {}", h.producer_id, h.producer_epoch, h.base_sequence);
+                ctx.trace(TraceKind::AppendRejected { tp: tp.clone(), error, reason });
+                return Err(error);
+            }
+            Ok(Check::Duplicate(base_offset)) => {
+                ctx.trace(TraceKind::DuplicateBatch {
+                    tp: tp.clone(),
+                    producer_id: h.producer_id,
+                    first_sequence: h.base_sequence,
+                    last_sequence: h.last_sequence(),
+                    base_offset,
+                });
+                return Ok(ProducePartitionResponse { tp: tp.clone(), error: ErrorCode::None, base_offset });
+            }
+            Ok(Check::Append) => {}
+        }
         let (stamped, events) = replica.log.append_as_leader(batch, replica.leader_epoch, ctx.now);
+        replica.producers.record(stamped.header());
         trace_log_events(ctx, tp, events);
         ctx.trace(TraceKind::BatchAppended {
             tp: tp.clone(),
@@ -565,6 +654,7 @@ impl Broker {
                 continue;
             }
             let (base_offset, records) = (batch.base_offset(), batch.record_count());
+            replica.producers.record(batch.header());
             let events = replica.log.append_as_follower(batch, ctx.now);
             trace_log_events(ctx, &resp.tp, events);
             ctx.trace(TraceKind::BatchAppended {
@@ -617,6 +707,9 @@ pub fn leader_high_watermark(replica: &Replica, leader: u16) -> i64 {
     old.max(leo.min(min_follower))
 }
 
+/// Producer ids each broker may hand out (broker `b` allocates from `b × 1_000_000`).
+pub const PRODUCER_ID_BLOCK: i64 = 1_000_000;
+
 /// A topic as brokers build it: name, replica layout, effective min ISR and log settings.
 #[derive(Clone, Debug)]
 pub struct TopicLayout {
@@ -648,6 +741,7 @@ pub fn replicas_for_broker(id: u16, topics: &[TopicLayout], now: SimTime) -> BTr
                 log: PartitionLog::new(topic.log.clone(), now),
                 isr,
                 followers: BTreeMap::new(),
+                producers: ProducerStates::default(),
             };
             out.insert(Tp::new(&topic.name, p as u32), replica);
         }
@@ -700,6 +794,7 @@ mod tests {
                 .iter()
                 .map(|(b, leo)| (*b, FollowerState { log_end_offset: *leo, ..Default::default() }))
                 .collect(),
+            producers: ProducerStates::default(),
         }
     }
 

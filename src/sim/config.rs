@@ -106,21 +106,21 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("retry.backoff.ms", P, "100", int(0, I64)),
     m("client.id", P, "", Kind::Text),
     // Producer — real Kafka properties not modelled yet.
-    u("buffer.memory", P, "33554432"),
-    u("max.block.ms", P, "60000"),
-    u("max.request.size", P, "1048576"),
-    u("enable.idempotence", P, "true"),
-    u("retries", P, "2147483647"),
-    u("delivery.timeout.ms", P, "120000"),
-    u("retry.backoff.max.ms", P, "1000"),
+    m("buffer.memory", P, "33554432", int(0, I64)),
+    m("max.block.ms", P, "60000", int(0, I64)),
+    m("max.request.size", P, "1048576", int(0, I32)),
+    m("enable.idempotence", P, "true", Kind::Bool),
+    m("retries", P, "2147483647", int(0, I32)),
+    m("delivery.timeout.ms", P, "120000", int(0, I32)),
+    m("retry.backoff.max.ms", P, "1000", int(0, I64)),
     u("reconnect.backoff.ms", P, "50"),
     u("reconnect.backoff.max.ms", P, "1000"),
     u("compression.type", P, "none"),
-    u("partitioner.class", P, ""),
-    u("partitioner.adaptive.partitioning.enable", P, "true"),
-    u("partitioner.availability.timeout.ms", P, "0"),
-    u("partitioner.ignore.keys", P, "false"),
-    u("metadata.max.age.ms", P, "300000"),
+    m("partitioner.class", P, "", Kind::Choice(&["", "org.apache.kafka.clients.producer.RoundRobinPartitioner"])),
+    m("partitioner.adaptive.partitioning.enable", P, "true", Kind::Bool),
+    m("partitioner.availability.timeout.ms", P, "0", int(0, I64)),
+    m("partitioner.ignore.keys", P, "false", Kind::Bool),
+    m("metadata.max.age.ms", P, "300000", int(0, I64)),
     u("metadata.max.idle.ms", P, "300000"),
     u("transaction.timeout.ms", P, "60000"),
     u("transactional.id", P, ""),
@@ -380,7 +380,7 @@ fn gcd(a: u64, b: u64) -> u64 {
 pub struct ProducerConfig {
     /// `acks`.
     pub acks: Acks,
-    /// `batch.size` (0 behaves as 1, as in Kafka).
+    /// `batch.size` as set (0 is allowed; batches then hold what their first buffer fits).
     pub batch_size_bytes: u32,
     /// `linger.ms`.
     pub linger: SimDuration,
@@ -390,9 +390,68 @@ pub struct ProducerConfig {
     pub request_timeout: SimDuration,
     /// `retry.backoff.ms`.
     pub retry_backoff: SimDuration,
+    /// `retry.backoff.max.ms`.
+    pub retry_backoff_max: SimDuration,
+    /// `buffer.memory`.
+    pub buffer_memory: u64,
+    /// `max.block.ms`.
+    pub max_block: SimDuration,
+    /// `max.request.size`.
+    pub max_request_size: u32,
+    /// Effective `enable.idempotence` (after Kafka's silent disabling).
+    pub idempotence: bool,
+    /// `retries`.
+    pub retries: u32,
+    /// Effective `delivery.timeout.ms` (raised to `linger.ms + request.timeout.ms` when unset).
+    pub delivery_timeout: SimDuration,
+    /// `partitioner.class` = RoundRobinPartitioner.
+    pub round_robin: bool,
+    /// `partitioner.adaptive.partitioning.enable`.
+    pub adaptive_partitioning: bool,
+    /// `partitioner.availability.timeout.ms`.
+    pub availability_timeout: SimDuration,
+    /// `partitioner.ignore.keys`.
+    pub ignore_keys: bool,
+    /// `metadata.max.age.ms`.
+    pub metadata_max_age: SimDuration,
 }
 
+/// Kafka's `MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION_FOR_IDEMPOTENCE`.
+pub const IN_FLIGHT_MAX_FOR_IDEMPOTENCE: i64 = 5;
+
 impl ProducerConfig {
+    /// Kafka's producer config checks (`postProcessAndValidateIdempotenceConfigs`,
+    /// `configureDeliveryTimeout`): explicit conflicts are errors, named by property.
+    pub fn validate(props: &Props) -> Result<(), PropertyError> {
+        let conflict = |expected: &str| PropertyError::InvalidValue {
+            name: "enable.idempotence".into(),
+            value: "true".into(),
+            expected: expected.into(),
+        };
+        if props.get("enable.idempotence") == Some("true") {
+            if !matches!(props.raw("acks"), "all" | "-1") {
+                return Err(conflict("acks=all (acks is not all)"));
+            }
+            if props.int("retries") == 0 {
+                return Err(conflict("retries > 0 (retries is 0)"));
+            }
+            if props.int("max.in.flight.requests.per.connection") > IN_FLIGHT_MAX_FOR_IDEMPOTENCE {
+                return Err(conflict("max.in.flight.requests.per.connection <= 5"));
+            }
+        }
+        if let Some(delivery) = props.get("delivery.timeout.ms") {
+            let floor = props.int("linger.ms").saturating_add(props.int("request.timeout.ms"));
+            if delivery.parse::<i64>().unwrap_or(0) < floor {
+                return Err(PropertyError::InvalidValue {
+                    name: "delivery.timeout.ms".into(),
+                    value: delivery.into(),
+                    expected: format!("at least linger.ms + request.timeout.ms ({floor})"),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Reads validated producer properties, with defaults.
     pub fn from_props(props: &Props) -> ProducerConfig {
         let acks = match props.raw("acks") {
@@ -400,13 +459,37 @@ impl ProducerConfig {
             "1" => Acks::Leader,
             _ => Acks::All,
         };
+        let in_flight = props.int("max.in.flight.requests.per.connection");
+        let retries = props.int("retries");
+        let conflicts = acks != Acks::All || retries == 0 || in_flight > IN_FLIGHT_MAX_FOR_IDEMPOTENCE;
+        let idempotence = match props.get("enable.idempotence") {
+            Some(v) => v == "true",
+            None => !conflicts,
+        };
+        let floor = props.int("linger.ms").saturating_add(props.int("request.timeout.ms"));
+        let delivery = match props.get("delivery.timeout.ms") {
+            Some(_) => props.int("delivery.timeout.ms"),
+            None => props.int("delivery.timeout.ms").max(floor),
+        };
         ProducerConfig {
             acks,
-            batch_size_bytes: props.int("batch.size").max(1) as u32,
+            batch_size_bytes: props.int("batch.size") as u32,
             linger: props.ms("linger.ms"),
-            in_flight_requests_max: props.int("max.in.flight.requests.per.connection") as u32,
+            in_flight_requests_max: in_flight as u32,
             request_timeout: props.ms("request.timeout.ms"),
             retry_backoff: props.ms("retry.backoff.ms"),
+            retry_backoff_max: props.ms("retry.backoff.max.ms"),
+            buffer_memory: props.int("buffer.memory") as u64,
+            max_block: props.ms("max.block.ms"),
+            max_request_size: props.int("max.request.size") as u32,
+            idempotence,
+            retries: retries as u32,
+            delivery_timeout: SimDuration::from_ms(delivery.max(0) as u64),
+            round_robin: !props.raw("partitioner.class").is_empty(),
+            adaptive_partitioning: props.raw("partitioner.adaptive.partitioning.enable") == "true",
+            availability_timeout: props.ms("partitioner.availability.timeout.ms"),
+            ignore_keys: props.raw("partitioner.ignore.keys") == "true",
+            metadata_max_age: props.ms("metadata.max.age.ms"),
         }
     }
 }
@@ -576,7 +659,7 @@ mod tests {
         p.set("linger.ms", " 20 ").unwrap();
         p.set("batch.size", "0").unwrap();
         let c = ProducerConfig::from_props(&p);
-        assert_eq!((c.acks, c.linger, c.batch_size_bytes), (Acks::All, SimDuration::from_ms(20), 1));
+        assert_eq!((c.acks, c.linger, c.batch_size_bytes), (Acks::All, SimDuration::from_ms(20), 0));
         assert_eq!(p.get("acks"), Some("all"));
     }
 
@@ -584,6 +667,7 @@ mod tests {
     fn refusals_name_the_property() {
         let mut p = Props::empty(Scope::Producer);
         assert_eq!(p.set("compression.type", "lz4").unwrap_err().to_string(), "unsupported: compression.type");
+        assert_eq!(p.set("interceptor.classes", "x").unwrap_err().to_string(), "unsupported: interceptor.classes");
         assert_eq!(
             p.set("lingr.ms", "5").unwrap_err().to_string(),
             "unknown producer property \"lingr.ms\" (did you mean \"linger.ms\"?)"
@@ -613,6 +697,31 @@ mod tests {
             topic.set("segment.bytes", "1000").unwrap_err().to_string(),
             "segment.bytes: invalid value \"1000\": expected an integer in [1048576, 2147483647]"
         );
+    }
+
+    #[test]
+    fn idempotence_is_validated_like_kafka() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut p = Props::empty(Scope::Producer);
+            for (k, v) in pairs {
+                p.set(k, v).unwrap();
+            }
+            (ProducerConfig::validate(&p), ProducerConfig::from_props(&p))
+        };
+        assert!(with(&[]).1.idempotence, "on by default");
+        let (ok, c) = with(&[("acks", "1")]);
+        assert!(ok.is_ok() && !c.idempotence, "silently disabled when not set explicitly");
+        let (err, _) = with(&[("acks", "1"), ("enable.idempotence", "true")]);
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "enable.idempotence: invalid value \"true\": expected acks=all (acks is not all)"
+        );
+        assert!(with(&[("max.in.flight.requests.per.connection", "6"), ("enable.idempotence", "true")]).0.is_err());
+        assert!(!with(&[("max.in.flight.requests.per.connection", "6")]).1.idempotence);
+        let (err, _) = with(&[("delivery.timeout.ms", "1000"), ("linger.ms", "500"), ("request.timeout.ms", "600")]);
+        assert!(err.unwrap_err().to_string().contains("at least linger.ms + request.timeout.ms (1100)"));
+        let (_, c) = with(&[("linger.ms", "100000"), ("request.timeout.ms", "50000")]);
+        assert_eq!(c.delivery_timeout, SimDuration::from_ms(150_000), "raised silently when unset");
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod net;
 pub mod node;
 pub mod partitioner;
 pub mod producer;
+pub mod producer_state;
 pub mod protocol;
 pub mod queue;
 pub mod record;
@@ -50,8 +51,8 @@ use trace::{TraceEvent, TraceHasher, TraceKind};
 pub enum Node {
     /// A broker.
     Broker(Broker),
-    /// A producer.
-    Producer(Producer),
+    /// A producer (boxed: it is much larger than the other nodes).
+    Producer(Box<Producer>),
     /// A consumer.
     Consumer(Consumer),
 }
@@ -190,17 +191,18 @@ impl Sim {
         let s = self.scenario.clone();
         self.topic_props = s.topics.iter().map(|t| (t.name.clone(), t.config.clone())).collect();
         let layouts = self.topic_layouts();
+        let cluster: Vec<u16> = (1..=s.brokers).collect();
         for id in 1..=s.brokers {
             let replicas = replicas_for_broker(id, &layouts, SimTime::ZERO);
-            let broker = Broker::new(id, BrokerConfig::from_props(&s.broker_config), replicas);
+            let mut broker = Broker::new(id, BrokerConfig::from_props(&s.broker_config), replicas);
+            broker.set_metadata(cluster.clone(), layouts.clone());
             self.insert(NodeId::broker(id), Node::Broker(broker), format!("broker-{id}"), s.broker_config.clone());
         }
         for (i, p) in s.producers.iter().enumerate() {
             let id = NodeId::producer(i as u16 + 1);
-            let leaders = leaders_of(&layouts, &p.workload.topic).into_values().collect();
             let config = ProducerConfig::from_props(&p.config);
-            let producer = Producer::new(config, p.workload.clone(), leaders, root.fork(&id.to_string()));
-            self.insert(id, Node::Producer(producer), p.label.clone(), p.config.clone());
+            let producer = Producer::new(config, p.workload.clone(), cluster.clone(), root.fork(&id.to_string()));
+            self.insert(id, Node::Producer(Box::new(producer)), p.label.clone(), p.config.clone());
         }
         for (i, c) in s.consumers.iter().enumerate() {
             let id = NodeId::consumer(i as u16 + 1);
@@ -462,6 +464,9 @@ impl Sim {
         }
         .ok_or_else(|| ActionError::NoSuchTarget { what: "config target", name: format!("{target:?}") })?;
         props.set(property, value)?;
+        if matches!(target, ConfigTarget::Node(id) if id.kind == node::NodeKind::Producer) {
+            ProducerConfig::validate(&props)?;
+        }
         Ok(())
     }
 
@@ -602,14 +607,6 @@ impl Sim {
         }
         out
     }
-}
-
-fn leaders_of(layouts: &[TopicLayout], topic: &str) -> BTreeMap<u32, u16> {
-    layouts
-        .iter()
-        .filter(|t| &*t.name == topic)
-        .flat_map(|t| t.replicas.iter().enumerate().map(|(p, r)| (p as u32, r[0])))
-        .collect()
 }
 
 fn consumer_leaders(layouts: &[TopicLayout], source: &ConsumerSource, topics: &[String]) -> BTreeMap<Tp, u16> {

@@ -108,6 +108,11 @@ pub enum Timer {
     NextRecord,
     /// Producer sender loop: check for ready batches (linger expiry, retries).
     SenderWakeup,
+    /// Producer: a blocked `send()` reached `max.block.ms`.
+    MaxBlock {
+        /// The blocked send.
+        send: u64,
+    },
     /// A request this client sent has not been answered in time.
     RequestTimeout {
         /// Correlation id of the request.

@@ -83,6 +83,14 @@ pub enum ErrorCode {
     RecordListTooLarge,
     /// A record the topic cannot take, e.g. no key on a compacted topic.
     InvalidRecord,
+    /// The batch's sequence does not follow the last one the broker has for this producer.
+    OutOfOrderSequenceNumber,
+    /// The batch's producer epoch is older than the broker's.
+    InvalidProducerEpoch,
+    /// A client-side timeout (`delivery.timeout.ms`, `max.block.ms`); never on the wire.
+    Timeout,
+    /// The connection broke with requests in flight (client side).
+    NetworkException,
 }
 
 impl ErrorCode {
@@ -156,9 +164,67 @@ pub struct FetchPartitionResponse {
     pub batches: Vec<RecordBatch>,
 }
 
+/// One partition in a metadata response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionMetadata {
+    /// Partition number.
+    pub partition: u32,
+    /// Leader, if any.
+    pub leader: Option<u16>,
+    /// Leader epoch.
+    pub leader_epoch: i32,
+    /// Replicas in assignment order.
+    pub replicas: Vec<u16>,
+}
+
+/// One topic in a metadata response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicMetadata {
+    /// Topic name.
+    pub name: TopicName,
+    /// Its partitions, by number.
+    pub partitions: Vec<PartitionMetadata>,
+}
+
 /// Every message nodes exchange.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Message {
+    /// Client → any broker: which brokers lead which partitions.
+    MetadataRequest {
+        /// Correlation id.
+        correlation_id: u64,
+        /// Topics asked about.
+        topics: Vec<TopicName>,
+    },
+    /// Broker → client.
+    MetadataResponse {
+        /// Matches the request.
+        correlation_id: u64,
+        /// Live brokers.
+        brokers: Vec<u16>,
+        /// The topics asked about that exist.
+        topics: Vec<TopicMetadata>,
+    },
+    /// Idempotent producer → broker: a producer id, or a bumped epoch for the one it has.
+    InitProducerIdRequest {
+        /// Correlation id.
+        correlation_id: u64,
+        /// The current producer id, or -1.
+        producer_id: i64,
+        /// The current epoch, or -1.
+        producer_epoch: i16,
+    },
+    /// Broker → producer.
+    InitProducerIdResponse {
+        /// Matches the request.
+        correlation_id: u64,
+        /// Outcome.
+        error: ErrorCode,
+        /// Assigned id.
+        producer_id: i64,
+        /// Assigned epoch.
+        producer_epoch: i16,
+    },
     /// Producer → leader.
     ProduceRequest(ProduceRequest),
     /// Leader → producer.
@@ -187,6 +253,10 @@ impl Message {
             Message::ProduceResponse { .. } => "ProduceResponse",
             Message::FetchRequest(_) => "Fetch",
             Message::FetchResponse { .. } => "FetchResponse",
+            Message::MetadataRequest { .. } => "Metadata",
+            Message::MetadataResponse { .. } => "MetadataResponse",
+            Message::InitProducerIdRequest { .. } => "InitProducerId",
+            Message::InitProducerIdResponse { .. } => "InitProducerIdResponse",
         }
     }
 

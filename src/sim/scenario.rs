@@ -83,6 +83,10 @@ pub struct Workload {
     pub value_bytes: u32,
     /// When the first record is sent.
     pub start_ms: u64,
+    /// Send every record to this partition (`ProducerRecord.partition`), if set.
+    pub partition: Option<u32>,
+    /// `send().get()` (wait for each record) instead of a callback.
+    pub sync: bool,
 }
 
 /// A key template: literal text with `{i}` (the record index) and `{i%N}` (index modulo N).

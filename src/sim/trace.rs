@@ -42,6 +42,18 @@ pub enum AppendRole {
     Follower,
 }
 
+/// What a producer's application thread is blocked on inside `send()` or `get()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockReason {
+    /// Waiting for metadata of the topic (`max.block.ms`).
+    Metadata,
+    /// Waiting for BufferPool memory (`max.block.ms`).
+    BufferMemory,
+    /// A synchronous send waiting in `future.get()`.
+    Get,
+}
+
 /// What happened, with the Kafka-level details.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -91,6 +103,110 @@ pub enum TraceKind {
         batch_records: u32,
         /// Bytes now in that batch.
         batch_bytes: u32,
+    },
+    /// A `send()` completed: its callback (or `get()`) sees this, in completion order.
+    SendCompleted {
+        /// The send (record index in the workload).
+        send_id: u64,
+        /// Partition, once chosen.
+        tp: Option<Tp>,
+        /// Offset (-1 on error or with acks=0).
+        offset: i64,
+        /// The error, if it failed.
+        error: Option<ErrorCode>,
+        /// True for a synchronous `send().get()`, false for a callback.
+        sync: bool,
+    },
+    /// The producer's application thread blocked.
+    CallerBlocked {
+        /// The send it is in.
+        send_id: u64,
+        /// On what.
+        reason: BlockReason,
+    },
+    /// The application thread continued.
+    CallerUnblocked {
+        /// The send it was in.
+        send_id: u64,
+        /// What it had waited on.
+        reason: BlockReason,
+        /// For how long.
+        waited: SimDuration,
+    },
+    /// The sticky partitioner moved to another partition.
+    StickySwitched {
+        /// Topic.
+        topic: String,
+        /// Previous partition.
+        from: u32,
+        /// New partition.
+        to: u32,
+        /// Bytes produced to the previous one.
+        produced_bytes: u32,
+    },
+    /// A batch left the accumulator for a request.
+    BatchDrained {
+        /// Partition.
+        tp: Tp,
+        /// Producer-local batch id.
+        batch_id: u64,
+        /// Records.
+        records: u32,
+        /// Encoded bytes.
+        bytes: u32,
+        /// Base sequence (-1 without idempotence).
+        base_sequence: i32,
+        /// Destination broker.
+        to: u16,
+    },
+    /// A failed batch went back into the accumulator to be retried.
+    BatchRequeued {
+        /// Partition.
+        tp: Tp,
+        /// Producer-local batch id.
+        batch_id: u64,
+        /// Attempts so far.
+        attempts: u32,
+        /// Backoff before the retry.
+        backoff_ms: u64,
+    },
+    /// A batch passed `delivery.timeout.ms`.
+    BatchExpired {
+        /// Partition.
+        tp: Tp,
+        /// Producer-local batch id.
+        batch_id: u64,
+        /// Records failed.
+        records: u32,
+        /// Age.
+        age_ms: u64,
+    },
+    /// A producer learned new metadata.
+    MetadataUpdated {
+        /// Its metadata version after the update.
+        version: u32,
+        /// Leader per partition of its topic.
+        leaders: Vec<Option<u16>>,
+    },
+    /// An idempotent producer got its producer id and epoch.
+    ProducerIdAssigned {
+        /// Producer id.
+        producer_id: i64,
+        /// Epoch.
+        epoch: i16,
+    },
+    /// A leader recognised a retried batch it already had (idempotence) and did not append it.
+    DuplicateBatch {
+        /// Partition.
+        tp: Tp,
+        /// Producer id.
+        producer_id: i64,
+        /// First sequence.
+        first_sequence: i32,
+        /// Last sequence.
+        last_sequence: i32,
+        /// Offset it was appended at the first time.
+        base_offset: i64,
     },
     /// A producer's batch was acknowledged.
     ProduceAcked {
@@ -297,6 +413,38 @@ impl fmt::Display for TraceKind {
             }
             K::RecordAccumulated { tp, batch_id, batch_records, batch_bytes } => {
                 write!(f, "accumulate {tp} batch {batch_id}: {batch_records} rec, {batch_bytes} B")
+            }
+            K::SendCompleted { send_id, tp, offset, error, sync } => {
+                let how = if *sync { "get()" } else { "callback" };
+                match (tp, error) {
+                    (_, Some(e)) => write!(f, "{how} send {send_id}: {e}"),
+                    (Some(tp), None) => write!(f, "{how} send {send_id}: {tp}@{offset}"),
+                    (None, None) => write!(f, "{how} send {send_id}: ok"),
+                }
+            }
+            K::CallerBlocked { send_id, reason } => write!(f, "send {send_id} blocks on {reason:?}"),
+            K::CallerUnblocked { send_id, reason, waited } => {
+                write!(f, "send {send_id} unblocked ({reason:?}, waited {waited})")
+            }
+            K::StickySwitched { topic, from, to, produced_bytes } => {
+                write!(f, "sticky {topic}: {from} → {to} after {produced_bytes} B")
+            }
+            K::BatchDrained { tp, batch_id, records, bytes, base_sequence, to } => {
+                write!(f, "drain {tp} batch {batch_id} ({records} rec, {bytes} B, seq {base_sequence}) → broker-{to}")
+            }
+            K::BatchRequeued { tp, batch_id, attempts, backoff_ms } => {
+                write!(f, "requeue {tp} batch {batch_id} (attempt {attempts}, backoff {backoff_ms} ms)")
+            }
+            K::BatchExpired { tp, batch_id, records, age_ms } => {
+                write!(f, "expire {tp} batch {batch_id} ({records} rec, {age_ms} ms old)")
+            }
+            K::MetadataUpdated { version, leaders } => write!(f, "metadata v{version}: leaders {leaders:?}"),
+            K::ProducerIdAssigned { producer_id, epoch } => write!(f, "producer id {producer_id} epoch {epoch}"),
+            K::DuplicateBatch { tp, producer_id, first_sequence, last_sequence, base_offset } => {
+                write!(
+                    f,
+                    "duplicate {tp} pid {producer_id} seq {first_sequence}..{last_sequence} (already @{base_offset})"
+                )
             }
             K::ProduceAcked { tp, batch_id, base_offset, records, latency } => {
                 write!(f, "acked {tp} batch {batch_id} @{base_offset} ({records} rec, {latency})")

@@ -67,6 +67,8 @@ pub struct ProducerView {
     pub records_acked: u64,
     /// Failed attempts.
     pub batch_errors: u64,
+    /// Records that failed for good.
+    pub records_failed: u64,
     /// `batch.size`.
     pub batch_size_bytes: u32,
     /// `max.in.flight.requests.per.connection`.
@@ -75,6 +77,16 @@ pub struct ProducerView {
     pub deques: Vec<(u32, Vec<BatchView>)>,
     /// Requests in flight per broker id.
     pub in_flight: Vec<(u16, u32)>,
+    /// BufferPool memory not allocated.
+    pub buffer_available_bytes: u64,
+    /// `buffer.memory`.
+    pub buffer_total_bytes: u64,
+    /// Sends blocked waiting for memory.
+    pub pool_waiters: u32,
+    /// Producer id, when idempotent and assigned.
+    pub producer_id: Option<i64>,
+    /// Effective `enable.idempotence`.
+    pub idempotence: bool,
 }
 
 /// A consumer.
@@ -157,30 +169,38 @@ fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker) -> BrokerView
 
 fn producer_view(id: NodeId, label: String, p: &super::producer::Producer) -> ProducerView {
     let deques = p
+        .accumulator()
         .deques()
         .iter()
-        .map(|(part, d)| {
+        .map(|(tp, d)| {
             let batches = d
                 .iter()
                 .map(|b| BatchView {
                     batch_id: b.batch_id,
-                    records: b.records.len() as u32,
-                    bytes: b.size_bytes,
+                    records: b.record_count(),
+                    bytes: b.estimated_size(),
                     attempts: b.attempts,
                 })
                 .collect();
-            (*part, batches)
+            (tp.partition, batches)
         })
         .collect();
+    let pool = &p.accumulator().pool;
     ProducerView {
         id,
         label,
         records_sent: p.stats().records_sent,
         records_acked: p.stats().records_acked,
         batch_errors: p.stats().batch_errors,
+        records_failed: p.stats().records_failed,
         batch_size_bytes: p.config().batch_size_bytes,
         in_flight_max: p.config().in_flight_requests_max,
         deques,
         in_flight: p.in_flight_per_broker().into_iter().collect(),
+        buffer_available_bytes: pool.available(),
+        buffer_total_bytes: pool.total(),
+        pool_waiters: pool.waiters.len() as u32,
+        producer_id: p.producer_id().map(|(id, _)| id),
+        idempotence: p.config().idempotence,
     }
 }

@@ -1,0 +1,270 @@
+//! A batch in the RecordAccumulator (Kafka `ProducerBatch` over `MemoryRecordsBuilder`).
+//!
+//! Size accounting without compression: `estimatedBytesWritten = 61 + Σ record sizes`, where
+//! each record's size is its exact v2 size at its offset and timestamp delta. The first record
+//! always fits; a later one fits iff `writeLimit >= estimatedBytesWritten + recordSize`, with
+//! `writeLimit` the buffer capacity `max(batch.size, upper bound of the first record)`. A batch
+//! is full when appends are closed or `writeLimit <= estimatedBytesWritten`.
+
+use crate::sim::protocol::Tp;
+use crate::sim::record::batch::RECORD_BATCH_OVERHEAD;
+use crate::sim::record::{record_size, BatchSpec, Record, RecordBatch};
+use crate::sim::time::SimTime;
+
+/// Identifies one `send()` call (its future / callback).
+pub type SendId = u64;
+
+/// A producer batch.
+#[derive(Clone, Debug)]
+pub struct ProducerBatch {
+    /// Producer-local id (for the trace).
+    pub batch_id: u64,
+    /// Destination.
+    pub tp: Tp,
+    /// Records with the send they came from.
+    pub records: Vec<(Record, SendId)>,
+    /// Buffer capacity (the write limit; what the BufferPool gave).
+    pub capacity: u32,
+    estimated_bytes: u32,
+    closed: bool,
+    /// When it was created (`createdMs`).
+    pub created: SimTime,
+    /// Last send attempt (`lastAttemptMs`).
+    pub last_attempt: SimTime,
+    /// Last append (`lastAppendTime`).
+    pub last_append: SimTime,
+    /// Retries so far.
+    pub attempts: u32,
+    /// Backoff before the next retry, drawn when it was re-enqueued.
+    pub retry_backoff_ms: u64,
+    /// Producer id, epoch and base sequence once assigned at drain (idempotence).
+    pub sequence: Option<(i64, i16, i32)>,
+    /// Encoded at its first drain; resent unchanged.
+    pub wire: Option<RecordBatch>,
+    /// When it was last drained.
+    pub drained: Option<SimTime>,
+    /// Whether a split made it (split batches are not returned to the pool).
+    pub is_split: bool,
+    /// Completed (acknowledged or failed) — late responses are ignored.
+    pub done: bool,
+}
+
+impl ProducerBatch {
+    /// An empty batch with a buffer of `capacity` bytes.
+    pub fn new(batch_id: u64, tp: Tp, capacity: u32, now: SimTime) -> ProducerBatch {
+        ProducerBatch {
+            batch_id,
+            tp,
+            records: Vec::new(),
+            capacity,
+            estimated_bytes: RECORD_BATCH_OVERHEAD as u32,
+            closed: false,
+            created: now,
+            last_attempt: now,
+            last_append: now,
+            attempts: 0,
+            retry_backoff_ms: 0,
+            sequence: None,
+            wire: None,
+            drained: None,
+            is_split: false,
+            done: false,
+        }
+    }
+
+    /// `estimatedSizeInBytes`.
+    pub fn estimated_size(&self) -> u32 {
+        self.estimated_bytes
+    }
+
+    /// Number of records.
+    pub fn record_count(&self) -> u32 {
+        self.records.len() as u32
+    }
+
+    fn next_record_size(&self, record: &Record) -> u32 {
+        let base_ts = self.records.first().map_or(record.timestamp_ms, |(r, _)| r.timestamp_ms);
+        record_size(
+            self.records.len() as i32,
+            record.timestamp_ms - base_ts,
+            record.key.as_deref(),
+            record.value.as_deref(),
+            &record.headers,
+        ) as u32
+    }
+
+    /// `hasRoomFor`: the first record always fits.
+    pub fn has_room_for(&self, record: &Record) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        self.records.is_empty() || self.capacity >= self.estimated_bytes + self.next_record_size(record)
+    }
+
+    /// `isFull`.
+    pub fn is_full(&self) -> bool {
+        self.closed || (!self.records.is_empty() && self.capacity <= self.estimated_bytes)
+    }
+
+    /// `closeForRecordAppends`.
+    pub fn close_for_appends(&mut self) {
+        self.closed = true;
+    }
+
+    /// `tryAppend`: appends if there is room; returns the growth of the estimated size.
+    pub fn try_append(&mut self, record: Record, send: SendId, now: SimTime) -> Option<u32> {
+        if !self.has_room_for(&record) {
+            return None;
+        }
+        let size = self.next_record_size(&record);
+        self.estimated_bytes += size;
+        self.records.push((record, send));
+        self.last_append = now;
+        Some(size)
+    }
+
+    /// `waitedTimeMs`.
+    pub fn waited(&self, now: SimTime) -> u64 {
+        now.saturating_since(self.last_attempt).as_ms()
+    }
+
+    /// Backing off a retry (`shouldBackoff`).
+    pub fn backing_off(&self, now: SimTime) -> bool {
+        self.attempts > 0 && self.waited(now) < self.retry_backoff_ms
+    }
+
+    /// `reenqueued`: one more attempt, waiting restarts now.
+    pub fn reenqueued(&mut self, now: SimTime, backoff_ms: u64) {
+        self.attempts += 1;
+        self.retry_backoff_ms = backoff_ms;
+        self.last_attempt = self.last_append.max(now);
+        self.last_append = self.last_append.max(now);
+    }
+
+    /// `hasReachedDeliveryTimeout`.
+    pub fn delivery_timed_out(&self, delivery_timeout_ms: u64, now: SimTime) -> bool {
+        now.saturating_since(self.created).as_ms() >= delivery_timeout_ms
+    }
+
+    /// Closes the batch and encodes it with its producer state (once).
+    pub fn close_and_encode(&mut self) -> &RecordBatch {
+        self.closed = true;
+        if self.wire.is_none() {
+            let (producer_id, producer_epoch, base_sequence) = self.sequence.unwrap_or((-1, -1, -1));
+            let spec = BatchSpec { producer_id, producer_epoch, base_sequence, ..BatchSpec::default() };
+            let records: Vec<Record> = self.records.iter().map(|(r, _)| r.clone()).collect();
+            self.wire = Some(RecordBatch::build(&spec, &records));
+        }
+        self.wire.as_ref().expect("just built")
+    }
+}
+
+/// Kafka `BufferPool`: `buffer.memory` bytes, a free list of `batch.size` buffers, FIFO waiters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BufferPool {
+    total: u64,
+    poolable: u32,
+    free: Vec<u32>,
+    non_pooled_available: u64,
+    /// Waiting allocations (FIFO): the bytes each needs.
+    pub waiters: std::collections::VecDeque<u32>,
+}
+
+impl BufferPool {
+    /// A pool of `total` bytes whose poolable size is `batch.size`.
+    pub fn new(total: u64, poolable: u32) -> BufferPool {
+        BufferPool { total, poolable, free: Vec::new(), non_pooled_available: total, waiters: Default::default() }
+    }
+
+    /// Bytes not allocated (`availableMemory`).
+    pub fn available(&self) -> u64 {
+        self.non_pooled_available + self.free.len() as u64 * u64::from(self.poolable)
+    }
+
+    /// Total memory.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Free-list buffers.
+    pub fn free_buffers(&self) -> usize {
+        self.free.len()
+    }
+
+    /// Tries to allocate `size` bytes without waiting (`allocate`'s fast paths): a free-list
+    /// buffer for the poolable size, else non-pooled memory after releasing free buffers from the
+    /// tail. Fails (the caller waits) when memory is short or others are already waiting.
+    pub fn try_allocate(&mut self, size: u32) -> bool {
+        assert!(u64::from(size) <= self.total, "allocation above buffer.memory is refused before this");
+        if !self.waiters.is_empty() {
+            return false;
+        }
+        if size == self.poolable && self.free.pop().is_some() {
+            return true;
+        }
+        if self.available() >= u64::from(size) {
+            while self.non_pooled_available < u64::from(size) {
+                let b = self.free.pop().expect("available() counted it");
+                self.non_pooled_available += u64::from(b);
+            }
+            self.non_pooled_available -= u64::from(size);
+            return true;
+        }
+        false
+    }
+
+    /// Returns a buffer (`deallocate`): a poolable one goes to the free list.
+    pub fn deallocate(&mut self, size: u32) {
+        if size == self.poolable {
+            self.free.push(size);
+        } else {
+            self.non_pooled_available += u64::from(size);
+        }
+        assert!(self.available() <= self.total, "more memory returned than exists");
+    }
+
+    /// Serves the head waiter if its allocation now succeeds; returns whether it did.
+    pub fn serve_head_waiter(&mut self) -> bool {
+        let Some(size) = self.waiters.front().copied() else { return false };
+        let queued = std::mem::take(&mut self.waiters);
+        let ok = self.try_allocate(size);
+        self.waiters = queued;
+        if ok {
+            self.waiters.pop_front();
+        }
+        ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn pool_prefers_the_free_list_then_non_pooled_memory() {
+        let mut p = BufferPool::new(1000, 100);
+        assert!(p.try_allocate(100));
+        p.deallocate(100);
+        assert_eq!((p.free_buffers(), p.available()), (1, 1000));
+        assert!(p.try_allocate(100));
+        assert_eq!(p.free_buffers(), 0, "poolable size reuses the free buffer");
+        assert!(p.try_allocate(900));
+        assert!(!p.try_allocate(1), "exhausted");
+        p.waiters.push_back(50);
+        assert!(!p.serve_head_waiter());
+        p.deallocate(900);
+        assert!(p.serve_head_waiter());
+        assert_eq!(p.available(), 850);
+    }
+
+    #[test]
+    fn a_waiter_blocks_later_allocations() {
+        let mut p = BufferPool::new(300, 100);
+        assert!(p.try_allocate(250));
+        p.waiters.push_back(100);
+        assert!(!p.try_allocate(10), "FIFO: nobody jumps the queue");
+    }
+}

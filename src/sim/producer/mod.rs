@@ -1,0 +1,263 @@
+//! A Kafka producer (`KafkaProducer` + `RecordAccumulator` + `Sender` + `NetworkClient`),
+//! modelled step by step (shared/reference §1–§3).
+//!
+//! `send()` path, on the application thread: wait for the topic's metadata (`max.block.ms`) →
+//! choose the partition (explicit, `murmur2(key)`, or the sticky/round-robin partitioner) →
+//! check the size against `max.request.size` and `buffer.memory` → append to the accumulator,
+//! allocating a batch buffer from the BufferPool (blocking up to `max.block.ms` when it is
+//! exhausted) → wake the sender when a batch filled or a new one was created.
+//!
+//! Sender loop: `ready()` → drop nodes whose connection has `max.in.flight` requests →
+//! `drain()` (sequences assigned here when idempotent) → mute partitions when
+//! `max.in.flight = 1` → expire batches past `delivery.timeout.ms` → one `ProduceRequest` per
+//! node. Responses complete batches, or re-enqueue them for retry (exponential backoff with
+//! jitter; at the deque front, or in sequence order when idempotent); a request timeout
+//! disconnects the node and fails every request in flight to it, as `NetworkClient` does.
+
+pub mod accumulator;
+pub mod backoff;
+pub mod batch;
+pub mod partitioner;
+
+use super::config::ProducerConfig;
+use super::node::{Ctx, NodeId, Timer};
+use super::partitioner::partition_for_key;
+use super::protocol::*;
+use super::rng::SimRng;
+use super::scenario::Workload;
+use super::time::{SimDuration, SimTime};
+use super::trace::{BlockReason, TraceKind};
+use accumulator::{AppendResult, RecordAccumulator};
+use backoff::ExponentialBackoff;
+use batch::{ProducerBatch, SendId};
+use partitioner::{BuiltInPartitioner, RoundRobin};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Counters for the run summary and Kafka's producer metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProducerStats {
+    /// Records handed to `send()`.
+    pub records_sent: u64,
+    /// Records acknowledged.
+    pub records_acked: u64,
+    /// Failed produce attempts (batches).
+    pub batch_errors: u64,
+    /// Records that failed for good.
+    pub records_failed: u64,
+    /// Records retried (counted per retry).
+    pub records_retried: u64,
+    /// Produce requests sent.
+    pub requests: u64,
+    /// Batches sent (all attempts).
+    pub batches_sent: u64,
+    /// Bytes of the batches sent.
+    pub batch_bytes_sent: u64,
+    /// Records in the requests sent.
+    pub records_in_requests: u64,
+    /// Σ time from batch creation to its first drain, ms.
+    pub queue_time_ms_total: u64,
+    /// Batches drained for the first time.
+    pub first_drains: u64,
+    /// Σ request latency of answered requests, ms.
+    pub request_latency_ms_total: u64,
+    /// Answered requests.
+    pub responses: u64,
+    /// Time the application thread spent blocked on the BufferPool, ns.
+    pub pool_wait_ns: u64,
+}
+
+#[derive(Clone, Debug)]
+struct InFlight {
+    correlation_id: u64,
+    batches: Vec<ProducerBatch>,
+    sent: SimTime,
+}
+
+#[derive(Clone, Debug)]
+struct Blocked {
+    send: SendId,
+    reason: BlockReason,
+    since: SimTime,
+    record: Option<(Record, Option<u32>)>,
+}
+
+/// What the producer knows about its topic.
+#[derive(Clone, Debug, Default)]
+struct Metadata {
+    version: u32,
+    leaders: Option<Vec<Option<u16>>>,
+    brokers: Vec<u16>,
+    updated: SimTime,
+    update_requested: bool,
+    in_flight: Option<u64>,
+}
+
+/// Idempotent producer state (`TransactionManager` for a non-transactional producer).
+#[derive(Clone, Debug, Default)]
+struct Idempotence {
+    producer_id: Option<(i64, i16)>,
+    init_in_flight: Option<u64>,
+    next_sequence: BTreeMap<Tp, i32>,
+    in_flight_sequences: BTreeMap<Tp, BTreeSet<i32>>,
+}
+
+/// A producer node.
+#[derive(Clone, Debug)]
+pub struct Producer {
+    config: ProducerConfig,
+    workload: Workload,
+    topic: TopicName,
+    bootstrap: Vec<u16>,
+    rng: SimRng,
+    metadata: Metadata,
+    sticky: BuiltInPartitioner,
+    round_robin: RoundRobin,
+    accumulator: RecordAccumulator,
+    backoff: ExponentialBackoff,
+    in_flight: BTreeMap<u16, VecDeque<InFlight>>,
+    idempotence: Idempotence,
+    blocked: Option<Blocked>,
+    record_due: bool,
+    correlation_id_next: u64,
+    wakeup_at: Option<SimTime>,
+    sync_pending: BTreeMap<SendId, SimTime>,
+    /// Per leader: when it last had ready data, and when it could last be drained
+    /// (`NodeLatencyStats.readyTimeMs` / `drainTimeMs`).
+    node_stats: BTreeMap<u16, (SimTime, SimTime)>,
+    stats: ProducerStats,
+}
+
+impl Producer {
+    /// A producer sending `workload`, bootstrapping from `bootstrap` brokers.
+    pub fn new(config: ProducerConfig, workload: Workload, bootstrap: Vec<u16>, rng: SimRng) -> Producer {
+        assert!(!bootstrap.is_empty(), "a producer needs a bootstrap broker");
+        let accumulator = RecordAccumulator::new(config.batch_size_bytes, config.linger.as_ms(), config.buffer_memory);
+        Producer {
+            topic: workload.topic.as_str().into(),
+            sticky: BuiltInPartitioner::new(config.batch_size_bytes),
+            backoff: ExponentialBackoff::new(config.retry_backoff.as_ms(), config.retry_backoff_max.as_ms(), 200),
+            config,
+            workload,
+            bootstrap,
+            rng,
+            metadata: Metadata::default(),
+            round_robin: RoundRobin::default(),
+            accumulator,
+            in_flight: BTreeMap::new(),
+            idempotence: Idempotence::default(),
+            blocked: None,
+            record_due: false,
+            correlation_id_next: 0,
+            wakeup_at: None,
+            sync_pending: BTreeMap::new(),
+            node_stats: BTreeMap::new(),
+            stats: ProducerStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &ProducerStats {
+        &self.stats
+    }
+
+    /// The accumulator (deques and BufferPool).
+    pub fn accumulator(&self) -> &RecordAccumulator {
+        &self.accumulator
+    }
+
+    /// Requests in flight per broker.
+    pub fn in_flight_per_broker(&self) -> BTreeMap<u16, u32> {
+        self.in_flight.iter().filter(|(_, q)| !q.is_empty()).map(|(b, q)| (*b, q.len() as u32)).collect()
+    }
+
+    /// Current configuration.
+    pub fn config(&self) -> &ProducerConfig {
+        &self.config
+    }
+
+    /// The producer id and epoch, once assigned.
+    pub fn producer_id(&self) -> Option<(i64, i16)> {
+        self.idempotence.producer_id
+    }
+
+    /// Replaces the configuration (a run-time config change); batching settings apply to new
+    /// batches.
+    pub fn set_config(&mut self, config: ProducerConfig) {
+        self.accumulator.set_linger_ms(config.linger.as_ms());
+        self.backoff = ExponentialBackoff::new(config.retry_backoff.as_ms(), config.retry_backoff_max.as_ms(), 200);
+        self.config = config;
+    }
+
+    /// Arms the workload.
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        if self.workload.records > 0 {
+            let start = SimTime::from_ms(self.workload.start_ms);
+            ctx.set_timer(start.saturating_since(ctx.now), Timer::NextRecord);
+        }
+    }
+
+    /// Handles a response.
+    pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
+        match msg {
+            Message::ProduceResponse { correlation_id, responses } => {
+                self.on_produce_response(ctx, from.number, correlation_id, responses)
+            }
+            Message::MetadataResponse { correlation_id, brokers, topics } => {
+                self.on_metadata(ctx, correlation_id, brokers, topics)
+            }
+            Message::InitProducerIdResponse { correlation_id, error, producer_id, producer_epoch } => {
+                self.on_init_producer_id(ctx, correlation_id, error, producer_id, producer_epoch)
+            }
+            _ => {}
+        }
+    }
+
+    /// Handles a timer.
+    pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
+        match timer {
+            Timer::NextRecord => self.on_next_record(ctx),
+            Timer::SenderWakeup => {
+                if self.wakeup_at.is_some_and(|at| at <= ctx.now) {
+                    self.wakeup_at = None;
+                }
+                self.run_sender(ctx);
+            }
+            Timer::RequestTimeout { correlation_id } => self.on_request_timeout(ctx, correlation_id),
+            Timer::MaxBlock { send } => self.on_max_block(ctx, send),
+            _ => {}
+        }
+    }
+}
+
+mod send;
+mod sender;
+
+/// A deterministic value of `len` bytes for record `index`: its decimal index, then dots.
+pub fn value_bytes(index: u64, len: u32) -> Vec<u8> {
+    let mut value = index.to_string().into_bytes();
+    value.resize(len as usize, b'.');
+    value
+}
+
+impl Producer {
+    /// Kafka's producer metrics, averaged over the run so far (`elapsed` since the start):
+    /// `record-send-rate`, `record-queue-time-avg` (ms), `request-latency-avg` (ms),
+    /// `batch-size-avg` (bytes), `records-per-request-avg`, `record-retry-rate`,
+    /// `record-error-rate`, `bufferpool-wait-ratio` and `buffer-available-bytes`.
+    pub fn metrics(&self, elapsed: SimDuration) -> BTreeMap<&'static str, f64> {
+        let s = &self.stats;
+        let seconds = (elapsed.as_ns() as f64 / 1e9).max(f64::MIN_POSITIVE);
+        let avg = |total: u64, n: u64| if n == 0 { 0.0 } else { total as f64 / n as f64 };
+        BTreeMap::from([
+            ("record-send-rate", s.records_in_requests as f64 / seconds),
+            ("record-queue-time-avg", avg(s.queue_time_ms_total, s.first_drains)),
+            ("request-latency-avg", avg(s.request_latency_ms_total, s.responses)),
+            ("batch-size-avg", avg(s.batch_bytes_sent, s.batches_sent)),
+            ("records-per-request-avg", avg(s.records_in_requests, s.requests)),
+            ("record-retry-rate", s.records_retried as f64 / seconds),
+            ("record-error-rate", s.records_failed as f64 / seconds),
+            ("bufferpool-wait-ratio", s.pool_wait_ns as f64 / elapsed.as_ns().max(1) as f64),
+            ("buffer-available-bytes", self.accumulator.pool.available() as f64),
+        ])
+    }
+}

@@ -1,0 +1,249 @@
+//! The application thread: `send()` and `get()`.
+
+use super::*;
+
+impl Producer {
+    pub(super) fn on_next_record(&mut self, ctx: &mut Ctx) {
+        if self.blocked.is_some() {
+            self.record_due = true;
+            return;
+        }
+        let index = self.stats.records_sent;
+        if index >= self.workload.records {
+            return;
+        }
+        self.stats.records_sent += 1;
+        let key = self.workload.key.as_ref().map(|k| k.key(index).into_bytes());
+        let value = super::value_bytes(index, self.workload.value_bytes);
+        let record = Record { timestamp_ms: ctx.now.as_ms() as i64, key, value: Some(value), headers: vec![] };
+        self.send(ctx, index, record, self.workload.partition);
+        if index + 1 < self.workload.records {
+            let interval = SimDuration::from_ns(1_000_000_000 / self.workload.rate_per_sec.max(1));
+            ctx.set_timer(interval, Timer::NextRecord);
+        }
+    }
+
+    /// `KafkaProducer.send` → `doSend`.
+    fn send(&mut self, ctx: &mut Ctx, send: SendId, record: Record, partition: Option<u32>) {
+        if self.metadata.leaders.is_none() {
+            self.metadata.update_requested = true;
+            self.block(ctx, send, BlockReason::Metadata, Some((record, partition)));
+            self.run_sender(ctx);
+            return;
+        }
+        self.send_with_metadata(ctx, send, record, partition);
+    }
+
+    fn send_with_metadata(&mut self, ctx: &mut Ctx, send: SendId, record: Record, partition: Option<u32>) {
+        let upper = self.accumulator.buffer_size_for(&record);
+        let size = crate::sim::record::record_size_upper_bound(
+            record.key.as_deref(),
+            record.value.as_deref(),
+            &record.headers,
+        ) as u64;
+        // Kafka: RecordTooLargeException for max.request.size / buffer.memory; a batch buffer
+        // larger than the whole pool (batch.size > buffer.memory) makes BufferPool.allocate throw.
+        let too_large = size > u64::from(self.config.max_request_size) || size > self.config.buffer_memory;
+        if too_large || u64::from(upper) > self.accumulator.pool.total() {
+            self.complete_send(ctx, send, None, -1, Some(ErrorCode::MessageTooLarge));
+            return;
+        }
+        // Kafka's append loop: a sticky partition whose batches are all full (including the one
+        // `tryAppend` just closed) may switch first, and the record then goes to the new one.
+        loop {
+            let tp = self.choose_partition(&record, partition);
+            let sticky = self.is_sticky_path(partition, &record);
+            if sticky && self.maybe_switch(ctx, &tp) {
+                continue;
+            }
+            if let Some(result) = self.accumulator.try_append(&tp, &record, send, ctx.now) {
+                self.after_append(ctx, send, &tp, result);
+                return;
+            }
+            if sticky && self.maybe_switch(ctx, &tp) {
+                continue;
+            }
+            if self.accumulator.pool.try_allocate(upper) {
+                let result = self.accumulator.append_new_batch(&tp, record, send, upper, ctx.now);
+                self.after_append(ctx, send, &tp, result);
+                return;
+            }
+            self.accumulator.pool.waiters.push_back(upper);
+            self.block(ctx, send, BlockReason::BufferMemory, Some((record, Some(tp.partition))));
+            self.run_sender(ctx);
+            return;
+        }
+    }
+
+    fn is_sticky_path(&self, explicit: Option<u32>, record: &Record) -> bool {
+        explicit.is_none() && !self.config.round_robin && (record.key.is_none() || self.config.ignore_keys)
+    }
+
+    fn available_partitions(&self) -> (Vec<u32>, u32) {
+        let leaders = self.metadata.leaders.as_ref().expect("metadata known");
+        ((0..leaders.len() as u32).filter(|p| leaders[*p as usize].is_some()).collect(), leaders.len() as u32)
+    }
+
+    /// `partitionChanged`: when every batch of the sticky partition is full, count zero bytes
+    /// with switching enabled; true when that moved the partitioner on.
+    fn maybe_switch(&mut self, ctx: &mut Ctx, tp: &Tp) -> bool {
+        if !self.accumulator.all_batches_full(tp) {
+            return false;
+        }
+        let (available, n) = self.available_partitions();
+        let produced = self.sticky.produced_bytes();
+        match self.sticky.on_append(0, true, &mut self.rng, &available, n) {
+            Some(next) => {
+                ctx.trace(TraceKind::StickySwitched {
+                    topic: self.topic.to_string(),
+                    from: tp.partition,
+                    to: next,
+                    produced_bytes: produced,
+                });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Explicit partition, else `murmur2(key)` (unless `partitioner.ignore.keys`), else the
+    /// round-robin or the current sticky partition.
+    fn choose_partition(&mut self, record: &Record, explicit: Option<u32>) -> Tp {
+        let (available, n) = self.available_partitions();
+        let partition = match (explicit, &record.key) {
+            (Some(p), _) => p,
+            (None, Some(key)) if !self.config.ignore_keys => partition_for_key(key, n),
+            _ if self.config.round_robin => self.round_robin.next(&available, n),
+            _ => self.sticky.current(&mut self.rng, &available, n),
+        };
+        Tp::new(&self.topic, partition)
+    }
+
+    fn after_append(&mut self, ctx: &mut Ctx, send: SendId, tp: &Tp, result: AppendResult) {
+        let batch = self.accumulator.deques()[tp].iter().find(|b| b.batch_id == result.batch_id).expect("appended");
+        ctx.trace(TraceKind::RecordAccumulated {
+            tp: tp.clone(),
+            batch_id: batch.batch_id,
+            batch_records: batch.record_count(),
+            batch_bytes: batch.estimated_size(),
+        });
+        let sticky_path = self.workload.partition.is_none()
+            && !self.config.round_robin
+            && (self.workload.key.is_none() || self.config.ignore_keys);
+        if sticky_path {
+            let (available, n) = self.available_partitions();
+            let full = self.accumulator.all_batches_full(tp);
+            let produced = self.sticky.produced_bytes() + result.appended_bytes;
+            if let Some(next) = self.sticky.on_append(result.appended_bytes, full, &mut self.rng, &available, n) {
+                ctx.trace(TraceKind::StickySwitched {
+                    topic: self.topic.to_string(),
+                    from: tp.partition,
+                    to: next,
+                    produced_bytes: produced,
+                });
+            }
+        }
+        if self.workload.sync {
+            self.sync_pending.insert(send, ctx.now);
+            self.block(ctx, send, BlockReason::Get, None);
+        }
+        if result.batch_is_full || result.new_batch_created {
+            self.run_sender(ctx);
+        } else {
+            self.arm_wakeup(ctx, self.config.linger.as_ms());
+        }
+    }
+
+    fn block(&mut self, ctx: &mut Ctx, send: SendId, reason: BlockReason, record: Option<(Record, Option<u32>)>) {
+        assert!(self.blocked.is_none(), "one application thread");
+        ctx.trace(TraceKind::CallerBlocked { send_id: send, reason });
+        if reason != BlockReason::Get {
+            ctx.set_timer(self.config.max_block, Timer::MaxBlock { send });
+        }
+        self.blocked = Some(Blocked { send, reason, since: ctx.now, record });
+    }
+
+    /// Unblocks the application thread and resumes the workload.
+    pub(super) fn unblock(&mut self, ctx: &mut Ctx) -> Option<Blocked> {
+        let b = self.blocked.take()?;
+        let waited = ctx.now.saturating_since(b.since);
+        if b.reason == BlockReason::BufferMemory {
+            self.stats.pool_wait_ns += waited.as_ns();
+        }
+        ctx.trace(TraceKind::CallerUnblocked { send_id: b.send, reason: b.reason, waited });
+        Some(b)
+    }
+
+    fn resume_workload(&mut self, ctx: &mut Ctx) {
+        if std::mem::take(&mut self.record_due) {
+            self.on_next_record(ctx);
+        }
+    }
+
+    /// Metadata arrived: a send waiting on it continues.
+    pub(super) fn on_metadata_ready(&mut self, ctx: &mut Ctx) {
+        if self.blocked.as_ref().is_some_and(|b| b.reason == BlockReason::Metadata) {
+            let b = self.unblock(ctx).expect("blocked");
+            let (record, partition) = b.record.expect("a metadata wait holds its record");
+            self.send_with_metadata(ctx, b.send, record, partition);
+            if self.blocked.is_none() {
+                self.resume_workload(ctx);
+            }
+        }
+    }
+
+    /// Memory was returned to the pool: a send waiting on it takes its buffer and appends.
+    pub(super) fn on_memory_freed(&mut self, ctx: &mut Ctx) {
+        if !self.blocked.as_ref().is_some_and(|b| b.reason == BlockReason::BufferMemory)
+            || !self.accumulator.pool.serve_head_waiter()
+        {
+            return;
+        }
+        let b = self.unblock(ctx).expect("blocked");
+        let (record, partition) = b.record.expect("a memory wait holds its record");
+        let tp = Tp::new(&self.topic, partition.expect("partition chosen before the wait"));
+        let capacity = self.accumulator.buffer_size_for(&record);
+        let result = self.accumulator.append_new_batch(&tp, record, b.send, capacity, ctx.now);
+        self.after_append(ctx, b.send, &tp, result);
+        if self.blocked.is_none() {
+            self.resume_workload(ctx);
+        }
+    }
+
+    /// `max.block.ms` passed: the blocked send fails (`TimeoutException` /
+    /// `BufferExhaustedException`).
+    pub(super) fn on_max_block(&mut self, ctx: &mut Ctx, send: SendId) {
+        if !self.blocked.as_ref().is_some_and(|b| b.send == send && b.reason != BlockReason::Get) {
+            return;
+        }
+        let b = self.unblock(ctx).expect("blocked");
+        if b.reason == BlockReason::BufferMemory {
+            self.accumulator.pool.waiters.pop_front();
+        }
+        self.complete_send(ctx, send, None, -1, Some(ErrorCode::Timeout));
+        self.resume_workload(ctx);
+    }
+
+    /// A send's future completes: its callback runs (or its `get()` returns).
+    pub(super) fn complete_send(
+        &mut self,
+        ctx: &mut Ctx,
+        send: SendId,
+        tp: Option<Tp>,
+        offset: i64,
+        error: Option<ErrorCode>,
+    ) {
+        match error {
+            None => self.stats.records_acked += 1,
+            Some(_) => self.stats.records_failed += 1,
+        }
+        let sync = self.workload.sync;
+        ctx.trace(TraceKind::SendCompleted { send_id: send, tp, offset, error, sync });
+        if self.sync_pending.remove(&send).is_some()
+            && self.blocked.as_ref().is_some_and(|b| b.send == send && b.reason == BlockReason::Get)
+        {
+            self.unblock(ctx);
+            self.resume_workload(ctx);
+        }
+    }
+}

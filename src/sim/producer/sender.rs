@@ -1,0 +1,485 @@
+//! The Sender and NetworkClient side: metadata, producer ids, ready/drain, in-flight requests,
+//! responses, retries, expiry.
+
+use super::*;
+
+impl Producer {
+    fn next_correlation_id(&mut self) -> u64 {
+        let id = self.correlation_id_next;
+        self.correlation_id_next += 1;
+        id
+    }
+
+    /// The broker with the fewest requests in flight (Kafka `leastLoadedNode`), ties broken by a
+    /// random start.
+    fn least_loaded_node(&mut self) -> u16 {
+        let nodes =
+            if self.metadata.brokers.is_empty() { self.bootstrap.clone() } else { self.metadata.brokers.clone() };
+        let start = self.rng.below(nodes.len() as u64) as usize;
+        (0..nodes.len())
+            .map(|i| nodes[(start + i) % nodes.len()])
+            .min_by_key(|b| self.in_flight.get(b).map_or(0, VecDeque::len))
+            .expect("non-empty")
+    }
+
+    fn leader_of(&self, tp: &Tp) -> Option<u16> {
+        self.metadata.leaders.as_ref().and_then(|l| l.get(tp.partition as usize).copied().flatten())
+    }
+
+    fn maybe_request_metadata(&mut self, ctx: &mut Ctx) {
+        let stale = self.metadata.leaders.is_some()
+            && ctx.now.saturating_since(self.metadata.updated) >= self.config.metadata_max_age;
+        if (self.metadata.update_requested || stale) && self.metadata.in_flight.is_none() {
+            let correlation_id = self.next_correlation_id();
+            let node = self.least_loaded_node();
+            self.metadata.in_flight = Some(correlation_id);
+            ctx.send(
+                NodeId::broker(node),
+                Message::MetadataRequest { correlation_id, topics: vec![self.topic.clone()] },
+            );
+            ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+        }
+    }
+
+    pub(super) fn on_metadata(
+        &mut self,
+        ctx: &mut Ctx,
+        correlation_id: u64,
+        brokers: Vec<u16>,
+        topics: Vec<TopicMetadata>,
+    ) {
+        if self.metadata.in_flight != Some(correlation_id) {
+            return;
+        }
+        self.metadata.in_flight = None;
+        let Some(topic) = topics.into_iter().find(|t| t.name == self.topic) else { return };
+        let leaders: Vec<Option<u16>> = topic.partitions.iter().map(|p| p.leader).collect();
+        self.metadata.version += 1;
+        self.metadata.leaders = Some(leaders.clone());
+        self.metadata.brokers = brokers;
+        self.metadata.updated = ctx.now;
+        self.metadata.update_requested = false;
+        ctx.trace(TraceKind::MetadataUpdated { version: self.metadata.version, leaders });
+        self.on_metadata_ready(ctx);
+        self.run_sender(ctx);
+    }
+
+    fn maybe_init_producer_id(&mut self, ctx: &mut Ctx) {
+        if !self.config.idempotence
+            || self.idempotence.producer_id.is_some()
+            || self.idempotence.init_in_flight.is_some()
+        {
+            return;
+        }
+        let correlation_id = self.next_correlation_id();
+        let node = self.least_loaded_node();
+        self.idempotence.init_in_flight = Some(correlation_id);
+        ctx.send(
+            NodeId::broker(node),
+            Message::InitProducerIdRequest { correlation_id, producer_id: -1, producer_epoch: -1 },
+        );
+        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+    }
+
+    pub(super) fn on_init_producer_id(
+        &mut self,
+        ctx: &mut Ctx,
+        correlation_id: u64,
+        error: ErrorCode,
+        producer_id: i64,
+        epoch: i16,
+    ) {
+        if self.idempotence.init_in_flight != Some(correlation_id) {
+            return;
+        }
+        self.idempotence.init_in_flight = None;
+        if error == ErrorCode::None {
+            self.idempotence.producer_id = Some((producer_id, epoch));
+            ctx.trace(TraceKind::ProducerIdAssigned { producer_id, epoch });
+        }
+        self.run_sender(ctx);
+    }
+
+    fn can_send_more(&self, node: u16) -> bool {
+        self.in_flight.get(&node).map_or(0, VecDeque::len) < self.config.in_flight_requests_max as usize
+    }
+
+    /// One pass of `Sender.sendProducerData`.
+    pub(super) fn run_sender(&mut self, ctx: &mut Ctx) {
+        self.maybe_request_metadata(ctx);
+        self.maybe_init_producer_id(ctx);
+        let ready = {
+            let leader_of = |tp: &Tp| self.leader_of(tp);
+            self.accumulator.ready(&leader_of, ctx.now)
+        };
+        if !ready.unknown_leader_topics.is_empty() {
+            self.metadata.update_requested = true;
+            self.maybe_request_metadata(ctx);
+        }
+        self.update_load_stats();
+        for node in &ready.ready_nodes {
+            let stats = self.node_stats.entry(*node).or_insert((ctx.now, ctx.now));
+            stats.0 = ctx.now;
+            if self.in_flight.get(node).map_or(0, VecDeque::len) < self.config.in_flight_requests_max as usize {
+                stats.1 = ctx.now;
+            }
+        }
+        let nodes: Vec<u16> = ready.ready_nodes.iter().copied().filter(|n| self.can_send_more(*n)).collect();
+        for node in nodes {
+            self.drain_and_send(ctx, node);
+        }
+        self.expire_batches(ctx);
+        let mut next = ready.next_ready_check_ms;
+        if let Some(e) = self.accumulator.next_expiry_ms(self.config.delivery_timeout.as_ms(), ctx.now) {
+            next = Some(next.map_or(e, |n| n.min(e)));
+        }
+        if let Some(ms) = next {
+            self.arm_wakeup(ctx, ms.max(1));
+        }
+    }
+
+    /// Kafka's `partitionReady` load stats for adaptive partitioning: once every partition has a
+    /// deque, the queue size (batches) of each partition with a leader, leaving out partitions
+    /// whose leader has had ready data it could not drain for `partitioner.availability.timeout.ms`.
+    fn update_load_stats(&mut self) {
+        let partitions = self.metadata.leaders.as_ref().map_or(0, Vec::len);
+        let deques: Vec<(u32, usize)> =
+            self.accumulator.deques().iter().map(|(tp, d)| (tp.partition, d.len())).collect();
+        if !self.config.adaptive_partitioning || self.config.round_robin || partitions == 0 || deques.len() < partitions
+        {
+            self.sticky.update_load_stats(None);
+            return;
+        }
+        let timeout = self.config.availability_timeout;
+        let mut queue_sizes = vec![0u32; deques.len()];
+        let mut ids = vec![0u32; deques.len()];
+        let mut length = 0;
+        for (partition, len) in deques {
+            let Some(leader) = self.leader_of(&Tp::new(&self.topic, partition)) else { continue };
+            let stalled = timeout > SimDuration::ZERO
+                && self.node_stats.get(&leader).is_some_and(|(ready, drain)| ready.saturating_since(*drain) > timeout);
+            if stalled {
+                continue;
+            }
+            queue_sizes[length] = len as u32;
+            ids[length] = partition;
+            length += 1;
+        }
+        self.sticky.update_load_stats(Some((queue_sizes, ids, length)));
+    }
+
+    pub(super) fn arm_wakeup(&mut self, ctx: &mut Ctx, after_ms: u64) {
+        let at = ctx.now + SimDuration::from_ms(after_ms);
+        if self.wakeup_at.is_none_or(|armed| at < armed || armed <= ctx.now) {
+            self.wakeup_at = Some(at);
+            ctx.set_timer(at - ctx.now, Timer::SenderWakeup);
+        }
+    }
+
+    fn partitions_led_by(&self, node: u16) -> Vec<Tp> {
+        let Some(leaders) = &self.metadata.leaders else { return vec![] };
+        (0..leaders.len() as u32)
+            .filter(|p| leaders[*p as usize] == Some(node))
+            .map(|p| Tp::new(&self.topic, p))
+            .collect()
+    }
+
+    fn drain_and_send(&mut self, ctx: &mut Ctx, node: u16) {
+        let partitions = self.partitions_led_by(node);
+        let max = self.config.max_request_size;
+        let idempotent = self.config.idempotence;
+        let pid = self.idempotence.producer_id;
+        let first_in_flight: BTreeMap<Tp, i32> = self
+            .idempotence
+            .in_flight_sequences
+            .iter()
+            .filter_map(|(tp, s)| s.iter().next().map(|f| (tp.clone(), *f)))
+            .collect();
+        let stop = move |b: &ProducerBatch| should_stop_drain(idempotent, pid.is_some(), &first_in_flight, b);
+        let next_sequence = &mut self.idempotence.next_sequence;
+        let batches =
+            self.accumulator.drain_node(node, &partitions, max, ctx.now, &stop, &mut |b: &mut ProducerBatch| {
+                if let (true, Some((id, epoch)), None) = (idempotent, pid, b.sequence) {
+                    let seq = next_sequence.entry(b.tp.clone()).or_insert(0);
+                    b.sequence = Some((id, epoch, *seq));
+                    *seq = ((i64::from(*seq) + i64::from(b.record_count())) % (i64::from(i32::MAX) + 1)) as i32;
+                }
+            });
+        if !batches.is_empty() {
+            self.send_produce_request(ctx, node, batches);
+        }
+    }
+
+    fn send_produce_request(&mut self, ctx: &mut Ctx, node: u16, batches: Vec<ProducerBatch>) {
+        let correlation_id = self.next_correlation_id();
+        let guarantee_order = self.config.in_flight_requests_max == 1;
+        let mut wire = Vec::with_capacity(batches.len());
+        for b in &batches {
+            let encoded = b.wire.clone().expect("encoded at drain");
+            let base_sequence = b.sequence.map_or(-1, |(_, _, s)| s);
+            if b.attempts == 0 {
+                self.stats.queue_time_ms_total += ctx.now.saturating_since(b.created).as_ms();
+                self.stats.first_drains += 1;
+            }
+            self.stats.batches_sent += 1;
+            self.stats.batch_bytes_sent += u64::from(encoded.size_bytes());
+            self.stats.records_in_requests += u64::from(b.record_count());
+            ctx.trace(TraceKind::BatchDrained {
+                tp: b.tp.clone(),
+                batch_id: b.batch_id,
+                records: b.record_count(),
+                bytes: encoded.size_bytes(),
+                base_sequence,
+                to: node,
+            });
+            if base_sequence >= 0 {
+                self.idempotence.in_flight_sequences.entry(b.tp.clone()).or_default().insert(base_sequence);
+            }
+            if guarantee_order {
+                self.accumulator.mute(&b.tp);
+            }
+            wire.push((b.tp.clone(), encoded));
+        }
+        self.stats.requests += 1;
+        let request = ProduceRequest {
+            correlation_id,
+            acks: self.config.acks,
+            timeout: self.config.request_timeout,
+            batches: wire,
+        };
+        ctx.send(NodeId::broker(node), Message::ProduceRequest(request));
+        if self.config.acks == Acks::None {
+            for b in batches {
+                self.complete_batch(ctx, b, -1, None);
+            }
+            return;
+        }
+        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+        self.in_flight.entry(node).or_default().push_back(InFlight { correlation_id, batches, sent: ctx.now });
+    }
+
+    pub(super) fn on_produce_response(
+        &mut self,
+        ctx: &mut Ctx,
+        node: u16,
+        correlation_id: u64,
+        responses: Vec<ProducePartitionResponse>,
+    ) {
+        let Some(queue) = self.in_flight.get_mut(&node) else { return };
+        let Some(i) = queue.iter().position(|f| f.correlation_id == correlation_id) else { return };
+        let flight = queue.remove(i).expect("position exists");
+        self.stats.responses += 1;
+        self.stats.request_latency_ms_total += ctx.now.saturating_since(flight.sent).as_ms();
+        for batch in flight.batches {
+            let resp = responses.iter().find(|r| r.tp == batch.tp);
+            match resp.map(|r| (r.error, r.base_offset)) {
+                Some((ErrorCode::None, base_offset)) => self.complete_batch(ctx, batch, base_offset, None),
+                Some((error, _)) => self.handle_failed_batch(ctx, batch, error),
+                None => self.handle_failed_batch(ctx, batch, ErrorCode::UnknownTopicOrPartition),
+            }
+        }
+        self.run_sender(ctx);
+    }
+
+    /// A request timed out: `NetworkClient` disconnects the node, so every request in flight to
+    /// it fails (`REQUEST_TIMED_OUT` for this one, `NETWORK_EXCEPTION` for the others).
+    pub(super) fn on_request_timeout(&mut self, ctx: &mut Ctx, correlation_id: u64) {
+        if self.metadata.in_flight == Some(correlation_id) {
+            self.metadata.in_flight = None;
+            self.run_sender(ctx);
+            return;
+        }
+        if self.idempotence.init_in_flight == Some(correlation_id) {
+            self.idempotence.init_in_flight = None;
+            self.run_sender(ctx);
+            return;
+        }
+        let Some((&node, _)) =
+            self.in_flight.iter().find(|(_, q)| q.iter().any(|f| f.correlation_id == correlation_id))
+        else {
+            return;
+        };
+        let flights = self.in_flight.remove(&node).unwrap_or_default();
+        for flight in flights {
+            let error = if flight.correlation_id == correlation_id {
+                ErrorCode::RequestTimedOut
+            } else {
+                ErrorCode::NetworkException
+            };
+            for batch in flight.batches {
+                self.handle_failed_batch(ctx, batch, error);
+            }
+        }
+        self.metadata.update_requested = true;
+        self.run_sender(ctx);
+    }
+
+    /// Retry if allowed (`canRetry`), split on MESSAGE_TOO_LARGE, else fail the records.
+    fn handle_failed_batch(&mut self, ctx: &mut Ctx, mut batch: ProducerBatch, error: ErrorCode) {
+        if batch.done {
+            return;
+        }
+        self.stats.batch_errors += 1;
+        self.release_sequence(&batch);
+        self.accumulator.unmute(&batch.tp);
+        if error == ErrorCode::MessageTooLarge && batch.record_count() > 1 {
+            ctx.trace(TraceKind::ProduceFailed {
+                tp: batch.tp.clone(),
+                batch_id: batch.batch_id,
+                error,
+                will_retry: true,
+            });
+            self.split_and_reenqueue(ctx, batch);
+            return;
+        }
+        let can_retry = error.is_retriable()
+            && batch.attempts < self.config.retries
+            && !batch.delivery_timed_out(self.config.delivery_timeout.as_ms(), ctx.now);
+        ctx.trace(TraceKind::ProduceFailed {
+            tp: batch.tp.clone(),
+            batch_id: batch.batch_id,
+            error,
+            will_retry: can_retry,
+        });
+        if matches!(
+            error,
+            ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition | ErrorCode::NetworkException
+        ) {
+            self.metadata.update_requested = true;
+        }
+        if !can_retry {
+            self.fail_batch(ctx, batch, error);
+            return;
+        }
+        let backoff = self.backoff.backoff_ms(batch.attempts, &mut self.rng);
+        batch.reenqueued(ctx.now, backoff);
+        self.stats.records_retried += u64::from(batch.record_count());
+        ctx.trace(TraceKind::BatchRequeued {
+            tp: batch.tp.clone(),
+            batch_id: batch.batch_id,
+            attempts: batch.attempts,
+            backoff_ms: backoff,
+        });
+        if batch.sequence.is_some() {
+            self.accumulator.insert_in_sequence_order(batch);
+        } else {
+            self.accumulator.reenqueue(batch);
+        }
+    }
+
+    /// `splitAndReenqueue`: re-packs the records into smaller batches outside the pool, with
+    /// consecutive sequences if the original had one; no retry is consumed. The first split uses
+    /// `batch.size`; a batch that is itself a split is re-split at
+    /// `max(largest record, estimated size / 2)` — Kafka's fix for KAFKA-8350
+    /// (apache/kafka#20358, after 4.0), without which an uncompressed batch above
+    /// `max.message.bytes` but within `batch.size` is re-sent unchanged until it expires.
+    fn split_and_reenqueue(&mut self, ctx: &mut Ctx, batch: ProducerBatch) {
+        self.accumulator.deallocate(&batch);
+        let largest =
+            batch.records.iter().map(|(r, _)| self.accumulator.buffer_size_for_unbatched(r)).max().unwrap_or(0);
+        let split_size =
+            if batch.is_split { largest.max(batch.estimated_size() / 2) } else { self.config.batch_size_bytes.max(1) };
+        let mut pieces: Vec<ProducerBatch> = Vec::new();
+        for (record, send) in batch.records.clone() {
+            let fits = pieces.last_mut().is_some_and(|p| p.try_append(record.clone(), send, ctx.now).is_some());
+            if !fits {
+                let capacity = split_size.max(self.accumulator.buffer_size_for_unbatched(&record));
+                let mut piece = ProducerBatch::new(batch.batch_id, batch.tp.clone(), capacity, batch.created);
+                piece.is_split = true;
+                piece.try_append(record, send, ctx.now).expect("first record fits");
+                pieces.push(piece);
+            }
+        }
+        let mut seq = batch.sequence;
+        for piece in &mut pieces {
+            if let Some((id, epoch, s)) = seq {
+                piece.sequence = Some((id, epoch, s));
+                seq = Some((id, epoch, s + piece.record_count() as i32));
+            }
+        }
+        for piece in pieces.into_iter().rev() {
+            self.accumulator.reenqueue(piece);
+        }
+    }
+
+    fn release_sequence(&mut self, batch: &ProducerBatch) {
+        if let Some((_, _, s)) = batch.sequence {
+            if let Some(set) = self.idempotence.in_flight_sequences.get_mut(&batch.tp) {
+                set.remove(&s);
+            }
+        }
+    }
+
+    fn complete_batch(&mut self, ctx: &mut Ctx, mut batch: ProducerBatch, base_offset: i64, error: Option<ErrorCode>) {
+        if batch.done {
+            return;
+        }
+        batch.done = true;
+        self.release_sequence(&batch);
+        self.accumulator.unmute(&batch.tp);
+        self.accumulator.deallocate(&batch);
+        if error.is_none() {
+            let latency = ctx.now.saturating_since(batch.created);
+            ctx.trace(TraceKind::ProduceAcked {
+                tp: batch.tp.clone(),
+                batch_id: batch.batch_id,
+                base_offset,
+                records: batch.record_count(),
+                latency,
+            });
+        }
+        for (i, (_, send)) in batch.records.iter().enumerate() {
+            let offset = if base_offset < 0 || error.is_some() { -1 } else { base_offset + i as i64 };
+            self.complete_send(ctx, *send, Some(batch.tp.clone()), offset, error);
+        }
+        self.on_memory_freed(ctx);
+    }
+
+    fn fail_batch(&mut self, ctx: &mut Ctx, batch: ProducerBatch, error: ErrorCode) {
+        self.complete_batch(ctx, batch, -1, Some(error));
+    }
+
+    /// Expires batches past `delivery.timeout.ms`, queued (from each deque head) and in flight.
+    fn expire_batches(&mut self, ctx: &mut Ctx) {
+        let timeout = self.config.delivery_timeout.as_ms();
+        let mut expired = self.accumulator.expired(timeout, ctx.now);
+        for queue in self.in_flight.values_mut() {
+            for flight in queue.iter_mut() {
+                for b in flight.batches.iter_mut().filter(|b| !b.done && b.delivery_timed_out(timeout, ctx.now)) {
+                    let mut copy = b.clone();
+                    b.done = true;
+                    copy.done = false;
+                    expired.push(copy);
+                }
+            }
+        }
+        for batch in expired {
+            let age_ms = ctx.now.saturating_since(batch.created).as_ms();
+            ctx.trace(TraceKind::BatchExpired {
+                tp: batch.tp.clone(),
+                batch_id: batch.batch_id,
+                records: batch.record_count(),
+                age_ms,
+            });
+            self.fail_batch(ctx, batch, ErrorCode::Timeout);
+        }
+    }
+}
+
+/// `shouldStopDrainBatchesForPartition`: for an idempotent producer, stop while there is no
+/// producer id yet, or when the head batch is a retry that is not the first in flight for its
+/// partition (which effectively reduces that partition to one request in flight).
+fn should_stop_drain(
+    idempotent: bool,
+    has_producer_id: bool,
+    first_in_flight: &BTreeMap<Tp, i32>,
+    first: &ProducerBatch,
+) -> bool {
+    if !idempotent {
+        return false;
+    }
+    if !has_producer_id {
+        return true;
+    }
+    matches!((first_in_flight.get(&first.tp), first.sequence), (Some(f), Some((_, _, s))) if s != *f)
+}

@@ -1,0 +1,311 @@
+//! Producer internals in running scenarios, each with an asserted outcome.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use brokerscope::scenario::from_value;
+use brokerscope::sim::node::NodeId;
+use brokerscope::sim::protocol::ErrorCode;
+use brokerscope::sim::time::SimTime;
+use brokerscope::sim::trace::{BlockReason, TraceEvent, TraceKind};
+use brokerscope::sim::{Node, Sim};
+use serde_json::{json, Value};
+
+/// `brokers` brokers, topic `t` with `partitions` partitions (RF = brokers), one producer.
+fn scenario(brokers: u16, partitions: u32, producer: Value, workload: Value, events: Value) -> Value {
+    let mut w = json!({"topic": "t", "records": 200, "rate_per_sec": 1000, "key": null, "value_bytes": 100});
+    for (k, v) in workload.as_object().unwrap() {
+        w[k] = v.clone();
+    }
+    json!({
+        "duration_ms": 60000, "brokers": brokers, "broker_config": {"replica.lag.time.max.ms": 1000},
+        "network": {"latency_ms": 1},
+        "topics": [{"name": "t", "partitions": partitions, "replication_factor": brokers}],
+        "producers": [{"id": "p", "config": producer, "workload": w}],
+        "events": events
+    })
+}
+
+fn run(v: Value, until_ms: u64, seed: u64) -> (Sim, Vec<TraceEvent>) {
+    let s = from_value(&v).unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = Sim::new(&s, seed);
+    sim.run_until(SimTime::from_ms(until_ms), 20_000_000);
+    let trace = sim.drain_trace();
+    (sim, trace)
+}
+
+fn drained(trace: &[TraceEvent]) -> Vec<u32> {
+    trace
+        .iter()
+        .filter_map(|e| if let TraceKind::BatchDrained { records, .. } = &e.kind { Some(*records) } else { None })
+        .collect()
+}
+
+fn mean(xs: &[u32]) -> f64 {
+    xs.iter().map(|x| f64::from(*x)).sum::<f64>() / xs.len() as f64
+}
+
+/// The workload indices of the records in partition `p`'s leader log, in offset order.
+fn log_values(sim: &Sim, leader: u16, partition: u32) -> Vec<u64> {
+    let Some(Node::Broker(b)) = sim.node(NodeId::broker(leader)) else { panic!("no broker {leader}") };
+    let (_, replica) = b.replicas().iter().find(|(tp, _)| tp.partition == partition).unwrap();
+    replica
+        .log
+        .batches()
+        .flat_map(|batch| batch.records())
+        .map(|(_, r)| String::from_utf8_lossy(&r.value.unwrap()).trim_end_matches('.').parse().unwrap())
+        .collect()
+}
+
+fn completions(trace: &[TraceEvent]) -> Vec<(u64, Option<ErrorCode>)> {
+    trace
+        .iter()
+        .filter_map(|e| {
+            if let TraceKind::SendCompleted { send_id, error, .. } = &e.kind {
+                Some((*send_id, *error))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn linger_gathers_records_and_batch_size_caps_them() {
+    let base = json!({"acks": "1", "batch.size": 16384});
+    let with = |linger: u64, batch_size: u64| {
+        let mut c = base.clone();
+        c["linger.ms"] = json!(linger);
+        c["batch.size"] = json!(batch_size);
+        let (_, trace) = run(scenario(1, 1, c, json!({"rate_per_sec": 2000}), json!([])), 2000, 1);
+        drained(&trace)
+    };
+    let (no_linger, linger_50, small) = (with(0, 16384), with(50, 16384), with(50, 1000));
+    assert!(
+        mean(&no_linger) < 2.0,
+        "linger 0: a batch leaves as soon as the sender can send it ({:.2})",
+        mean(&no_linger)
+    );
+    assert!(mean(&linger_50) > 60.0, "linger 50 ms at 2000 rec/s gathers ~100 records ({:.2})", mean(&linger_50));
+    // batch.size 1000 with 177-byte records: 61 + 7 records of 116 B fit (873 B); the 8th does not.
+    assert!(small.iter().all(|n| *n <= 8), "batch.size caps batches: {small:?}");
+    assert!(small.iter().filter(|n| **n == 8).count() * 10 > small.len() * 8, "most batches hold exactly 8: {small:?}");
+}
+
+fn switches(linger_ms: u64, seed: u64) -> Vec<(u32, u32, u32)> {
+    let producer = json!({"acks": "1", "linger.ms": linger_ms, "enable.idempotence": false});
+    let (_, trace) =
+        run(scenario(3, 6, producer, json!({"records": 2000, "rate_per_sec": 5000}), json!([])), 3000, seed);
+    trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::StickySwitched { from, to, produced_bytes, .. } => Some((*from, *to, *produced_bytes)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_sticky_partitioner_switches_after_batch_size_bytes() {
+    // ~107-byte records. A full batch stays just under batch.size, so when batches linger the
+    // switch waits for the second batch to fill (or 2 × batch.size); when they drain at once the
+    // deque empties and the switch comes right after batch.size bytes.
+    let lingering = switches(100, 2);
+    let draining = switches(0, 2);
+    for (_, _, bytes) in lingering.iter().chain(&draining) {
+        assert!(*bytes >= 16384 && *bytes < 2 * 16384 + 200, "switch after {bytes} bytes");
+    }
+    assert!(lingering.iter().all(|s| s.2 > 32_000), "lingering: two batches per partition");
+    assert!(draining.iter().filter(|s| s.2 < 17_000).count() * 10 >= draining.len() * 9, "draining: one batch");
+    assert!(draining.len() >= lingering.len() * 3 / 2, "{} vs {}", draining.len(), lingering.len());
+    let partitions: std::collections::BTreeSet<u32> = draining.iter().map(|s| s.1).collect();
+    assert!(partitions.len() >= 4, "uniform over partitions: {partitions:?}");
+    // Unlike the legacy StickyPartitionCache, KIP-794 may draw the same partition again.
+}
+
+#[test]
+fn an_exhausted_buffer_pool_blocks_send_then_fails_after_max_block_ms() {
+    let producer = json!({"acks": "1", "enable.idempotence": false, "linger.ms": 0, "buffer.memory": 32768, "batch.size": 16384, "max.block.ms": 1000});
+    // Responses stop at 200 ms, so drained batches keep their buffers until request.timeout.ms.
+    let events = json!([{"at_ms": 200, "action": "cut_link", "from": "broker-1", "to": "p"}]);
+    let (_, trace) = run(scenario(1, 1, producer, json!({"records": 50, "rate_per_sec": 100}), events), 5000, 3);
+    let blocked = trace
+        .iter()
+        .find(|e| matches!(e.kind, TraceKind::CallerBlocked { reason: BlockReason::BufferMemory, .. }))
+        .expect("blocked on memory");
+    let TraceKind::CallerBlocked { send_id, .. } = blocked.kind else { unreachable!() };
+    let unblocked = trace
+        .iter()
+        .find(|e| matches!(e.kind, TraceKind::CallerUnblocked { send_id: s, reason: BlockReason::BufferMemory, .. } if s == send_id))
+        .expect("unblocked");
+    assert_eq!(unblocked.at.as_ns() - blocked.at.as_ns(), 1_000_000_000, "exactly max.block.ms");
+    assert!(
+        completions(&trace).contains(&(send_id, Some(ErrorCode::Timeout))),
+        "BufferExhaustedException to the callback"
+    );
+}
+
+/// Loss on producer → leader requests, a short request timeout, keyed records to one partition.
+fn lossy(idempotence: bool, drop_responses: bool) -> Value {
+    let mut producer = json!({"acks": "all", "max.in.flight.requests.per.connection": 5, "request.timeout.ms": 100, "linger.ms": 0, "retry.backoff.ms": 10});
+    producer["enable.idempotence"] = json!(idempotence);
+    let (from, to) = if drop_responses { ("broker-1", "p") } else { ("p", "broker-1") };
+    // Loss starts after the producer id and the first acknowledgement: a lost *first* batch
+    // would let a later sequence open the broker's producer state, a case Kafka resolves only
+    // by an epoch bump after the lost batch expires.
+    let events = json!([{"at_ms": 50, "action": "set_link", "from": from, "to": to, "latency_ms": 1, "loss": "1/4"}]);
+    scenario(1, 1, producer, json!({"records": 300, "rate_per_sec": 500, "key": "k"}), events)
+}
+
+fn inversions(values: &[u64]) -> usize {
+    values.windows(2).filter(|w| w[1] < w[0]).count()
+}
+
+fn duplicates(values: &[u64]) -> usize {
+    values.len() - values.iter().collect::<std::collections::BTreeSet<_>>().len()
+}
+
+#[test]
+fn retries_reorder_records_without_idempotence_and_never_with_it() {
+    let mut reordered_runs = 0;
+    for seed in 1..=4 {
+        let (sim, _) = run(lossy(false, false), 20_000, seed);
+        let values = log_values(&sim, 1, 0);
+        reordered_runs += usize::from(inversions(&values) > 0);
+        let (sim, _) = run(lossy(true, false), 20_000, seed);
+        let values = log_values(&sim, 1, 0);
+        assert_eq!(inversions(&values), 0, "seed {seed}: idempotence keeps order");
+        assert_eq!(duplicates(&values), 0, "seed {seed}: and writes each record once");
+        assert_eq!(values.len(), 300, "seed {seed}: every record written");
+    }
+    assert!(reordered_runs >= 3, "without idempotence, retries after lost requests reorder: {reordered_runs}/4 runs");
+}
+
+/// Responses from the leader are cut for 30 ms: every request in flight then times out and is
+/// retried, although the leader appended it (a network partition; TCP loses nothing alone).
+fn lost_responses(idempotence: bool) -> Value {
+    let mut producer = json!({"acks": "all", "request.timeout.ms": 100, "linger.ms": 0, "retry.backoff.ms": 10});
+    producer["enable.idempotence"] = json!(idempotence);
+    let events = json!([
+        {"at_ms": 150, "action": "cut_link", "from": "broker-1", "to": "p"},
+        {"at_ms": 180, "action": "heal_link", "from": "broker-1", "to": "p"}
+    ]);
+    scenario(1, 1, producer, json!({"records": 300, "rate_per_sec": 500, "key": "k"}), events)
+}
+
+#[test]
+fn lost_responses_cause_duplicates_only_without_idempotence() {
+    let (sim, trace) = run(lost_responses(true), 20_000, 5);
+    let values = log_values(&sim, 1, 0);
+    assert_eq!(duplicates(&values), 0);
+    assert_eq!(values, (0..300).collect::<Vec<u64>>(), "every record once, in order");
+    let dups = trace.iter().filter(|e| matches!(e.kind, TraceKind::DuplicateBatch { .. })).count();
+    assert!(dups >= 3, "the leader recognised the retried batches: {dups}");
+    assert_eq!(sim.view().producers[0].records_acked, 300);
+    let (sim, _) = run(lost_responses(false), 20_000, 5);
+    let values = log_values(&sim, 1, 0);
+    assert!(
+        duplicates(&values) >= 3,
+        "without idempotence the retried batches are written again: {}",
+        duplicates(&values)
+    );
+}
+
+#[test]
+fn batches_expire_after_delivery_timeout_ms() {
+    let producer =
+        json!({"acks": "1", "enable.idempotence": false, "request.timeout.ms": 1000, "delivery.timeout.ms": 2000});
+    let events = json!([{"at_ms": 0, "action": "cut_link", "from": "p", "to": "broker-1"}]);
+    let (sim, trace) =
+        run(scenario(1, 1, producer, json!({"records": 20, "rate_per_sec": 100, "start_ms": 10}), events), 6000, 6);
+    let _ = sim;
+    // Metadata cannot arrive either: the first send blocks, then max.block.ms is 60 s > 6 s.
+    assert!(trace.iter().any(|e| matches!(e.kind, TraceKind::CallerBlocked { reason: BlockReason::Metadata, .. })));
+    let (_, trace) = run(
+        scenario(
+            1,
+            1,
+            json!({"acks": "1", "enable.idempotence": false, "request.timeout.ms": 1000, "delivery.timeout.ms": 2000}),
+            json!({"records": 20, "rate_per_sec": 100, "start_ms": 10}),
+            json!([{"at_ms": 100, "action": "cut_link", "from": "p", "to": "broker-1"}]),
+        ),
+        6000,
+        6,
+    );
+    let expired: Vec<&TraceEvent> = trace.iter().filter(|e| matches!(e.kind, TraceKind::BatchExpired { .. })).collect();
+    assert!(!expired.is_empty());
+    for e in &expired {
+        let TraceKind::BatchExpired { age_ms, .. } = e.kind else { unreachable!() };
+        assert!((2000..2100).contains(&age_ms), "expired at {age_ms} ms old");
+    }
+    // Records every 10 ms from 10 ms; the cut at 100 ms strands records 9..=19.
+    let mut outcomes = completions(&trace);
+    outcomes.sort_unstable_by_key(|(s, _)| *s);
+    let expected: Vec<(u64, Option<ErrorCode>)> =
+        (0..20).map(|i| (i, (i >= 9).then_some(ErrorCode::Timeout))).collect();
+    assert_eq!(outcomes, expected);
+}
+
+#[test]
+fn not_enough_replicas_reaches_the_callback() {
+    // Produces parked before the ISR shrank time out (request.timeout.ms); later ones are refused.
+    let producer = json!({"acks": "all", "enable.idempotence": false, "retries": 0, "request.timeout.ms": 500});
+    let mut v = scenario(
+        3,
+        1,
+        producer,
+        json!({"records": 100, "rate_per_sec": 50, "key": "k"}),
+        json!([
+            {"at_ms": 100, "action": "crash_broker", "broker": 2},
+            {"at_ms": 100, "action": "crash_broker", "broker": 3}
+        ]),
+    );
+    v["broker_config"]["min.insync.replicas"] = json!(2);
+    let (_, trace) = run(v, 5000, 7);
+    let errors: Vec<ErrorCode> = completions(&trace).into_iter().filter_map(|(_, e)| e).collect();
+    assert!(errors.contains(&ErrorCode::NotEnoughReplicas), "{errors:?}");
+}
+
+/// Share of keyless records (accumulated after `from_ms`) that the sticky partitioner put on
+/// partition 0, whose leader is broker-1, with 2 KB batches so it switches often.
+fn share_to_partition_0(producer: Value, events: Value, from_ms: u64) -> f64 {
+    let mut config = json!({"acks": "1", "enable.idempotence": false, "linger.ms": 5, "batch.size": 2048});
+    for (k, v) in producer.as_object().unwrap() {
+        config[k] = v.clone();
+    }
+    let (_, trace) = run(scenario(3, 3, config, json!({"records": 6000, "rate_per_sec": 3000}), events), 4000, 9);
+    let parts: Vec<u32> = trace
+        .iter()
+        .filter(|e| e.at >= SimTime::from_ms(from_ms))
+        .filter_map(|e| if let TraceKind::RecordAccumulated { tp, .. } = &e.kind { Some(tp.partition) } else { None })
+        .collect();
+    parts.iter().filter(|p| **p == 0).count() as f64 / parts.len() as f64
+}
+
+#[test]
+fn adaptive_partitioning_steers_records_away_from_a_slow_leader() {
+    // broker-1 is 150 ms away: partition 0's batches queue up, so its weight in the CFT drops.
+    let slow = json!([{"at_ms": 0, "action": "set_link", "from": "p", "to": "broker-1", "latency_ms": 150}]);
+    let uniform = share_to_partition_0(json!({"partitioner.adaptive.partitioning.enable": false}), slow.clone(), 0);
+    let adaptive = share_to_partition_0(json!({}), slow, 0);
+    assert!(uniform > 0.28, "uniform sticky: about a third ({uniform:.3})");
+    assert!(
+        adaptive < uniform * 0.75,
+        "queue-size weighting sends less to the slow partition ({adaptive:.3} vs {uniform:.3})"
+    );
+}
+
+#[test]
+fn the_availability_timeout_excludes_a_leader_that_cannot_drain() {
+    // From 500 ms broker-1 is unreachable: its five requests stay in flight until they time out.
+    let cut = json!([{"at_ms": 500, "action": "cut_link", "from": "p", "to": "broker-1"}]);
+    let adaptive_only = share_to_partition_0(json!({}), cut.clone(), 1000);
+    let with_timeout = share_to_partition_0(json!({"partitioner.availability.timeout.ms": 50}), cut, 1000);
+    assert!(adaptive_only > 0.02, "queue weighting alone still picks it sometimes ({adaptive_only:.3})");
+    assert!(
+        with_timeout < adaptive_only / 3.0,
+        "excluded once ready but undrainable for 50 ms ({with_timeout:.3} vs {adaptive_only:.3})"
+    );
+}
