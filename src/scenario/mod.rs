@@ -235,6 +235,15 @@ fn parse_producers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ProducerS
                 }
             },
         };
+        let producer_config = crate::sim::config::ProducerConfig::from_props(&config);
+        if let Some(k) = &workload.key {
+            for i in [0, 1, workload.records.saturating_sub(1)] {
+                producer_config
+                    .key_serializer
+                    .serialize(&k.key(i))
+                    .map_err(|e| ScenarioError::new(w.path_of("key"), format!("key.serializer: {e}")))?;
+            }
+        }
         if let (Some(p), Some(t)) = (workload.partition, topics.iter().find(|t| t.name == workload.topic)) {
             if p >= t.partitions {
                 return Err(ScenarioError::new(

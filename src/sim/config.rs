@@ -53,6 +53,8 @@ pub enum Kind {
     Choice(&'static [&'static str]),
     /// A decimal in `[0, 1]`, kept exactly as a ratio of integers.
     Fraction,
+    /// A comma-separated list of the listed class names (possibly empty).
+    ClassList(&'static [&'static str]),
     /// Free text.
     Text,
 }
@@ -124,9 +126,19 @@ pub const PROPERTIES: &[PropertySpec] = &[
     u("metadata.max.idle.ms", P, "300000"),
     u("transaction.timeout.ms", P, "60000"),
     u("transactional.id", P, ""),
-    u("key.serializer", P, ""),
-    u("value.serializer", P, ""),
-    u("interceptor.classes", P, ""),
+    m(
+        "key.serializer",
+        P,
+        "org.apache.kafka.common.serialization.StringSerializer",
+        Kind::Choice(super::producer::serde::SERIALIZERS),
+    ),
+    m(
+        "value.serializer",
+        P,
+        "org.apache.kafka.common.serialization.StringSerializer",
+        Kind::Choice(super::producer::serde::SERIALIZERS),
+    ),
+    m("interceptor.classes", P, "", Kind::ClassList(super::producer::serde::INTERCEPTORS)),
     u("bootstrap.servers", P, ""),
     u("send.buffer.bytes", P, "131072"),
     u("receive.buffer.bytes", P, "32768"),
@@ -344,6 +356,13 @@ fn check_value(spec: &PropertySpec, value: &str) -> Result<String, PropertyError
             Some(w) => Ok((*w).to_string()),
             None => Err(invalid(format!("one of {}", words.join(", ")))),
         },
+        Kind::ClassList(known) => {
+            let classes: Vec<&str> = value.split(',').map(str::trim).filter(|c| !c.is_empty()).collect();
+            match classes.iter().find(|c| !known.contains(c)) {
+                Some(bad) => Err(invalid(format!("a list of: {} (not {bad})", known.join(", ")))),
+                None => Ok(classes.join(",")),
+            }
+        }
         Kind::Fraction => match parse_fraction(value) {
             Some(_) => Ok(value.to_string()),
             None => Err(invalid("a decimal between 0 and 1, e.g. 0.5".into())),
@@ -414,6 +433,12 @@ pub struct ProducerConfig {
     pub ignore_keys: bool,
     /// `metadata.max.age.ms`.
     pub metadata_max_age: SimDuration,
+    /// `key.serializer`.
+    pub key_serializer: super::producer::serde::Serializer,
+    /// `value.serializer`.
+    pub value_serializer: super::producer::serde::Serializer,
+    /// `interceptor.classes`.
+    pub interceptors: Vec<String>,
 }
 
 /// Kafka's `MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION_FOR_IDEMPOTENCE`.
@@ -490,6 +515,14 @@ impl ProducerConfig {
             availability_timeout: props.ms("partitioner.availability.timeout.ms"),
             ignore_keys: props.raw("partitioner.ignore.keys") == "true",
             metadata_max_age: props.ms("metadata.max.age.ms"),
+            key_serializer: super::producer::serde::Serializer::from_class(props.raw("key.serializer")),
+            value_serializer: super::producer::serde::Serializer::from_class(props.raw("value.serializer")),
+            interceptors: props
+                .raw("interceptor.classes")
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect(),
         }
     }
 }
@@ -667,7 +700,8 @@ mod tests {
     fn refusals_name_the_property() {
         let mut p = Props::empty(Scope::Producer);
         assert_eq!(p.set("compression.type", "lz4").unwrap_err().to_string(), "unsupported: compression.type");
-        assert_eq!(p.set("interceptor.classes", "x").unwrap_err().to_string(), "unsupported: interceptor.classes");
+        assert!(p.set("interceptor.classes", "x").unwrap_err().to_string().contains("not x"));
+        assert_eq!(p.set("value.serializer", "x").unwrap_err().to_string().split(':').next(), Some("value.serializer"));
         assert_eq!(
             p.set("lingr.ms", "5").unwrap_err().to_string(),
             "unknown producer property \"lingr.ms\" (did you mean \"linger.ms\"?)"

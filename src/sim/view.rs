@@ -87,6 +87,8 @@ pub struct ProducerView {
     pub producer_id: Option<i64>,
     /// Effective `enable.idempotence`.
     pub idempotence: bool,
+    /// CountingInterceptor totals (sent, acked, failed), when configured.
+    pub interceptor_counts: Option<(u64, u64, u64)>,
 }
 
 /// A consumer.
@@ -202,5 +204,9 @@ fn producer_view(id: NodeId, label: String, p: &super::producer::Producer) -> Pr
         pool_waiters: pool.waiters.len() as u32,
         producer_id: p.producer_id().map(|(id, _)| id),
         idempotence: p.config().idempotence,
+        interceptor_counts: p.interceptors().iter().find_map(|i| match i {
+            super::producer::serde::Interceptor::Counting { sent, acked, failed } => Some((*sent, *acked, *failed)),
+            _ => None,
+        }),
     }
 }

@@ -18,6 +18,7 @@ pub mod accumulator;
 pub mod backoff;
 pub mod batch;
 pub mod partitioner;
+pub mod serde;
 
 use super::config::ProducerConfig;
 use super::node::{Ctx, NodeId, Timer};
@@ -99,6 +100,8 @@ struct Idempotence {
     init_in_flight: Option<u64>,
     next_sequence: BTreeMap<Tp, i32>,
     in_flight_sequences: BTreeMap<Tp, BTreeSet<i32>>,
+    /// Partitions where a sequenced batch failed for good: a gap the broker will never fill.
+    unresolved: BTreeSet<Tp>,
 }
 
 /// A producer node.
@@ -124,6 +127,7 @@ pub struct Producer {
     /// Per leader: when it last had ready data, and when it could last be drained
     /// (`NodeLatencyStats.readyTimeMs` / `drainTimeMs`).
     node_stats: BTreeMap<u16, (SimTime, SimTime)>,
+    interceptors: Vec<serde::Interceptor>,
     stats: ProducerStats,
 }
 
@@ -132,7 +136,9 @@ impl Producer {
     pub fn new(config: ProducerConfig, workload: Workload, bootstrap: Vec<u16>, rng: SimRng) -> Producer {
         assert!(!bootstrap.is_empty(), "a producer needs a bootstrap broker");
         let accumulator = RecordAccumulator::new(config.batch_size_bytes, config.linger.as_ms(), config.buffer_memory);
+        let interceptors = config.interceptors.iter().filter_map(|c| serde::Interceptor::from_class(c)).collect();
         Producer {
+            interceptors,
             topic: workload.topic.as_str().into(),
             sticky: BuiltInPartitioner::new(config.batch_size_bytes),
             backoff: ExponentialBackoff::new(config.retry_backoff.as_ms(), config.retry_backoff_max.as_ms(), 200),
@@ -163,6 +169,11 @@ impl Producer {
     /// The accumulator (deques and BufferPool).
     pub fn accumulator(&self) -> &RecordAccumulator {
         &self.accumulator
+    }
+
+    /// The configured interceptors and their state.
+    pub fn interceptors(&self) -> &[serde::Interceptor] {
+        &self.interceptors
     }
 
     /// Requests in flight per broker.

@@ -13,14 +13,35 @@ impl Producer {
             return;
         }
         self.stats.records_sent += 1;
-        let key = self.workload.key.as_ref().map(|k| k.key(index).into_bytes());
-        let value = super::value_bytes(index, self.workload.value_bytes);
-        let record = Record { timestamp_ms: ctx.now.as_ms() as i64, key, value: Some(value), headers: vec![] };
-        self.send(ctx, index, record, self.workload.partition);
+        match self.serialize(index) {
+            Ok((key, value)) => {
+                let mut record =
+                    Record { timestamp_ms: ctx.now.as_ms() as i64, key, value: Some(value), headers: vec![] };
+                let now_ms = ctx.now.as_ms() as i64;
+                for interceptor in &mut self.interceptors {
+                    record = interceptor.on_send(record, now_ms);
+                }
+                self.send(ctx, index, record, self.workload.partition);
+            }
+            Err(_) => self.complete_send(ctx, index, None, -1, Some(ErrorCode::InvalidRecord)),
+        }
         if index + 1 < self.workload.records {
             let interval = SimDuration::from_ns(1_000_000_000 / self.workload.rate_per_sec.max(1));
             ctx.set_timer(interval, Timer::NextRecord);
         }
+    }
+
+    /// The workload's key and value for record `index`, through `key.serializer` and
+    /// `value.serializer` (numbers are the record index for Integer/Long value serializers).
+    fn serialize(&self, index: u64) -> Result<(Option<Vec<u8>>, Vec<u8>), String> {
+        use super::serde::Serializer as S;
+        let key =
+            self.workload.key.as_ref().map(|k| self.config.key_serializer.serialize(&k.key(index))).transpose()?;
+        let value = match self.config.value_serializer {
+            S::String | S::ByteArray => super::value_bytes(index, self.workload.value_bytes),
+            numeric => numeric.serialize(&index.to_string())?,
+        };
+        Ok((key, value))
     }
 
     /// `KafkaProducer.send` → `doSend`.
@@ -236,6 +257,9 @@ impl Producer {
         match error {
             None => self.stats.records_acked += 1,
             Some(_) => self.stats.records_failed += 1,
+        }
+        for interceptor in &mut self.interceptors {
+            interceptor.on_acknowledgement(error.is_none());
         }
         let sync = self.workload.sync;
         ctx.trace(TraceKind::SendCompleted { send_id: send, tp, offset, error, sync });

@@ -64,20 +64,25 @@ impl Producer {
         self.run_sender(ctx);
     }
 
+    /// Asks for a producer id at start, or for the next epoch once an unresolved sequence gap
+    /// exists and nothing is in flight any more (Kafka's idempotent epoch bump, KIP-360).
     fn maybe_init_producer_id(&mut self, ctx: &mut Ctx) {
-        if !self.config.idempotence
-            || self.idempotence.producer_id.is_some()
-            || self.idempotence.init_in_flight.is_some()
-        {
+        if !self.config.idempotence || self.idempotence.init_in_flight.is_some() {
             return;
         }
+        let (producer_id, producer_epoch) = match self.idempotence.producer_id {
+            None => (-1, -1),
+            Some(current)
+                if !self.idempotence.unresolved.is_empty() && self.in_flight.values().all(VecDeque::is_empty) =>
+            {
+                current
+            }
+            Some(_) => return,
+        };
         let correlation_id = self.next_correlation_id();
         let node = self.least_loaded_node();
         self.idempotence.init_in_flight = Some(correlation_id);
-        ctx.send(
-            NodeId::broker(node),
-            Message::InitProducerIdRequest { correlation_id, producer_id: -1, producer_epoch: -1 },
-        );
+        ctx.send(NodeId::broker(node), Message::InitProducerIdRequest { correlation_id, producer_id, producer_epoch });
         ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
     }
 
@@ -94,6 +99,13 @@ impl Producer {
         }
         self.idempotence.init_in_flight = None;
         if error == ErrorCode::None {
+            if self.idempotence.producer_id.is_some() {
+                // An epoch bump: every partition's sequences start again at 0.
+                self.idempotence.next_sequence.clear();
+                self.idempotence.in_flight_sequences.clear();
+                self.idempotence.unresolved.clear();
+                self.accumulator.reset_sequences();
+            }
             self.idempotence.producer_id = Some((producer_id, epoch));
             ctx.trace(TraceKind::ProducerIdAssigned { producer_id, epoch });
         }
@@ -129,6 +141,7 @@ impl Producer {
             self.drain_and_send(ctx, node);
         }
         self.expire_batches(ctx);
+        self.maybe_init_producer_id(ctx);
         let mut next = ready.next_ready_check_ms;
         if let Some(e) = self.accumulator.next_expiry_ms(self.config.delivery_timeout.as_ms(), ctx.now) {
             next = Some(next.map_or(e, |n| n.min(e)));
@@ -195,7 +208,11 @@ impl Producer {
             .iter()
             .filter_map(|(tp, s)| s.iter().next().map(|f| (tp.clone(), *f)))
             .collect();
-        let stop = move |b: &ProducerBatch| should_stop_drain(idempotent, pid.is_some(), &first_in_flight, b);
+        let unresolved = self.idempotence.unresolved.clone();
+        let stop = move |b: &ProducerBatch| {
+            should_stop_drain(idempotent, pid.is_some(), &first_in_flight, b)
+                || (b.sequence.is_none() && unresolved.contains(&b.tp))
+        };
         let next_sequence = &mut self.idempotence.next_sequence;
         let batches =
             self.accumulator.drain_node(node, &partitions, max, ctx.now, &stop, &mut |b: &mut ProducerBatch| {
@@ -416,6 +433,10 @@ impl Producer {
         }
         batch.done = true;
         self.release_sequence(&batch);
+        if error.is_some() && batch.sequence.is_some() && self.config.idempotence {
+            // This sequence will never reach the broker: later ones would be out of order.
+            self.idempotence.unresolved.insert(batch.tp.clone());
+        }
         self.accumulator.unmute(&batch.tp);
         self.accumulator.deallocate(&batch);
         if error.is_none() {

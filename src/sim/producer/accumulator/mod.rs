@@ -250,6 +250,16 @@ impl RecordAccumulator {
         out
     }
 
+    /// After a producer epoch bump: queued batches lose their sequences (and encoding) and are
+    /// sequenced again from 0 at their next drain.
+    pub fn reset_sequences(&mut self) {
+        for batch in self.deques.values_mut().flat_map(|d| d.iter_mut()) {
+            if batch.sequence.take().is_some() {
+                batch.wire = None;
+            }
+        }
+    }
+
     /// Puts a retried batch back at the front of its deque (`reenqueue`).
     pub fn reenqueue(&mut self, batch: ProducerBatch) {
         self.deques.entry(batch.tp.clone()).or_default().push_front(batch);
