@@ -118,3 +118,67 @@ fn segment_file_names() {
         assert_eq!(format!("{stem}.timeindex"), c["timeindex"].as_str().unwrap());
     }
 }
+
+#[test]
+fn hw_scenarios() {
+    use brokerscope::sim::replication::{leader_high_watermark, HighWatermarkInput, RemoteReplica};
+    let all = cases("hw_scenarios");
+    assert!(!all.is_empty());
+    for c in all {
+        let int = |k: &str, default: i64| c.get(k).and_then(Value::as_i64).unwrap_or(default);
+        let followers = c["followers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| RemoteReplica {
+                log_end_offset: f["leo"].as_i64().unwrap(),
+                in_maximal_isr: f["in_maximal_isr"].as_bool().unwrap(),
+                last_caught_up_ms: f["last_caught_up_ms"].as_i64().unwrap(),
+                eligible: f.get("eligible").and_then(Value::as_bool).unwrap_or(true),
+            })
+            .collect();
+        let input = HighWatermarkInput {
+            leader_log_end_offset: int("leader_leo", 0),
+            high_watermark: int("old_hw", 0),
+            committed_isr_size: int("committed_isr_size", 1) as usize,
+            min_insync_replicas: int("min_insync_replicas", 1) as usize,
+            replication_factor: int("replication_factor", 1) as usize,
+            now_ms: int("now_ms", 0),
+            replica_lag_time_max_ms: int("replica_lag_time_max_ms", 30_000),
+            followers,
+        };
+        assert_eq!(leader_high_watermark(&input), int("expected_hw", -1), "{}", c["name"]);
+    }
+}
+
+#[test]
+fn leader_epoch_end_offsets() {
+    use brokerscope::sim::replication::LeaderEpochCache;
+    let all = cases("leader_epoch_end_offset");
+    assert!(!all.is_empty());
+    for c in all {
+        let mut cache = LeaderEpochCache::new();
+        for pair in c["assign_sequence_epoch_startOffset"].as_array().unwrap() {
+            cache.assign(pair[0].as_i64().unwrap() as i32, pair[1].as_i64().unwrap());
+        }
+        let entries: Vec<(i64, i64)> = cache.entries().into_iter().map(|(e, o)| (i64::from(e), o)).collect();
+        let expected: Vec<(i64, i64)> = c["resulting_entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_i64().unwrap(), p[1].as_i64().unwrap()))
+            .collect();
+        assert_eq!(entries, expected);
+        assert_eq!(cache.latest_epoch().map(i64::from), c["latest_epoch"].as_i64());
+        for q in c["end_offset_for"].as_array().unwrap() {
+            let (epoch, offset) = cache
+                .end_offset_for(q["requested_epoch"].as_i64().unwrap() as i32, q["log_end_offset"].as_i64().unwrap());
+            assert_eq!(
+                (i64::from(epoch), offset),
+                (q["result_epoch"].as_i64().unwrap(), q["result_end_offset"].as_i64().unwrap()),
+                "requested {}",
+                q["requested_epoch"]
+            );
+        }
+    }
+}

@@ -22,6 +22,7 @@ use super::log::{AppendError, LogConfig, LogEvent, PartitionLog};
 use super::node::{Ctx, NodeId, Timer};
 use super::producer_state::{Check, ProducerStates};
 use super::protocol::*;
+use super::replication::{self, HighWatermarkInput, RemoteReplica};
 use super::time::{SimDuration, SimTime};
 use super::trace::{AppendRole, TraceKind};
 use std::collections::{BTreeMap, BTreeSet};
@@ -494,7 +495,7 @@ impl Broker {
             return;
         }
         let old = replica.log.high_watermark();
-        let new = leader_high_watermark(replica, me);
+        let new = leader_high_watermark(replica, me, ctx.now, self.config.replica_lag_time_max);
         if new > old {
             replica.log.set_high_watermark(new);
             ctx.trace(TraceKind::HighWatermarkAdvanced { tp: tp.clone(), from: old, to: new });
@@ -690,21 +691,34 @@ fn fetch_limit(replica: &Replica, replica_id: Option<u16>) -> i64 {
     }
 }
 
-/// The leader's HW rule: unchanged under min ISR, else min LEO over the ISR, never lower.
-pub fn leader_high_watermark(replica: &Replica, leader: u16) -> i64 {
-    let old = replica.log.high_watermark();
-    if replica.isr.len() < replica.effective_min_isr() {
-        return old;
-    }
-    let leo = replica.log.log_end_offset();
-    let min_follower = replica
-        .isr
+/// The leader's HW rule ([`replication::leader_high_watermark`]) over this replica's state. The
+/// maximal ISR is the ISR: ISR changes are applied at once until AlterPartition is modelled.
+pub fn leader_high_watermark(replica: &Replica, leader: u16, now: SimTime, lag_max: SimDuration) -> i64 {
+    let followers = replica
+        .replicas
         .iter()
         .filter(|b| **b != leader)
-        .map(|b| replica.followers.get(b).map_or(0, |f| f.log_end_offset))
-        .min()
-        .unwrap_or(leo);
-    old.max(leo.min(min_follower))
+        .map(|b| {
+            let f = replica.followers.get(b).cloned().unwrap_or_default();
+            RemoteReplica {
+                log_end_offset: f.log_end_offset,
+                in_maximal_isr: replica.isr.contains(b),
+                last_caught_up_ms: f.last_caught_up.as_ms() as i64,
+                eligible: true,
+            }
+        })
+        .collect();
+    let input = HighWatermarkInput {
+        leader_log_end_offset: replica.log.log_end_offset(),
+        high_watermark: replica.log.high_watermark(),
+        committed_isr_size: replica.isr.len(),
+        min_insync_replicas: replica.min_insync_replicas as usize,
+        replication_factor: replica.replicas.len(),
+        now_ms: now.as_ms() as i64,
+        replica_lag_time_max_ms: lag_max.as_ms() as i64,
+        followers,
+    };
+    replication::leader_high_watermark(&input)
 }
 
 /// Producer ids each broker may hand out (broker `b` allocates from `b × 1_000_000`).
@@ -800,9 +814,22 @@ mod tests {
 
     #[test]
     fn hw_is_min_leo_over_the_isr() {
-        assert_eq!(leader_high_watermark(&replica(10, &[1, 2, 3], &[(2, 10), (3, 7)], 1), 1), 7);
         assert_eq!(
-            leader_high_watermark(&replica(10, &[1, 2], &[(2, 10), (3, 0)], 1), 1),
+            leader_high_watermark(
+                &replica(10, &[1, 2, 3], &[(2, 10), (3, 7)], 1),
+                1,
+                SimTime::from_ms(100_000),
+                SimDuration::from_ms(30_000)
+            ),
+            7
+        );
+        assert_eq!(
+            leader_high_watermark(
+                &replica(10, &[1, 2], &[(2, 10), (3, 0)], 1),
+                1,
+                SimTime::from_ms(100_000),
+                SimDuration::from_ms(30_000)
+            ),
             10,
             "non-ISR replica ignored"
         );
@@ -811,7 +838,23 @@ mod tests {
     #[test]
     fn hw_is_frozen_under_min_isr() {
         // kafka-vectors hw_scenarios/under_min_isr_followers_caught_up: ISR 2 < min ISR 3.
-        assert_eq!(leader_high_watermark(&replica(10, &[1, 2], &[(2, 10), (3, 10)], 3), 1), 0);
-        assert_eq!(leader_high_watermark(&replica(10, &[1, 2, 3], &[(2, 10), (3, 10)], 3), 1), 10);
+        assert_eq!(
+            leader_high_watermark(
+                &replica(10, &[1, 2], &[(2, 10), (3, 10)], 3),
+                1,
+                SimTime::from_ms(100_000),
+                SimDuration::from_ms(30_000)
+            ),
+            0
+        );
+        assert_eq!(
+            leader_high_watermark(
+                &replica(10, &[1, 2, 3], &[(2, 10), (3, 10)], 3),
+                1,
+                SimTime::from_ms(100_000),
+                SimDuration::from_ms(30_000)
+            ),
+            10
+        );
     }
 }

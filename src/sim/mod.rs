@@ -23,6 +23,7 @@ pub mod producer_state;
 pub mod protocol;
 pub mod queue;
 pub mod record;
+pub mod replication;
 pub mod rng;
 pub mod scenario;
 pub mod time;

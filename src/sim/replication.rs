@@ -1,0 +1,181 @@
+//! Pure replication rules (shared/reference §6): the leader's high watermark and the leader
+//! epoch cache. Free functions over plain data, so they are tested against Kafka's vectors and
+//! reused by the broker.
+
+use std::collections::BTreeMap;
+
+/// What the leader knows about one remote replica when it recomputes the HW.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteReplica {
+    /// Its LEO as learned from its last fetch.
+    pub log_end_offset: i64,
+    /// In the maximal ISR (the committed ISR plus a pending expansion).
+    pub in_maximal_isr: bool,
+    /// `lastCaughtUpTimeMs`.
+    pub last_caught_up_ms: i64,
+    /// ISR-eligible: not fenced, not shutting down, broker epoch current.
+    pub eligible: bool,
+}
+
+/// The leader's side of the HW computation (Kafka `Partition.maybeIncrementLeaderHW`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HighWatermarkInput {
+    /// The leader's LEO.
+    pub leader_log_end_offset: i64,
+    /// The current HW.
+    pub high_watermark: i64,
+    /// Size of the committed ISR.
+    pub committed_isr_size: usize,
+    /// `min.insync.replicas`.
+    pub min_insync_replicas: usize,
+    /// Number of replicas.
+    pub replication_factor: usize,
+    /// Now, ms.
+    pub now_ms: i64,
+    /// `replica.lag.time.max.ms`.
+    pub replica_lag_time_max_ms: i64,
+    /// The other replicas.
+    pub followers: Vec<RemoteReplica>,
+}
+
+/// `Replica.isCaughtUp`: at the leader's LEO, or caught up within the lag time.
+pub fn is_caught_up(r: &RemoteReplica, leader_log_end_offset: i64, now_ms: i64, lag_max_ms: i64) -> bool {
+    r.log_end_offset == leader_log_end_offset || now_ms - r.last_caught_up_ms <= lag_max_ms
+}
+
+/// The leader's new HW: unchanged while the committed ISR is below
+/// `min(min.insync.replicas, replication factor)` (KAFKA-15583); otherwise the least LEO among
+/// the leader and every replica in the maximal ISR or caught up and eligible; never lower.
+pub fn leader_high_watermark(input: &HighWatermarkInput) -> i64 {
+    let effective_min_isr = input.min_insync_replicas.min(input.replication_factor);
+    if input.committed_isr_size < effective_min_isr {
+        return input.high_watermark;
+    }
+    let counted = input.followers.iter().filter(|r| {
+        r.in_maximal_isr
+            || (r.eligible && is_caught_up(r, input.leader_log_end_offset, input.now_ms, input.replica_lag_time_max_ms))
+    });
+    let candidate = counted.map(|r| r.log_end_offset).fold(input.leader_log_end_offset, i64::min);
+    input.high_watermark.max(candidate)
+}
+
+/// Epoch value for "no epoch" (Kafka `UNDEFINED_EPOCH`).
+pub const UNDEFINED_EPOCH: i32 = -1;
+/// Offset value for "no offset" (Kafka `UNDEFINED_EPOCH_OFFSET`).
+pub const UNDEFINED_EPOCH_OFFSET: i64 = -1;
+
+/// Kafka's `LeaderEpochFileCache`: for each leader epoch, the first offset written in it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeaderEpochCache {
+    epochs: BTreeMap<i32, i64>,
+}
+
+impl LeaderEpochCache {
+    /// An empty cache.
+    pub fn new() -> LeaderEpochCache {
+        LeaderEpochCache::default()
+    }
+
+    /// `(epoch, start offset)` entries in epoch order.
+    pub fn entries(&self) -> Vec<(i32, i64)> {
+        self.epochs.iter().map(|(e, o)| (*e, *o)).collect()
+    }
+
+    /// The latest epoch, if any.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.epochs.keys().next_back().copied()
+    }
+
+    /// `assign`: ignored when it changes nothing (same epoch, not an earlier start); otherwise
+    /// entries from the end whose epoch or start offset is not below the new one are removed
+    /// first. Negative epochs or offsets are a bug in the caller.
+    pub fn assign(&mut self, epoch: i32, start_offset: i64) -> bool {
+        assert!(epoch >= 0 && start_offset >= 0, "assign({epoch}, {start_offset})");
+        let needed = match self.epochs.iter().next_back() {
+            Some((e, o)) => epoch != *e || start_offset < *o,
+            None => true,
+        };
+        if !needed {
+            return false;
+        }
+        while let Some((&e, &o)) = self.epochs.iter().next_back() {
+            if e >= epoch || o >= start_offset {
+                self.epochs.remove(&e);
+            } else {
+                break;
+            }
+        }
+        self.epochs.insert(epoch, start_offset);
+        true
+    }
+
+    /// `endOffsetFor(requestedEpoch, logEndOffset)`: the largest epoch at or below the requested
+    /// one and the start offset of the next higher epoch (the LEO for the latest epoch).
+    pub fn end_offset_for(&self, requested_epoch: i32, log_end_offset: i64) -> (i32, i64) {
+        if requested_epoch == UNDEFINED_EPOCH {
+            return (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET);
+        }
+        if self.latest_epoch() == Some(requested_epoch) {
+            return (requested_epoch, log_end_offset);
+        }
+        let Some((_, &higher_start)) = self.epochs.range(requested_epoch + 1..).next() else {
+            return (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET);
+        };
+        match self.epochs.range(..=requested_epoch).next_back() {
+            None => (requested_epoch, higher_start),
+            Some((&floor, _)) => (floor, higher_start),
+        }
+    }
+
+    /// Drops entries at or after `offset` (follower truncation, `truncateFromEnd`).
+    pub fn truncate_from_end(&mut self, offset: i64) {
+        self.epochs.retain(|_, start| *start < offset);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    fn follower(leo: i64, maximal: bool, last_caught_up_ms: i64) -> RemoteReplica {
+        RemoteReplica { log_end_offset: leo, in_maximal_isr: maximal, last_caught_up_ms, eligible: true }
+    }
+
+    #[test]
+    fn a_lagging_follower_outside_the_isr_does_not_hold_the_hw_back() {
+        let input = HighWatermarkInput {
+            leader_log_end_offset: 10,
+            high_watermark: 4,
+            committed_isr_size: 2,
+            min_insync_replicas: 1,
+            replication_factor: 3,
+            now_ms: 100_000,
+            replica_lag_time_max_ms: 30_000,
+            followers: vec![follower(10, true, 99_000), follower(2, false, 0)],
+        };
+        assert_eq!(leader_high_watermark(&input), 10);
+        let mut caught_up_recently = input.clone();
+        caught_up_recently.followers[1].last_caught_up_ms = 80_000;
+        assert_eq!(
+            leader_high_watermark(&caught_up_recently),
+            4,
+            "caught up within the lag: counted, and HW never drops"
+        );
+        let mut fenced = caught_up_recently;
+        fenced.followers[1].eligible = false;
+        assert_eq!(leader_high_watermark(&fenced), 10, "a fenced replica is not counted");
+    }
+
+    #[test]
+    fn epoch_cache_truncation_and_truncate_from_end() {
+        let mut c = LeaderEpochCache::new();
+        assert!(c.assign(1, 0));
+        assert!(!c.assign(1, 5), "same epoch, later start: nothing to do");
+        assert!(c.assign(3, 20));
+        c.truncate_from_end(20);
+        assert_eq!(c.entries(), [(1, 0)]);
+    }
+}
