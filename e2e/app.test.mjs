@@ -30,6 +30,31 @@ test('plays: the simulated clock advances and messages are drawn', async () => {
   await page.screenshot({ path: join(shots, 'hello-playing.png') });
   assert.ok(await clockNs(page) > 150e6, 'clock advanced past 150 ms');
   assert.match(await page.textContent('[data-testid="event-log"]'), /send Produce/);
+  const internals = await page.textContent('[data-testid="producer-panel"]');
+  assert.match(internals, /RecordAccumulator/);
+  assert.match(internals, /32\.0 MiB in use/, 'the BufferPool gauge shows buffer.memory');
+  assert.match(internals, /idempotent, producer id \d+/, 'the producer id from InitProducerId');
+  assert.deepEqual(problems, []);
+});
+
+test('a lingering batch is drawn filling toward batch.size', async () => {
+  const { page, problems } = await openPage(browser, server.url, { width: 1400, height: 1000 });
+  const scenario = {
+    name: 'Batching', duration_ms: 5000, brokers: 1, network: { latency_ms: 10 },
+    topics: [{ name: 'orders', partitions: 1, replication_factor: 1 }],
+    producers: [{ id: 'p', config: { 'linger.ms': 1000 }, workload: { topic: 'orders', records: 100, rate_per_sec: 100, value_bytes: 300 } }],
+  };
+  await page.setInputFiles('[data-testid="scenario-file"]', { name: 'batching.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(scenario)) });
+  await page.waitForFunction(() => document.querySelector('[data-testid="scenario-name"]').textContent === 'Batching');
+  await page.fill('[data-testid="speed"]', '0');
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="clock"]').dataset.nowNs) > 500e6, null, { timeout: 15000 });
+  await page.click('[data-testid="play"]');
+  const title = await page.getAttribute('[data-testid="deque-0"] .batch', 'title');
+  assert.match(title, /lingering: \d+ ms left of linger\.ms/, title);
+  const records = Number(await page.textContent('[data-testid="deque-0"] .batch .count'));
+  assert.ok(records >= 30 && records <= 60, `about half a second of records at 100/s: ${records}`);
+  await page.screenshot({ path: join(shots, 'producer-internals.png'), fullPage: true });
   assert.deepEqual(problems, []);
 });
 

@@ -52,6 +52,12 @@ pub struct BatchView {
     pub bytes: u32,
     /// Retry attempts so far.
     pub attempts: u32,
+    /// Buffer capacity (what it fills toward).
+    pub capacity: u32,
+    /// Age since creation, ms.
+    pub age_ms: u64,
+    /// Closed for appends (full).
+    pub full: bool,
 }
 
 /// A producer.
@@ -73,6 +79,10 @@ pub struct ProducerView {
     pub batch_size_bytes: u32,
     /// `max.in.flight.requests.per.connection`.
     pub in_flight_max: u32,
+    /// `linger.ms`.
+    pub linger_ms: u64,
+    /// `acks`.
+    pub acks: String,
     /// Accumulator deques: (partition, batches head first).
     pub deques: Vec<(u32, Vec<BatchView>)>,
     /// Requests in flight per broker id.
@@ -135,7 +145,7 @@ impl Sim {
             let label = self.label(id).unwrap_or_default().to_string();
             match self.node(id).expect("listed node exists") {
                 Node::Broker(b) => view.brokers.push(broker_view(id, self.is_up(id), b)),
-                Node::Producer(p) => view.producers.push(producer_view(id, label, p)),
+                Node::Producer(p) => view.producers.push(producer_view(id, label, p, self.now())),
                 Node::Consumer(c) => view.consumers.push(ConsumerView {
                     id,
                     label,
@@ -169,7 +179,7 @@ fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker) -> BrokerView
     BrokerView { id, alive, replicas }
 }
 
-fn producer_view(id: NodeId, label: String, p: &super::producer::Producer) -> ProducerView {
+fn producer_view(id: NodeId, label: String, p: &super::producer::Producer, now: super::time::SimTime) -> ProducerView {
     let deques = p
         .accumulator()
         .deques()
@@ -182,6 +192,9 @@ fn producer_view(id: NodeId, label: String, p: &super::producer::Producer) -> Pr
                     records: b.record_count(),
                     bytes: b.estimated_size(),
                     attempts: b.attempts,
+                    capacity: b.capacity,
+                    age_ms: now.saturating_since(b.created).as_ms(),
+                    full: b.is_full(),
                 })
                 .collect();
             (tp.partition, batches)
@@ -197,6 +210,8 @@ fn producer_view(id: NodeId, label: String, p: &super::producer::Producer) -> Pr
         records_failed: p.stats().records_failed,
         batch_size_bytes: p.config().batch_size_bytes,
         in_flight_max: p.config().in_flight_requests_max,
+        linger_ms: p.config().linger.as_ms(),
+        acks: p.config().acks.to_string(),
         deques,
         in_flight: p.in_flight_per_broker().into_iter().collect(),
         buffer_available_bytes: pool.available(),

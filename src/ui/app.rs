@@ -4,6 +4,7 @@ use crate::playback::{Flight, Playback};
 use crate::scenario::{parse_json, HELLO_JSON};
 use crate::sim::scenario::Scenario;
 use crate::sim::time::SimTime;
+use crate::ui::components::producer_panel::ProducerPanel;
 use crate::ui::components::{
     cluster::Cluster, controls::Controls, event_log::EventLog, scenario_picker::ScenarioPicker,
 };
@@ -215,6 +216,7 @@ pub fn app() -> Html {
     let pb = &e.playback;
     let now = pb.now();
     let view = Rc::new(pb.sim().view());
+    let producers = Rc::new(view.producers.clone());
     let flights: Rc<Vec<(Flight, f64)>> = Rc::new(pb.flights().map(|f| (f.clone(), f.progress(now))).collect());
     let mut lines: Vec<(u64, String, String)> = pb
         .log()
@@ -249,6 +251,7 @@ pub fn app() -> Html {
                 </section>
                 <EventLog lines={lines} />
             </div>
+            <ProducerPanel producers={producers} />
             <footer class="keys">{ "Space play/pause · → step one event · seed " }{ pb.sim().seed() }{ " · trace hash " }
                 <code data-testid="trace-hash">{ pb.sim().trace_hash().hex() }</code>
                 { " · " }<span data-testid="storage-status">{ storage_text }</span></footer>

@@ -3,4 +3,5 @@
 pub mod cluster;
 pub mod controls;
 pub mod event_log;
+pub mod producer_panel;
 pub mod scenario_picker;
