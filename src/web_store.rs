@@ -58,6 +58,16 @@ fn js_err(e: impl std::fmt::Debug) -> StoreError {
     StoreError::Backend(format!("{e:?}"))
 }
 
+/// Opens (creating or upgrading) the database with its one object store.
+async fn open_database(name: &str) -> Result<Database, StoreError> {
+    Database::builder(name)
+        .version(SCHEMA_VERSION)
+        .add_object_store(ObjectStoreBuilder::new(OBJECT_STORE))
+        .build()
+        .await
+        .map_err(js_err)
+}
+
 /// Commits and waits; an aborted transaction (quota exceeded, for one) is an error.
 async fn commit(tx: Transaction) -> Result<(), StoreError> {
     let result = tx.commit().map_err(js_err)?.await.map_err(js_err)?;
@@ -105,12 +115,7 @@ impl IdbSegmentStore {
     /// Opens (creating if needed) the database `name`, loads every segment, checks every batch's
     /// CRC and repairs torn tails. Returns the store and what was repaired.
     pub async fn open(name: &str) -> Result<(IdbSegmentStore, Vec<Recovery>), StoreError> {
-        let db = Database::builder(name)
-            .version(SCHEMA_VERSION)
-            .add_object_store(ObjectStoreBuilder::new(OBJECT_STORE))
-            .build()
-            .await
-            .map_err(js_err)?;
+        let db = open_database(name).await?;
         let mut store = IdbSegmentStore { db, memory: MemSegmentStore::new(), pending: vec![] };
         let recoveries = store.load().await?;
         store.flush().await?;
@@ -261,12 +266,7 @@ impl SegmentStore for IdbSegmentStore {
 /// Test helper: overwrites one stored chunk's bytes directly (to simulate corruption).
 #[doc(hidden)]
 pub async fn corrupt_chunk(name: &str, key: &SegmentKey, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
-    let db = Database::builder(name)
-        .version(SCHEMA_VERSION)
-        .add_object_store(ObjectStoreBuilder::new(OBJECT_STORE))
-        .build()
-        .await
-        .map_err(js_err)?;
+    let db = open_database(name).await?;
     let tx = db.transaction(&[OBJECT_STORE], TransactionMode::ReadWrite).map_err(js_err)?;
     let value: JsValue = Uint8Array::from(bytes).into();
     tx.object_store(OBJECT_STORE)

@@ -23,22 +23,86 @@ pub struct TimeEntry {
     pub relative_offset: u32,
 }
 
-/// A sparse offset index.
+/// An entry of a sparse index.
+pub trait IndexEntry: Copy {
+    /// Bytes per entry on disk.
+    const BYTES: usize;
+    /// The relative offset the entry refers to (for truncation).
+    fn relative_offset(&self) -> u32;
+    /// Appends the on-disk form.
+    fn write(&self, out: &mut Vec<u8>);
+}
+
+impl IndexEntry for OffsetEntry {
+    const BYTES: usize = 8;
+    fn relative_offset(&self) -> u32 {
+        self.relative_offset
+    }
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.relative_offset.to_be_bytes());
+        out.extend_from_slice(&self.position.to_be_bytes());
+    }
+}
+
+impl IndexEntry for TimeEntry {
+    const BYTES: usize = 12;
+    fn relative_offset(&self) -> u32 {
+        self.relative_offset
+    }
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.extend_from_slice(&self.relative_offset.to_be_bytes());
+    }
+}
+
+/// A sparse index holding at most `segment.index.bytes / E::BYTES` entries.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OffsetIndex {
-    entries: Vec<OffsetEntry>,
+pub struct SparseIndex<E> {
+    entries: Vec<E>,
     entries_max: usize,
 }
 
-impl OffsetIndex {
-    /// Bytes per entry on disk.
-    pub const ENTRY_BYTES: usize = 8;
+/// The `.index`: relative offset → byte position.
+pub type OffsetIndex = SparseIndex<OffsetEntry>;
+/// The `.timeindex`: timestamp → relative offset.
+pub type TimeIndex = SparseIndex<TimeEntry>;
 
-    /// An empty index holding at most `index_bytes / 8` entries.
-    pub fn new(index_bytes: u32) -> OffsetIndex {
-        OffsetIndex { entries: Vec::new(), entries_max: index_bytes as usize / Self::ENTRY_BYTES }
+impl<E: IndexEntry> SparseIndex<E> {
+    /// An empty index of `index_bytes` bytes.
+    pub fn new(index_bytes: u32) -> SparseIndex<E> {
+        SparseIndex { entries: Vec::new(), entries_max: index_bytes as usize / E::BYTES }
     }
 
+    /// True when no more entries fit.
+    pub fn is_full(&self) -> bool {
+        self.entries.len() >= self.entries_max
+    }
+
+    /// All entries.
+    pub fn entries(&self) -> &[E] {
+        &self.entries
+    }
+
+    /// Drops entries at or after `relative_offset`.
+    pub fn truncate_to(&mut self, relative_offset: u32) {
+        self.entries.retain(|e| e.relative_offset() < relative_offset);
+    }
+
+    /// The index file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.entries.len() * E::BYTES);
+        self.entries.iter().for_each(|e| e.write(&mut out));
+        out
+    }
+
+    /// The last entry for which `at_or_below` holds (entries are sorted, so it holds for a prefix).
+    fn greatest(&self, at_or_below: impl Fn(&E) -> bool) -> Option<E> {
+        let n = self.entries.partition_point(at_or_below);
+        n.checked_sub(1).map(|i| self.entries[i])
+    }
+}
+
+impl OffsetIndex {
     /// Appends an entry; offsets and positions must increase.
     pub fn append(&mut self, relative_offset: u32, position: u32) {
         assert!(!self.is_full(), "append to a full offset index");
@@ -48,94 +112,26 @@ impl OffsetIndex {
         self.entries.push(OffsetEntry { relative_offset, position });
     }
 
-    /// The greatest entry with `relative_offset <= target`, if any.
+    /// The greatest entry with `relative_offset <= target` (Kafka `OffsetIndex.lookup`).
     pub fn lookup(&self, target: u32) -> Option<OffsetEntry> {
-        let n = self.entries.partition_point(|e| e.relative_offset <= target);
-        n.checked_sub(1).map(|i| self.entries[i])
+        self.greatest(|e| e.relative_offset <= target)
     }
-
-    /// True when no more entries fit.
-    pub fn is_full(&self) -> bool {
-        self.entries.len() >= self.entries_max
-    }
-
-    /// All entries.
-    pub fn entries(&self) -> &[OffsetEntry] {
-        &self.entries
-    }
-
-    /// Drops entries at or after `relative_offset`.
-    pub fn truncate_to(&mut self, relative_offset: u32) {
-        self.entries.retain(|e| e.relative_offset < relative_offset);
-    }
-
-    /// The `.index` file bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.entries
-            .iter()
-            .flat_map(|e| e.relative_offset.to_be_bytes().into_iter().chain(e.position.to_be_bytes()))
-            .collect()
-    }
-}
-
-/// A sparse time index.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TimeIndex {
-    entries: Vec<TimeEntry>,
-    entries_max: usize,
 }
 
 impl TimeIndex {
-    /// Bytes per entry on disk.
-    pub const ENTRY_BYTES: usize = 12;
-
-    /// An empty index holding at most `index_bytes / 12` entries.
-    pub fn new(index_bytes: u32) -> TimeIndex {
-        TimeIndex { entries: Vec::new(), entries_max: index_bytes as usize / Self::ENTRY_BYTES }
-    }
-
     /// Appends only if `timestamp` is greater than the last entry's (Kafka `maybeAppend`).
     /// `force` skips the capacity check, as Kafka does when a segment becomes inactive.
     pub fn maybe_append(&mut self, timestamp: i64, relative_offset: u32, force: bool) -> bool {
-        if !force && self.is_full() {
+        if (!force && self.is_full()) || self.entries.last().is_some_and(|last| timestamp <= last.timestamp) {
             return false;
         }
-        match self.entries.last() {
-            Some(last) if timestamp <= last.timestamp => false,
-            _ => {
-                self.entries.push(TimeEntry { timestamp, relative_offset });
-                true
-            }
-        }
+        self.entries.push(TimeEntry { timestamp, relative_offset });
+        true
     }
 
-    /// The entry with the greatest timestamp `<= target`, if any.
+    /// The entry with the greatest timestamp `<= target`.
     pub fn lookup(&self, target: i64) -> Option<TimeEntry> {
-        let n = self.entries.partition_point(|e| e.timestamp <= target);
-        n.checked_sub(1).map(|i| self.entries[i])
-    }
-
-    /// True when no more entries fit.
-    pub fn is_full(&self) -> bool {
-        self.entries.len() >= self.entries_max
-    }
-
-    /// All entries.
-    pub fn entries(&self) -> &[TimeEntry] {
-        &self.entries
-    }
-
-    /// Drops entries at or after `relative_offset`.
-    pub fn truncate_to(&mut self, relative_offset: u32) {
-        self.entries.retain(|e| e.relative_offset < relative_offset);
-    }
-
-    /// The `.timeindex` file bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.entries
-            .iter()
-            .flat_map(|e| e.timestamp.to_be_bytes().into_iter().chain(e.relative_offset.to_be_bytes()))
-            .collect()
+        self.greatest(|e| e.timestamp <= target)
     }
 }
 
