@@ -25,15 +25,70 @@ pub struct RunSummary {
     pub trace_hash: String,
     /// Messages sent, received and dropped per node.
     pub messages: BTreeMap<String, MessageCounts>,
+    /// Per partition, as the leader sees it plus every replica's log end offset.
+    pub partitions: Vec<PartitionSummary>,
     /// Final cluster state.
     pub cluster: ClusterView,
     /// Kafka's producer metrics per producer (averaged over the run).
     pub producer_metrics: BTreeMap<String, BTreeMap<&'static str, f64>>,
 }
 
+/// One partition at the end of a run: the leader's view of it plus each replica's own log end
+/// offset (a follower's LEO is what its log holds, not what the leader last learned).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartitionSummary {
+    /// `topic-partition`.
+    pub tp: String,
+    /// Leader broker id, or `None` when no live broker leads it.
+    pub leader: Option<u16>,
+    /// The leader's epoch (-1 without a leader).
+    pub leader_epoch: i32,
+    /// Assigned replicas, preferred leader first.
+    pub replicas: Vec<u16>,
+    /// In-sync replicas as the leader knows them.
+    pub isr: Vec<u16>,
+    /// Log end offset per replica (`broker-N`), including crashed brokers' retained logs.
+    pub leo: BTreeMap<String, i64>,
+    /// The leader's high watermark (-1 without a leader).
+    pub hw: i64,
+    /// The leader's log start offset (-1 without a leader).
+    pub log_start_offset: i64,
+}
+
+/// Groups the brokers' replicas by partition, sorted by topic then partition number; the leader is the live broker whose replica names
+/// itself leader.
+pub fn partition_summaries(cluster: &ClusterView) -> Vec<PartitionSummary> {
+    let mut by_tp: BTreeMap<(&str, u32), PartitionSummary> = BTreeMap::new();
+    for b in &cluster.brokers {
+        for r in &b.replicas {
+            let key = r.tp.rsplit_once('-').map_or((r.tp.as_str(), 0), |(t, p)| (t, p.parse().unwrap_or(0)));
+            let entry = by_tp.entry(key).or_insert_with(|| PartitionSummary {
+                tp: r.tp.clone(),
+                leader: None,
+                leader_epoch: -1,
+                replicas: r.replicas.clone(),
+                isr: vec![],
+                leo: BTreeMap::new(),
+                hw: -1,
+                log_start_offset: -1,
+            });
+            entry.leo.insert(b.id.to_string(), r.log_end_offset);
+            if b.alive && r.leader == b.id.number {
+                entry.leader = Some(b.id.number);
+                entry.leader_epoch = r.leader_epoch;
+                entry.isr = r.isr.clone();
+                entry.hw = r.high_watermark;
+                entry.log_start_offset = r.log_start_offset;
+            }
+        }
+    }
+    by_tp.into_values().collect()
+}
+
 impl RunSummary {
     /// Summarises `sim` after a run that stopped for `stop`.
     pub fn new(sim: &Sim, stop: RunStop) -> RunSummary {
+        let cluster = sim.view();
         RunSummary {
             scenario: sim.scenario().name.clone(),
             seed: sim.seed(),
@@ -47,7 +102,8 @@ impl RunSummary {
             },
             trace_hash: sim.trace_hash().hex(),
             messages: sim.message_counts().iter().map(|(id, c)| (id.to_string(), *c)).collect(),
-            cluster: sim.view(),
+            partitions: partition_summaries(&cluster),
+            cluster,
             producer_metrics: sim
                 .node_ids()
                 .filter_map(|id| match sim.node(id) {
@@ -91,13 +147,15 @@ impl RunSummary {
         }
         for b in &self.cluster.brokers {
             let _ = writeln!(w, "{}  {}", b.id, if b.alive { "up" } else { "DOWN" });
-            for r in b.replicas.iter().filter(|r| r.leader == b.id.number) {
-                let _ = writeln!(
-                    w,
-                    "  {:<14} leader  isr {:?}  leo {}  hw {}",
-                    r.tp, r.isr, r.log_end_offset, r.high_watermark
-                );
-            }
+        }
+        for p in &self.partitions {
+            let leader = p.leader.map_or("none".to_string(), |l| format!("broker-{l}"));
+            let leo = p.leo.iter().map(|(b, o)| format!("{b}={o}")).collect::<Vec<_>>().join(" ");
+            let _ = writeln!(
+                w,
+                "  {:<14} leader {leader} (epoch {})  isr {:?}  hw {}  log start {}  leo {leo}",
+                p.tp, p.leader_epoch, p.isr, p.hw, p.log_start_offset
+            );
         }
         let _ = writeln!(
             w,

@@ -91,6 +91,44 @@ fn text_summary_is_readable() {
 }
 
 #[test]
+fn run_json_reports_each_partition_with_every_replicas_leo() {
+    // broker-3 follows both partitions and crashes at 500 ms for good: the leaders drop it from
+    // the ISR, keep acknowledging (min ISR 1), and its LEO stays where the crash left it.
+    let scenario = serde_json::json!({
+        "name": "follower-down", "duration_ms": 8000, "brokers": 3,
+        "broker_config": {"replica.lag.time.max.ms": 2000},
+        "network": {"latency_ms": 1},
+        "topics": [{"name": "t", "partitions": 2, "replication_factor": 3}],
+        "producers": [{"id": "p", "workload": {"topic": "t", "records": 200, "rate_per_sec": 100, "key": "k{i}", "value_bytes": 50}}],
+        "events": [{"at_ms": 500, "action": "crash_broker", "broker": 3}]
+    });
+    let path = temp("follower-down.json", &scenario.to_string());
+    let (code, out, err) = brokerscope(&["run", path.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let parts = v["partitions"].as_array().unwrap();
+    assert_eq!(parts.iter().map(|p| p["tp"].as_str().unwrap()).collect::<Vec<_>>(), ["t-0", "t-1"]);
+    let mut acked_total = 0;
+    for (p, (leader, follower)) in parts.iter().zip([(1, 2), (2, 1)]) {
+        // Kafka's assignment with 3 brokers: t-0 → [1, 2, 3], t-1 → [2, 3, 1].
+        assert_eq!(p["leader"], leader, "{p}");
+        assert_eq!(p["leader_epoch"], 0, "no election happened: {p}");
+        let isr: Vec<u64> = p["isr"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap()).collect();
+        assert!(!isr.contains(&3), "broker-3 left the ISR of {}: {p}", p["tp"]);
+        let hw = p["hw"].as_i64().unwrap();
+        assert_eq!(p["leo"][format!("broker-{leader}")], hw, "everything is committed at the end: {p}");
+        assert_eq!(p["leo"][format!("broker-{follower}")], hw, "the live follower caught up: {p}");
+        assert!(p["leo"]["broker-3"].as_i64().unwrap() < hw, "the crashed replica lags: {p}");
+        assert_eq!(p["log_start_offset"], 0);
+        acked_total += hw;
+    }
+    assert_eq!(acked_total, 200, "all 200 records are committed across the two partitions");
+    let (_, text, _) = brokerscope(&["run", path.to_str().unwrap()]);
+    assert!(text.contains("broker-3  DOWN"), "{text}");
+    assert!(text.contains("t-0            leader broker-1 (epoch 0)  isr [1, 2]"), "{text}");
+}
+
+#[test]
 fn bad_input_exits_2_with_one_line_naming_the_field() {
     let bad = temp(
         "bad.json",

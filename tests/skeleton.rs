@@ -169,3 +169,45 @@ fn a_cut_link_drops_messages_and_healing_restores_progress() {
     assert!(view.producers[0].batch_errors > 0);
     assert!(trace.iter().any(|e| e.node == NodeId::producer(1) && matches!(e.kind, TraceKind::LinkCut { .. })));
 }
+
+#[test]
+fn slow_follower_leaves_the_isr_the_hw_moves_on_and_it_rejoins_after_catching_up() {
+    // broker-3's links to the leader get 1.5 s of latency at 300 ms: each fetch round trip takes
+    // 3 s while records arrive every 10 ms, so it stops being caught up and leaves the ISR after
+    // replica.lag.time.max.ms. acks=all then completes on {1, 2} alone. At 6 s the link is fast
+    // again; broker-3 catches up and is added back.
+    let events = json!([
+        {"at_ms": 300, "action": "set_link", "from": "broker-3", "to": "broker-1", "both": true, "latency_ms": 1500},
+        {"at_ms": 6000, "action": "set_link", "from": "broker-3", "to": "broker-1", "both": true, "latency_ms": 1}
+    ]);
+    let mut v = scenario_with(1, json!({"acks": "all"}), json!({"replica.lag.time.max.ms": 2000}), events);
+    v["producers"][0]["workload"]["records"] = json!(1000);
+    let (view, trace) = run(v, 20000);
+    let at =
+        |pred: &dyn Fn(&TraceKind) -> bool| trace.iter().filter(|e| pred(&e.kind)).map(|e| e.at).collect::<Vec<_>>();
+    let shrinks = at(&|k| matches!(k, TraceKind::IsrShrunk { removed: 3, .. }));
+    assert_eq!(shrinks.len(), 1, "broker-3 leaves the ISR once: {shrinks:?}");
+    let shrink = shrinks[0];
+    assert!(shrink >= SimTime::from_ms(2300) && shrink < SimTime::from_ms(6000), "shrink at {shrink}");
+    let hw_moves = trace
+        .iter()
+        .filter(|e| e.node == NodeId::broker(1) && e.at > shrink && e.at < SimTime::from_ms(6000))
+        .filter(|e| matches!(e.kind, TraceKind::HighWatermarkAdvanced { .. }))
+        .count();
+    assert!(hw_moves > 50, "the leader's HW keeps advancing without broker-3 ({hw_moves} moves)");
+    let acked_while_out = trace
+        .iter()
+        .filter(|e| e.at > shrink && e.at < SimTime::from_ms(6000))
+        .filter(|e| matches!(e.kind, TraceKind::ProduceAcked { .. }))
+        .count();
+    assert!(acked_while_out > 0, "acks=all completes with the shrunk ISR");
+    let expands = at(&|k| matches!(k, TraceKind::IsrExpanded { added: 3, .. }));
+    assert_eq!(expands.len(), 1, "{expands:?}");
+    assert!(expands[0] > SimTime::from_ms(6000), "rejoins only after the link is fast again: {}", expands[0]);
+    let leader = leader_replica(&view, "t-0");
+    assert_eq!(leader.isr, [1, 2, 3]);
+    assert_eq!(view.producers[0].records_acked, 1000);
+    assert_eq!(leader.high_watermark, 1000);
+    let follower = view.brokers[2].replicas.iter().find(|r| r.tp == "t-0").unwrap();
+    assert_eq!(follower.log_end_offset, 1000, "broker-3 caught up");
+}
