@@ -395,6 +395,16 @@ fn parse_events(root: &mut Obj, s: &Scenario) -> Result<Vec<TimedAction>> {
     Ok(out)
 }
 
+/// The first partition `broker` leads (its preferred replica: leadership does not move yet).
+fn led_partition(s: &Scenario, broker: u16) -> Option<String> {
+    s.topics.iter().find_map(|t| {
+        assign_replicas(s.brokers, t.partitions, t.replication_factor)
+            .iter()
+            .position(|r| r[0] == broker)
+            .map(|p| format!("{}-{p}", t.name))
+    })
+}
+
 fn parse_action(e: &mut Obj, s: &Scenario) -> Result<Action> {
     let path = e.path_of("action");
     let name = e.req_str("action")?.to_string();
@@ -404,10 +414,16 @@ fn parse_action(e: &mut Obj, s: &Scenario) -> Result<Action> {
             let kind = match e.opt_str("kind")? {
                 None | Some("process") => CrashKind::Process,
                 Some("machine") => {
-                    return Err(ScenarioError::new(
-                        e.path_of("kind"),
-                        "unsupported: machine crash (losing unflushed data arrives with the replication issue)",
-                    ))
+                    let broker_id = broker(e)?;
+                    if let Some(tp) = led_partition(s, broker_id) {
+                        return Err(ScenarioError::new(
+                            e.path_of("kind"),
+                            format!(
+                                "unsupported: machine crash of broker-{broker_id}, the leader of {tp} (leader election arrives with the controller)"
+                            ),
+                        ));
+                    }
+                    CrashKind::Machine
                 }
                 Some(k) => {
                     return Err(ScenarioError::new(

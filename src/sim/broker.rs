@@ -779,6 +779,7 @@ fn trace_log_events(ctx: &mut Ctx, tp: &Tp, events: Vec<LogEvent>) {
                 TraceKind::LogTruncated { tp, to, log_end_offset, bytes }
             }
             LogEvent::Compacted(stats) => TraceKind::LogCompacted { tp, stats },
+            LogEvent::Flushed { recovery_point } => TraceKind::LogFlushed { tp, recovery_point },
         });
     }
 }

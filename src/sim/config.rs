@@ -169,7 +169,7 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("log.cleaner.delete.retention.ms", B, "86400000", int(0, I64)),
     m("log.cleaner.min.cleanable.ratio", B, "0.5", Kind::Fraction),
     m("log.cleaner.min.compaction.lag.ms", B, "0", int(0, I64)),
-    u("log.flush.interval.messages", B, "9223372036854775807"),
+    m("log.flush.interval.messages", B, "9223372036854775807", int(1, I64)),
     u("log.flush.interval.ms", B, ""),
     u("num.io.threads", B, "8"),
     u("num.network.threads", B, "3"),
@@ -193,7 +193,7 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("cleanup.policy", T, "delete", Kind::Choice(&["delete", "compact", "delete,compact", "compact,delete"])),
     u("compression.type", T, "producer"),
     m("delete.retention.ms", T, "86400000", int(0, I64)),
-    u("flush.messages", T, "9223372036854775807"),
+    m("flush.messages", T, "9223372036854775807", int(1, I64)),
     u("flush.ms", T, "9223372036854775807"),
     m("index.interval.bytes", T, "4096", int(0, I32)),
     u("max.compaction.lag.ms", T, "9223372036854775807"),
@@ -577,6 +577,7 @@ const LOG_PROPERTIES: &[(&str, &str)] = &[
     ("min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio"),
     ("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms"),
     ("max.message.bytes", "message.max.bytes"),
+    ("flush.messages", "log.flush.interval.messages"),
 ];
 
 /// The effective value of a topic log property: the topic's override, else the broker's
@@ -603,6 +604,7 @@ pub fn log_config(topic: &Props, broker: &Props) -> LogConfig {
             .expect("validated fraction"),
         min_compaction_lag_ms: int("min.compaction.lag.ms"),
         max_message_bytes: int("max.message.bytes") as u32,
+        flush_messages: int("flush.messages"),
     }
 }
 

@@ -41,7 +41,7 @@ use producer::Producer;
 use protocol::{Message, Tp};
 use queue::EventQueue;
 use rng::SimRng;
-use scenario::{assign_replicas, Action, ConfigTarget, ConsumerSource, Scenario};
+use scenario::{assign_replicas, Action, ConfigTarget, ConsumerSource, CrashKind, Scenario};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::SimTime;
@@ -110,6 +110,9 @@ pub enum ActionError {
     /// The property change was refused.
     #[error(transparent)]
     Property(#[from] PropertyError),
+    /// The model cannot do this yet.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 }
 
 /// The simulator: clock, queue, network, nodes and trace.
@@ -446,6 +449,10 @@ impl Sim {
                 .ok_or(ActionError::NoSuchTarget { what: "node", name: id.to_string() })
         };
         match action {
+            Action::CrashBroker { broker, kind: CrashKind::Machine } => {
+                node_exists(NodeId::broker(*broker))?;
+                self.check_machine_crash(*broker)
+            }
             Action::CrashBroker { broker, .. } | Action::RestartBroker { broker } => {
                 node_exists(NodeId::broker(*broker))
             }
@@ -455,6 +462,18 @@ impl Sim {
             Action::HealAll => Ok(()),
             Action::ConsumerJoin { consumer } | Action::ConsumerLeave { consumer } => node_exists(*consumer),
             Action::ConfigChange { target, property, value } => self.check_config_change(target, property, value),
+        }
+    }
+
+    /// A machine crash of a partition leader would need a controller to elect a new leader and
+    /// the followers to truncate; until that lands it is refused rather than modelled wrongly.
+    fn check_machine_crash(&self, broker: u16) -> Result<(), ActionError> {
+        let Some(Node::Broker(b)) = self.node(NodeId::broker(broker)) else { return Ok(()) };
+        match b.replicas().iter().find(|(_, r)| r.leader == broker) {
+            Some((tp, _)) => Err(ActionError::Unsupported(format!(
+                "machine crash of broker-{broker}, the leader of {tp} (leader election arrives with the controller)"
+            ))),
+            None => Ok(()),
         }
     }
 
@@ -473,7 +492,7 @@ impl Sim {
 
     fn apply_action(&mut self, action: Action) {
         match action {
-            Action::CrashBroker { broker, .. } => self.crash(NodeId::broker(broker)),
+            Action::CrashBroker { broker, kind } => self.crash(NodeId::broker(broker), kind),
             Action::RestartBroker { broker } => self.restart(NodeId::broker(broker)),
             Action::CutLink { from, to, both } => self.for_links(from, to, both, |sim, a, b| {
                 sim.net.cut(a, b);
@@ -508,11 +527,31 @@ impl Sim {
         }
     }
 
-    fn crash(&mut self, id: NodeId) {
+    fn crash(&mut self, id: NodeId, kind: CrashKind) {
         let slot = self.nodes.get_mut(&id).expect("action was checked");
-        if slot.up {
-            slot.up = false;
-            self.record(id, TraceKind::NodeCrashed);
+        if !slot.up {
+            return;
+        }
+        slot.up = false;
+        self.record(id, TraceKind::NodeCrashed);
+        if kind == CrashKind::Machine {
+            self.lose_unflushed(id);
+        }
+    }
+
+    /// A machine crash empties the page cache: each log keeps only what was flushed.
+    fn lose_unflushed(&mut self, id: NodeId) {
+        let now = self.now;
+        let mut lost = Vec::new();
+        if let Some(Node::Broker(b)) = self.nodes.get_mut(&id).map(|slot| &mut slot.node) {
+            for (tp, log) in b.logs_mut() {
+                if let Some(log::LogEvent::Truncated { to, log_end_offset, bytes }) = log.lose_unflushed(now) {
+                    lost.push(TraceKind::LogTruncated { tp: tp.clone(), to, log_end_offset, bytes });
+                }
+            }
+        }
+        for kind in lost {
+            self.record(id, kind);
         }
     }
 

@@ -172,6 +172,8 @@ pub struct ConsumerSpec {
 pub enum CrashKind {
     /// The process dies; the OS page cache (unflushed writes) survives.
     Process,
+    /// The machine dies: every log loses what was not flushed (beyond its recovery point).
+    Machine,
 }
 
 /// What a property change applies to.

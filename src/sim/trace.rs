@@ -298,6 +298,13 @@ pub enum TraceKind {
         /// What the pass did.
         stats: CleanStats,
     },
+    /// `flush.messages` was reached: the log was fsynced up to its LEO.
+    LogFlushed {
+        /// Partition.
+        tp: Tp,
+        /// The recovery point afterwards.
+        recovery_point: i64,
+    },
     /// A leader refused a batch.
     AppendRejected {
         /// Partition.
@@ -481,6 +488,7 @@ impl fmt::Display for TraceKind {
                 stats.bytes_after,
                 stats.tombstones_removed
             ),
+            K::LogFlushed { tp, recovery_point } => write!(f, "flush {tp} → recovery point {recovery_point}"),
             K::AppendRejected { tp, error, reason } => write!(f, "reject {tp}: {error} ({reason})"),
             K::IsrShrunk { tp, removed, isr } => write!(f, "ISR {tp} shrink -{removed} → {isr:?}"),
             K::IsrExpanded { tp, added, isr } => write!(f, "ISR {tp} expand +{added} → {isr:?}"),

@@ -50,6 +50,9 @@ pub struct LogConfig {
     pub min_compaction_lag_ms: i64,
     /// `max.message.bytes`: largest batch a leader accepts.
     pub max_message_bytes: u32,
+    /// `flush.messages`: fsync once this many messages are unflushed (Kafka's default,
+    /// `i64::MAX`, leaves flushing to the OS and to segment rolls).
+    pub flush_messages: i64,
 }
 
 impl Default for LogConfig {
@@ -66,6 +69,7 @@ impl Default for LogConfig {
             min_cleanable_dirty_ratio: (1, 2),
             min_compaction_lag_ms: 0,
             max_message_bytes: 1_048_588,
+            flush_messages: i64::MAX,
         }
     }
 }
@@ -125,6 +129,11 @@ pub enum LogEvent {
     },
     /// A compaction pass.
     Compacted(cleaner::CleanStats),
+    /// `flush.messages` was reached and the log was fsynced.
+    Flushed {
+        /// The recovery point afterwards (= LEO).
+        recovery_point: i64,
+    },
 }
 
 /// Why an append was refused.
@@ -159,6 +168,7 @@ pub struct PartitionLog {
     log_start_offset: i64,
     high_watermark: i64,
     cleaner_checkpoint: i64,
+    recovery_point: i64,
     journal: Option<Vec<StoreOp>>,
 }
 
@@ -172,6 +182,7 @@ impl PartitionLog {
             log_start_offset: 0,
             high_watermark: 0,
             cleaner_checkpoint: 0,
+            recovery_point: 0,
             journal: None,
         };
         log.record(StoreOp::Create { base_offset: 0 });
@@ -253,6 +264,13 @@ impl PartitionLog {
             self.high_watermark,
             self.log_end_offset()
         );
+        assert!(
+            self.log_start_offset <= self.recovery_point && self.recovery_point <= self.log_end_offset(),
+            "recovery point {} outside [{}, {}]",
+            self.recovery_point,
+            self.log_start_offset,
+            self.log_end_offset()
+        );
     }
 
     /// Checks a leader append against `max.message.bytes`, `segment.bytes` and compaction's keys.
@@ -318,8 +336,33 @@ impl PartitionLog {
             });
         }
         self.record(StoreOp::Append { base_offset: base, position, bytes });
+        if self.unflushed_messages() >= self.config.flush_messages {
+            self.flush();
+            events.push(LogEvent::Flushed { recovery_point: self.recovery_point });
+        }
         self.check();
         events
+    }
+
+    /// Offsets below this are on disk (fsynced); the rest lives only in the page cache.
+    pub fn recovery_point(&self) -> i64 {
+        self.recovery_point
+    }
+
+    /// Messages appended since the last flush (Kafka's `unflushedMessages`).
+    pub fn unflushed_messages(&self) -> i64 {
+        self.log_end_offset() - self.recovery_point
+    }
+
+    /// fsyncs the log: the recovery point moves to the LEO.
+    pub fn flush(&mut self) {
+        self.recovery_point = self.log_end_offset();
+    }
+
+    /// A machine crash: whatever was not flushed is gone (the log is truncated to its recovery
+    /// point). A process crash loses nothing, because the page cache survives it.
+    pub fn lose_unflushed(&mut self, now: SimTime) -> Option<LogEvent> {
+        self.truncate_to(self.recovery_point, now)
     }
 
     /// Rolls a new active segment at the LEO (empty active segments are reused, as Kafka does).
@@ -333,6 +376,8 @@ impl PartitionLog {
         }
         self.segments.push(Segment::new(base_offset, self.config.segment_index_bytes, now));
         self.record(StoreOp::Create { base_offset });
+        // Kafka schedules a flush of everything below the new segment when it rolls.
+        self.recovery_point = self.recovery_point.max(base_offset);
         LogEvent::Rolled { base_offset, reason }
     }
 
@@ -391,6 +436,7 @@ impl PartitionLog {
         }
         self.high_watermark = self.high_watermark.min(self.log_end_offset()).max(self.log_start_offset);
         self.cleaner_checkpoint = self.cleaner_checkpoint.min(self.log_end_offset());
+        self.recovery_point = self.recovery_point.min(self.log_end_offset()).max(self.log_start_offset);
         self.check();
         Some(LogEvent::Truncated {
             to: offset,
@@ -470,6 +516,7 @@ impl PartitionLog {
         self.log_start_offset = self.segments[0].base_offset().max(self.log_start_offset);
         self.high_watermark = self.high_watermark.max(self.log_start_offset);
         self.cleaner_checkpoint = self.cleaner_checkpoint.max(self.log_start_offset);
+        self.recovery_point = self.recovery_point.max(self.log_start_offset);
         self.check();
         events
     }

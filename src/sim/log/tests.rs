@@ -220,3 +220,33 @@ fn the_journal_replays_to_identical_segment_bytes() {
         assert_eq!(store.read(k, 0..store.len(k).unwrap()).unwrap(), s.log_bytes(), "segment {}", k.base_offset);
     }
 }
+
+#[test]
+fn flush_messages_moves_the_recovery_point_and_a_machine_crash_keeps_only_that() {
+    let mut log = PartitionLog::new(LogConfig { flush_messages: 3, ..LogConfig::default() }, at(0));
+    let events = fill(&mut log, 7, 1);
+    let flushes: Vec<i64> = events
+        .iter()
+        .filter_map(|e| if let LogEvent::Flushed { recovery_point } = e { Some(*recovery_point) } else { None })
+        .collect();
+    assert_eq!(flushes, [3, 6], "Kafka flushes when unflushed messages reach flush.messages");
+    assert_eq!((log.recovery_point(), log.unflushed_messages()), (6, 1));
+    let lost = log.lose_unflushed(at(10)).expect("offset 6 was never flushed");
+    assert!(matches!(lost, LogEvent::Truncated { to: 6, log_end_offset: 6, .. }), "{lost:?}");
+    assert!(log.lose_unflushed(at(11)).is_none(), "nothing unflushed is left");
+}
+
+#[test]
+fn without_flush_messages_only_segment_rolls_move_the_recovery_point() {
+    let mut log = PartitionLog::new(small(), at(0));
+    let events = fill(&mut log, 12, 1);
+    assert!(!events.iter().any(|e| matches!(e, LogEvent::Flushed { .. })), "default flush.messages never fires");
+    let active_base = log.segments().last().unwrap().base_offset();
+    assert!(active_base > 0 && active_base < 12);
+    assert_eq!(log.recovery_point(), active_base, "a roll flushes every segment below the new one");
+    log.lose_unflushed(at(5));
+    assert_eq!(log.log_end_offset(), active_base, "a machine crash loses the active segment's appends");
+    log.set_high_watermark(active_base);
+    log.truncate_to(2, at(6));
+    assert_eq!(log.recovery_point(), 2, "truncation pulls the recovery point back");
+}
