@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(all(test, target_arch = "wasm32"), allow(unused_imports))]
 
+pub mod assign_json;
 pub mod batch_json;
 pub mod playback;
 pub mod scenario;

@@ -146,7 +146,16 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for args in [&["--help"][..], &["run", "--help"][..]] {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["batch", "--help"],
+        &["dump-log", "--help"],
+        &["export", "--help"],
+        &["partition", "--help"],
+        &["assign", "--help"],
+        &["coordinator", "--help"],
+    ] {
         let (code, out, _) = brokerscope(args);
         assert_eq!(code, 0);
         assert!(out.contains("Usage"), "{out}");
@@ -235,4 +244,66 @@ fn partition_answers_where_a_key_goes() {
     assert_eq!(code, 2, "{err}");
     let (code, _, _) = brokerscope(&["partition", "--partitions", "3"]);
     assert_eq!(code, 2, "a key source is required");
+}
+
+#[test]
+fn assign_reads_the_vector_shape_and_prints_each_members_partitions() {
+    let v: serde_json::Value = serde_json::from_str(include_str!("vectors/kafka-vectors-public.json")).unwrap();
+    for case in v["roundrobin_assignor"]["cases"].as_array().unwrap() {
+        let input =
+            serde_json::json!({"partitions_per_topic": case["partitions_per_topic"], "members": case["members"]});
+        let path = temp("assign.json", &input.to_string());
+        let (code, out, err) =
+            brokerscope(&["assign", "--assignor", "roundrobin", "--input", path.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let got: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(got, case["assignment"], "{}", case["name"]);
+    }
+    let path = temp(
+        "assign-text.json",
+        r#"{"partitions_per_topic": {"t": 5}, "members": [{"member_id": "b", "topics": ["t"]}, {"member_id": "a", "topics": ["t"]}, {"member_id": "c", "topics": ["x"]}]}"#,
+    );
+    let (code, out, _) = brokerscope(&["assign", "--assignor", "range", "--input", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "a: t-0, t-1, t-2\nb: t-3, t-4\nc: (nothing)\n");
+}
+
+#[test]
+fn assign_rejects_bad_input_and_unsupported_assignors_in_one_line() {
+    let good = temp("assign-ok.json", r#"{"partitions_per_topic": {"t": 1}, "members": []}"#);
+    for (assignor, input, want) in [
+        ("sticky", good.clone(), "--assignor: unsupported: sticky"),
+        ("cooperative-sticky", good.clone(), "--assignor: unsupported: cooperative-sticky"),
+        ("rnage", good.clone(), "--assignor: unknown assignor \"rnage\""),
+        (
+            "range",
+            temp(
+                "dup.json",
+                r#"{"partitions_per_topic": {}, "members": [{"member_id": "a", "topics": []}, {"member_id": "a", "topics": []}]}"#,
+            ),
+            "members[1].member_id: duplicate \"a\"",
+        ),
+        ("range", temp("neg.json", r#"{"partitions_per_topic": {"t": -1}, "members": []}"#), "partitions_per_topic.t:"),
+        (
+            "range",
+            temp("typo.json", r#"{"partitions_per_topic": {}, "members": [{"member_id": "a", "topic": []}]}"#),
+            "members[0].topic: unknown field",
+        ),
+    ] {
+        let (code, _, err) = brokerscope(&["assign", "--assignor", assignor, "--input", input.to_str().unwrap()]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(want), "{err} should contain {want}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn coordinator_uses_java_string_hash_code_and_utils_abs() {
+    let (code, out, _) = brokerscope(&["coordinator", "--group", "my-group"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("__consumer_offsets-12 (of 50)"), "{out}");
+    let (_, out, _) = brokerscope(&["coordinator", "--group", "group", "--partitions", "3"]);
+    assert!(out.starts_with("__consumer_offsets-2 (of 3)"), "{out}");
+    let (code, _, _) = brokerscope(&["coordinator", "--group", "g", "--partitions", "0"]);
+    assert_eq!(code, 2, "clap rejects 0 partitions");
 }

@@ -182,3 +182,58 @@ fn leader_epoch_end_offsets() {
         }
     }
 }
+
+#[test]
+fn consumer_offsets_partition() {
+    use brokerscope::sim::group::{coordinator_partition, java_string_hash, utils_abs};
+    let all = cases("consumer_offsets_partition");
+    assert!(all.len() >= 3);
+    for c in all {
+        let group = c["group_id"].as_str().unwrap();
+        assert_eq!(i64::from(java_string_hash(group)), c["java_string_hashcode"].as_i64().unwrap(), "{group:?}");
+        assert_eq!(i64::from(utils_abs(java_string_hash(group))), c["utils_abs"].as_i64().unwrap(), "{group:?}");
+        for (n, p) in c["partition_for_n"].as_object().unwrap() {
+            assert_eq!(
+                u64::from(coordinator_partition(group, n.parse().unwrap())),
+                p.as_u64().unwrap(),
+                "{group:?} % {n}"
+            );
+        }
+    }
+}
+
+fn assignor_vectors(kind: &str, assignor: brokerscope::sim::group::assignor::Assignor, ordered: bool) {
+    use brokerscope::assign_json::{parse_input, to_json};
+    use brokerscope::sim::group::assignor::assign;
+    let all = cases(kind);
+    assert!(all.len() >= 4, "{kind}");
+    for c in all {
+        let input = parse_input(&serde_json::json!({
+            "partitions_per_topic": c["partitions_per_topic"], "members": c["members"]
+        }))
+        .unwrap();
+        let got = to_json(&assign(assignor, &input.partitions_per_topic, &input.members));
+        let want = c["assignment"].as_object().unwrap();
+        assert_eq!(got.as_object().unwrap().len(), want.len(), "{}: members", c["name"]);
+        for (member, list) in want {
+            let mut w: Vec<&str> = list.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            let mut g: Vec<&str> = got[member].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            if !ordered {
+                // RangeAssignor's list order follows a Java HashMap: compare as sets.
+                w.sort_unstable();
+                g.sort_unstable();
+            }
+            assert_eq!(g, w, "{}: {member}", c["name"]);
+        }
+    }
+}
+
+#[test]
+fn range_assignor() {
+    assignor_vectors("range_assignor", brokerscope::sim::group::assignor::Assignor::Range, false);
+}
+
+#[test]
+fn roundrobin_assignor() {
+    assignor_vectors("roundrobin_assignor", brokerscope::sim::group::assignor::Assignor::RoundRobin, true);
+}

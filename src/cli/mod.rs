@@ -3,6 +3,7 @@
 mod batch;
 mod dump_log;
 mod export;
+mod group;
 mod partition;
 mod run;
 
@@ -11,6 +12,7 @@ use clap::{Parser, Subcommand};
 pub use batch::BatchCommand;
 pub use dump_log::DumpLogArgs;
 pub use export::ExportArgs;
+pub use group::{AssignArgs, CoordinatorArgs};
 pub use partition::PartitionArgs;
 pub use run::RunArgs;
 
@@ -37,6 +39,10 @@ pub enum Command {
     Export(ExportArgs),
     /// Where does a key go? murmur2 partitioning as Kafka's producer does it.
     Partition(PartitionArgs),
+    /// Run a consumer partition assignor (range, roundrobin) on a group's subscriptions.
+    Assign(AssignArgs),
+    /// Which __consumer_offsets partition (and so which broker) coordinates a group.
+    Coordinator(CoordinatorArgs),
 }
 
 /// A failed command: the message for stderr and the exit code.
@@ -61,6 +67,8 @@ pub fn main() -> i32 {
         Command::DumpLog(args) => dump_log::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Partition(args) => partition::run(&args),
+        Command::Assign(args) => group::run_assign(&args),
+        Command::Coordinator(args) => group::run_coordinator(&args),
     };
     match result {
         Ok(output) => {

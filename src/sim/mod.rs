@@ -14,6 +14,7 @@
 pub mod broker;
 pub mod config;
 pub mod consumer;
+pub mod group;
 pub mod log;
 pub mod net;
 pub mod node;

@@ -1,0 +1,92 @@
+//! Assignor input and output as JSON, in the shape of Kafka's public assignor vectors:
+//! `{"partitions_per_topic": {"t": 3}, "members": [{"member_id", "topics", "group_instance_id",
+//! "owned_partitions", "generation"}]}` in, `{member_id: ["t-0", …]}` out.
+
+use crate::batch_json::InputError;
+use crate::sim::group::assignor::{Assignment, Subscription};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn bad(path: impl Into<String>, message: impl Into<String>) -> InputError {
+    InputError { path: path.into(), message: message.into() }
+}
+
+/// A parsed assignor input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssignInput {
+    /// Partition count per topic (the metadata the leader sees).
+    pub partitions_per_topic: BTreeMap<String, u32>,
+    /// Members' subscriptions.
+    pub members: Vec<Subscription>,
+    /// Whether any member reported owned partitions (only the sticky assignors use them).
+    pub has_owned_partitions: bool,
+}
+
+/// Reads and validates an input document; errors name the field.
+pub fn parse_input(v: &Value) -> Result<AssignInput, InputError> {
+    let root = v.as_object().ok_or_else(|| bad("$", "expected an object"))?;
+    for key in root.keys() {
+        if !["partitions_per_topic", "members"].contains(&key.as_str()) {
+            return Err(bad(key, "unknown field (expected partitions_per_topic, members)"));
+        }
+    }
+    let topics = root
+        .get("partitions_per_topic")
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad("partitions_per_topic", "expected an object of topic → partition count"))?;
+    let mut partitions_per_topic = BTreeMap::new();
+    for (t, n) in topics {
+        let n = n
+            .as_u64()
+            .filter(|n| *n <= i32::MAX as u64)
+            .ok_or_else(|| bad(format!("partitions_per_topic.{t}"), "expected a partition count ≥ 0"))?;
+        partitions_per_topic.insert(t.clone(), n as u32);
+    }
+    let members = root.get("members").and_then(Value::as_array).ok_or_else(|| bad("members", "expected an array"))?;
+    let mut seen = BTreeSet::new();
+    let mut out = AssignInput { partitions_per_topic, members: vec![], has_owned_partitions: false };
+    for (i, m) in members.iter().enumerate() {
+        let path = |k: &str| format!("members[{i}].{k}");
+        let m = m.as_object().ok_or_else(|| bad(format!("members[{i}]"), "expected an object"))?;
+        let sub = member(m, &path)?;
+        if !seen.insert(sub.member_id.clone()) {
+            return Err(bad(path("member_id"), format!("duplicate {:?}", sub.member_id)));
+        }
+        out.has_owned_partitions |= m.get("owned_partitions").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+        out.members.push(sub);
+    }
+    Ok(out)
+}
+
+fn member(m: &Map<String, Value>, path: &dyn Fn(&str) -> String) -> Result<Subscription, InputError> {
+    const KEYS: &[&str] = &["member_id", "topics", "group_instance_id", "owned_partitions", "generation"];
+    if let Some(k) = m.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(bad(path(k), format!("unknown field (expected one of {})", KEYS.join(", "))));
+    }
+    let member_id =
+        m.get("member_id").and_then(Value::as_str).ok_or_else(|| bad(path("member_id"), "expected a string"))?;
+    let topics = m.get("topics").and_then(Value::as_array).ok_or_else(|| bad(path("topics"), "expected an array"))?;
+    let topics = topics
+        .iter()
+        .enumerate()
+        .map(|(j, t)| {
+            t.as_str().map(String::from).ok_or_else(|| bad(format!("{}[{j}]", path("topics")), "expected a string"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let group_instance_id = match m.get("group_instance_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(bad(path("group_instance_id"), "expected a string or null")),
+    };
+    Ok(Subscription { member_id: member_id.to_string(), group_instance_id, topics })
+}
+
+/// `{member_id: ["topic-partition", …]}`.
+pub fn to_json(assignment: &Assignment) -> Value {
+    Value::Object(
+        assignment
+            .iter()
+            .map(|(m, tps)| (m.clone(), tps.iter().map(|(t, p)| Value::String(format!("{t}-{p}"))).collect()))
+            .collect(),
+    )
+}
