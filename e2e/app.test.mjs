@@ -90,6 +90,29 @@ test('a bad scenario file shows a one-line error naming the field', async () => 
   assert.deepEqual(problems, []);
 });
 
+test('built-in scenarios: the machine crash of a follower shows it down, then back in sync', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  await page.click('[data-testid="load-follower-machine-crash"]');
+  assert.equal(await page.textContent('[data-testid="scenario-name"]'), 'Machine crash of a follower');
+  assert.equal(await page.getAttribute('[data-testid="load-follower-machine-crash"]', 'aria-pressed'), 'true');
+  await page.fill('[data-testid="speed"]', '50'); // ~3×: the pause lands well before the 7 s restart
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="clock"]').dataset.nowNs) > 3.2e9, null, { timeout: 30000 });
+  await page.click('[data-testid="play"]'); // pause while broker-3 is down
+  assert.ok((await clockNs(page)) < 7e9, 'paused before the restart');
+  assert.match(await page.getAttribute('[data-testid="broker-3"]', 'class'), /\bdown\b/);
+  // HW/LEO of broker-3's replica: the crash lost every unflushed record.
+  assert.equal(await page.textContent('[data-testid="replica-broker-3-orders-0"] .offsets'), '0/0');
+  await page.screenshot({ path: join(shots, 'machine-crash.png') });
+  await page.fill('[data-testid="speed"]', '200');
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="play"]').textContent.includes('Play'), null, { timeout: 30000 });
+  assert.doesNotMatch(await page.getAttribute('[data-testid="broker-3"]', 'class'), /\bdown\b/);
+  const leader = await page.textContent('[data-testid="replica-broker-1-orders-0"] .offsets');
+  assert.equal(await page.textContent('[data-testid="replica-broker-3-orders-0"] .offsets'), leader, 'caught up');
+  assert.deepEqual(problems, []);
+});
+
 test('played to the end, the app has the same trace hash as native and browser tests (tests/golden)', async () => {
   const golden = readFileSync(join(here, '..', 'tests', 'golden', 'hello_seed1.hash'), 'utf8').trim();
   const { page, problems } = await openPage(browser, server.url);

@@ -51,6 +51,13 @@ pub const RECORDS_MAX: u64 = 100_000_000;
 /// The scenario every new user sees first.
 pub const HELLO_JSON: &str = include_str!("../../www/scenarios/hello.json");
 
+/// The built-in scenarios the app offers, as (id, JSON); the first is [`HELLO_JSON`].
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("hello", HELLO_JSON),
+    ("slow-follower", include_str!("../../www/scenarios/slow-follower.json")),
+    ("follower-machine-crash", include_str!("../../www/scenarios/follower-machine-crash.json")),
+];
+
 /// Parses and validates scenario JSON.
 pub fn parse_json(text: &str) -> Result<Scenario> {
     let value: Value = serde_json::from_str(text)

@@ -1,7 +1,7 @@
 //! The root component: owns the engine and the animation clock, wires controls and keys.
 
 use crate::playback::{Flight, Playback};
-use crate::scenario::{parse_json, HELLO_JSON};
+use crate::scenario::{parse_json, BUILT_IN};
 use crate::sim::scenario::Scenario;
 use crate::sim::time::SimTime;
 use crate::ui::components::producer_panel::ProducerPanel;
@@ -39,8 +39,8 @@ impl Engine {
         Engine { scenario, playback, target_ns: 0.0 }
     }
 
-    fn hello() -> Engine {
-        Engine::new(parse_json(HELLO_JSON).expect("the built-in scenario is valid"))
+    fn built_in(index: usize) -> Engine {
+        Engine::new(parse_json(BUILT_IN[index].1).expect("built-in scenarios are valid"))
     }
 
     /// Advances by `wall_ms` of wall-clock time at `speed` simulated ms per wall ms.
@@ -77,7 +77,7 @@ fn is_editable(target: Option<web_sys::EventTarget>) -> (bool, bool) {
 #[function_component(App)]
 pub fn app() -> Html {
     let ui = use_reducer(UiState::default);
-    let engine: Rc<RefCell<Engine>> = use_mut_ref(Engine::hello);
+    let engine: Rc<RefCell<Engine>> = use_mut_ref(|| Engine::built_in(0));
     let storage: Rc<RefCell<Storage>> = use_mut_ref(Storage::default);
     let on_storage = {
         let ui = ui.clone();
@@ -188,10 +188,10 @@ pub fn app() -> Html {
             Err(e) => ui.dispatch(Action::Error(format!("{name}: {e}"))),
         })
     };
-    let on_hello = {
+    let on_built_in = {
         let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
-        Callback::from(move |()| {
-            *engine.borrow_mut() = Engine::hello();
+        Callback::from(move |index: usize| {
+            *engine.borrow_mut() = Engine::built_in(index);
             new_run();
             ui.dispatch(Action::Loaded);
         })
@@ -228,7 +228,7 @@ pub fn app() -> Html {
 
     html! {
         <main class="app" data-testid="app" data-version={ui.version.to_string()}>
-            <ScenarioPicker name={e.scenario.name.clone()} description={e.scenario.description.clone()} {on_file} {on_hello} />
+            <ScenarioPicker name={e.scenario.name.clone()} description={e.scenario.description.clone()} {on_file} built_in={built_in_names()} {on_built_in} />
             if let Some(err) = &ui.error {
                 <div class="error" role="alert" data-testid="error">{ err }</div>
             }
@@ -257,4 +257,17 @@ pub fn app() -> Html {
                 { " · " }<span data-testid="storage-status">{ storage_text }</span></footer>
         </main>
     }
+}
+
+/// (id, name) of each built-in scenario, for the picker (parsed once).
+fn built_in_names() -> Vec<(String, String)> {
+    static NAMES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            BUILT_IN
+                .iter()
+                .map(|(id, json)| (id.to_string(), parse_json(json).expect("built-in scenarios are valid").name))
+                .collect()
+        })
+        .clone()
 }

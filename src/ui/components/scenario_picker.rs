@@ -1,4 +1,4 @@
-//! Choose the built-in scenario or open a scenario file.
+//! Choose a built-in scenario or open a scenario file.
 
 use gloo::file::callbacks::FileReader;
 use gloo::file::File;
@@ -16,8 +16,10 @@ pub struct ScenarioPickerProps {
     pub description: String,
     /// A file was read: (file name, text).
     pub on_file: Callback<(String, String)>,
-    /// "Hello Kafka" chosen.
-    pub on_hello: Callback<()>,
+    /// Built-in scenarios as (id, name), in the order of `scenario::BUILT_IN`.
+    pub built_in: Vec<(String, String)>,
+    /// A built-in scenario chosen, by index.
+    pub on_built_in: Callback<usize>,
 }
 
 /// Scenario title, description and file input.
@@ -41,7 +43,14 @@ pub fn scenario_picker(props: &ScenarioPickerProps) -> Html {
             input.set_value("");
         })
     };
-    let hello = props.on_hello.reform(|_: MouseEvent| ());
+    let built_in = props.built_in.iter().enumerate().map(|(i, (id, name))| {
+        let onclick = props.on_built_in.reform(move |_: MouseEvent| i);
+        let current = *name == props.name;
+        html! {
+            <button {onclick} class={classes!(current.then_some("current"))} title={format!("Load the built-in scenario “{name}”")}
+                data-testid={format!("load-{id}")} aria-pressed={current.to_string()}>{ name }</button>
+        }
+    });
     html! {
         <header class="scenario">
             <div class="title">
@@ -49,7 +58,7 @@ pub fn scenario_picker(props: &ScenarioPickerProps) -> Html {
                 <p class="description">{ &props.description }</p>
             </div>
             <div class="picker">
-                <button onclick={hello} title="Load the Hello Kafka scenario" data-testid="load-hello">{ "Hello Kafka" }</button>
+                { for built_in }
                 <label class="file" title="Open a scenario JSON file">
                     { "Open scenario…" }
                     <input data-testid="scenario-file" type="file" accept=".json,application/json" onchange={on_change} aria-label="Open a scenario file" />

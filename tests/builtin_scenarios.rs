@@ -1,0 +1,72 @@
+//! The app's built-in scenarios parse and show what their descriptions promise.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use brokerscope::scenario::{parse_json, BUILT_IN};
+use brokerscope::sim::node::NodeId;
+use brokerscope::sim::time::SimTime;
+use brokerscope::sim::trace::{TraceEvent, TraceKind};
+use brokerscope::sim::{ClusterView, Sim};
+
+fn run(id: &str) -> (ClusterView, Vec<TraceEvent>) {
+    let (_, json) = BUILT_IN.iter().find(|(i, _)| *i == id).expect("built-in exists");
+    let s = parse_json(json).unwrap();
+    let mut sim = Sim::new(&s, s.seed);
+    sim.run_until(SimTime::from_ms(s.duration_ms), 10_000_000);
+    (sim.view(), sim.drain_trace())
+}
+
+fn first_at(trace: &[TraceEvent], pred: impl Fn(&TraceEvent) -> bool) -> SimTime {
+    trace.iter().find(|e| pred(e)).map(|e| e.at).expect("event happens")
+}
+
+#[test]
+fn every_built_in_scenario_parses_with_a_name_and_description() {
+    assert_eq!(BUILT_IN[0].0, "hello");
+    for (id, json) in BUILT_IN {
+        let s = parse_json(json).unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert!(!s.name.is_empty() && s.description.len() > 40, "{id}");
+    }
+}
+
+#[test]
+fn slow_follower_shrinks_then_expands_and_everything_commits() {
+    let (view, trace) = run("slow-follower");
+    let shrink = first_at(&trace, |e| matches!(e.kind, TraceKind::IsrShrunk { removed: 3, .. }));
+    let expand = first_at(&trace, |e| matches!(e.kind, TraceKind::IsrExpanded { added: 3, .. }));
+    // Slowed at 2 s, replica.lag.time.max.ms 2 s, checked every 1 s; fast again at 9 s.
+    assert!(shrink > SimTime::from_ms(3500) && shrink <= SimTime::from_ms(5000), "{shrink}");
+    assert!(expand > SimTime::from_ms(9000), "{expand}");
+    let acked_while_out = trace
+        .iter()
+        .filter(|e| e.at > shrink && e.at < SimTime::from_ms(9000) && matches!(e.kind, TraceKind::ProduceAcked { .. }))
+        .count();
+    assert!(acked_while_out > 100, "acks=all with min ISR 2 keeps completing on {{1, 2}}: {acked_while_out}");
+    assert_eq!(view.producers[0].records_acked, 480);
+    assert_eq!(view.consumers[0].records_consumed, 480);
+}
+
+#[test]
+fn follower_machine_crash_truncates_to_zero_then_catches_up() {
+    let (view, trace) = run("follower-machine-crash");
+    let truncated: Vec<i64> = trace
+        .iter()
+        .filter(|e| e.node == NodeId::broker(3))
+        .filter_map(|e| match e.kind {
+            TraceKind::LogTruncated { log_end_offset, .. } => Some(log_end_offset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(truncated, [0, 0], "both of broker-3's logs lose everything at the machine crash");
+    assert_eq!(view.producers[0].records_acked, 400);
+    for b in &view.brokers {
+        let leo: i64 = b.replicas.iter().map(|r| r.log_end_offset).sum();
+        assert_eq!(leo, 400, "{} holds every record after catching up", b.id);
+        for r in b.replicas.iter().filter(|r| r.leader == b.id.number) {
+            assert_eq!(r.isr, [1, 2, 3], "{} ISR healed", r.tp);
+        }
+    }
+}
