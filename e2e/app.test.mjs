@@ -46,7 +46,8 @@ test('a lingering batch is drawn filling toward batch.size', async () => {
   };
   await page.setInputFiles('[data-testid="scenario-file"]', { name: 'batching.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(scenario)) });
   await page.waitForFunction(() => document.querySelector('[data-testid="scenario-name"]').textContent === 'Batching');
-  await page.fill('[data-testid="speed"]', '0');
+  // ~0.3×: the pause must land before linger.ms (1 s) sends the batch; this leaves ~1.6 s of wall time.
+  await page.fill('[data-testid="speed"]', '-50');
   await page.click('[data-testid="play"]');
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="clock"]').dataset.nowNs) > 500e6, null, { timeout: 15000 });
   await page.click('[data-testid="play"]');
