@@ -49,6 +49,8 @@ pub struct Replica {
     pub leader: u16,
     /// Current leader epoch.
     pub leader_epoch: i32,
+    /// The leader's LEO when it started the current epoch (`leaderEpochStartOffsetOpt`).
+    pub leader_epoch_start_offset: i64,
     /// Effective `min.insync.replicas` for the topic.
     pub min_insync_replicas: u32,
     /// The log.
@@ -466,7 +468,13 @@ impl Broker {
         state.last_fetch_leader_leo = state.last_fetch_leader_leo.max(leader_leo);
         state.last_fetch_time = ctx.now;
         state.log_end_offset = offset;
-        if !replica.isr.contains(&follower) && offset >= replica.log.high_watermark() {
+        if !replica.isr.contains(&follower)
+            && crate::sim::replication::follower_can_join_isr(
+                offset,
+                replica.log.high_watermark(),
+                replica.leader_epoch_start_offset,
+            )
+        {
             replica.isr.insert(follower);
             ctx.trace(TraceKind::IsrExpanded {
                 tp: tp.clone(),
@@ -751,6 +759,7 @@ pub fn replicas_for_broker(id: u16, topics: &[TopicLayout], now: SimTime) -> BTr
                 replicas: replicas.clone(),
                 leader,
                 leader_epoch: 0,
+                leader_epoch_start_offset: 0,
                 min_insync_replicas: topic.min_insync_replicas,
                 log: PartitionLog::new(topic.log.clone(), now),
                 isr,
@@ -802,6 +811,7 @@ mod tests {
             replicas: vec![1, 2, 3],
             leader: 1,
             leader_epoch: 0,
+            leader_epoch_start_offset: 0,
             min_insync_replicas: min_isr,
             log,
             isr: isr.iter().copied().collect(),

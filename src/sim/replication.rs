@@ -17,6 +17,18 @@ pub struct RemoteReplica {
     pub eligible: bool,
 }
 
+/// Whether a follower outside the ISR may join it (Kafka `Partition.isFollowerInSync`, used by
+/// `maybeExpandIsr`): its LEO has reached the leader's HW *and* the offset at which the current
+/// leader epoch began, so it holds everything the current leader wrote before it led. (The
+/// caller also requires the broker to be ISR-eligible: not fenced, not shutting down.)
+pub fn follower_can_join_isr(
+    follower_log_end_offset: i64,
+    high_watermark: i64,
+    leader_epoch_start_offset: i64,
+) -> bool {
+    follower_log_end_offset >= high_watermark && follower_log_end_offset >= leader_epoch_start_offset
+}
+
 /// The leader's side of the HW computation (Kafka `Partition.maybeIncrementLeaderHW`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HighWatermarkInput {
@@ -142,6 +154,15 @@ mod tests {
 
     fn follower(leo: i64, maximal: bool, last_caught_up_ms: i64) -> RemoteReplica {
         RemoteReplica { log_end_offset: leo, in_maximal_isr: maximal, last_caught_up_ms, eligible: true }
+    }
+
+    #[test]
+    fn a_follower_joins_the_isr_only_past_the_hw_and_the_epoch_start_offset() {
+        // A new leader took over at LEO 10 with its HW still at 7 (HW lags on a new leader).
+        assert!(!follower_can_join_isr(6, 7, 10), "below the HW");
+        assert!(!follower_can_join_isr(8, 7, 10), "past the HW but missing the old leader's tail");
+        assert!(follower_can_join_isr(10, 7, 10));
+        assert!(follower_can_join_isr(12, 12, 0), "epoch 0 starts at offset 0");
     }
 
     #[test]
