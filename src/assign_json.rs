@@ -2,14 +2,10 @@
 //! `{"partitions_per_topic": {"t": 3}, "members": [{"member_id", "topics", "group_instance_id",
 //! "owned_partitions", "generation"}]}` in, `{member_id: ["t-0", …]}` out.
 
-use crate::batch_json::InputError;
+use crate::batch_json::{bad, InputError};
 use crate::sim::group::assignor::{Assignment, Subscription};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-fn bad(path: impl Into<String>, message: impl Into<String>) -> InputError {
-    InputError { path: path.into(), message: message.into() }
-}
 
 /// A parsed assignor input.
 #[derive(Clone, Debug, PartialEq)]

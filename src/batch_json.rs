@@ -17,8 +17,15 @@ pub struct InputError {
     pub message: String,
 }
 
-fn bad(path: impl Into<String>, message: impl Into<String>) -> InputError {
-    InputError { path: path.into(), message: message.into() }
+impl InputError {
+    /// An error at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> InputError {
+        InputError { path: path.into(), message: message.into() }
+    }
+}
+
+pub(crate) fn bad(path: impl Into<String>, message: impl Into<String>) -> InputError {
+    InputError::new(path, message)
 }
 
 fn int(v: &Map<String, Value>, key: &str, default: i64, min: i64, max: i64) -> Result<i64, InputError> {

@@ -425,9 +425,7 @@ fn parse_action(e: &mut Obj, s: &Scenario) -> Result<Action> {
                     if let Some(tp) = led_partition(s, broker_id) {
                         return Err(ScenarioError::new(
                             e.path_of("kind"),
-                            format!(
-                                "unsupported: machine crash of broker-{broker_id}, the leader of {tp} (leader election arrives with the controller)"
-                            ),
+                            format!("unsupported: {}", machine_crash_of_leader(broker_id, &tp)),
                         ));
                     }
                     CrashKind::Machine

@@ -471,9 +471,7 @@ impl Sim {
     fn check_machine_crash(&self, broker: u16) -> Result<(), ActionError> {
         let Some(Node::Broker(b)) = self.node(NodeId::broker(broker)) else { return Ok(()) };
         match b.replicas().iter().find(|(_, r)| r.leader == broker) {
-            Some((tp, _)) => Err(ActionError::Unsupported(format!(
-                "machine crash of broker-{broker}, the leader of {tp} (leader election arrives with the controller)"
-            ))),
+            Some((tp, _)) => Err(ActionError::Unsupported(scenario::machine_crash_of_leader(broker, &tp.to_string()))),
             None => Ok(()),
         }
     }
