@@ -1,6 +1,7 @@
 //! A run's summary: what `brokerscope run` prints and `--json` emits (keys documented in the
 //! README). Built from the simulator's state and counters, never from the UI.
 
+use crate::sim::check::AckedCheck;
 use crate::sim::{ClusterView, MessageCounts, RunStop, Sim};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,6 +32,8 @@ pub struct RunSummary {
     pub cluster: ClusterView,
     /// Kafka's producer metrics per producer (averaged over the run).
     pub producer_metrics: BTreeMap<String, BTreeMap<&'static str, f64>>,
+    /// Safety checks at the end of the run: acknowledged records and those lost.
+    pub checks: AckedCheck,
 }
 
 /// One partition at the end of a run: the leader's view of it plus each replica's own log end
@@ -55,8 +58,8 @@ pub struct PartitionSummary {
     pub log_start_offset: i64,
 }
 
-/// Groups the brokers' replicas by partition, sorted by topic then partition number; the leader is the live broker whose replica names
-/// itself leader.
+/// Groups the brokers' replicas by partition, sorted by topic then partition number; the
+/// leader is the live broker whose replica names itself leader (the highest epoch, if several).
 pub fn partition_summaries(cluster: &ClusterView) -> Vec<PartitionSummary> {
     let mut by_tp: BTreeMap<(&str, u32), PartitionSummary> = BTreeMap::new();
     for b in &cluster.brokers {
@@ -73,7 +76,11 @@ pub fn partition_summaries(cluster: &ClusterView) -> Vec<PartitionSummary> {
                 log_start_offset: -1,
             });
             entry.leo.insert(b.id.to_string(), r.log_end_offset);
-            if b.alive && r.leader == b.id.number {
+            // A partitioned old leader may still believe it leads: the highest epoch wins.
+            if b.alive
+                && r.leader == Some(b.id.number)
+                && (entry.leader.is_none() || r.leader_epoch > entry.leader_epoch)
+            {
                 entry.leader = Some(b.id.number);
                 entry.leader_epoch = r.leader_epoch;
                 entry.isr = r.isr.clone();
@@ -103,6 +110,7 @@ impl RunSummary {
             trace_hash: sim.trace_hash().hex(),
             messages: sim.message_counts().iter().map(|(id, c)| (id.to_string(), *c)).collect(),
             partitions: partition_summaries(&cluster),
+            checks: sim.acked_check(),
             cluster,
             producer_metrics: sim
                 .node_ids()
@@ -156,6 +164,14 @@ impl RunSummary {
                 "  {:<14} leader {leader} (epoch {})  isr {:?}  hw {}  log start {}  leo {leo}",
                 p.tp, p.leader_epoch, p.isr, p.hw, p.log_start_offset
             );
+        }
+        let c = &self.checks;
+        let _ = writeln!(w, "checks     acked {}  lost {}  unavailable {}", c.acked, c.acked_lost, c.acked_unavailable);
+        for l in c.lost.iter().take(10) {
+            let _ = writeln!(w, "  LOST {} @{} ({:?}, acked to {})", l.tp, l.offset, l.kind, l.producer);
+        }
+        if c.lost.len() > 10 {
+            let _ = writeln!(w, "  … {} more", c.lost.len() - 10);
         }
         let _ = writeln!(
             w,

@@ -65,8 +65,47 @@ fn follower_machine_crash_truncates_to_zero_then_catches_up() {
     for b in &view.brokers {
         let leo: i64 = b.replicas.iter().map(|r| r.log_end_offset).sum();
         assert_eq!(leo, 400, "{} holds every record after catching up", b.id);
-        for r in b.replicas.iter().filter(|r| r.leader == b.id.number) {
+        for r in b.replicas.iter().filter(|r| r.leader == Some(b.id.number)) {
             assert_eq!(r.isr, [1, 2, 3], "{} ISR healed", r.tp);
         }
     }
+}
+
+fn acked_check(id: &str) -> (brokerscope::sim::check::AckedCheck, Vec<TraceEvent>) {
+    let (_, json) = BUILT_IN.iter().find(|(i, _)| *i == id).expect("built-in exists");
+    let s = parse_json(json).unwrap();
+    let mut sim = Sim::new(&s, s.seed);
+    sim.run_until(SimTime::from_ms(s.duration_ms), 10_000_000);
+    let trace = sim.drain_trace();
+    (sim.acked_check(), trace)
+}
+
+#[test]
+fn leader_failover_elects_a_follower_loses_nothing_and_hands_leadership_back() {
+    use brokerscope::sim::trace::ElectionKind;
+    let (check, trace) = acked_check("leader-failover");
+    assert_eq!((check.acked, check.acked_lost, check.acked_unavailable), (1600, 0, 0));
+    let elections: Vec<(Option<u16>, ElectionKind)> = trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::LeaderElected { leader, election, .. } => Some((*leader, *election)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(elections, [(Some(2), ElectionKind::Clean), (Some(1), ElectionKind::Preferred)]);
+    // Fenced one session timeout (3 s) after the last heartbeat before the 3 s crash.
+    let fenced = first_at(&trace, |e| matches!(e.kind, TraceKind::BrokerFenced { broker: 1, .. }));
+    assert!(fenced >= SimTime::from_ms(5500) && fenced <= SimTime::from_ms(6100), "{fenced}");
+}
+
+#[test]
+fn unclean_election_scenario_counts_the_records_it_loses() {
+    let (check, trace) = acked_check("unclean-election");
+    assert!(check.acked_lost > 500, "{} lost", check.acked_lost);
+    let truncated = trace.iter().any(|e| {
+        e.node == NodeId::broker(1)
+            && e.at > SimTime::from_ms(12000)
+            && matches!(e.kind, TraceKind::LogTruncated { .. })
+    });
+    assert!(truncated, "broker-1 truncates its divergent log when it returns");
 }

@@ -42,7 +42,7 @@ fn leader_replica<'a>(view: &'a ClusterView, tp: &str) -> &'a brokerscope::sim::
     view.brokers
         .iter()
         .flat_map(|b| b.replicas.iter().map(move |r| (b.id.number, r)))
-        .find(|(id, r)| r.tp == tp && r.leader == *id)
+        .find(|(id, r)| r.tp == tp && r.leader == Some(*id))
         .map(|(_, r)| r)
         .expect("every partition has a leader replica")
 }
@@ -118,7 +118,7 @@ fn crashed_follower_leaves_the_isr_then_rejoins_after_restart() {
     assert!(expanded.at > SimTime::from_ms(9000));
     assert_eq!(view.producers[0].records_acked, 200, "min ISR 1: acks=all continues without broker-3");
     for b in view.brokers.iter().filter(|b| b.id.number != 3) {
-        for r in b.replicas.iter().filter(|r| r.leader == b.id.number) {
+        for r in b.replicas.iter().filter(|r| r.leader == Some(b.id.number)) {
             assert_eq!(r.isr, [1, 2, 3], "{} ISR healed", r.tp);
         }
     }

@@ -56,6 +56,8 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("hello", HELLO_JSON),
     ("slow-follower", include_str!("../../www/scenarios/slow-follower.json")),
     ("follower-machine-crash", include_str!("../../www/scenarios/follower-machine-crash.json")),
+    ("leader-failover", include_str!("../../www/scenarios/leader-failover.json")),
+    ("unclean-election", include_str!("../../www/scenarios/unclean-election.json")),
 ];
 
 /// Parses and validates scenario JSON.
@@ -366,6 +368,7 @@ fn resolve_node(obj: &mut Obj, key: &str, s: &Scenario) -> Result<NodeId> {
         crate::sim::node::NodeKind::Broker => usize::from(s.brokers),
         crate::sim::node::NodeKind::Producer => s.producers.len(),
         crate::sim::node::NodeKind::Consumer => s.consumers.len(),
+        crate::sim::node::NodeKind::Controller => 1,
     };
     if usize::from(id.number) > count {
         return Err(ScenarioError::new(&path, format!("no node {name:?} in this scenario")));
@@ -402,16 +405,6 @@ fn parse_events(root: &mut Obj, s: &Scenario) -> Result<Vec<TimedAction>> {
     Ok(out)
 }
 
-/// The first partition `broker` leads (its preferred replica: leadership does not move yet).
-fn led_partition(s: &Scenario, broker: u16) -> Option<String> {
-    s.topics.iter().find_map(|t| {
-        assign_replicas(s.brokers, t.partitions, t.replication_factor)
-            .iter()
-            .position(|r| r[0] == broker)
-            .map(|p| format!("{}-{p}", t.name))
-    })
-}
-
 fn parse_action(e: &mut Obj, s: &Scenario) -> Result<Action> {
     let path = e.path_of("action");
     let name = e.req_str("action")?.to_string();
@@ -420,16 +413,7 @@ fn parse_action(e: &mut Obj, s: &Scenario) -> Result<Action> {
         "crash_broker" => {
             let kind = match e.opt_str("kind")? {
                 None | Some("process") => CrashKind::Process,
-                Some("machine") => {
-                    let broker_id = broker(e)?;
-                    if let Some(tp) = led_partition(s, broker_id) {
-                        return Err(ScenarioError::new(
-                            e.path_of("kind"),
-                            format!("unsupported: {}", machine_crash_of_leader(broker_id, &tp)),
-                        ));
-                    }
-                    CrashKind::Machine
-                }
+                Some("machine") => CrashKind::Machine,
                 Some(k) => {
                     return Err(ScenarioError::new(
                         e.path_of("kind"),
@@ -486,7 +470,7 @@ fn parse_config_change(e: &mut Obj, s: &Scenario) -> Result<Action> {
         None => {
             let id = resolve_node(e, "target", s)?;
             let scope = match id.kind {
-                crate::sim::node::NodeKind::Broker => Scope::Broker,
+                crate::sim::node::NodeKind::Broker | crate::sim::node::NodeKind::Controller => Scope::Broker,
                 crate::sim::node::NodeKind::Producer => Scope::Producer,
                 crate::sim::node::NodeKind::Consumer => Scope::Consumer,
             };

@@ -1,25 +1,29 @@
 //! A Kafka broker: leader appends, acks handling with a produce purgatory, fetches from
-//! followers and consumers with a fetch purgatory, follower fetching, the leader's high
-//! watermark and ISR maintenance.
+//! followers and consumers with a fetch purgatory, follower fetching with divergence detection
+//! and truncation, the leader's high watermark and ISR maintenance through the controller.
 //!
 //! Rules (shared/reference/kafka-semantics.md §6):
 //! - A follower's LEO, as the leader sees it, is its fetch offset. `lastCaughtUpTime` advances to
 //!   the fetch time when the fetch offset reaches the leader's LEO, or to the previous fetch time
 //!   when it reaches the LEO the leader had at the previous fetch (`Replica.updateFetchState`).
-//! - Leader HW = min LEO over the ISR, frozen while the ISR is smaller than
-//!   `min(min.insync.replicas, replication factor)`, and never decreasing.
-//! - ISR shrink every `replica.lag.time.max.ms / 2`: drop followers not caught up within the lag
-//!   time. ISR expand when a follower's LEO reaches the HW.
+//! - Leader HW = min LEO over the maximal ISR (and caught-up eligible replicas), frozen while the
+//!   committed ISR is smaller than `min(min.insync.replicas, replication factor)`, and never
+//!   decreasing.
+//! - ISR shrink every `replica.lag.time.max.ms / 2` and ISR expand when a follower reaches the
+//!   HW and the leader epoch's start offset — both proposed to the controller with
+//!   `AlterPartition`; while one is in flight no other ISR change is made, and the maximal ISR
+//!   (committed ∪ pending expansion) is what the HW counts.
 //! - acks=all: `NOT_ENOUGH_REPLICAS` before the append when the ISR is under min ISR; otherwise
-//!   the request waits until the HW covers it (`NOT_ENOUGH_REPLICAS_AFTER_APPEND` if the ISR fell
-//!   under min ISR meanwhile) or its timeout passes (`REQUEST_TIMED_OUT`).
-//!
-//! The walking skeleton has no controller yet: leadership is the preferred replica and the ISR is
-//! changed by the leader directly (AlterPartition round trips arrive with the replication issue).
+//!   the request waits until the HW covers it (`NOT_ENOUGH_REPLICAS_AFTER_APPEND` if the maximal
+//!   ISR fell under min ISR meanwhile) or its timeout passes (`REQUEST_TIMED_OUT`).
+//! - Leadership comes only from the controller's metadata (`makeLeader` / `makeFollower`); a
+//!   broker registers after every start and heartbeats; followers send `lastFetchedEpoch` and
+//!   truncate when the leader answers with a diverging epoch (KIP-101/279/320).
 
 use super::config::BrokerConfig;
 use super::log::{AppendError, LogConfig, LogEvent, PartitionLog};
 use super::node::{Ctx, NodeId, Timer};
+use super::producer_state::ProducerStates as Producers;
 use super::producer_state::{Check, ProducerStates};
 use super::protocol::*;
 use super::replication::{self, HighWatermarkInput, RemoteReplica};
@@ -40,23 +44,39 @@ pub struct FollowerState {
     pub last_fetch_leader_leo: i64,
 }
 
+/// An ISR change sent to the controller and not yet answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingIsr {
+    /// The proposed ISR.
+    pub proposed: BTreeSet<u16>,
+    /// The maximal ISR while it is pending: committed ∪ proposed (a shrink still counts the
+    /// replicas it removes; an expansion counts the new one at once).
+    pub maximal: BTreeSet<u16>,
+    /// When it was sent (resent if unanswered for `replica.lag.time.max.ms`).
+    pub sent_at: SimTime,
+}
+
 /// One partition replica hosted by this broker.
 #[derive(Clone, Debug)]
 pub struct Replica {
     /// Replica list in assignment order; the first is the preferred leader.
     pub replicas: Vec<u16>,
-    /// Current leader.
-    pub leader: u16,
+    /// Current leader as this broker last learned it; `None` when offline or not yet known.
+    pub leader: Option<u16>,
     /// Current leader epoch.
     pub leader_epoch: i32,
+    /// Partition epoch of the state this broker applied.
+    pub partition_epoch: i32,
     /// The leader's LEO when it started the current epoch (`leaderEpochStartOffsetOpt`).
     pub leader_epoch_start_offset: i64,
     /// Effective `min.insync.replicas` for the topic.
     pub min_insync_replicas: u32,
     /// The log.
     pub log: PartitionLog,
-    /// Leader only: the ISR (broker ids, leader included).
+    /// Leader only: the committed ISR (broker ids, leader included).
     pub isr: BTreeSet<u16>,
+    /// Leader only: an AlterPartition in flight.
+    pub pending_isr: Option<PendingIsr>,
     /// Leader only: followers' fetch state.
     pub followers: BTreeMap<u16, FollowerState>,
     /// Idempotent producers' state on this partition.
@@ -66,6 +86,15 @@ pub struct Replica {
 impl Replica {
     fn effective_min_isr(&self) -> usize {
         (self.min_insync_replicas as usize).min(self.replicas.len())
+    }
+
+    /// The maximal ISR: the committed ISR plus a pending expansion.
+    pub fn maximal_isr(&self) -> &BTreeSet<u16> {
+        self.pending_isr.as_ref().map_or(&self.isr, |p| &p.maximal)
+    }
+
+    fn is_leader(&self, me: u16) -> bool {
+        self.leader == Some(me)
     }
 }
 
@@ -95,10 +124,16 @@ pub struct Broker {
     correlation_id_next: u64,
     /// Follower side: the outstanding fetch to each leader.
     fetch_in_flight: BTreeMap<u16, u64>,
-    /// Metadata cache: every topic's layout (leaders are static until the controller lands).
-    metadata: Vec<TopicLayout>,
-    /// Every broker id in the cluster.
-    cluster: Vec<u16>,
+    /// Metadata cache: every partition's committed state, as last pushed by the controller.
+    metadata: BTreeMap<Tp, PartitionState>,
+    /// Unfenced brokers, as last pushed by the controller.
+    live_brokers: Vec<u16>,
+    /// The last metadata offset applied.
+    metadata_offset: u64,
+    /// This broker process's run number (bumped on every restart).
+    incarnation: u32,
+    /// The current registration with the controller, if any.
+    broker_epoch: Option<i64>,
     /// Next producer id this broker hands out (a block of ids per broker).
     producer_id_next: i64,
 }
@@ -115,39 +150,45 @@ impl Broker {
             park_id_next: 0,
             correlation_id_next: 0,
             fetch_in_flight: BTreeMap::new(),
-            metadata: Vec::new(),
-            cluster: Vec::new(),
+            metadata: BTreeMap::new(),
+            live_brokers: Vec::new(),
+            metadata_offset: 0,
+            incarnation: 1,
+            broker_epoch: None,
             producer_id_next: i64::from(id) * PRODUCER_ID_BLOCK,
         }
     }
 
-    /// Gives the broker its metadata cache: the cluster's brokers and every topic's layout.
-    pub fn set_metadata(&mut self, cluster: Vec<u16>, topics: Vec<TopicLayout>) {
-        self.cluster = cluster;
-        self.metadata = topics;
+    /// Seeds a broker of an already formed cluster: registered with `broker_epoch`, holding the
+    /// controller's initial metadata (offset 0).
+    pub fn set_metadata(&mut self, broker_epoch: i64, live_brokers: Vec<u16>, partitions: Vec<PartitionState>) {
+        self.broker_epoch = Some(broker_epoch);
+        self.live_brokers = live_brokers;
+        self.metadata = partitions.into_iter().map(|p| (p.tp.clone(), p)).collect();
+    }
+
+    /// The metadata cache: every partition's state as this broker last learned it.
+    pub fn metadata(&self) -> &BTreeMap<Tp, PartitionState> {
+        &self.metadata
+    }
+
+    /// Whether the broker holds a registration with the controller.
+    pub fn is_registered(&self) -> bool {
+        self.broker_epoch.is_some()
     }
 
     fn handle_metadata(&mut self, ctx: &mut Ctx, from: NodeId, correlation_id: u64, topics: Vec<TopicName>) {
-        let topics = self
-            .metadata
-            .iter()
-            .filter(|t| topics.contains(&t.name))
-            .map(|t| TopicMetadata {
-                name: t.name.clone(),
-                partitions: t
-                    .replicas
-                    .iter()
-                    .enumerate()
-                    .map(|(p, r)| PartitionMetadata {
-                        partition: p as u32,
-                        leader: r.first().copied(),
-                        leader_epoch: 0,
-                        replicas: r.clone(),
-                    })
-                    .collect(),
-            })
-            .collect();
-        ctx.send(from, Message::MetadataResponse { correlation_id, brokers: self.cluster.clone(), topics });
+        let mut by_topic: BTreeMap<TopicName, Vec<PartitionMetadata>> = BTreeMap::new();
+        for (tp, st) in self.metadata.iter().filter(|(tp, _)| topics.contains(&tp.topic)) {
+            by_topic.entry(tp.topic.clone()).or_default().push(PartitionMetadata {
+                partition: tp.partition,
+                leader: st.leader,
+                leader_epoch: st.leader_epoch,
+                replicas: st.replicas.clone(),
+            });
+        }
+        let topics = by_topic.into_iter().map(|(name, partitions)| TopicMetadata { name, partitions }).collect();
+        ctx.send(from, Message::MetadataResponse { correlation_id, brokers: self.live_brokers.clone(), topics });
     }
 
     /// InitProducerId: a new id from this broker's block, or the same id with the next epoch.
@@ -210,18 +251,208 @@ impl Broker {
         self.replicas.iter_mut().map(|(tp, r)| (tp, &mut r.log))
     }
 
-    /// Starts (or restarts after a crash): in-memory request state is gone, fetching resumes.
+    /// Starts: arms the periodic work and starts fetching from the leaders it follows.
     pub fn start(&mut self, ctx: &mut Ctx) {
-        self.parked_fetches.clear();
-        self.parked_produces.clear();
-        self.fetch_in_flight.clear();
         let check_every = SimDuration::from_ns((self.config.replica_lag_time_max.as_ns() / 2).max(1));
         ctx.set_timer(check_every, Timer::IsrCheck);
         ctx.set_timer(self.config.log_retention_check_interval, Timer::LogRetentionCheck);
         ctx.set_timer(self.config.log_cleaner_backoff.max(SimDuration::from_ms(1)), Timer::LogCleanerCheck);
+        ctx.set_timer(self.config.heartbeat_interval, Timer::BrokerHeartbeat);
+        if self.broker_epoch.is_none() {
+            self.send_registration(ctx);
+        }
         for leader in self.leaders_followed() {
             self.send_follower_fetch(ctx, leader);
         }
+    }
+
+    /// Restarts after a crash: everything in memory is gone (requests, registration, which
+    /// replicas lead); the logs are what the disk kept. The broker registers again and learns
+    /// leadership from the controller's snapshot before it serves anything.
+    pub fn restart(&mut self, ctx: &mut Ctx) {
+        self.parked_fetches.clear();
+        self.parked_produces.clear();
+        self.fetch_in_flight.clear();
+        self.incarnation += 1;
+        self.broker_epoch = None;
+        self.metadata_offset = 0;
+        for r in self.replicas.values_mut() {
+            r.leader = None;
+            r.isr.clear();
+            r.followers.clear();
+            r.pending_isr = None;
+            r.producers = rebuild_producer_states(&r.log);
+        }
+        self.start(ctx);
+    }
+
+    // ----- controller side: registration, heartbeats, metadata -----
+
+    fn send_registration(&mut self, ctx: &mut Ctx) {
+        ctx.send(NodeId::CONTROLLER, Message::BrokerRegistration { incarnation: self.incarnation });
+    }
+
+    fn on_heartbeat_timer(&mut self, ctx: &mut Ctx) {
+        match self.broker_epoch {
+            None => self.send_registration(ctx),
+            Some(broker_epoch) => ctx.send(
+                NodeId::CONTROLLER,
+                Message::BrokerHeartbeat { broker_epoch, metadata_offset: self.metadata_offset },
+            ),
+        }
+        ctx.set_timer(self.config.heartbeat_interval, Timer::BrokerHeartbeat);
+    }
+
+    fn on_metadata_update(&mut self, ctx: &mut Ctx, update: MetadataUpdate) {
+        let applies = if update.snapshot {
+            update.offset >= self.metadata_offset
+        } else {
+            update.prev_offset == self.metadata_offset
+        };
+        if !applies {
+            return;
+        }
+        self.metadata_offset = update.offset;
+        self.live_brokers = update.live_brokers;
+        for state in update.partitions {
+            self.apply_partition_state(ctx, state);
+        }
+        for leader in self.leaders_followed() {
+            if !self.fetch_in_flight.contains_key(&leader) {
+                self.send_follower_fetch(ctx, leader);
+            }
+        }
+        let tps: Vec<Tp> = self.replicas.keys().cloned().collect();
+        self.advance_after_append(ctx, tps.iter());
+    }
+
+    /// Applies a committed partition state: `makeLeader`, `makeFollower`, or a new committed
+    /// ISR under the same leader epoch. States older than what the replica has are ignored.
+    fn apply_partition_state(&mut self, ctx: &mut Ctx, state: PartitionState) {
+        if self.metadata.get(&state.tp).is_some_and(|c| c.partition_epoch > state.partition_epoch) {
+            return;
+        }
+        self.metadata.insert(state.tp.clone(), state.clone());
+        let me = self.id;
+        let Some(r) = self.replicas.get(&state.tp) else { return };
+        if state.leader_epoch < r.leader_epoch || (r.leader.is_some() && state.partition_epoch < r.partition_epoch) {
+            return;
+        }
+        let new_epoch = state.leader_epoch > r.leader_epoch || r.leader.is_none();
+        if state.leader == Some(me) {
+            if new_epoch || !r.is_leader(me) {
+                self.become_leader(ctx, &state);
+            } else {
+                self.commit_isr(ctx, &state);
+            }
+        } else if new_epoch || r.leader != state.leader || r.is_leader(me) {
+            self.become_follower(ctx, &state);
+        } else {
+            self.replicas.get_mut(&state.tp).expect("hosted").partition_epoch = state.partition_epoch;
+        }
+    }
+
+    fn become_leader(&mut self, ctx: &mut Ctx, state: &PartitionState) {
+        let me = self.id;
+        let r = self.replicas.get_mut(&state.tp).expect("hosted");
+        let leo = r.log.log_end_offset();
+        r.leader = Some(me);
+        r.leader_epoch = state.leader_epoch;
+        r.partition_epoch = state.partition_epoch;
+        r.leader_epoch_start_offset = leo;
+        r.log.assign_epoch(state.leader_epoch, leo);
+        r.isr = state.isr.iter().copied().collect();
+        r.pending_isr = None;
+        // `Replica.resetReplicaState`: LEO unknown until the follower fetches; in-sync
+        // followers count as caught up now.
+        r.followers = r
+            .replicas
+            .iter()
+            .filter(|b| **b != me)
+            .map(|b| {
+                let caught_up = if r.isr.contains(b) { ctx.now } else { SimTime::ZERO };
+                (*b, FollowerState { log_end_offset: -1, last_caught_up: caught_up, ..Default::default() })
+            })
+            .collect();
+        ctx.trace(TraceKind::BecameLeader {
+            tp: state.tp.clone(),
+            leader_epoch: state.leader_epoch,
+            start_offset: leo,
+            isr: state.isr.clone(),
+        });
+    }
+
+    fn become_follower(&mut self, ctx: &mut Ctx, state: &PartitionState) {
+        let me = self.id;
+        let r = self.replicas.get_mut(&state.tp).expect("hosted");
+        let was_leader = r.is_leader(me);
+        r.leader = state.leader;
+        r.leader_epoch = state.leader_epoch;
+        r.partition_epoch = state.partition_epoch;
+        r.isr.clear();
+        r.followers.clear();
+        r.pending_isr = None;
+        ctx.trace(TraceKind::BecameFollower {
+            tp: state.tp.clone(),
+            leader: state.leader,
+            leader_epoch: state.leader_epoch,
+        });
+        // `addFetcherForPartitions`: a fresh fetch to the new leader; an older one still in flight
+        // (perhaps to a previous incarnation of that broker) is forgotten.
+        if let Some(leader) = state.leader {
+            self.fetch_in_flight.remove(&leader);
+        }
+        if was_leader {
+            self.fail_parked_produces(ctx, &state.tp);
+        }
+    }
+
+    /// A new committed ISR under the current leader epoch (an AlterPartition result, or the
+    /// controller removing a fenced broker).
+    fn commit_isr(&mut self, ctx: &mut Ctx, state: &PartitionState) {
+        let r = self.replicas.get_mut(&state.tp).expect("hosted");
+        let new: BTreeSet<u16> = state.isr.iter().copied().collect();
+        let isr = state.isr.clone();
+        for removed in r.isr.difference(&new) {
+            ctx.trace(TraceKind::IsrShrunk { tp: state.tp.clone(), removed: *removed, isr: isr.clone() });
+        }
+        for added in new.difference(&r.isr) {
+            ctx.trace(TraceKind::IsrExpanded { tp: state.tp.clone(), added: *added, isr: isr.clone() });
+        }
+        if r.pending_isr.is_some() && state.partition_epoch > r.partition_epoch {
+            r.pending_isr = None;
+        }
+        r.isr = new;
+        r.partition_epoch = state.partition_epoch;
+    }
+
+    fn on_alter_partition_response(&mut self, ctx: &mut Ctx, tp: Tp, error: ErrorCode, state: Option<PartitionState>) {
+        let me = self.id;
+        let Some(r) = self.replicas.get_mut(&tp).filter(|r| r.is_leader(me)) else { return };
+        r.pending_isr = None;
+        match state {
+            Some(state) if error == ErrorCode::None => self.apply_partition_state(ctx, state),
+            _ => ctx.trace(TraceKind::AlterPartitionFailed { tp: tp.clone(), error }),
+        }
+        self.advance_after_append(ctx, std::iter::once(&tp));
+    }
+
+    /// Proposes `isr` for `tp` to the controller; `maximal` is what the HW counts meanwhile.
+    fn propose_isr(&mut self, ctx: &mut Ctx, tp: &Tp, proposed: BTreeSet<u16>, maximal: BTreeSet<u16>) {
+        let Some(broker_epoch) = self.broker_epoch else { return };
+        let me = self.id;
+        let r = self.replicas.get_mut(tp).expect("hosted");
+        let isr: Vec<u16> = proposed.iter().copied().collect();
+        r.pending_isr = Some(PendingIsr { proposed, maximal, sent_at: ctx.now });
+        let proposal = IsrProposal {
+            tp: tp.clone(),
+            leader: me,
+            leader_epoch: r.leader_epoch,
+            partition_epoch: r.partition_epoch,
+            isr: isr.clone(),
+        };
+        ctx.trace(TraceKind::AlterPartitionSent { tp: tp.clone(), isr });
+        ctx.send(NodeId::CONTROLLER, Message::AlterPartition { broker_epoch, proposal });
     }
 
     /// Handles a request or response.
@@ -238,6 +469,12 @@ impl Broker {
             Message::InitProducerIdRequest { correlation_id, producer_id, producer_epoch } => {
                 self.handle_init_producer_id(ctx, from, correlation_id, producer_id, producer_epoch)
             }
+            Message::BrokerRegistrationResponse { broker_epoch } => self.broker_epoch = Some(broker_epoch),
+            Message::BrokerHeartbeatResponse { error: ErrorCode::StaleBrokerEpoch, .. } => self.broker_epoch = None,
+            Message::MetadataUpdate(update) => self.on_metadata_update(ctx, update),
+            Message::AlterPartitionResponse { tp, error, state } => {
+                self.on_alter_partition_response(ctx, tp, error, state)
+            }
             _ => {}
         }
     }
@@ -246,6 +483,7 @@ impl Broker {
     pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
         match timer {
             Timer::IsrCheck => self.on_isr_check(ctx),
+            Timer::BrokerHeartbeat => self.on_heartbeat_timer(ctx),
             Timer::LogRetentionCheck => {
                 for (tp, r) in self.replicas.iter_mut() {
                     let events = r.log.delete_old_segments(ctx.now);
@@ -313,7 +551,7 @@ impl Broker {
     ) -> Result<ProducePartitionResponse, ErrorCode> {
         let me = self.id;
         let replica = self.replicas.get_mut(tp).ok_or(ErrorCode::UnknownTopicOrPartition)?;
-        if replica.leader != me {
+        if !replica.is_leader(me) {
             return Err(ErrorCode::NotLeaderOrFollower);
         }
         if let Err(e) = replica.log.validate(batch) {
@@ -405,10 +643,23 @@ impl Broker {
         let Some(replica) = self.replicas.get(tp) else {
             return resp;
         };
-        if required != i64::MIN && replica.isr.len() < replica.effective_min_isr() {
+        if required != i64::MIN && replica.maximal_isr().len() < replica.effective_min_isr() {
             resp.error = ErrorCode::NotEnoughReplicasAfterAppend;
         }
         resp
+    }
+
+    /// Leadership of `tp` moved away: parked produces waiting on it answer
+    /// `NOT_LEADER_OR_FOLLOWER` for it (the producer refreshes metadata and retries).
+    fn fail_parked_produces(&mut self, ctx: &mut Ctx, tp: &Tp) {
+        for parked in self.parked_produces.values_mut() {
+            for (t, required, resp) in parked.waiting.iter_mut().filter(|(t, r, _)| t == tp && *r != i64::MIN) {
+                debug_assert_eq!(t, tp);
+                *required = i64::MIN;
+                resp.error = ErrorCode::NotLeaderOrFollower;
+            }
+        }
+        self.complete_produces(ctx);
     }
 
     fn expire_produce(&mut self, ctx: &mut Ctx, id: u64) {
@@ -432,13 +683,16 @@ impl Broker {
 
     fn handle_fetch(&mut self, ctx: &mut Ctx, from: NodeId, req: FetchRequest) {
         if let Some(follower) = req.replica_id {
-            for (tp, offset) in &req.partitions {
-                self.update_follower(ctx, tp, follower, *offset);
+            for fp in &req.partitions {
+                if self.fetch_problem(fp, true).is_none() {
+                    self.update_follower(ctx, &fp.tp, follower, fp.fetch_offset);
+                }
             }
-            self.advance_after_append(ctx, req.partitions.iter().map(|(tp, _)| tp));
+            self.advance_after_append(ctx, req.partitions.iter().map(|fp| &fp.tp));
         }
+        let problem = req.partitions.iter().any(|fp| self.fetch_problem(fp, req.replica_id.is_some()).is_some());
         let available = self.fetchable_bytes(&req);
-        if available >= req.min_bytes || req.max_wait == SimDuration::ZERO {
+        if problem || available >= req.min_bytes || req.max_wait == SimDuration::ZERO {
             self.respond_fetch(ctx, from, &req);
             return;
         }
@@ -448,16 +702,36 @@ impl Broker {
         self.parked_fetches.insert(id, ParkedFetch { from, request: req });
     }
 
+    /// Why this broker cannot serve `fp` as asked: an error, or (followers) the diverging epoch.
+    fn fetch_problem(&self, fp: &FetchPartition, follower: bool) -> Option<(ErrorCode, Option<(i32, i64)>)> {
+        let Some(r) = self.replicas.get(&fp.tp) else {
+            return Some((ErrorCode::UnknownTopicOrPartition, None));
+        };
+        if !r.is_leader(self.id) {
+            return Some((ErrorCode::NotLeaderOrFollower, None));
+        }
+        if fp.current_leader_epoch >= 0 && fp.current_leader_epoch < r.leader_epoch {
+            return Some((ErrorCode::FencedLeaderEpoch, None));
+        }
+        if fp.current_leader_epoch > r.leader_epoch {
+            return Some((ErrorCode::UnknownLeaderEpoch, None));
+        }
+        if follower && fp.last_fetched_epoch >= 0 {
+            let (epoch, end) = r.log.end_offset_for(fp.last_fetched_epoch);
+            if epoch < fp.last_fetched_epoch || end < fp.fetch_offset {
+                return Some((ErrorCode::None, Some((epoch, end))));
+            }
+        }
+        None
+    }
+
     /// Records a follower's fetch at `offset` (its LEO) with Kafka's lastCaughtUpTime rule, and
-    /// expands the ISR when it has caught up to the HW.
+    /// proposes an ISR expansion when it has caught up to the HW and the epoch start offset.
     fn update_follower(&mut self, ctx: &mut Ctx, tp: &Tp, follower: u16, offset: i64) {
         let me = self.id;
-        let Some(replica) = self.replicas.get_mut(tp) else {
+        let Some(replica) = self.replicas.get_mut(tp).filter(|r| r.is_leader(me)) else {
             return;
         };
-        if replica.leader != me {
-            return;
-        }
         let leader_leo = replica.log.log_end_offset();
         let state = replica.followers.entry(follower).or_default();
         if offset >= leader_leo {
@@ -468,19 +742,18 @@ impl Broker {
         state.last_fetch_leader_leo = state.last_fetch_leader_leo.max(leader_leo);
         state.last_fetch_time = ctx.now;
         state.log_end_offset = offset;
-        if !replica.isr.contains(&follower)
-            && crate::sim::replication::follower_can_join_isr(
+        let joins = replica.pending_isr.is_none()
+            && !replica.isr.contains(&follower)
+            && self.live_brokers.contains(&follower)
+            && replication::follower_can_join_isr(
                 offset,
                 replica.log.high_watermark(),
                 replica.leader_epoch_start_offset,
-            )
-        {
-            replica.isr.insert(follower);
-            ctx.trace(TraceKind::IsrExpanded {
-                tp: tp.clone(),
-                added: follower,
-                isr: replica.isr.iter().copied().collect(),
-            });
+            );
+        if joins {
+            let mut proposed = replica.isr.clone();
+            proposed.insert(follower);
+            self.propose_isr(ctx, tp, proposed.clone(), proposed);
         }
     }
 
@@ -496,16 +769,14 @@ impl Broker {
 
     fn maybe_advance_leader_hw(&mut self, ctx: &mut Ctx, tp: &Tp) {
         let me = self.id;
-        let Some(replica) = self.replicas.get_mut(tp) else {
+        let lag_max = self.config.replica_lag_time_max;
+        let Some(replica) = self.replicas.get(tp).filter(|r| r.is_leader(me)) else {
             return;
         };
-        if replica.leader != me {
-            return;
-        }
         let old = replica.log.high_watermark();
-        let new = leader_high_watermark(replica, me, ctx.now, self.config.replica_lag_time_max);
+        let new = leader_high_watermark(replica, me, &self.live_brokers, ctx.now, lag_max);
         if new > old {
-            replica.log.set_high_watermark(new);
+            self.replicas.get_mut(tp).expect("hosted").log.set_high_watermark(new);
             ctx.trace(TraceKind::HighWatermarkAdvanced { tp: tp.clone(), from: old, to: new });
         }
     }
@@ -513,9 +784,9 @@ impl Broker {
     fn fetchable_bytes(&self, req: &FetchRequest) -> u32 {
         req.partitions
             .iter()
-            .filter_map(|(tp, offset)| {
-                let r = self.replicas.get(tp).filter(|r| r.leader == self.id)?;
-                Some(r.log.bytes_available(*offset, fetch_limit(r, req.replica_id)))
+            .filter_map(|fp| {
+                let r = self.replicas.get(&fp.tp).filter(|r| r.is_leader(self.id))?;
+                Some(r.log.bytes_available(fp.fetch_offset, fetch_limit(r, req.replica_id)))
             })
             .sum()
     }
@@ -524,7 +795,11 @@ impl Broker {
         let ready: Vec<u64> = self
             .parked_fetches
             .iter()
-            .filter(|(_, p)| self.fetchable_bytes(&p.request) >= p.request.min_bytes)
+            .filter(|(_, p)| {
+                let follower = p.request.replica_id.is_some();
+                self.fetchable_bytes(&p.request) >= p.request.min_bytes
+                    || p.request.partitions.iter().any(|fp| self.fetch_problem(fp, follower).is_some())
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in ready {
@@ -534,64 +809,75 @@ impl Broker {
     }
 
     fn respond_fetch(&self, ctx: &mut Ctx, to: NodeId, req: &FetchRequest) {
-        let responses =
-            req.partitions.iter().map(|(tp, offset)| self.read_partition(tp, *offset, req.replica_id)).collect();
+        let responses = req.partitions.iter().map(|fp| self.read_partition(fp, req.replica_id)).collect();
         ctx.send(to, Message::FetchResponse { correlation_id: req.correlation_id, responses });
     }
 
-    fn read_partition(&self, tp: &Tp, offset: i64, replica_id: Option<u16>) -> FetchPartitionResponse {
-        let error = |error| FetchPartitionResponse {
-            tp: tp.clone(),
-            error,
+    fn read_partition(&self, fp: &FetchPartition, replica_id: Option<u16>) -> FetchPartitionResponse {
+        let mut resp = FetchPartitionResponse {
+            tp: fp.tp.clone(),
+            error: ErrorCode::None,
             high_watermark: -1,
-            fetch_offset: offset,
+            fetch_offset: fp.fetch_offset,
             batches: vec![],
+            diverging_epoch: None,
         };
-        let Some(replica) = self.replicas.get(tp) else {
-            return error(ErrorCode::UnknownTopicOrPartition);
-        };
-        if replica.leader != self.id {
-            return error(ErrorCode::NotLeaderOrFollower);
+        if let Some((error, diverging)) = self.fetch_problem(fp, replica_id.is_some()) {
+            resp.error = error;
+            resp.diverging_epoch = diverging;
+            if let Some(r) = self.replicas.get(&fp.tp).filter(|_| error == ErrorCode::None) {
+                resp.high_watermark = r.log.high_watermark();
+            }
+            return resp;
         }
+        let replica = &self.replicas[&fp.tp];
         let hw = replica.log.high_watermark();
-        let fetch_offset = if offset < 0 { hw } else { offset };
+        let fetch_offset = if fp.fetch_offset < 0 { hw } else { fp.fetch_offset };
         if fetch_offset > replica.log.log_end_offset() || fetch_offset < replica.log.log_start_offset() {
-            return error(ErrorCode::OffsetOutOfRange);
+            resp.error = ErrorCode::OffsetOutOfRange;
+            return resp;
         }
         const FETCH_BYTES_MAX: u32 = 1 << 20;
-        let batches = replica.log.read(fetch_offset, fetch_limit(replica, replica_id), FETCH_BYTES_MAX);
-        FetchPartitionResponse { tp: tp.clone(), error: ErrorCode::None, high_watermark: hw, fetch_offset, batches }
+        resp.batches = replica.log.read(fetch_offset, fetch_limit(replica, replica_id), FETCH_BYTES_MAX);
+        resp.high_watermark = hw;
+        resp.fetch_offset = fetch_offset;
+        resp
     }
 
     // ----- ISR maintenance -----
 
+    /// `maybeShrinkIsr`: every `replica.lag.time.max.ms / 2`, propose removing the followers
+    /// that are not caught up; resend an AlterPartition left unanswered that long.
     fn on_isr_check(&mut self, ctx: &mut Ctx) {
         let me = self.id;
         let lag_max = self.config.replica_lag_time_max;
-        let mut shrunk = Vec::new();
-        for (tp, replica) in self.replicas.iter_mut().filter(|(_, r)| r.leader == me) {
-            let leo = replica.log.log_end_offset();
-            let lagging: Vec<u16> = replica
+        let led: Vec<Tp> = self.replicas.iter().filter(|(_, r)| r.is_leader(me)).map(|(tp, _)| tp.clone()).collect();
+        for tp in led {
+            let r = &self.replicas[&tp];
+            if let Some(p) = &r.pending_isr {
+                if ctx.now.saturating_since(p.sent_at) > lag_max {
+                    let (proposed, maximal) = (p.proposed.clone(), p.maximal.clone());
+                    self.propose_isr(ctx, &tp, proposed, maximal);
+                }
+                continue;
+            }
+            let leo = r.log.log_end_offset();
+            let lagging: BTreeSet<u16> = r
                 .isr
                 .iter()
                 .copied()
                 .filter(|b| *b != me)
                 .filter(|b| {
-                    let f = replica.followers.get(b).cloned().unwrap_or_default();
+                    let f = r.followers.get(b).cloned().unwrap_or_default();
                     f.log_end_offset != leo && ctx.now.saturating_since(f.last_caught_up) > lag_max
                 })
                 .collect();
-            for b in lagging {
-                replica.isr.remove(&b);
-                ctx.trace(TraceKind::IsrShrunk {
-                    tp: tp.clone(),
-                    removed: b,
-                    isr: replica.isr.iter().copied().collect(),
-                });
-                shrunk.push(tp.clone());
+            if !lagging.is_empty() {
+                let proposed = r.isr.difference(&lagging).copied().collect();
+                let maximal = r.isr.clone();
+                self.propose_isr(ctx, &tp, proposed, maximal);
             }
         }
-        self.advance_after_append(ctx, shrunk.iter());
         let check_every = SimDuration::from_ns((lag_max.as_ns() / 2).max(1));
         ctx.set_timer(check_every, Timer::IsrCheck);
     }
@@ -599,15 +885,20 @@ impl Broker {
     // ----- follower side -----
 
     fn leaders_followed(&self) -> BTreeSet<u16> {
-        self.replicas.values().filter(|r| r.leader != self.id).map(|r| r.leader).collect()
+        self.replicas.values().filter_map(|r| r.leader).filter(|l| *l != self.id).collect()
     }
 
     fn send_follower_fetch(&mut self, ctx: &mut Ctx, leader: u16) {
-        let partitions: Vec<(Tp, i64)> = self
+        let partitions: Vec<FetchPartition> = self
             .replicas
             .iter()
-            .filter(|(_, r)| r.leader == leader)
-            .map(|(tp, r)| (tp.clone(), r.log.log_end_offset()))
+            .filter(|(_, r)| r.leader == Some(leader))
+            .map(|(tp, r)| FetchPartition {
+                tp: tp.clone(),
+                fetch_offset: r.log.log_end_offset(),
+                current_leader_epoch: r.leader_epoch,
+                last_fetched_epoch: r.log.epochs().latest_epoch().unwrap_or(replication::UNDEFINED_EPOCH),
+            })
             .collect();
         if partitions.is_empty() {
             return;
@@ -641,9 +932,15 @@ impl Broker {
         self.fetch_in_flight.remove(&leader);
         let mut failed = false;
         for resp in responses {
-            failed |= resp.error != ErrorCode::None;
-            if resp.error == ErrorCode::None {
-                self.apply_fetched(ctx, resp);
+            if self.replicas.get(&resp.tp).is_none_or(|r| r.leader != Some(leader)) {
+                continue;
+            }
+            match (resp.error, resp.diverging_epoch) {
+                (ErrorCode::None, Some((epoch, end_offset))) => {
+                    self.truncate_diverged(ctx, &resp.tp, epoch, end_offset)
+                }
+                (ErrorCode::None, None) => self.apply_fetched(ctx, resp),
+                _ => failed = true,
             }
         }
         if failed {
@@ -651,6 +948,25 @@ impl Broker {
         } else {
             self.send_follower_fetch(ctx, leader);
         }
+    }
+
+    /// The leader answered with a diverging epoch: truncate where the logs agree
+    /// ([`replication::follower_truncation_offset`]); the next fetch continues from there.
+    fn truncate_diverged(&mut self, ctx: &mut Ctx, tp: &Tp, epoch: i32, end_offset: i64) {
+        let r = self.replicas.get_mut(tp).expect("hosted");
+        let to = replication::follower_truncation_offset(
+            epoch,
+            end_offset,
+            r.log.epochs(),
+            r.log.log_end_offset(),
+            r.log.high_watermark(),
+        );
+        ctx.trace(TraceKind::DivergenceDetected { tp: tp.clone(), epoch, end_offset, truncate_to: to });
+        let events: Vec<LogEvent> = r.log.truncate_to(to, ctx.now).into_iter().collect();
+        if !events.is_empty() {
+            r.producers = rebuild_producer_states(&r.log);
+        }
+        trace_log_events(ctx, tp, events);
     }
 
     /// Follower append of fetched batches, then `HW = min(leader HW, own LEO)`.
@@ -691,6 +1007,16 @@ impl Broker {
     }
 }
 
+/// Rebuilds idempotent producers' state from the batches a log holds (after truncation or a
+/// restart, as Kafka reloads it from the log and its snapshots).
+fn rebuild_producer_states(log: &PartitionLog) -> Producers {
+    let mut states = Producers::default();
+    for batch in log.batches() {
+        states.record(batch.header());
+    }
+    states
+}
+
 /// Consumers read below the HW; followers read everything up to the LEO.
 fn fetch_limit(replica: &Replica, replica_id: Option<u16>) -> i64 {
     match replica_id {
@@ -699,9 +1025,15 @@ fn fetch_limit(replica: &Replica, replica_id: Option<u16>) -> i64 {
     }
 }
 
-/// The leader's HW rule ([`replication::leader_high_watermark`]) over this replica's state. The
-/// maximal ISR is the ISR: ISR changes are applied at once until AlterPartition is modelled.
-pub fn leader_high_watermark(replica: &Replica, leader: u16, now: SimTime, lag_max: SimDuration) -> i64 {
+/// The leader's HW rule ([`replication::leader_high_watermark`]) over this replica's state:
+/// the committed ISR gates, the maximal ISR and caught-up unfenced replicas count.
+pub fn leader_high_watermark(
+    replica: &Replica,
+    leader: u16,
+    live_brokers: &[u16],
+    now: SimTime,
+    lag_max: SimDuration,
+) -> i64 {
     let followers = replica
         .replicas
         .iter()
@@ -710,9 +1042,9 @@ pub fn leader_high_watermark(replica: &Replica, leader: u16, now: SimTime, lag_m
             let f = replica.followers.get(b).cloned().unwrap_or_default();
             RemoteReplica {
                 log_end_offset: f.log_end_offset,
-                in_maximal_isr: replica.isr.contains(b),
+                in_maximal_isr: replica.maximal_isr().contains(b),
                 last_caught_up_ms: f.last_caught_up.as_ms() as i64,
-                eligible: true,
+                eligible: live_brokers.contains(b),
             }
         })
         .collect();
@@ -755,14 +1087,20 @@ pub fn replicas_for_broker(id: u16, topics: &[TopicLayout], now: SimTime) -> BTr
             }
             let leader = replicas[0];
             let isr = if leader == id { replicas.iter().copied().collect() } else { BTreeSet::new() };
+            let mut log = PartitionLog::new(topic.log.clone(), now);
+            if leader == id {
+                log.assign_epoch(0, 0);
+            }
             let replica = Replica {
                 replicas: replicas.clone(),
-                leader,
+                leader: Some(leader),
                 leader_epoch: 0,
+                partition_epoch: 0,
                 leader_epoch_start_offset: 0,
                 min_insync_replicas: topic.min_insync_replicas,
-                log: PartitionLog::new(topic.log.clone(), now),
+                log,
                 isr,
+                pending_isr: None,
                 followers: BTreeMap::new(),
                 producers: ProducerStates::default(),
             };
@@ -809,12 +1147,14 @@ mod tests {
         }
         Replica {
             replicas: vec![1, 2, 3],
-            leader: 1,
+            leader: Some(1),
             leader_epoch: 0,
+            partition_epoch: 0,
             leader_epoch_start_offset: 0,
             min_insync_replicas: min_isr,
             log,
             isr: isr.iter().copied().collect(),
+            pending_isr: None,
             followers: followers
                 .iter()
                 .map(|(b, leo)| (*b, FollowerState { log_end_offset: *leo, ..Default::default() }))
@@ -829,6 +1169,7 @@ mod tests {
             leader_high_watermark(
                 &replica(10, &[1, 2, 3], &[(2, 10), (3, 7)], 1),
                 1,
+                &[1, 2, 3],
                 SimTime::from_ms(100_000),
                 SimDuration::from_ms(30_000)
             ),
@@ -838,6 +1179,7 @@ mod tests {
             leader_high_watermark(
                 &replica(10, &[1, 2], &[(2, 10), (3, 0)], 1),
                 1,
+                &[1, 2, 3],
                 SimTime::from_ms(100_000),
                 SimDuration::from_ms(30_000)
             ),
@@ -853,6 +1195,7 @@ mod tests {
             leader_high_watermark(
                 &replica(10, &[1, 2], &[(2, 10), (3, 10)], 3),
                 1,
+                &[1, 2, 3],
                 SimTime::from_ms(100_000),
                 SimDuration::from_ms(30_000)
             ),
@@ -862,6 +1205,7 @@ mod tests {
             leader_high_watermark(
                 &replica(10, &[1, 2, 3], &[(2, 10), (3, 10)], 3),
                 1,
+                &[1, 2, 3],
                 SimTime::from_ms(100_000),
                 SimDuration::from_ms(30_000)
             ),

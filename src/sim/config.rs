@@ -150,8 +150,12 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("replica.fetch.backoff.ms", B, "1000", int(0, I32)),
     m("replica.socket.timeout.ms", B, "30000", int(1, I32)),
     m("min.insync.replicas", B, "1", int(1, I32)),
+    m("unclean.leader.election.enable", B, "false", Kind::Bool),
+    m("auto.leader.rebalance.enable", B, "true", Kind::Bool),
+    m("leader.imbalance.check.interval.seconds", B, "300", int(1, I64)),
+    m("broker.session.timeout.ms", B, "9000", int(1, I32)),
+    m("broker.heartbeat.interval.ms", B, "2000", int(1, I32)),
     // Broker — not modelled yet.
-    u("unclean.leader.election.enable", B, "false"),
     u("default.replication.factor", B, "1"),
     u("num.partitions", B, "1"),
     u("replica.fetch.max.bytes", B, "1048576"),
@@ -174,8 +178,6 @@ pub const PROPERTIES: &[PropertySpec] = &[
     u("num.io.threads", B, "8"),
     u("num.network.threads", B, "3"),
     u("queued.max.requests", B, "500"),
-    u("auto.leader.rebalance.enable", B, "true"),
-    u("leader.imbalance.check.interval.seconds", B, "300"),
     u("offsets.topic.num.partitions", B, "50"),
     u("offsets.topic.replication.factor", B, "3"),
     u("offsets.retention.minutes", B, "10080"),
@@ -183,8 +185,6 @@ pub const PROPERTIES: &[PropertySpec] = &[
     u("group.min.session.timeout.ms", B, "6000"),
     u("group.max.session.timeout.ms", B, "1800000"),
     u("producer.id.expiration.ms", B, "86400000"),
-    u("broker.session.timeout.ms", B, "9000"),
-    u("broker.heartbeat.interval.ms", B, "2000"),
     u("auto.create.topics.enable", B, "true"),
     u("log.message.timestamp.type", B, "CreateTime"),
     // Topic — modelled.
@@ -209,7 +209,7 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("segment.index.bytes", T, "10485760", int(4, I32)),
     u("segment.jitter.ms", T, "0"),
     m("segment.ms", T, "604800000", int(1, I64)),
-    u("unclean.leader.election.enable", T, "false"),
+    m("unclean.leader.election.enable", T, "false", Kind::Bool),
     u("preallocate", T, "false"),
     // Consumer — modelled.
     m("fetch.min.bytes", C, "1", int(0, I32)),
@@ -333,6 +333,10 @@ impl Props {
 
     fn int(&self, name: &str) -> i64 {
         self.raw(name).parse().unwrap_or_else(|_| panic!("{name} was validated as an integer"))
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.raw(name) == "true"
     }
 
     fn ms(&self, name: &str) -> SimDuration {
@@ -546,6 +550,8 @@ pub struct BrokerConfig {
     pub log_retention_check_interval: SimDuration,
     /// `log.cleaner.backoff.ms`: how often the cleaner looks for dirty logs.
     pub log_cleaner_backoff: SimDuration,
+    /// `broker.heartbeat.interval.ms`: how often the broker heartbeats to the controller.
+    pub heartbeat_interval: SimDuration,
 }
 
 impl BrokerConfig {
@@ -560,6 +566,35 @@ impl BrokerConfig {
             min_insync_replicas: props.int("min.insync.replicas") as u32,
             log_retention_check_interval: props.ms("log.retention.check.interval.ms"),
             log_cleaner_backoff: props.ms("log.cleaner.backoff.ms"),
+            heartbeat_interval: props.ms("broker.heartbeat.interval.ms"),
+        }
+    }
+}
+
+/// The controller's settings, read from the brokers' properties (the controller of a combined
+/// KRaft node shares them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControllerConfig {
+    /// `broker.session.timeout.ms`: a broker silent this long is fenced.
+    pub session_timeout: SimDuration,
+    /// `unclean.leader.election.enable` (the broker default; topics may override).
+    pub unclean_leader_election: bool,
+    /// `auto.leader.rebalance.enable`.
+    pub auto_leader_rebalance: bool,
+    /// `leader.imbalance.check.interval.seconds`.
+    pub leader_imbalance_check_interval: SimDuration,
+}
+
+impl ControllerConfig {
+    /// Reads validated broker properties, with defaults.
+    pub fn from_props(props: &Props) -> ControllerConfig {
+        ControllerConfig {
+            session_timeout: props.ms("broker.session.timeout.ms"),
+            unclean_leader_election: props.flag("unclean.leader.election.enable"),
+            auto_leader_rebalance: props.flag("auto.leader.rebalance.enable"),
+            leader_imbalance_check_interval: SimDuration::from_ms(
+                props.int("leader.imbalance.check.interval.seconds").max(1) as u64 * 1000,
+            ),
         }
     }
 }
@@ -613,6 +648,8 @@ pub fn log_config(topic: &Props, broker: &Props) -> LogConfig {
 pub struct TopicConfig {
     /// `min.insync.replicas`, when the topic overrides the broker's.
     pub min_insync_replicas: Option<u32>,
+    /// `unclean.leader.election.enable`, when the topic overrides the broker's.
+    pub unclean_leader_election: Option<bool>,
 }
 
 impl TopicConfig {
@@ -620,6 +657,9 @@ impl TopicConfig {
     pub fn from_props(props: &Props) -> TopicConfig {
         TopicConfig {
             min_insync_replicas: props.get("min.insync.replicas").map(|_| props.int("min.insync.replicas") as u32),
+            unclean_leader_election: props
+                .get("unclean.leader.election.enable")
+                .map(|_| props.flag("unclean.leader.election.enable")),
         }
     }
 }

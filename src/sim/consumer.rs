@@ -3,7 +3,9 @@
 //!
 //! In the walking skeleton a consumer either has partitions assigned (`assign`) or is the only
 //! member of its group and reads every partition of its topics. Group coordination, commits and
-//! poll-loop timing are the consumer-group issue's work.
+//! poll-loop timing are the consumer-group issue's work. When a leader moves (an error such as
+//! `NOT_LEADER_OR_FOLLOWER`, or a fetch that times out) it refreshes metadata from a broker and
+//! fetches from the new leader.
 
 use super::config::{ConsumerConfig, OffsetReset};
 use super::node::{Ctx, NodeId, Timer};
@@ -30,6 +32,11 @@ pub struct Consumer {
     positions: BTreeMap<Tp, i64>,
     /// Broker → correlation id of the outstanding fetch.
     in_flight: BTreeMap<u16, u64>,
+    /// Brokers to ask for metadata, tried in turn.
+    bootstrap: Vec<u16>,
+    /// The outstanding metadata request: (correlation id, broker asked).
+    metadata_in_flight: Option<u64>,
+    metadata_next: usize,
     correlation_id_next: u64,
     start: SimTime,
     stop: Option<SimTime>,
@@ -38,13 +45,23 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    /// A consumer reading `leaders`' partitions between `start` and `stop`.
-    pub fn new(config: ConsumerConfig, leaders: BTreeMap<Tp, u16>, start: SimTime, stop: Option<SimTime>) -> Consumer {
+    /// A consumer reading `leaders`' partitions between `start` and `stop`; `bootstrap` lists
+    /// the brokers it may ask for metadata.
+    pub fn new(
+        config: ConsumerConfig,
+        leaders: BTreeMap<Tp, u16>,
+        bootstrap: Vec<u16>,
+        start: SimTime,
+        stop: Option<SimTime>,
+    ) -> Consumer {
         Consumer {
             config,
             leaders,
             positions: BTreeMap::new(),
             in_flight: BTreeMap::new(),
+            bootstrap,
+            metadata_in_flight: None,
+            metadata_next: 0,
             correlation_id_next: 0,
             start,
             stop,
@@ -105,8 +122,54 @@ impl Consumer {
 
     /// Handles a response.
     pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
-        if let Message::FetchResponse { correlation_id, responses } = msg {
-            self.on_fetch_response(ctx, from.number, correlation_id, responses);
+        match msg {
+            Message::FetchResponse { correlation_id, responses } => {
+                self.on_fetch_response(ctx, from.number, correlation_id, responses)
+            }
+            Message::MetadataResponse { correlation_id, topics, .. } => self.on_metadata(ctx, correlation_id, topics),
+            _ => {}
+        }
+    }
+
+    /// Asks the next bootstrap broker where the partitions' leaders are now.
+    fn request_metadata(&mut self, ctx: &mut Ctx) {
+        if self.metadata_in_flight.is_some() || self.bootstrap.is_empty() {
+            return;
+        }
+        let broker = self.bootstrap[self.metadata_next % self.bootstrap.len()];
+        self.metadata_next += 1;
+        let correlation_id = self.correlation_id_next;
+        self.correlation_id_next += 1;
+        self.metadata_in_flight = Some(correlation_id);
+        let mut topics: Vec<TopicName> = self.leaders.keys().map(|tp| tp.topic.clone()).collect();
+        topics.dedup();
+        ctx.send(NodeId::broker(broker), Message::MetadataRequest { correlation_id, topics });
+        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+    }
+
+    fn on_metadata(&mut self, ctx: &mut Ctx, correlation_id: u64, topics: Vec<TopicMetadata>) {
+        if self.metadata_in_flight != Some(correlation_id) {
+            return;
+        }
+        self.metadata_in_flight = None;
+        for t in topics {
+            for p in t.partitions {
+                let tp = Tp::new(&t.name, p.partition);
+                if let (Some(slot), Some(leader)) = (self.leaders.get_mut(&tp), p.leader) {
+                    *slot = leader;
+                }
+            }
+        }
+        if self.active {
+            self.fetch_idle_brokers(ctx);
+        }
+    }
+
+    fn fetch_idle_brokers(&mut self, ctx: &mut Ctx) {
+        for broker in self.brokers() {
+            if !self.in_flight.contains_key(&broker) {
+                self.send_fetch(ctx, broker);
+            }
         }
     }
 
@@ -115,16 +178,15 @@ impl Consumer {
         match timer {
             Timer::ConsumerSchedule if self.stop.is_some_and(|s| ctx.now >= s) => self.leave(ctx),
             Timer::ConsumerSchedule if ctx.now >= self.start => self.join(ctx),
-            Timer::FetchNow if self.active => {
-                for broker in self.brokers() {
-                    if !self.in_flight.contains_key(&broker) {
-                        self.send_fetch(ctx, broker);
-                    }
-                }
+            Timer::FetchNow if self.active => self.fetch_idle_brokers(ctx),
+            Timer::RequestTimeout { correlation_id } if self.metadata_in_flight == Some(correlation_id) => {
+                self.metadata_in_flight = None;
+                self.request_metadata(ctx);
             }
             Timer::RequestTimeout { correlation_id } if self.active => {
                 if let Some((&broker, _)) = self.in_flight.iter().find(|(_, c)| **c == correlation_id) {
                     self.in_flight.remove(&broker);
+                    self.request_metadata(ctx);
                     self.send_fetch(ctx, broker);
                 }
             }
@@ -148,8 +210,11 @@ impl Consumer {
             .leaders
             .iter()
             .filter(|(_, b)| **b == broker)
-            .map(|(tp, _)| (tp.clone(), self.positions.get(tp).copied().unwrap_or(initial)))
-            .collect();
+            .map(|(tp, _)| FetchPartition::consumer(tp.clone(), self.positions.get(tp).copied().unwrap_or(initial)))
+            .collect::<Vec<_>>();
+        if partitions.is_empty() {
+            return;
+        }
         let correlation_id = self.correlation_id_next;
         self.correlation_id_next += 1;
         self.stats.fetches += 1;
@@ -187,6 +252,7 @@ impl Consumer {
             }
         }
         if failed {
+            self.request_metadata(ctx);
             ctx.set_timer(self.config.retry_backoff, Timer::FetchNow);
         } else {
             self.send_fetch(ctx, broker);

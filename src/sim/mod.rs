@@ -12,8 +12,10 @@
 //! timers go into the queue, and every effect is recorded as a [`trace::TraceEvent`].
 
 pub mod broker;
+pub mod check;
 pub mod config;
 pub mod consumer;
+pub mod controller;
 pub mod group;
 pub mod log;
 pub mod net;
@@ -34,12 +36,15 @@ mod view;
 pub use view::*;
 
 use broker::{replicas_for_broker, Broker, TopicLayout};
-use config::{log_config, BrokerConfig, ConsumerConfig, ProducerConfig, PropertyError, Props, TopicConfig};
+use config::{
+    log_config, BrokerConfig, ConsumerConfig, ControllerConfig, ProducerConfig, PropertyError, Props, TopicConfig,
+};
 use consumer::Consumer;
+use controller::Controller;
 use net::{DropReason, Network, Transit};
 use node::{Ctx, NodeId, Outbox, Timer};
 use producer::Producer;
-use protocol::{Message, Tp};
+use protocol::{Message, PartitionState, Tp};
 use queue::EventQueue;
 use rng::SimRng;
 use scenario::{assign_replicas, Action, ConfigTarget, ConsumerSource, CrashKind, Scenario};
@@ -57,6 +62,8 @@ pub enum Node {
     Producer(Box<Producer>),
     /// A consumer.
     Consumer(Consumer),
+    /// The KRaft controller.
+    Controller(Box<Controller>),
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +176,7 @@ impl Sim {
                 Node::Broker(b) => b.start(ctx),
                 Node::Producer(p) => p.start(ctx),
                 Node::Consumer(c) => c.start(ctx),
+                Node::Controller(c) => c.start(ctx),
             });
         }
         sim
@@ -197,12 +205,21 @@ impl Sim {
         self.topic_props = s.topics.iter().map(|t| (t.name.clone(), t.config.clone())).collect();
         let layouts = self.topic_layouts();
         let cluster: Vec<u16> = (1..=s.brokers).collect();
+        let states = initial_partition_states(&layouts);
+        let mut controller = Controller::new(ControllerConfig::from_props(&s.broker_config), &cluster, states.clone());
+        for t in &s.topics {
+            let unclean = TopicConfig::from_props(&t.config).unclean_leader_election;
+            controller.seed_topic_unclean(&t.name.as_str().into(), unclean);
+        }
         for id in 1..=s.brokers {
             let replicas = replicas_for_broker(id, &layouts, SimTime::ZERO);
             let mut broker = Broker::new(id, BrokerConfig::from_props(&s.broker_config), replicas);
-            broker.set_metadata(cluster.clone(), layouts.clone());
+            let epoch = controller.brokers()[&id].broker_epoch;
+            broker.set_metadata(epoch, cluster.clone(), states.clone());
             self.insert(NodeId::broker(id), Node::Broker(broker), format!("broker-{id}"), s.broker_config.clone());
         }
+        let label = "controller".to_string();
+        self.insert(NodeId::CONTROLLER, Node::Controller(Box::new(controller)), label, s.broker_config.clone());
         for (i, p) in s.producers.iter().enumerate() {
             let id = NodeId::producer(i as u16 + 1);
             let config = ProducerConfig::from_props(&p.config);
@@ -213,8 +230,8 @@ impl Sim {
             let id = NodeId::consumer(i as u16 + 1);
             let leaders = consumer_leaders(&layouts, &c.source, &c.topics);
             let stop = c.stop_ms.map(SimTime::from_ms);
-            let consumer =
-                Consumer::new(ConsumerConfig::from_props(&c.config), leaders, SimTime::from_ms(c.start_ms), stop);
+            let config = ConsumerConfig::from_props(&c.config);
+            let consumer = Consumer::new(config, leaders, cluster.clone(), SimTime::from_ms(c.start_ms), stop);
             self.insert(id, Node::Consumer(consumer), c.label.clone(), c.config.clone());
         }
     }
@@ -382,6 +399,7 @@ impl Sim {
             Node::Broker(b) => b.handle_message(ctx, from, msg),
             Node::Producer(p) => p.handle_message(ctx, from, msg),
             Node::Consumer(c) => c.handle_message(ctx, from, msg),
+            Node::Controller(c) => c.handle_message(ctx, from, msg),
         });
     }
 
@@ -393,6 +411,7 @@ impl Sim {
             Node::Broker(b) => b.handle_timeout(ctx, timer),
             Node::Producer(p) => p.handle_timeout(ctx, timer),
             Node::Consumer(c) => c.handle_timeout(ctx, timer),
+            Node::Controller(c) => c.handle_timeout(ctx, timer),
         });
     }
 
@@ -450,10 +469,6 @@ impl Sim {
                 .ok_or(ActionError::NoSuchTarget { what: "node", name: id.to_string() })
         };
         match action {
-            Action::CrashBroker { broker, kind: CrashKind::Machine } => {
-                node_exists(NodeId::broker(*broker))?;
-                self.check_machine_crash(*broker)
-            }
             Action::CrashBroker { broker, .. } | Action::RestartBroker { broker } => {
                 node_exists(NodeId::broker(*broker))
             }
@@ -463,16 +478,6 @@ impl Sim {
             Action::HealAll => Ok(()),
             Action::ConsumerJoin { consumer } | Action::ConsumerLeave { consumer } => node_exists(*consumer),
             Action::ConfigChange { target, property, value } => self.check_config_change(target, property, value),
-        }
-    }
-
-    /// A machine crash of a partition leader would need a controller to elect a new leader and
-    /// the followers to truncate; until that lands it is refused rather than modelled wrongly.
-    fn check_machine_crash(&self, broker: u16) -> Result<(), ActionError> {
-        let Some(Node::Broker(b)) = self.node(NodeId::broker(broker)) else { return Ok(()) };
-        match b.replicas().iter().find(|(_, r)| r.leader == broker) {
-            Some((tp, _)) => Err(ActionError::Unsupported(scenario::machine_crash_of_leader(broker, &tp.to_string()))),
-            None => Ok(()),
         }
     }
 
@@ -564,7 +569,7 @@ impl Sim {
         self.record(id, TraceKind::NodeRestarted);
         self.with_node(id, |node, ctx| {
             if let Node::Broker(b) = node {
-                b.start(ctx);
+                b.restart(ctx);
             }
         });
     }
@@ -591,16 +596,35 @@ impl Sim {
                     Node::Broker(b) => b.set_config(BrokerConfig::from_props(&props)),
                     Node::Producer(p) => p.set_config(ProducerConfig::from_props(&props)),
                     Node::Consumer(c) => c.set_config(ConsumerConfig::from_props(&props)),
-                }
-                if id.is_broker() {
-                    self.apply_topic_settings(Some(id));
+                    Node::Controller(_) => {}
                 }
                 self.record(id, TraceKind::ConfigChanged { property: property.into(), value: value.into() });
+                if id.is_broker() {
+                    self.apply_topic_settings(Some(id));
+                    if CONTROLLER_PROPERTIES.contains(&property) && id != NodeId::CONTROLLER {
+                        // A cluster-wide setting: the controller reads it too.
+                        self.change_config(ConfigTarget::Node(NodeId::CONTROLLER), property, value);
+                    }
+                }
+                if id == NodeId::CONTROLLER {
+                    self.with_node(id, |node, ctx| {
+                        if let Node::Controller(c) = node {
+                            c.set_config(ctx, ControllerConfig::from_props(&props));
+                        }
+                    });
+                }
             }
             ConfigTarget::Topic(topic) => {
                 let props = self.topic_props.get_mut(&topic).expect("action was checked");
                 props.set(property, value).expect("config change was checked");
+                let unclean = TopicConfig::from_props(props).unclean_leader_election;
                 self.apply_topic_settings(None);
+                let name: protocol::TopicName = topic.as_str().into();
+                self.with_node(NodeId::CONTROLLER, |node, ctx| {
+                    if let Node::Controller(c) = node {
+                        c.set_topic_unclean(ctx, &name, unclean);
+                    }
+                });
                 let brokers: Vec<NodeId> = self.nodes.keys().copied().filter(|n| n.is_broker()).collect();
                 for id in brokers {
                     let property = format!("{topic}/{property}");
@@ -646,6 +670,36 @@ impl Sim {
         }
         out
     }
+}
+
+/// Broker properties the controller also reads (KRaft cluster-wide settings).
+const CONTROLLER_PROPERTIES: &[&str] = &[
+    "unclean.leader.election.enable",
+    "auto.leader.rebalance.enable",
+    "leader.imbalance.check.interval.seconds",
+    "broker.session.timeout.ms",
+];
+
+/// The formed cluster's starting point: every partition led by its preferred replica, leader
+/// epoch 0, partition epoch 0, every replica in sync.
+fn initial_partition_states(layouts: &[TopicLayout]) -> Vec<PartitionState> {
+    layouts
+        .iter()
+        .flat_map(|t| {
+            t.replicas.iter().enumerate().map(move |(p, r)| {
+                let mut isr = r.clone();
+                isr.sort_unstable();
+                PartitionState {
+                    tp: Tp::new(&t.name, p as u32),
+                    replicas: r.clone(),
+                    leader: r.first().copied(),
+                    leader_epoch: 0,
+                    partition_epoch: 0,
+                    isr,
+                }
+            })
+        })
+        .collect()
 }
 
 fn consumer_leaders(layouts: &[TopicLayout], source: &ConsumerSource, topics: &[String]) -> BTreeMap<Tp, u16> {

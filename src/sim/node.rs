@@ -22,6 +22,8 @@ pub enum NodeKind {
     Producer,
     /// A consumer client.
     Consumer,
+    /// The KRaft controller (a quorum of one: `controller-1`).
+    Controller,
 }
 
 /// A node's identity: its kind and a 1-based number (`broker-1`, `producer-2`, `consumer-1`).
@@ -49,6 +51,8 @@ impl NodeId {
     pub const fn consumer(number: u16) -> NodeId {
         NodeId { kind: NodeKind::Consumer, number }
     }
+    /// The KRaft controller.
+    pub const CONTROLLER: NodeId = NodeId { kind: NodeKind::Controller, number: 1 };
     /// True for brokers.
     pub fn is_broker(self) -> bool {
         self.kind == NodeKind::Broker
@@ -61,6 +65,7 @@ impl fmt::Display for NodeId {
             NodeKind::Broker => "broker",
             NodeKind::Producer => "producer",
             NodeKind::Consumer => "consumer",
+            NodeKind::Controller => "controller",
         };
         write!(f, "{kind}-{}", self.number)
     }
@@ -68,7 +73,7 @@ impl fmt::Display for NodeId {
 
 /// Error for a malformed node name.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("not a node name: {0:?} (expected broker-N, producer-N or consumer-N)")]
+#[error("not a node name: {0:?} (expected broker-N, producer-N, consumer-N or controller-1)")]
 pub struct ParseNodeIdError(pub String);
 
 impl FromStr for NodeId {
@@ -81,6 +86,7 @@ impl FromStr for NodeId {
             "broker" => NodeKind::Broker,
             "producer" => NodeKind::Producer,
             "consumer" => NodeKind::Consumer,
+            "controller" => NodeKind::Controller,
             _ => return Err(bad()),
         };
         (number > 0).then_some(NodeId { kind, number }).ok_or_else(bad)
@@ -138,6 +144,12 @@ pub enum Timer {
     FetchNow,
     /// Consumer: its scheduled start or stop time arrived.
     ConsumerSchedule,
+    /// Broker: register with the controller, or heartbeat (`broker.heartbeat.interval.ms`).
+    BrokerHeartbeat,
+    /// Controller: the earliest broker session may have expired.
+    SessionCheck,
+    /// Controller: preferred leader election (`leader.imbalance.check.interval.seconds`).
+    LeaderImbalanceCheck,
 }
 
 /// Everything a handler asks the simulator to do.
@@ -193,6 +205,7 @@ mod tests {
         assert!(NodeId::broker(2) < NodeId::broker(10));
         assert!("broker-0".parse::<NodeId>().is_err());
         assert!("zookeeper-1".parse::<NodeId>().is_err());
+        assert_eq!("controller-1".parse::<NodeId>(), Ok(NodeId::CONTROLLER));
         assert_eq!(serde_json::to_string(&NodeId::broker(2)).unwrap(), "\"broker-2\"");
     }
 }

@@ -91,6 +91,16 @@ pub enum ErrorCode {
     Timeout,
     /// The connection broke with requests in flight (client side).
     NetworkException,
+    /// The request's leader epoch is older than the replica's (a stale leader or follower).
+    FencedLeaderEpoch,
+    /// The request's leader epoch is newer than the replica's (the replica's metadata is stale).
+    UnknownLeaderEpoch,
+    /// AlterPartition carried a partition epoch the controller has moved past.
+    InvalidUpdateVersion,
+    /// AlterPartition tried to add a fenced or unregistered broker to the ISR.
+    IneligibleReplica,
+    /// A heartbeat or AlterPartition from a broker registration the controller has replaced.
+    StaleBrokerEpoch,
 }
 
 impl ErrorCode {
@@ -145,8 +155,28 @@ pub struct FetchRequest {
     pub max_wait: SimDuration,
     /// `fetch.min.bytes` / `replica.fetch.min.bytes`.
     pub min_bytes: u32,
-    /// Partitions and the offset to fetch from (-1 = the latest, i.e. the high watermark).
-    pub partitions: Vec<(Tp, i64)>,
+    /// Partitions to fetch.
+    pub partitions: Vec<FetchPartition>,
+}
+
+/// One partition of a fetch request (Fetch v12+ fields).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchPartition {
+    /// The partition.
+    pub tp: Tp,
+    /// The offset to fetch from (-1 = the latest, i.e. the high watermark).
+    pub fetch_offset: i64,
+    /// The leader epoch the fetcher believes current (-1 = not checked), `currentLeaderEpoch`.
+    pub current_leader_epoch: i32,
+    /// Followers: the epoch of the last batch they hold (-1 = none), `lastFetchedEpoch`.
+    pub last_fetched_epoch: i32,
+}
+
+impl FetchPartition {
+    /// A consumer's fetch: no epoch checks.
+    pub fn consumer(tp: Tp, fetch_offset: i64) -> FetchPartition {
+        FetchPartition { tp, fetch_offset, current_leader_epoch: -1, last_fetched_epoch: -1 }
+    }
 }
 
 /// Per-partition data of a fetch response.
@@ -162,6 +192,27 @@ pub struct FetchPartitionResponse {
     pub fetch_offset: i64,
     /// Whole batches at or after the fetch offset.
     pub batches: Vec<RecordBatch>,
+    /// Set when the follower's log diverges from the leader's: `(epoch, end offset)` to
+    /// truncate against (KIP-320 `divergingEpoch`); no batches then.
+    pub diverging_epoch: Option<(i32, i64)>,
+}
+
+/// A partition's state as the controller commits it (KRaft `PartitionRecord` /
+/// `PartitionChangeRecord`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionState {
+    /// The partition.
+    pub tp: Tp,
+    /// Replicas in assignment order; the first is the preferred leader.
+    pub replicas: Vec<u16>,
+    /// The leader, `None` while the partition is offline.
+    pub leader: Option<u16>,
+    /// Bumped on every leader change.
+    pub leader_epoch: i32,
+    /// Bumped on every change (`partitionEpoch`).
+    pub partition_epoch: i32,
+    /// The committed ISR, in broker-id order.
+    pub isr: Vec<u16>,
 }
 
 /// One partition in a metadata response.
@@ -184,6 +235,38 @@ pub struct TopicMetadata {
     pub name: TopicName,
     /// Its partitions, by number.
     pub partitions: Vec<PartitionMetadata>,
+}
+
+/// Committed metadata pushed by the controller (the model's stand-in for brokers fetching the
+/// KRaft metadata log). A delta applies only on top of `prev_offset`; a broker that missed one
+/// reports its offset in its next heartbeat and gets a full snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetadataUpdate {
+    /// The metadata offset this update builds on (ignored for a snapshot).
+    pub prev_offset: u64,
+    /// The metadata offset after it.
+    pub offset: u64,
+    /// A full snapshot rather than a delta.
+    pub snapshot: bool,
+    /// Unfenced brokers.
+    pub live_brokers: Vec<u16>,
+    /// Partitions whose state changed (every partition in a snapshot).
+    pub partitions: Vec<PartitionState>,
+}
+
+/// An ISR change a leader proposes (`AlterPartition` partition data).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IsrProposal {
+    /// The partition.
+    pub tp: Tp,
+    /// The proposing leader.
+    pub leader: u16,
+    /// Its leader epoch.
+    pub leader_epoch: i32,
+    /// The partition epoch it builds on.
+    pub partition_epoch: i32,
+    /// The proposed ISR.
+    pub isr: Vec<u16>,
 }
 
 /// Every message nodes exchange.
@@ -234,6 +317,48 @@ pub enum Message {
         /// One result per partition.
         responses: Vec<ProducePartitionResponse>,
     },
+    /// Broker → controller after a (re)start: `BrokerRegistration`.
+    BrokerRegistration {
+        /// Distinguishes this run of the broker process from earlier ones (`incarnationId`).
+        incarnation: u32,
+    },
+    /// Controller → broker.
+    BrokerRegistrationResponse {
+        /// The registration's epoch, carried by later heartbeats.
+        broker_epoch: i64,
+    },
+    /// Broker → controller every `broker.heartbeat.interval.ms`.
+    BrokerHeartbeat {
+        /// The registration the heartbeat is for.
+        broker_epoch: i64,
+        /// The last metadata offset the broker applied.
+        metadata_offset: u64,
+    },
+    /// Controller → broker.
+    BrokerHeartbeatResponse {
+        /// `NONE`, or `STALE_BROKER_EPOCH` (register again).
+        error: ErrorCode,
+        /// Whether the broker is fenced.
+        fenced: bool,
+    },
+    /// Controller → brokers: committed metadata (a delta, or a full snapshot).
+    MetadataUpdate(MetadataUpdate),
+    /// Partition leader → controller: change the ISR.
+    AlterPartition {
+        /// The leader's registration.
+        broker_epoch: i64,
+        /// The proposal.
+        proposal: IsrProposal,
+    },
+    /// Controller → leader.
+    AlterPartitionResponse {
+        /// The partition.
+        tp: Tp,
+        /// Outcome.
+        error: ErrorCode,
+        /// The committed state, when accepted (or already in place).
+        state: Option<PartitionState>,
+    },
     /// Follower or consumer → leader.
     FetchRequest(FetchRequest),
     /// Leader → follower or consumer.
@@ -257,6 +382,13 @@ impl Message {
             Message::MetadataResponse { .. } => "MetadataResponse",
             Message::InitProducerIdRequest { .. } => "InitProducerId",
             Message::InitProducerIdResponse { .. } => "InitProducerIdResponse",
+            Message::BrokerRegistration { .. } => "BrokerRegistration",
+            Message::BrokerRegistrationResponse { .. } => "BrokerRegistrationResponse",
+            Message::BrokerHeartbeat { .. } => "BrokerHeartbeat",
+            Message::BrokerHeartbeatResponse { .. } => "BrokerHeartbeatResponse",
+            Message::MetadataUpdate(_) => "MetadataUpdate",
+            Message::AlterPartition { .. } => "AlterPartition",
+            Message::AlterPartitionResponse { .. } => "AlterPartitionResponse",
         }
     }
 

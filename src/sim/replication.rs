@@ -145,6 +145,34 @@ impl LeaderEpochCache {
     }
 }
 
+/// Where a follower truncates when the leader answers its fetch with the diverging epoch
+/// `(leader_epoch, leader_end_offset)` (`AbstractFetcherThread.getOffsetTruncationState`):
+/// - the leader knows no such epoch (`-1` end offset): to the follower's HW;
+/// - the follower holds that same epoch: to the least of the leader's end offset, the
+///   follower's own end offset for the epoch, and its LEO;
+/// - it holds only earlier epochs: to its own end offset for the largest epoch below (the next
+///   fetch, carrying that epoch, resolves the rest);
+/// - it holds no epochs at or below: to `min(leader end offset, LEO)`.
+pub fn follower_truncation_offset(
+    leader_epoch: i32,
+    leader_end_offset: i64,
+    follower: &LeaderEpochCache,
+    follower_log_end_offset: i64,
+    follower_high_watermark: i64,
+) -> i64 {
+    if leader_end_offset == UNDEFINED_EPOCH_OFFSET {
+        return follower_high_watermark.min(follower_log_end_offset);
+    }
+    let (epoch, end) = follower.end_offset_for(leader_epoch, follower_log_end_offset);
+    if epoch == leader_epoch {
+        leader_end_offset.min(end).min(follower_log_end_offset)
+    } else if epoch == UNDEFINED_EPOCH {
+        leader_end_offset.min(follower_log_end_offset)
+    } else {
+        end.min(follower_log_end_offset)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(target_arch = "wasm32")]
@@ -188,6 +216,44 @@ mod tests {
         let mut fenced = caught_up_recently;
         fenced.followers[1].eligible = false;
         assert_eq!(leader_high_watermark(&fenced), 10, "a fenced replica is not counted");
+    }
+
+    fn cache(entries: &[(i32, i64)]) -> LeaderEpochCache {
+        let mut c = LeaderEpochCache::new();
+        for (e, o) in entries {
+            c.assign(*e, *o);
+        }
+        c
+    }
+
+    #[test]
+    fn kip_101_follower_truncates_the_uncommitted_tail_of_its_own_epoch() {
+        // Leader A wrote epoch 0 up to offset 10 (exclusive), follower B got to 12 in epoch 0
+        // before A lost its tail; A leads again in epoch 1 from offset 10. B asks with
+        // lastFetchedEpoch 0: the leader's end for epoch 0 is 10 < 12, so B keeps 0..10.
+        let leader = cache(&[(0, 0), (1, 10)]);
+        assert_eq!(leader.end_offset_for(0, 15), (0, 10));
+        assert_eq!(follower_truncation_offset(0, 10, &cache(&[(0, 0)]), 12, 8), 10);
+    }
+
+    #[test]
+    fn kip_279_divergent_epochs_truncate_in_two_rounds() {
+        // The follower wrote epoch 2 at 8..12 as a short-lived leader; the real leader never saw
+        // epoch 2 (it has 1 from 5, then 3 from 8). For lastFetchedEpoch 2 it answers (1, 8).
+        let leader = cache(&[(0, 0), (1, 5), (3, 8)]);
+        assert_eq!(leader.end_offset_for(2, 20), (1, 8));
+        let follower = cache(&[(0, 0), (1, 5), (2, 8)]);
+        assert_eq!(follower_truncation_offset(1, 8, &follower, 12, 6), 8, "same epoch 1: min(8, 8, 12)");
+        // A follower that skipped epoch 1 holds only epoch 0 up to 7: round one stops at 7.
+        let skipped = cache(&[(0, 0), (2, 7)]);
+        assert_eq!(follower_truncation_offset(1, 8, &skipped, 12, 6), 7);
+    }
+
+    #[test]
+    fn truncation_without_epochs_or_leader_knowledge() {
+        assert_eq!(follower_truncation_offset(0, 4, &LeaderEpochCache::new(), 9, 2), 4, "no epochs: min(end, LEO)");
+        assert_eq!(follower_truncation_offset(0, UNDEFINED_EPOCH_OFFSET, &cache(&[(0, 0)]), 9, 2), 2, "to HW");
+        assert_eq!(follower_truncation_offset(0, 20, &cache(&[(0, 0)]), 9, 2), 9, "never past the LEO");
     }
 
     #[test]

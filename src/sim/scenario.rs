@@ -261,12 +261,6 @@ pub struct TimedAction {
     pub action: Action,
 }
 
-/// Why a machine crash of `broker`, leader of `tp`, is refused (without the `unsupported: `
-/// prefix): losing a leader's unflushed tail needs an election, which needs the controller.
-pub fn machine_crash_of_leader(broker: u16, tp: &str) -> String {
-    format!("machine crash of broker-{broker}, the leader of {tp} (leader election arrives with the controller)")
-}
-
 /// Replica assignment the way Kafka's `AdminUtils.assignReplicasToBrokers` does it for a
 /// rack-unaware cluster with start index 0: partition `p`'s first replica (the preferred
 /// leader) is broker index `p % n`, and follower `j` sits `1 + (p / n + j) % (n - 1)` places

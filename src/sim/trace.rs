@@ -54,6 +54,20 @@ pub enum BlockReason {
     Get,
 }
 
+/// How the controller picked a partition's leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ElectionKind {
+    /// The first in-sync, unfenced replica in assignment order.
+    Clean,
+    /// An out-of-sync replica (`unclean.leader.election.enable`): acknowledged records may be lost.
+    Unclean,
+    /// The preferred replica took leadership back (`auto.leader.rebalance.enable`).
+    Preferred,
+    /// No acceptable replica: the partition is offline.
+    Offline,
+}
+
 /// What happened, with the Kafka-level details.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -332,6 +346,96 @@ pub enum TraceKind {
         /// The ISR afterwards.
         isr: Vec<u16>,
     },
+    /// The controller registered a (re)started broker; it stays fenced until it has caught up.
+    BrokerRegistered {
+        /// Broker id.
+        broker: u16,
+        /// The new registration's epoch.
+        broker_epoch: i64,
+    },
+    /// The controller fenced a broker: it leaves the ISRs and its leaderships move.
+    BrokerFenced {
+        /// Broker id.
+        broker: u16,
+        /// Why (session timed out, re-registered).
+        reason: String,
+    },
+    /// The controller unfenced a broker that caught up with the metadata.
+    BrokerUnfenced {
+        /// Broker id.
+        broker: u16,
+    },
+    /// The controller elected a leader (or found none).
+    LeaderElected {
+        /// Partition.
+        tp: Tp,
+        /// The new leader, `None` when offline.
+        leader: Option<u16>,
+        /// The new leader epoch.
+        leader_epoch: i32,
+        /// The ISR after the election.
+        isr: Vec<u16>,
+        /// Clean, unclean, preferred or offline.
+        election: ElectionKind,
+    },
+    /// The controller committed a partition change (a metadata record).
+    PartitionChanged {
+        /// Partition.
+        tp: Tp,
+        /// Leader.
+        leader: Option<u16>,
+        /// Leader epoch.
+        leader_epoch: i32,
+        /// Partition epoch.
+        partition_epoch: i32,
+        /// Committed ISR.
+        isr: Vec<u16>,
+    },
+    /// A broker became a partition's leader (`makeLeader`) at its LEO.
+    BecameLeader {
+        /// Partition.
+        tp: Tp,
+        /// Leader epoch.
+        leader_epoch: i32,
+        /// The LEO at which the epoch starts.
+        start_offset: i64,
+        /// The committed ISR it starts with.
+        isr: Vec<u16>,
+    },
+    /// A broker became (or stayed, under a new epoch) a follower (`makeFollower`).
+    BecameFollower {
+        /// Partition.
+        tp: Tp,
+        /// The leader it follows, `None` while offline.
+        leader: Option<u16>,
+        /// Leader epoch.
+        leader_epoch: i32,
+    },
+    /// A leader sent AlterPartition; until it is answered no other ISR change is made.
+    AlterPartitionSent {
+        /// Partition.
+        tp: Tp,
+        /// The proposed ISR.
+        isr: Vec<u16>,
+    },
+    /// The controller refused an AlterPartition.
+    AlterPartitionFailed {
+        /// Partition.
+        tp: Tp,
+        /// Why.
+        error: ErrorCode,
+    },
+    /// A follower's fetch found its log diverging from the leader's; it truncates (KIP-101/320).
+    DivergenceDetected {
+        /// Partition.
+        tp: Tp,
+        /// The leader's epoch for the follower's last fetched epoch.
+        epoch: i32,
+        /// The leader's end offset of that epoch.
+        end_offset: i64,
+        /// The offset the follower truncates to.
+        truncate_to: i64,
+    },
     /// The leader added a caught-up follower to the ISR.
     IsrExpanded {
         /// Partition.
@@ -492,6 +596,29 @@ impl fmt::Display for TraceKind {
             K::AppendRejected { tp, error, reason } => write!(f, "reject {tp}: {error} ({reason})"),
             K::IsrShrunk { tp, removed, isr } => write!(f, "ISR {tp} shrink -{removed} → {isr:?}"),
             K::IsrExpanded { tp, added, isr } => write!(f, "ISR {tp} expand +{added} → {isr:?}"),
+            K::BrokerRegistered { broker, broker_epoch } => write!(f, "register broker-{broker} epoch {broker_epoch}"),
+            K::BrokerFenced { broker, reason } => write!(f, "FENCE broker-{broker} ({reason})"),
+            K::BrokerUnfenced { broker } => write!(f, "unfence broker-{broker}"),
+            K::LeaderElected { tp, leader, leader_epoch, isr, election } => {
+                let leader = leader.map_or("none".to_string(), |l| format!("broker-{l}"));
+                write!(f, "elect {tp} leader {leader} epoch {leader_epoch} ISR {isr:?} ({election:?})")
+            }
+            K::PartitionChanged { tp, leader, leader_epoch, partition_epoch, isr } => {
+                let leader = leader.map_or("none".to_string(), |l| format!("broker-{l}"));
+                write!(f, "commit {tp} leader {leader} epoch {leader_epoch}/{partition_epoch} ISR {isr:?}")
+            }
+            K::BecameLeader { tp, leader_epoch, start_offset, isr } => {
+                write!(f, "lead {tp} epoch {leader_epoch} from @{start_offset} ISR {isr:?}")
+            }
+            K::BecameFollower { tp, leader, leader_epoch } => {
+                let leader = leader.map_or("none".to_string(), |l| format!("broker-{l}"));
+                write!(f, "follow {tp} leader {leader} epoch {leader_epoch}")
+            }
+            K::AlterPartitionSent { tp, isr } => write!(f, "AlterPartition {tp} ISR → {isr:?}"),
+            K::AlterPartitionFailed { tp, error } => write!(f, "AlterPartition {tp} failed: {error}"),
+            K::DivergenceDetected { tp, epoch, end_offset, truncate_to } => {
+                write!(f, "diverged {tp} at epoch {epoch} end @{end_offset}: truncate to @{truncate_to}")
+            }
             K::RecordsConsumed { tp, first_offset, count } => write!(f, "consume {tp} @{first_offset} ×{count}"),
             K::ConsumerStarted { partitions } => {
                 let names: Vec<String> = partitions.iter().map(Tp::to_string).collect();

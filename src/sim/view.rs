@@ -10,10 +10,14 @@ use serde::Serialize;
 pub struct ReplicaView {
     /// `topic-partition`.
     pub tp: String,
-    /// Leader broker id.
-    pub leader: u16,
+    /// Leader broker id as this broker knows it (`None`: offline or not yet known).
+    pub leader: Option<u16>,
     /// Leader epoch.
     pub leader_epoch: i32,
+    /// Partition epoch of the state this broker applied.
+    pub partition_epoch: i32,
+    /// Leader only: the ISR proposed in an AlterPartition still in flight.
+    pub pending_isr: Option<Vec<u16>>,
     /// Replica list, preferred leader first.
     pub replicas: Vec<u16>,
     /// ISR as the leader knows it (empty on followers).
@@ -37,8 +41,40 @@ pub struct BrokerView {
     pub id: NodeId,
     /// Up or crashed.
     pub alive: bool,
+    /// Registered with the controller (a restarted broker is not until it is answered).
+    pub registered: bool,
     /// Hosted replicas.
     pub replicas: Vec<ReplicaView>,
+}
+
+/// One partition as the controller committed it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartitionStateView {
+    /// `topic-partition`.
+    pub tp: String,
+    /// Leader, `None` when offline.
+    pub leader: Option<u16>,
+    /// Leader epoch.
+    pub leader_epoch: i32,
+    /// Partition epoch.
+    pub partition_epoch: i32,
+    /// Committed ISR.
+    pub isr: Vec<u16>,
+    /// Replicas in assignment order.
+    pub replicas: Vec<u16>,
+}
+
+/// The KRaft controller.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ControllerView {
+    /// `controller-1`.
+    pub id: NodeId,
+    /// Metadata offset (one per committed change).
+    pub metadata_offset: u64,
+    /// Fenced brokers.
+    pub fenced: Vec<u16>,
+    /// Committed partition states.
+    pub partitions: Vec<PartitionStateView>,
 }
 
 /// A producer batch in the accumulator.
@@ -127,6 +163,8 @@ pub struct ClusterView {
     pub producers: Vec<ProducerView>,
     /// Consumers.
     pub consumers: Vec<ConsumerView>,
+    /// The controller.
+    pub controller: Option<ControllerView>,
     /// Cut directed links.
     pub cut_links: Vec<(NodeId, NodeId)>,
 }
@@ -139,6 +177,7 @@ impl Sim {
             brokers: vec![],
             producers: vec![],
             consumers: vec![],
+            controller: None,
             cut_links: self.network().cuts().collect(),
         };
         for id in self.node_ids() {
@@ -153,6 +192,7 @@ impl Sim {
                     records_consumed: c.stats().records_consumed,
                     positions: c.positions().iter().map(|(tp, o)| (tp.to_string(), *o)).collect(),
                 }),
+                Node::Controller(c) => view.controller = Some(controller_view(id, c)),
             }
         }
         view
@@ -167,6 +207,8 @@ fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker) -> BrokerView
             tp: tp.to_string(),
             leader: r.leader,
             leader_epoch: r.leader_epoch,
+            partition_epoch: r.partition_epoch,
+            pending_isr: r.pending_isr.as_ref().map(|p| p.proposed.iter().copied().collect()),
             replicas: r.replicas.clone(),
             isr: r.isr.iter().copied().collect(),
             log_start_offset: r.log.log_start_offset(),
@@ -176,7 +218,27 @@ fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker) -> BrokerView
             segments: r.log.segments().iter().map(|s| (s.base_offset(), s.size_bytes())).collect(),
         })
         .collect();
-    BrokerView { id, alive, replicas }
+    BrokerView { id, alive, registered: b.is_registered(), replicas }
+}
+
+fn controller_view(id: NodeId, c: &super::controller::Controller) -> ControllerView {
+    ControllerView {
+        id,
+        metadata_offset: c.metadata_offset(),
+        fenced: c.brokers().iter().filter(|(_, r)| r.fenced).map(|(b, _)| *b).collect(),
+        partitions: c
+            .partitions()
+            .values()
+            .map(|p| PartitionStateView {
+                tp: p.tp.to_string(),
+                leader: p.leader,
+                leader_epoch: p.leader_epoch,
+                partition_epoch: p.partition_epoch,
+                isr: p.isr.clone(),
+                replicas: p.replicas.clone(),
+            })
+            .collect(),
+    }
 }
 
 fn producer_view(id: NodeId, label: String, p: &super::producer::Producer, now: super::time::SimTime) -> ProducerView {

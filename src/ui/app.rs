@@ -246,6 +246,7 @@ pub fn app() -> Html {
                         <li><i class="msg replica-fetch"></i>{ "follower Fetch" }</li>
                         <li><i class="msg fetch"></i>{ "consumer Fetch" }</li>
                         <li><i class="msg fetch-response"></i>{ "records" }</li>
+                        <li><i class="msg control"></i>{ "controller: heartbeat, metadata, AlterPartition" }</li>
                         <li><i class="hw-tick"></i>{ "high watermark" }</li>
                     </ul>
                 </section>

@@ -14,13 +14,18 @@ pub const BROKER_W: f64 = 250.0;
 pub const CLIENT_W: f64 = 176.0;
 /// Client box height.
 pub const CLIENT_H: f64 = 64.0;
+/// Controller box width.
+pub const CONTROLLER_W: f64 = 150.0;
+/// Controller box height.
+pub const CONTROLLER_H: f64 = 50.0;
 
 /// Height of a broker card with `rows` partition rows.
 pub fn broker_height(rows: usize) -> f64 {
     40.0 + 22.0 * rows as f64
 }
 
-/// Centre of every node: producers left, brokers on a ring in the middle, consumers right.
+/// Centre of every node: producers left, brokers on a ring in the middle, consumers right, the
+/// controller inside the ring (above it when one or two brokers leave no room inside).
 pub fn positions(view: &ClusterView) -> BTreeMap<NodeId, (f64, f64)> {
     let mut out = BTreeMap::new();
     let column = |count: usize, i: usize| HEIGHT * (i as f64 + 1.0) / (count as f64 + 1.0);
@@ -36,11 +41,18 @@ pub fn positions(view: &ClusterView) -> BTreeMap<NodeId, (f64, f64)> {
         let (rx, ry) = if view.brokers.len() == 1 { (0.0, 0.0) } else { (170.0, 150.0) };
         out.insert(b.id, (WIDTH / 2.0 + rx * angle.cos(), HEIGHT / 2.0 + 12.0 + ry * angle.sin()));
     }
+    if let Some(c) = &view.controller {
+        let y = if view.brokers.len() <= 2 { CONTROLLER_H / 2.0 + 8.0 } else { HEIGHT / 2.0 + 12.0 };
+        out.insert(c.id, (WIDTH / 2.0, y));
+    }
     out
 }
 
 /// Half width and half height of a node's box.
 pub fn half_size(view: &ClusterView, id: NodeId) -> (f64, f64) {
+    if id == NodeId::CONTROLLER {
+        return (CONTROLLER_W / 2.0, CONTROLLER_H / 2.0);
+    }
     match view.brokers.iter().find(|b| b.id == id) {
         Some(b) => (BROKER_W / 2.0, broker_height(b.replicas.len()) / 2.0),
         None => (CLIENT_W / 2.0, CLIENT_H / 2.0),

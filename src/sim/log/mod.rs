@@ -12,6 +12,7 @@ pub mod segment;
 pub mod store;
 
 use crate::sim::record::RecordBatch;
+use crate::sim::replication::LeaderEpochCache;
 use crate::sim::time::SimTime;
 use segment::{RollReason, Segment};
 pub use store::StoreOp;
@@ -170,6 +171,7 @@ pub struct PartitionLog {
     cleaner_checkpoint: i64,
     recovery_point: i64,
     journal: Option<Vec<StoreOp>>,
+    epochs: LeaderEpochCache,
 }
 
 impl PartitionLog {
@@ -184,6 +186,7 @@ impl PartitionLog {
             cleaner_checkpoint: 0,
             recovery_point: 0,
             journal: None,
+            epochs: LeaderEpochCache::new(),
         };
         log.record(StoreOp::Create { base_offset: 0 });
         log
@@ -290,6 +293,21 @@ impl PartitionLog {
         Ok(())
     }
 
+    /// The leader epoch cache (`leader-epoch-checkpoint`): first offset of each epoch.
+    pub fn epochs(&self) -> &LeaderEpochCache {
+        &self.epochs
+    }
+
+    /// A new leader records the epoch it starts at its LEO (`Partition.makeLeader`).
+    pub fn assign_epoch(&mut self, epoch: i32, start_offset: i64) {
+        self.epochs.assign(epoch, start_offset);
+    }
+
+    /// `endOffsetFor(epoch)` against this log's LEO.
+    pub fn end_offset_for(&self, epoch: i32) -> (i32, i64) {
+        self.epochs.end_offset_for(epoch, self.log_end_offset())
+    }
+
     /// Leader append: stamps the LEO as base offset and the leader epoch, then appends.
     pub fn append_as_leader(
         &mut self,
@@ -311,6 +329,9 @@ impl PartitionLog {
     fn append(&mut self, batch: RecordBatch, now: SimTime) -> Vec<LogEvent> {
         let mut events = Vec::new();
         let h = batch.header();
+        if h.partition_leader_epoch >= 0 {
+            self.epochs.assign(h.partition_leader_epoch, batch.base_offset());
+        }
         let roll = self.active().should_roll(
             self.config.segment_bytes,
             self.config.segment_ms,
@@ -437,6 +458,7 @@ impl PartitionLog {
         self.high_watermark = self.high_watermark.min(self.log_end_offset()).max(self.log_start_offset);
         self.cleaner_checkpoint = self.cleaner_checkpoint.min(self.log_end_offset());
         self.recovery_point = self.recovery_point.min(self.log_end_offset()).max(self.log_start_offset);
+        self.epochs.truncate_from_end(self.log_end_offset());
         self.check();
         Some(LogEvent::Truncated {
             to: offset,

@@ -129,6 +129,18 @@ pub struct Producer {
     node_stats: BTreeMap<u16, (SimTime, SimTime)>,
     interceptors: Vec<serde::Interceptor>,
     stats: ProducerStats,
+    acked: Vec<AckedRecord>,
+}
+
+/// A record the producer saw acknowledged: where, and which record (for the loss checker).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AckedRecord {
+    /// Partition.
+    pub tp: Tp,
+    /// Offset the broker assigned.
+    pub offset: i64,
+    /// [`crate::sim::record::Record::fingerprint`] of the record sent.
+    pub fingerprint: u64,
 }
 
 impl Producer {
@@ -158,7 +170,13 @@ impl Producer {
             sync_pending: BTreeMap::new(),
             node_stats: BTreeMap::new(),
             stats: ProducerStats::default(),
+            acked: Vec::new(),
         }
+    }
+
+    /// Every record acknowledged so far, in acknowledgement order.
+    pub fn acked(&self) -> &[AckedRecord] {
+        &self.acked
     }
 
     /// Counters so far.

@@ -449,8 +449,12 @@ impl Producer {
                 latency,
             });
         }
-        for (i, (_, send)) in batch.records.iter().enumerate() {
+        for (i, (record, send)) in batch.records.iter().enumerate() {
             let offset = if base_offset < 0 || error.is_some() { -1 } else { base_offset + i as i64 };
+            if offset >= 0 {
+                let (tp, fingerprint) = (batch.tp.clone(), record.fingerprint());
+                self.acked.push(AckedRecord { tp, offset, fingerprint });
+            }
             self.complete_send(ctx, *send, Some(batch.tp.clone()), offset, error);
         }
         self.on_memory_freed(ctx);

@@ -188,6 +188,30 @@ pub struct Record {
     pub headers: Vec<RecordHeader>,
 }
 
+impl Record {
+    /// A 64-bit FNV-1a fingerprint of timestamp, key and value: how the loss checker tells
+    /// whether the record at an acknowledged offset is still the one that was acknowledged.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes {
+                h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        eat(&self.timestamp_ms.to_be_bytes());
+        for part in [&self.key, &self.value] {
+            match part {
+                Some(bytes) => {
+                    eat(&(bytes.len() as u64).to_be_bytes());
+                    eat(bytes);
+                }
+                None => eat(&u64::MAX.to_be_bytes()),
+            }
+        }
+        h
+    }
+}
+
 /// A record as stored: its deltas from the batch header plus its data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRecord {

@@ -3,7 +3,7 @@
 
 use crate::playback::Flight;
 use crate::sim::node::{NodeId, NodeKind};
-use crate::sim::{BrokerView, ClusterView, ConsumerView, ProducerView};
+use crate::sim::{BrokerView, ClusterView, ConsumerView, ControllerView, ProducerView};
 use crate::ui::layout::*;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -33,6 +33,7 @@ pub fn cluster(props: &ClusterProps) -> Html {
                 { for view.producers.iter().map(|p| producer(p, pos[&p.id])) }
                 { for view.consumers.iter().map(|c| consumer(c, pos[&c.id])) }
                 { for view.brokers.iter().map(|b| broker(b, pos[&b.id], leo_max)) }
+                { for view.controller.iter().map(|c| controller(c, pos[&c.id])) }
             </g>
             <g class="flights">{ for props.flights.iter().map(|(f, t)| flight(view, f, *t, &pos)) }</g>
         </svg>
@@ -46,11 +47,15 @@ fn links(view: &ClusterView, pos: &BTreeMap<NodeId, (f64, f64)>) -> Html {
     for (i, a) in brokers.iter().enumerate() {
         pairs.extend(brokers[i + 1..].iter().map(|b| (*a, *b)));
     }
+    if let Some(c) = &view.controller {
+        pairs.extend(brokers.iter().map(|b| (c.id, *b)));
+    }
     let is_cut = |a: NodeId, b: NodeId| view.cut_links.iter().any(|(x, y)| (*x, *y) == (a, b) || (*x, *y) == (b, a));
     html! {
         { for pairs.into_iter().map(|(a, b)| {
             let ((x1, y1), (x2, y2)) = (pos[&a], pos[&b]);
-            let class = if is_cut(a, b) { "link cut" } else { "link" };
+            let control = if a == NodeId::CONTROLLER { " control" } else { "" };
+            let class = if is_cut(a, b) { format!("link{control} cut") } else { format!("link{control}") };
             html! { <line class={class} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()}>
                 <title>{ format!("{a} ⇄ {b}{}", if is_cut(a, b) { " (cut)" } else { "" }) }</title></line> }
         }) }
@@ -87,6 +92,34 @@ fn consumer(c: &ConsumerView, (cx, cy): (f64, f64)) -> Html {
     }
 }
 
+fn controller(c: &ControllerView, (cx, cy): (f64, f64)) -> Html {
+    let (x, y) = (cx - CONTROLLER_W / 2.0, cy - CONTROLLER_H / 2.0);
+    let offline = c.partitions.iter().filter(|p| p.leader.is_none()).count();
+    let states: Vec<String> = c
+        .partitions
+        .iter()
+        .map(|p| {
+            let leader = p.leader.map_or("offline".to_string(), |l| format!("leader broker-{l}"));
+            format!("{}: {leader}, epoch {}/{}, ISR {:?}", p.tp, p.leader_epoch, p.partition_epoch, p.isr)
+        })
+        .collect();
+    let status = match (c.fenced.is_empty(), offline) {
+        (true, 0) => "all brokers unfenced".to_string(),
+        (_, 0) => format!("fenced {:?}", c.fenced),
+        (_, n) => format!("{n} offline · fenced {:?}", c.fenced),
+    };
+    html! {
+        <g class={classes!("node", "controller", (offline > 0).then_some("alarm"))} data-testid="controller-1">
+            <title>{ format!("KRaft controller (a quorum of one): tracks broker heartbeats, fences silent brokers, elects leaders and commits ISR changes. Metadata offset {}.\n{}",
+                c.metadata_offset, states.join("\n")) }</title>
+            <rect x={x.to_string()} y={y.to_string()} width={CONTROLLER_W.to_string()} height={CONTROLLER_H.to_string()} rx="10" />
+            <text class="name" x={(x + 10.0).to_string()} y={(y + 20.0).to_string()}>{ "controller" }</text>
+            <text class="stat" x={(x + CONTROLLER_W - 10.0).to_string()} y={(y + 20.0).to_string()} text-anchor="end">{ format!("offset {}", c.metadata_offset) }</text>
+            <text class="stat" x={(x + 10.0).to_string()} y={(y + 38.0).to_string()}>{ status }</text>
+        </g>
+    }
+}
+
 fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64) -> Html {
     let h = broker_height(b.replicas.len());
     let (x, y) = (cx - BROKER_W / 2.0, cy - h / 2.0);
@@ -94,17 +127,31 @@ fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64) -> Html {
     let bar_w = 92.0;
     let rows = b.replicas.iter().enumerate().map(|(i, r)| {
         let ry = y + 44.0 + 22.0 * i as f64;
-        let leader = r.leader == b.id.number;
+        let leader = r.leader == Some(b.id.number);
         let fill = bar_w * r.log_end_offset as f64 / leo_max as f64;
         let hw_x = bar_x + bar_w * r.high_watermark as f64 / leo_max as f64;
-        let role = if leader { "leader" } else { "follower" };
+        let role = match r.leader {
+            Some(_) if leader => "leader",
+            Some(_) => "follower",
+            None => "offline",
+        };
+        let letter = match role {
+            "leader" => "L",
+            "follower" => "F",
+            _ => "–",
+        };
+        let isr = match (&r.pending_isr, leader) {
+            (Some(p), true) => format!("{:?} (AlterPartition → {p:?} in flight)", r.isr),
+            (None, true) => format!("{:?}", r.isr),
+            _ => "(known to the leader)".into(),
+        };
         html! {
             <g class={classes!("replica", role)} data-testid={format!("replica-{}-{}", b.id, r.tp)}>
-                <title>{ format!("{} on {}: {role}, epoch {}; replicas {:?}; ISR {}; log start {}, LEO {}, HW {}; {} batches",
-                    r.tp, b.id, r.leader_epoch, r.replicas, if leader { format!("{:?}", r.isr) } else { "(known to the leader)".into() },
+                <title>{ format!("{} on {}: {role}, leader epoch {}; replicas {:?}; ISR {isr}; log start {}, LEO {}, HW {}; {} batches",
+                    r.tp, b.id, r.leader_epoch, r.replicas,
                     r.log_start_offset, r.log_end_offset, r.high_watermark, r.batches) }</title>
                 <text class="tp" x={(x + 12.0).to_string()} y={(ry + 4.0).to_string()}>{ &r.tp }</text>
-                <text class="role" x={(x + 78.0).to_string()} y={(ry + 4.0).to_string()}>{ if leader { "L" } else { "F" } }</text>
+                <text class="role" x={(x + 78.0).to_string()} y={(ry + 4.0).to_string()}>{ letter }</text>
                 <rect class="bar-bg" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={bar_w.to_string()} height="12" rx="3" />
                 <rect class="bar" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={fill.to_string()} height="12" rx="3" />
                 <line class="hw" x1={hw_x.to_string()} x2={hw_x.to_string()} y1={(ry - 9.0).to_string()} y2={(ry + 9.0).to_string()} />
@@ -126,7 +173,9 @@ fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64) -> Html {
 fn flight(view: &ClusterView, f: &Flight, t: f64, pos: &BTreeMap<NodeId, (f64, f64)>) -> Html {
     let ((x1, y1), (x2, y2)) = edge_to_edge(pos[&f.from], half_size(view, f.from), pos[&f.to], half_size(view, f.to));
     let (x, y) = (x1 + (x2 - x1) * t, y1 + (y2 - y1) * t);
+    let control = f.from == NodeId::CONTROLLER || f.to == NodeId::CONTROLLER;
     let class = match (f.api, f.from.kind) {
+        _ if control => "msg control",
         ("Produce", _) => "msg produce",
         ("ProduceResponse", _) => "msg produce-response",
         ("Fetch", NodeKind::Broker) => "msg replica-fetch",
