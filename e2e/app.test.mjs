@@ -114,6 +114,22 @@ test('built-in scenarios: the machine crash of a follower shows it down, then ba
   assert.deepEqual(problems, []);
 });
 
+test('built-in scenarios: leader failover draws the controller, the new leader and the crashed one', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  await page.click('[data-testid="load-leader-failover"]');
+  await page.fill('[data-testid="speed"]', '50'); // ~3×: the pause lands between the election (~6 s) and the restart (8 s)
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="replica-broker-2-orders-0"]')?.classList.contains('leader'), null, { timeout: 30000 });
+  await page.click('[data-testid="play"]'); // pause while broker-2 leads and broker-1 is down
+  assert.ok((await clockNs(page)) < 8e9, 'paused before broker-1 returns');
+  assert.match(await page.getAttribute('[data-testid="broker-1"]', 'class'), /\bdown\b/);
+  assert.match(await page.textContent('[data-testid="controller-1"]'), /fenced \[1\]/);
+  // The controller's tooltip lists committed partition states: leader epoch 1 after the election.
+  assert.match(await page.textContent('[data-testid="controller-1"]'), /orders-0: leader broker-2, epoch 1\//);
+  await page.screenshot({ path: join(shots, 'leader-failover.png') });
+  assert.deepEqual(problems, []);
+});
+
 test('played to the end, the app has the same trace hash as native and browser tests (tests/golden)', async () => {
   const golden = readFileSync(join(here, '..', 'tests', 'golden', 'hello_seed1.hash'), 'utf8').trim();
   const { page, problems } = await openPage(browser, server.url);

@@ -124,13 +124,15 @@ fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64) -> Html {
     let h = broker_height(b.replicas.len());
     let (x, y) = (cx - BROKER_W / 2.0, cy - h / 2.0);
     let bar_x = x + 96.0;
-    let bar_w = 92.0;
+    let bar_w = 76.0;
     let rows = b.replicas.iter().enumerate().map(|(i, r)| {
         let ry = y + 44.0 + 22.0 * i as f64;
         let leader = r.leader == Some(b.id.number);
         let fill = bar_w * r.log_end_offset as f64 / leo_max as f64;
         let hw_x = bar_x + bar_w * r.high_watermark as f64 / leo_max as f64;
+        // A crashed broker's last in-memory state is stale: draw no role for it.
         let role = match r.leader {
+            _ if !b.alive => "offline",
             Some(_) if leader => "leader",
             Some(_) => "follower",
             None => "offline",
@@ -155,7 +157,7 @@ fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64) -> Html {
                 <rect class="bar-bg" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={bar_w.to_string()} height="12" rx="3" />
                 <rect class="bar" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={fill.to_string()} height="12" rx="3" />
                 <line class="hw" x1={hw_x.to_string()} x2={hw_x.to_string()} y1={(ry - 9.0).to_string()} y2={(ry + 9.0).to_string()} />
-                <text class="offsets" x={(bar_x + bar_w + 6.0).to_string()} y={(ry + 4.0).to_string()}>{ format!("{}/{}", r.high_watermark, r.log_end_offset) }</text>
+                <text class="offsets" x={(x + BROKER_W - 10.0).to_string()} y={(ry + 4.0).to_string()} text-anchor="end">{ format!("{}/{}", r.high_watermark, r.log_end_offset) }</text>
             </g>
         }
     });
