@@ -34,6 +34,42 @@ pub struct RunSummary {
     pub producer_metrics: BTreeMap<String, BTreeMap<&'static str, f64>>,
     /// Safety checks at the end of the run: acknowledged records and those lost.
     pub checks: AckedCheck,
+    /// Per broker (`broker-N`): liveness and Kafka's replica-manager gauges.
+    pub brokers: BTreeMap<String, BrokerSummary>,
+}
+
+/// One broker at the end of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BrokerSummary {
+    /// The process is up.
+    pub alive: bool,
+    /// Holds a registration with the controller.
+    pub registered: bool,
+    /// The controller has fenced it.
+    pub fenced: bool,
+    /// Kafka gauges: `LeaderCount` (partitions it leads) and `UnderReplicatedPartitions` (led
+    /// partitions whose ISR is smaller than the replica set).
+    pub metrics: BTreeMap<&'static str, u64>,
+}
+
+fn broker_summaries(cluster: &ClusterView) -> BTreeMap<String, BrokerSummary> {
+    let fenced = cluster.controller.as_ref().map(|c| c.fenced.clone()).unwrap_or_default();
+    cluster
+        .brokers
+        .iter()
+        .map(|b| {
+            let led: Vec<_> = b.replicas.iter().filter(|r| b.alive && r.leader == Some(b.id.number)).collect();
+            let under = led.iter().filter(|r| r.isr.len() < r.replicas.len()).count() as u64;
+            let metrics = BTreeMap::from([("LeaderCount", led.len() as u64), ("UnderReplicatedPartitions", under)]);
+            let summary = BrokerSummary {
+                alive: b.alive,
+                registered: b.registered,
+                fenced: fenced.contains(&b.id.number),
+                metrics,
+            };
+            (b.id.to_string(), summary)
+        })
+        .collect()
 }
 
 /// One partition at the end of a run: the leader's view of it plus each replica's own log end
@@ -111,6 +147,7 @@ impl RunSummary {
             messages: sim.message_counts().iter().map(|(id, c)| (id.to_string(), *c)).collect(),
             partitions: partition_summaries(&cluster),
             checks: sim.acked_check(),
+            brokers: broker_summaries(&cluster),
             cluster,
             producer_metrics: sim
                 .node_ids()
@@ -153,8 +190,18 @@ impl RunSummary {
                 if c.active { "active" } else { "stopped" }
             );
         }
-        for b in &self.cluster.brokers {
-            let _ = writeln!(w, "{}  {}", b.id, if b.alive { "up" } else { "DOWN" });
+        for (id, b) in &self.brokers {
+            let state = match (b.alive, b.fenced) {
+                (false, _) => "DOWN",
+                (true, true) => "up, fenced",
+                (true, false) => "up",
+            };
+            let m = &b.metrics;
+            let _ = writeln!(
+                w,
+                "{id}  {state}  leaders {}  under-replicated {}",
+                m["LeaderCount"], m["UnderReplicatedPartitions"]
+            );
         }
         for p in &self.partitions {
             let leader = p.leader.map_or("none".to_string(), |l| format!("broker-{l}"));

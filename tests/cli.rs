@@ -27,7 +27,9 @@ fn run_json_has_the_documented_keys_and_the_golden_hash() {
     let (code, out, err) = brokerscope(&["run", HELLO, "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    for key in ["seed", "sim_time_ms", "events", "trace_hash", "messages", "cluster", "steps", "stopped"] {
+    for key in
+        ["seed", "sim_time_ms", "events", "trace_hash", "messages", "cluster", "steps", "stopped", "checks", "brokers"]
+    {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["seed"], 1);
@@ -35,6 +37,11 @@ fn run_json_has_the_documented_keys_and_the_golden_hash() {
     assert_eq!(v["trace_hash"], include_str!("golden/hello_seed1.hash").trim());
     assert!(v["messages"]["broker-1"]["received"].as_u64().unwrap() > 0);
     assert_eq!(v["cluster"]["producers"][0]["records_acked"], 150);
+    assert_eq!(v["checks"]["acked"], 150);
+    assert_eq!(v["checks"]["acked_lost"], 0);
+    let leaders: u64 =
+        (1..=3).map(|b| v["brokers"][format!("broker-{b}")]["metrics"]["LeaderCount"].as_u64().unwrap()).sum();
+    assert_eq!(leaders, v["partitions"].as_array().unwrap().len() as u64, "each partition led once");
     let m = &v["producer_metrics"]["producer-1"];
     for name in [
         "record-send-rate",

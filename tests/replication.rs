@@ -244,3 +244,28 @@ fn a_broker_cut_off_from_the_controller_is_fenced_and_leaves_the_isr_then_return
     assert!(back, "after the heal broker-3 is unfenced and rejoins the ISR");
     assert_eq!(sim.acked_check().acked, 2000);
 }
+
+#[test]
+fn run_summary_reports_a_down_leader_and_under_replicated_partitions() {
+    use brokerscope::sim::RunStop;
+    use brokerscope::summary::RunSummary;
+    let v = scenario(
+        "all",
+        json!({"min.insync.replicas": 2}),
+        json!([]),
+        json!([
+            {"at_ms": 3000, "action": "crash_broker", "broker": 1}
+        ]),
+    );
+    let s = from_value(&v).unwrap();
+    let mut sim = Sim::new(&s, 1);
+    let stop = sim.run_until(SimTime::from_ms(12000), 50_000_000);
+    let summary = RunSummary::new(&sim, stop);
+    assert_eq!(stop, RunStop::Deadline);
+    let b1 = &summary.brokers["broker-1"];
+    assert!(!b1.alive && b1.fenced, "{b1:?}");
+    let b2 = &summary.brokers["broker-2"];
+    assert_eq!((b2.metrics["LeaderCount"], b2.metrics["UnderReplicatedPartitions"]), (1, 1), "leads with ISR [2, 3]");
+    assert_eq!(summary.partitions[0].leader, Some(2));
+    assert_eq!(summary.partitions[0].isr, [2, 3]);
+}
