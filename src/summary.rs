@@ -39,7 +39,7 @@ pub struct RunSummary {
 }
 
 /// One broker at the end of a run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BrokerSummary {
     /// The process is up.
     pub alive: bool,
@@ -47,24 +47,34 @@ pub struct BrokerSummary {
     pub registered: bool,
     /// The controller has fenced it.
     pub fenced: bool,
-    /// Kafka gauges: `LeaderCount` (partitions it leads) and `UnderReplicatedPartitions` (led
-    /// partitions whose ISR is smaller than the replica set).
-    pub metrics: BTreeMap<&'static str, u64>,
+    /// Requests waiting for a handler at the end.
+    pub request_queue_depth: u32,
+    /// Kafka metrics: `LeaderCount` (partitions it leads), `UnderReplicatedPartitions` (led
+    /// partitions whose ISR is smaller than the replica set), `RequestQueueSize`,
+    /// `RequestQueueTimeMs` (average), `RequestHandlerAvgIdlePercent` (0–1), `RequestsHandled`.
+    pub metrics: BTreeMap<&'static str, f64>,
 }
 
-fn broker_summaries(cluster: &ClusterView) -> BTreeMap<String, BrokerSummary> {
+fn broker_summaries(sim: &Sim, cluster: &ClusterView) -> BTreeMap<String, BrokerSummary> {
     let fenced = cluster.controller.as_ref().map(|c| c.fenced.clone()).unwrap_or_default();
+    let elapsed = sim.now().saturating_since(crate::sim::time::SimTime::ZERO);
     cluster
         .brokers
         .iter()
         .map(|b| {
             let led: Vec<_> = b.replicas.iter().filter(|r| b.alive && r.leader == Some(b.id.number)).collect();
-            let under = led.iter().filter(|r| r.isr.len() < r.replicas.len()).count() as u64;
-            let metrics = BTreeMap::from([("LeaderCount", led.len() as u64), ("UnderReplicatedPartitions", under)]);
+            let under = led.iter().filter(|r| r.isr.len() < r.replicas.len()).count();
+            let mut metrics = match sim.node(b.id) {
+                Some(crate::sim::Node::Broker(broker)) => broker.request_metrics(elapsed),
+                _ => BTreeMap::new(),
+            };
+            metrics.insert("LeaderCount", led.len() as f64);
+            metrics.insert("UnderReplicatedPartitions", under as f64);
             let summary = BrokerSummary {
                 alive: b.alive,
                 registered: b.registered,
                 fenced: fenced.contains(&b.id.number),
+                request_queue_depth: b.request_queue_depth,
                 metrics,
             };
             (b.id.to_string(), summary)
@@ -147,7 +157,7 @@ impl RunSummary {
             messages: sim.message_counts().iter().map(|(id, c)| (id.to_string(), *c)).collect(),
             partitions: partition_summaries(&cluster),
             checks: sim.acked_check(),
-            brokers: broker_summaries(&cluster),
+            brokers: broker_summaries(sim, &cluster),
             cluster,
             producer_metrics: sim
                 .node_ids()
@@ -199,8 +209,12 @@ impl RunSummary {
             let m = &b.metrics;
             let _ = writeln!(
                 w,
-                "{id}  {state}  leaders {}  under-replicated {}",
-                m["LeaderCount"], m["UnderReplicatedPartitions"]
+                "{id}  {state}  leaders {}  under-replicated {}  request queue {} (avg wait {:.3} ms, handlers idle {:.1} %)",
+                m["LeaderCount"],
+                m["UnderReplicatedPartitions"],
+                b.request_queue_depth,
+                m.get("RequestQueueTimeMs").copied().unwrap_or(0.0),
+                100.0 * m.get("RequestHandlerAvgIdlePercent").copied().unwrap_or(1.0)
             );
         }
         for p in &self.partitions {

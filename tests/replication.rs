@@ -265,7 +265,11 @@ fn run_summary_reports_a_down_leader_and_under_replicated_partitions() {
     let b1 = &summary.brokers["broker-1"];
     assert!(!b1.alive && b1.fenced, "{b1:?}");
     let b2 = &summary.brokers["broker-2"];
-    assert_eq!((b2.metrics["LeaderCount"], b2.metrics["UnderReplicatedPartitions"]), (1, 1), "leads with ISR [2, 3]");
+    assert_eq!(
+        (b2.metrics["LeaderCount"], b2.metrics["UnderReplicatedPartitions"]),
+        (1.0, 1.0),
+        "leads with ISR [2, 3]"
+    );
     assert_eq!(summary.partitions[0].leader, Some(2));
     assert_eq!(summary.partitions[0].isr, [2, 3]);
 }

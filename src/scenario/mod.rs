@@ -76,6 +76,7 @@ pub fn from_value(value: &Value) -> Result<Scenario> {
     let duration_ms = root.req_u64("duration_ms", 1, DURATION_MS_MAX)?;
     let brokers = root.req_u64("brokers", 1, BROKERS_MAX)? as u16;
     let broker_config = root.opt_props("broker_config", Scope::Broker)?;
+    let service_time = parse_service_time(&mut root)?;
     let network = parse_network(&mut root)?;
     let topics = parse_topics(&mut root, brokers)?;
     let producers = parse_producers(&mut root, &topics)?;
@@ -87,6 +88,7 @@ pub fn from_value(value: &Value) -> Result<Scenario> {
         duration_ms,
         brokers,
         broker_config,
+        service_time,
         network,
         topics,
         producers,
@@ -97,6 +99,17 @@ pub fn from_value(value: &Value) -> Result<Scenario> {
     scenario.events = parse_events(&mut root, &scenario)?;
     root.finish()?;
     Ok(scenario)
+}
+
+fn parse_service_time(root: &mut Obj) -> Result<ServiceTime> {
+    let Some(mut obj) = root.opt_obj("broker_service_time")? else {
+        return Ok(ServiceTime::default());
+    };
+    let base = ServiceTime::default();
+    let per_request = obj.opt_u64("per_request_us", 0, 60_000_000)?.map_or(base.per_request, SimDuration::from_us);
+    let per_kib = obj.opt_u64("per_kib_us", 0, 60_000_000)?.map_or(base.per_kib, SimDuration::from_us);
+    obj.finish()?;
+    Ok(ServiceTime { per_request, per_kib })
 }
 
 fn parse_link_config(obj: &mut Obj, base: LinkConfig) -> Result<LinkConfig> {

@@ -27,6 +27,8 @@ use super::producer_state::ProducerStates as Producers;
 use super::producer_state::{Check, ProducerStates};
 use super::protocol::*;
 use super::replication::{self, HighWatermarkInput, RemoteReplica};
+use super::request_channel::{Request, RequestChannel};
+use super::scenario::ServiceTime;
 use super::time::{SimDuration, SimTime};
 use super::trace::{AppendRole, TraceKind};
 use std::collections::{BTreeMap, BTreeSet};
@@ -136,6 +138,12 @@ pub struct Broker {
     broker_epoch: Option<i64>,
     /// Next producer id this broker hands out (a block of ids per broker).
     producer_id_next: i64,
+    /// The request path: connections, request queue, handlers.
+    channel: RequestChannel,
+    /// Requests a handler is working on, by token.
+    in_service: BTreeMap<u64, Request>,
+    service_token_next: u64,
+    service_time: ServiceTime,
 }
 
 impl Broker {
@@ -156,7 +164,37 @@ impl Broker {
             incarnation: 1,
             broker_epoch: None,
             producer_id_next: i64::from(id) * PRODUCER_ID_BLOCK,
+            channel: RequestChannel::default(),
+            in_service: BTreeMap::new(),
+            service_token_next: 0,
+            service_time: ServiceTime::default(),
         }
+    }
+
+    /// Sets the handlers' time per request (the machine's speed).
+    pub fn set_service_time(&mut self, service_time: ServiceTime) {
+        self.service_time = service_time;
+    }
+
+    /// The request path's queue and counters.
+    pub fn request_channel(&self) -> &RequestChannel {
+        &self.channel
+    }
+
+    /// Kafka's request metrics over `elapsed`: `RequestQueueSize` (now),
+    /// `RequestQueueTimeMs` (average), `RequestHandlerAvgIdlePercent` (fraction of handler
+    /// time idle) and `RequestsHandled`.
+    pub fn request_metrics(&self, elapsed: SimDuration) -> BTreeMap<&'static str, f64> {
+        let stats = self.channel.stats();
+        let handled = stats.handled.max(1) as f64;
+        let capacity = elapsed.as_ns() as f64 * f64::from(self.config.num_io_threads);
+        let idle = if capacity > 0.0 { 1.0 - (stats.busy.as_ns() as f64 / capacity).min(1.0) } else { 1.0 };
+        BTreeMap::from([
+            ("RequestQueueSize", self.channel.depth() as f64),
+            ("RequestQueueTimeMs", stats.queue_time.as_ns() as f64 / 1e6 / handled),
+            ("RequestHandlerAvgIdlePercent", idle),
+            ("RequestsHandled", stats.handled as f64),
+        ])
     }
 
     /// Seeds a broker of an already formed cluster: registered with `broker_epoch`, holding the
@@ -273,6 +311,8 @@ impl Broker {
         self.parked_fetches.clear();
         self.parked_produces.clear();
         self.fetch_in_flight.clear();
+        self.channel.clear();
+        self.in_service.clear();
         self.incarnation += 1;
         self.broker_epoch = None;
         self.metadata_offset = 0;
@@ -455,19 +495,84 @@ impl Broker {
         ctx.send(NodeId::CONTROLLER, Message::AlterPartition { broker_epoch, proposal });
     }
 
-    /// Handles a request or response.
+    /// Handles a message: client and follower requests go through the request channel; the
+    /// controller's messages and responses to this broker's own fetches are handled at once.
     pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
-        match msg {
+        if is_request(&msg) {
+            self.channel.receive(from, msg, self.config.queued_max_requests, ctx.now);
+        } else {
+            self.handle_other(ctx, from, msg);
+        }
+        self.pump(ctx);
+    }
+
+    /// Hands queued requests to free handlers; a zero service time acts at once.
+    fn pump(&mut self, ctx: &mut Ctx) {
+        let (threads, capacity) = (self.config.num_io_threads, self.config.queued_max_requests);
+        let service_time = self.service_time;
+        while let Some((request, time)) =
+            self.channel.take(threads, capacity, ctx.now, |r| service_time.for_bytes(r.msg.size_bytes()))
+        {
+            let queue_time = ctx.now.saturating_since(request.enqueued);
+            if queue_time > SimDuration::ZERO {
+                ctx.trace(TraceKind::RequestDequeued {
+                    from: request.from,
+                    api: request.msg.api_name(),
+                    queue_time,
+                    queue_depth: self.channel.depth() as u32,
+                });
+            }
+            if time == SimDuration::ZERO {
+                self.channel.finish();
+                self.process(ctx, request);
+            } else {
+                let token = self.service_token_next;
+                self.service_token_next += 1;
+                self.in_service.insert(token, request);
+                ctx.set_timer(time, Timer::RequestHandled { token });
+            }
+        }
+    }
+
+    /// A handler finished its service time: the broker acts on the request now.
+    fn on_request_handled(&mut self, ctx: &mut Ctx, token: u64) {
+        if let Some(request) = self.in_service.remove(&token) {
+            self.channel.finish();
+            self.process(ctx, request);
+        }
+    }
+
+    /// Acts on a request; unless it waits in a purgatory, its response is out and the
+    /// connection is read again.
+    fn process(&mut self, ctx: &mut Ctx, request: Request) {
+        let from = request.from;
+        match request.msg {
             Message::ProduceRequest(req) => self.handle_produce(ctx, from, req),
             Message::FetchRequest(req) => self.handle_fetch(ctx, from, req),
-            Message::FetchResponse { correlation_id, responses } => {
-                self.handle_fetch_response(ctx, from, correlation_id, responses)
-            }
             Message::MetadataRequest { correlation_id, topics } => {
                 self.handle_metadata(ctx, from, correlation_id, topics)
             }
             Message::InitProducerIdRequest { correlation_id, producer_id, producer_epoch } => {
                 self.handle_init_producer_id(ctx, from, correlation_id, producer_id, producer_epoch)
+            }
+            other => unreachable!("not a request: {}", other.api_name()),
+        }
+        let parked = self.parked_produces.values().any(|p| p.from == from)
+            || self.parked_fetches.values().any(|p| p.from == from);
+        if !parked {
+            self.responded(ctx, from);
+        }
+    }
+
+    /// The response on `from`'s connection was sent: unmute it.
+    fn responded(&mut self, ctx: &mut Ctx, from: NodeId) {
+        self.channel.unmute(from, self.config.queued_max_requests, ctx.now);
+    }
+
+    fn handle_other(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
+        match msg {
+            Message::FetchResponse { correlation_id, responses } => {
+                self.handle_fetch_response(ctx, from, correlation_id, responses)
             }
             Message::BrokerRegistrationResponse { broker_epoch } => self.broker_epoch = Some(broker_epoch),
             Message::BrokerHeartbeatResponse { error: ErrorCode::StaleBrokerEpoch, .. } => self.broker_epoch = None,
@@ -481,7 +586,13 @@ impl Broker {
 
     /// Handles a timer.
     pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
+        self.on_timer(ctx, timer);
+        self.pump(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: Timer) {
         match timer {
+            Timer::RequestHandled { token } => self.on_request_handled(ctx, token),
             Timer::IsrCheck => self.on_isr_check(ctx),
             Timer::BrokerHeartbeat => self.on_heartbeat_timer(ctx),
             Timer::LogRetentionCheck => {
@@ -501,6 +612,7 @@ impl Broker {
             Timer::FetchWaitExpired { fetch_id } => {
                 if let Some(parked) = self.parked_fetches.remove(&fetch_id) {
                     self.respond_fetch(ctx, parked.from, &parked.request);
+                    self.responded(ctx, parked.from);
                 }
             }
             Timer::ProduceTimeout { produce_id } => self.expire_produce(ctx, produce_id),
@@ -632,6 +744,7 @@ impl Broker {
                 .map(|(tp, required, resp)| self.finish_partition(&tp, required, resp))
                 .collect();
             ctx.send(parked.from, Message::ProduceResponse { correlation_id: parked.correlation_id, responses });
+            self.responded(ctx, parked.from);
         }
     }
 
@@ -677,6 +790,7 @@ impl Broker {
             })
             .collect();
         ctx.send(parked.from, Message::ProduceResponse { correlation_id: parked.correlation_id, responses });
+        self.responded(ctx, parked.from);
     }
 
     // ----- fetch (leader side) -----
@@ -805,6 +919,7 @@ impl Broker {
         for id in ready {
             let parked = self.parked_fetches.remove(&id).expect("id just listed");
             self.respond_fetch(ctx, parked.from, &parked.request);
+            self.responded(ctx, parked.from);
         }
     }
 
@@ -998,6 +1113,14 @@ impl Broker {
         }
     }
 
+    /// The connection to `peer` was reset: a fetch in flight to it is gone; fetch again after
+    /// `replica.fetch.backoff.ms` (by then the controller may have moved leadership).
+    pub fn handle_disconnect(&mut self, ctx: &mut Ctx, peer: NodeId) {
+        if peer.is_broker() && self.fetch_in_flight.remove(&peer.number).is_some() {
+            ctx.set_timer(self.config.replica_fetch_backoff, Timer::FetchNow);
+        }
+    }
+
     fn on_follower_fetch_timeout(&mut self, ctx: &mut Ctx, correlation_id: u64) {
         let Some((&leader, _)) = self.fetch_in_flight.iter().find(|(_, c)| **c == correlation_id) else {
             return;
@@ -1015,6 +1138,18 @@ fn rebuild_producer_states(log: &PartitionLog) -> Producers {
         states.record(batch.header());
     }
     states
+}
+
+/// Requests that go through the request channel (clients and followers); everything else is
+/// the controller's or a response to this broker.
+fn is_request(msg: &Message) -> bool {
+    matches!(
+        msg,
+        Message::ProduceRequest(_)
+            | Message::FetchRequest(_)
+            | Message::MetadataRequest { .. }
+            | Message::InitProducerIdRequest { .. }
+    )
 }
 
 /// Consumers read below the HW; followers read everything up to the LEO.

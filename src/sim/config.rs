@@ -115,8 +115,8 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("retries", P, "2147483647", int(0, I32)),
     m("delivery.timeout.ms", P, "120000", int(0, I32)),
     m("retry.backoff.max.ms", P, "1000", int(0, I64)),
-    u("reconnect.backoff.ms", P, "50"),
-    u("reconnect.backoff.max.ms", P, "1000"),
+    m("reconnect.backoff.ms", P, "50", int(0, I64)),
+    m("reconnect.backoff.max.ms", P, "1000", int(0, I64)),
     u("compression.type", P, "none"),
     m("partitioner.class", P, "", Kind::Choice(&["", "org.apache.kafka.clients.producer.RoundRobinPartitioner"])),
     m("partitioner.adaptive.partitioning.enable", P, "true", Kind::Bool),
@@ -155,6 +155,8 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("leader.imbalance.check.interval.seconds", B, "300", int(1, I64)),
     m("broker.session.timeout.ms", B, "9000", int(1, I32)),
     m("broker.heartbeat.interval.ms", B, "2000", int(1, I32)),
+    m("num.io.threads", B, "8", int(1, 256)),
+    m("queued.max.requests", B, "500", int(1, I32)),
     // Broker — not modelled yet.
     u("default.replication.factor", B, "1"),
     u("num.partitions", B, "1"),
@@ -175,9 +177,7 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("log.cleaner.min.compaction.lag.ms", B, "0", int(0, I64)),
     m("log.flush.interval.messages", B, "9223372036854775807", int(1, I64)),
     u("log.flush.interval.ms", B, ""),
-    u("num.io.threads", B, "8"),
     u("num.network.threads", B, "3"),
-    u("queued.max.requests", B, "500"),
     u("offsets.topic.num.partitions", B, "50"),
     u("offsets.topic.replication.factor", B, "3"),
     u("offsets.retention.minutes", B, "10080"),
@@ -217,6 +217,8 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("auto.offset.reset", C, "latest", Kind::Choice(&["earliest", "latest"])),
     m("request.timeout.ms", C, "30000", int(0, I32)),
     m("retry.backoff.ms", C, "100", int(0, I64)),
+    m("reconnect.backoff.ms", C, "50", int(0, I64)),
+    m("reconnect.backoff.max.ms", C, "1000", int(0, I64)),
     m("client.id", C, "", Kind::Text),
     // Consumer — not modelled yet.
     u("group.id", C, ""),
@@ -415,6 +417,11 @@ pub struct ProducerConfig {
     pub retry_backoff: SimDuration,
     /// `retry.backoff.max.ms`.
     pub retry_backoff_max: SimDuration,
+    /// `reconnect.backoff.ms`: a node whose connection failed is avoided this long, doubling
+    /// with each further failure.
+    pub reconnect_backoff: SimDuration,
+    /// `reconnect.backoff.max.ms`: the cap of that doubling.
+    pub reconnect_backoff_max: SimDuration,
     /// `buffer.memory`.
     pub buffer_memory: u64,
     /// `max.block.ms`.
@@ -508,6 +515,8 @@ impl ProducerConfig {
             request_timeout: props.ms("request.timeout.ms"),
             retry_backoff: props.ms("retry.backoff.ms"),
             retry_backoff_max: props.ms("retry.backoff.max.ms"),
+            reconnect_backoff: props.ms("reconnect.backoff.ms"),
+            reconnect_backoff_max: props.ms("reconnect.backoff.max.ms"),
             buffer_memory: props.int("buffer.memory") as u64,
             max_block: props.ms("max.block.ms"),
             max_request_size: props.int("max.request.size") as u32,
@@ -552,6 +561,10 @@ pub struct BrokerConfig {
     pub log_cleaner_backoff: SimDuration,
     /// `broker.heartbeat.interval.ms`: how often the broker heartbeats to the controller.
     pub heartbeat_interval: SimDuration,
+    /// `num.io.threads`: request handler threads.
+    pub num_io_threads: u32,
+    /// `queued.max.requests`: the request queue's capacity; when full, connections are not read.
+    pub queued_max_requests: usize,
 }
 
 impl BrokerConfig {
@@ -567,6 +580,8 @@ impl BrokerConfig {
             log_retention_check_interval: props.ms("log.retention.check.interval.ms"),
             log_cleaner_backoff: props.ms("log.cleaner.backoff.ms"),
             heartbeat_interval: props.ms("broker.heartbeat.interval.ms"),
+            num_io_threads: props.int("num.io.threads") as u32,
+            queued_max_requests: props.int("queued.max.requests") as usize,
         }
     }
 }
@@ -686,6 +701,10 @@ pub struct ConsumerConfig {
     pub request_timeout: SimDuration,
     /// `retry.backoff.ms`.
     pub retry_backoff: SimDuration,
+    /// `reconnect.backoff.ms`.
+    pub reconnect_backoff: SimDuration,
+    /// `reconnect.backoff.max.ms`.
+    pub reconnect_backoff_max: SimDuration,
 }
 
 impl ConsumerConfig {
@@ -701,6 +720,8 @@ impl ConsumerConfig {
             },
             request_timeout: props.ms("request.timeout.ms"),
             retry_backoff: props.ms("retry.backoff.ms"),
+            reconnect_backoff: props.ms("reconnect.backoff.ms"),
+            reconnect_backoff_max: props.ms("reconnect.backoff.max.ms"),
         }
     }
 }

@@ -35,8 +35,10 @@ pub struct Consumer {
     /// Brokers to ask for metadata, tried in turn.
     bootstrap: Vec<u16>,
     /// The outstanding metadata request: (correlation id, broker asked).
-    metadata_in_flight: Option<u64>,
+    metadata_in_flight: Option<(u64, u16)>,
     metadata_next: usize,
+    /// Brokers whose connection failed recently.
+    reconnect: super::reconnect::ReconnectBackoff,
     correlation_id_next: u64,
     start: SimTime,
     stop: Option<SimTime>,
@@ -62,6 +64,7 @@ impl Consumer {
             bootstrap,
             metadata_in_flight: None,
             metadata_next: 0,
+            reconnect: Default::default(),
             correlation_id_next: 0,
             start,
             stop,
@@ -124,10 +127,30 @@ impl Consumer {
     pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         match msg {
             Message::FetchResponse { correlation_id, responses } => {
+                self.reconnect.succeeded(from.number);
                 self.on_fetch_response(ctx, from.number, correlation_id, responses)
             }
-            Message::MetadataResponse { correlation_id, topics, .. } => self.on_metadata(ctx, correlation_id, topics),
+            Message::MetadataResponse { correlation_id, topics, .. } => {
+                self.reconnect.succeeded(from.number);
+                self.on_metadata(ctx, correlation_id, topics)
+            }
             _ => {}
+        }
+    }
+
+    /// The connection to `peer` was reset: its fetch (or metadata request) is gone; refresh
+    /// metadata and fetch again after `retry.backoff.ms`.
+    pub fn handle_disconnect(&mut self, ctx: &mut Ctx, peer: NodeId) {
+        if !peer.is_broker() || !self.active {
+            return;
+        }
+        self.reconnect.failed(peer.number, ctx.now);
+        if self.metadata_in_flight.is_some_and(|(_, broker)| broker == peer.number) {
+            self.metadata_in_flight = None;
+        }
+        if self.in_flight.remove(&peer.number).is_some() {
+            self.request_metadata(ctx);
+            ctx.set_timer(self.config.retry_backoff, Timer::FetchNow);
         }
     }
 
@@ -136,11 +159,17 @@ impl Consumer {
         if self.metadata_in_flight.is_some() || self.bootstrap.is_empty() {
             return;
         }
-        let broker = self.bootstrap[self.metadata_next % self.bootstrap.len()];
-        self.metadata_next += 1;
+        let n = self.bootstrap.len();
+        let (base, max) = (self.config.reconnect_backoff, self.config.reconnect_backoff_max);
+        let pick = (0..n)
+            .map(|i| (self.metadata_next + i) % n)
+            .find(|i| !self.reconnect.blocks(self.bootstrap[*i], ctx.now, base, max))
+            .unwrap_or(self.metadata_next % n);
+        let broker = self.bootstrap[pick];
+        self.metadata_next = pick + 1;
         let correlation_id = self.correlation_id_next;
         self.correlation_id_next += 1;
-        self.metadata_in_flight = Some(correlation_id);
+        self.metadata_in_flight = Some((correlation_id, broker));
         let mut topics: Vec<TopicName> = self.leaders.keys().map(|tp| tp.topic.clone()).collect();
         topics.dedup();
         ctx.send(NodeId::broker(broker), Message::MetadataRequest { correlation_id, topics });
@@ -148,7 +177,7 @@ impl Consumer {
     }
 
     fn on_metadata(&mut self, ctx: &mut Ctx, correlation_id: u64, topics: Vec<TopicMetadata>) {
-        if self.metadata_in_flight != Some(correlation_id) {
+        if self.metadata_in_flight.map(|(c, _)| c) != Some(correlation_id) {
             return;
         }
         self.metadata_in_flight = None;
@@ -179,13 +208,17 @@ impl Consumer {
             Timer::ConsumerSchedule if self.stop.is_some_and(|s| ctx.now >= s) => self.leave(ctx),
             Timer::ConsumerSchedule if ctx.now >= self.start => self.join(ctx),
             Timer::FetchNow if self.active => self.fetch_idle_brokers(ctx),
-            Timer::RequestTimeout { correlation_id } if self.metadata_in_flight == Some(correlation_id) => {
-                self.metadata_in_flight = None;
+            Timer::RequestTimeout { correlation_id }
+                if self.metadata_in_flight.map(|(c, _)| c) == Some(correlation_id) =>
+            {
+                let broker = self.metadata_in_flight.take().expect("matched").1;
+                self.reconnect.failed(broker, ctx.now);
                 self.request_metadata(ctx);
             }
             Timer::RequestTimeout { correlation_id } if self.active => {
                 if let Some((&broker, _)) = self.in_flight.iter().find(|(_, c)| **c == correlation_id) {
                     self.in_flight.remove(&broker);
+                    self.reconnect.failed(broker, ctx.now);
                     self.request_metadata(ctx);
                     self.send_fetch(ctx, broker);
                 }
@@ -202,6 +235,12 @@ impl Consumer {
     }
 
     fn send_fetch(&mut self, ctx: &mut Ctx, broker: u16) {
+        let (base, max) = (self.config.reconnect_backoff, self.config.reconnect_backoff_max);
+        if let Some(end) = self.reconnect.ends(broker, base, max).filter(|end| *end > ctx.now) {
+            // Not connectable yet: try again when the backoff ends.
+            ctx.set_timer(end.saturating_since(ctx.now), Timer::FetchNow);
+            return;
+        }
         let initial = match self.config.auto_offset_reset {
             OffsetReset::Earliest => 0,
             OffsetReset::Latest => -1,

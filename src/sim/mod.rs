@@ -25,8 +25,10 @@ pub mod producer;
 pub mod producer_state;
 pub mod protocol;
 pub mod queue;
+pub mod reconnect;
 pub mod record;
 pub mod replication;
+pub mod request_channel;
 pub mod rng;
 pub mod scenario;
 pub mod time;
@@ -73,12 +75,30 @@ struct Slot {
     props: Props,
     up: bool,
     incarnation: u32,
+    /// How it went down, while it is down.
+    crash: Option<CrashKind>,
 }
 
 #[derive(Clone, Debug)]
 enum Event {
-    Deliver { from: NodeId, to: NodeId, msg_id: u64, incarnations: (u32, u32), msg: Message },
-    Timer { node: NodeId, incarnation: u32, timer: Timer },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg_id: u64,
+        incarnations: (u32, u32),
+        msg: Message,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        timer: Timer,
+    },
+    /// A TCP reset from `peer` reaches `node`: its connection to `peer` is gone.
+    Reset {
+        node: NodeId,
+        incarnation: u32,
+        peer: NodeId,
+    },
     Action(Action),
 }
 
@@ -214,6 +234,7 @@ impl Sim {
         for id in 1..=s.brokers {
             let replicas = replicas_for_broker(id, &layouts, SimTime::ZERO);
             let mut broker = Broker::new(id, BrokerConfig::from_props(&s.broker_config), replicas);
+            broker.set_service_time(s.service_time);
             let epoch = controller.brokers()[&id].broker_epoch;
             broker.set_metadata(epoch, cluster.clone(), states.clone());
             self.insert(NodeId::broker(id), Node::Broker(broker), format!("broker-{id}"), s.broker_config.clone());
@@ -237,7 +258,7 @@ impl Sim {
     }
 
     fn insert(&mut self, id: NodeId, node: Node, label: String, props: Props) {
-        self.nodes.insert(id, Slot { node, label, props, up: true, incarnation: 0 });
+        self.nodes.insert(id, Slot { node, label, props, up: true, incarnation: 0, crash: None });
         self.counts.insert(id, MessageCounts::default());
     }
 
@@ -352,6 +373,7 @@ impl Sim {
         match scheduled.event {
             Event::Deliver { from, to, msg_id, incarnations, msg } => self.deliver(from, to, msg_id, incarnations, msg),
             Event::Timer { node, incarnation, timer } => self.fire_timer(node, incarnation, timer),
+            Event::Reset { node, incarnation, peer } => self.reset(node, incarnation, peer),
             Event::Action(action) => self.apply_action(action),
         }
         true
@@ -391,6 +413,9 @@ impl Sim {
         if let Some(reason) = reason {
             self.counts.entry(from).or_default().dropped += 1;
             self.record(from, TraceKind::MessageDropped { to, msg_id, api, reason });
+            if reason == DropReason::NodeDown {
+                self.maybe_reset(to, from);
+            }
             return;
         }
         self.counts.entry(to).or_default().received += 1;
@@ -400,6 +425,32 @@ impl Sim {
             Node::Producer(p) => p.handle_message(ctx, from, msg),
             Node::Consumer(c) => c.handle_message(ctx, from, msg),
             Node::Controller(c) => c.handle_message(ctx, from, msg),
+        });
+    }
+
+    /// A message reached `dead`, which is down: if only its process died, the machine's kernel
+    /// answers with a reset, which reaches the sender one link latency later. A dead machine
+    /// answers nothing (the sender finds out by timing out).
+    fn maybe_reset(&mut self, dead: NodeId, sender: NodeId) {
+        let process_crash = self.nodes.get(&dead).is_some_and(|s| !s.up && s.crash == Some(CrashKind::Process));
+        let sender_up = self.nodes.get(&sender).is_some_and(|s| s.up);
+        if process_crash && sender_up && !self.net.is_cut(dead, sender) {
+            let incarnation = self.nodes[&sender].incarnation;
+            let at = self.now + self.net.link(dead, sender).latency;
+            self.queue.schedule(at, Event::Reset { node: sender, incarnation, peer: dead });
+        }
+    }
+
+    fn reset(&mut self, id: NodeId, incarnation: u32, peer: NodeId) {
+        if !self.nodes.get(&id).is_some_and(|s| s.up && s.incarnation == incarnation) {
+            return;
+        }
+        self.record(id, TraceKind::ConnectionReset { peer });
+        self.with_node(id, |node, ctx| match node {
+            Node::Broker(b) => b.handle_disconnect(ctx, peer),
+            Node::Producer(p) => p.handle_disconnect(ctx, peer),
+            Node::Consumer(c) => c.handle_disconnect(ctx, peer),
+            Node::Controller(_) => {}
         });
     }
 
@@ -537,9 +588,17 @@ impl Sim {
             return;
         }
         slot.up = false;
+        slot.crash = Some(kind);
         self.record(id, TraceKind::NodeCrashed);
-        if kind == CrashKind::Machine {
-            self.lose_unflushed(id);
+        match kind {
+            CrashKind::Machine => self.lose_unflushed(id),
+            // The kernel closes the dead process's sockets: every peer sees its connection reset.
+            CrashKind::Process => {
+                let peers: Vec<NodeId> = self.nodes.keys().copied().filter(|n| *n != id).collect();
+                for peer in peers {
+                    self.maybe_reset(id, peer);
+                }
+            }
         }
     }
 
@@ -565,6 +624,7 @@ impl Sim {
             return;
         }
         slot.up = true;
+        slot.crash = None;
         slot.incarnation += 1;
         self.record(id, TraceKind::NodeRestarted);
         self.with_node(id, |node, ctx| {

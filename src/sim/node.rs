@@ -144,6 +144,11 @@ pub enum Timer {
     FetchNow,
     /// Consumer: its scheduled start or stop time arrived.
     ConsumerSchedule,
+    /// Broker: a request handler finished its service time.
+    RequestHandled {
+        /// Which request.
+        token: u64,
+    },
     /// Broker: register with the controller, or heartbeat (`broker.heartbeat.interval.ms`).
     BrokerHeartbeat,
     /// Controller: the earliest broker session may have expired.

@@ -5,6 +5,7 @@ use super::config::Props;
 use super::net::LinkConfig;
 use super::node::NodeId;
 use super::protocol::Tp;
+use super::time::SimDuration;
 use super::time::SimTime;
 use std::fmt::Write;
 
@@ -23,6 +24,9 @@ pub struct Scenario {
     pub brokers: u16,
     /// Broker properties shared by every broker.
     pub broker_config: Props,
+    /// How long a broker's request handler works on one request (not a Kafka setting: the
+    /// machine's speed).
+    pub service_time: ServiceTime,
     /// Network defaults and per-link overrides.
     pub network: NetworkSpec,
     /// Topics to create at start.
@@ -33,6 +37,29 @@ pub struct Scenario {
     pub consumers: Vec<ConsumerSpec>,
     /// Timed faults and actions.
     pub events: Vec<TimedAction>,
+}
+
+/// A broker request handler's time per request (`broker_service_time` in scenario files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceTime {
+    /// Fixed cost per request.
+    pub per_request: SimDuration,
+    /// Cost per KiB the request carries.
+    pub per_kib: SimDuration,
+}
+
+impl Default for ServiceTime {
+    /// 50 µs per request plus 2 µs per KiB: a fast broker appending to the page cache.
+    fn default() -> ServiceTime {
+        ServiceTime { per_request: SimDuration::from_us(50), per_kib: SimDuration::from_us(2) }
+    }
+}
+
+impl ServiceTime {
+    /// Handler time for a request of `bytes`.
+    pub fn for_bytes(&self, bytes: u32) -> SimDuration {
+        SimDuration::from_ns(self.per_request.as_ns() + self.per_kib.as_ns() * u64::from(bytes) / 1024)
+    }
 }
 
 /// Default link behaviour plus directed overrides.

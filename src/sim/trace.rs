@@ -346,6 +346,23 @@ pub enum TraceKind {
         /// The ISR afterwards.
         isr: Vec<u16>,
     },
+    /// A connection to `peer` was reset (its process died; the machine's kernel answered).
+    ConnectionReset {
+        /// The other end.
+        peer: NodeId,
+    },
+    /// A request waited in the broker's request queue before a handler took it (only logged
+    /// when it waited).
+    RequestDequeued {
+        /// The connection it came on.
+        from: NodeId,
+        /// Kafka API name.
+        api: &'static str,
+        /// Time in the queue (`RequestQueueTimeMs`).
+        queue_time: SimDuration,
+        /// Requests still queued behind it.
+        queue_depth: u32,
+    },
     /// The controller registered a (re)started broker; it stays fenced until it has caught up.
     BrokerRegistered {
         /// Broker id.
@@ -596,6 +613,10 @@ impl fmt::Display for TraceKind {
             K::AppendRejected { tp, error, reason } => write!(f, "reject {tp}: {error} ({reason})"),
             K::IsrShrunk { tp, removed, isr } => write!(f, "ISR {tp} shrink -{removed} → {isr:?}"),
             K::IsrExpanded { tp, added, isr } => write!(f, "ISR {tp} expand +{added} → {isr:?}"),
+            K::ConnectionReset { peer } => write!(f, "connection to {peer} reset"),
+            K::RequestDequeued { from, api, queue_time, queue_depth } => {
+                write!(f, "handle {api} from {from} after {queue_time} queued ({queue_depth} behind)")
+            }
             K::BrokerRegistered { broker, broker_epoch } => write!(f, "register broker-{broker} epoch {broker_epoch}"),
             K::BrokerFenced { broker, reason } => write!(f, "FENCE broker-{broker} ({reason})"),
             K::BrokerUnfenced { broker } => write!(f, "unfence broker-{broker}"),

@@ -43,6 +43,10 @@ pub struct BrokerView {
     pub alive: bool,
     /// Registered with the controller (a restarted broker is not until it is answered).
     pub registered: bool,
+    /// Requests waiting for a handler.
+    pub request_queue_depth: u32,
+    /// Requests not yet read off their connections (muted, or the queue is full).
+    pub requests_unread: u32,
     /// Hosted replicas.
     pub replicas: Vec<ReplicaView>,
 }
@@ -218,7 +222,14 @@ fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker) -> BrokerView
             segments: r.log.segments().iter().map(|s| (s.base_offset(), s.size_bytes())).collect(),
         })
         .collect();
-    BrokerView { id, alive, registered: b.is_registered(), replicas }
+    BrokerView {
+        id,
+        alive,
+        registered: b.is_registered(),
+        request_queue_depth: b.request_channel().depth() as u32,
+        requests_unread: b.request_channel().unread() as u32,
+        replicas,
+    }
 }
 
 fn controller_view(id: NodeId, c: &super::controller::Controller) -> ControllerView {

@@ -91,6 +91,8 @@ struct Metadata {
     updated: SimTime,
     update_requested: bool,
     in_flight: Option<u64>,
+    /// The node the metadata request went to.
+    in_flight_node: u16,
 }
 
 /// Idempotent producer state (`TransactionManager` for a non-transactional producer).
@@ -130,6 +132,8 @@ pub struct Producer {
     interceptors: Vec<serde::Interceptor>,
     stats: ProducerStats,
     acked: Vec<AckedRecord>,
+    /// Brokers whose connection failed recently.
+    reconnect: super::reconnect::ReconnectBackoff,
 }
 
 /// A record the producer saw acknowledged: where, and which record (for the loss checker).
@@ -171,6 +175,7 @@ impl Producer {
             node_stats: BTreeMap::new(),
             stats: ProducerStats::default(),
             acked: Vec::new(),
+            reconnect: Default::default(),
         }
     }
 
@@ -229,15 +234,24 @@ impl Producer {
     pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         match msg {
             Message::ProduceResponse { correlation_id, responses } => {
+                self.reconnect.succeeded(from.number);
                 self.on_produce_response(ctx, from.number, correlation_id, responses)
             }
             Message::MetadataResponse { correlation_id, brokers, topics } => {
+                self.reconnect.succeeded(from.number);
                 self.on_metadata(ctx, correlation_id, brokers, topics)
             }
             Message::InitProducerIdResponse { correlation_id, error, producer_id, producer_epoch } => {
                 self.on_init_producer_id(ctx, correlation_id, error, producer_id, producer_epoch)
             }
             _ => {}
+        }
+    }
+
+    /// The connection to `peer` was reset.
+    pub fn handle_disconnect(&mut self, ctx: &mut Ctx, peer: NodeId) {
+        if peer.is_broker() {
+            self.on_disconnect(ctx, peer.number);
         }
     }
 

@@ -10,16 +10,41 @@ impl Producer {
         id
     }
 
-    /// The broker with the fewest requests in flight (Kafka `leastLoadedNode`), ties broken by a
-    /// random start.
-    fn least_loaded_node(&mut self) -> u16 {
+    /// The broker with the fewest requests in flight among those not in reconnect backoff
+    /// (Kafka `leastLoadedNode`), ties broken by a random start; if every node is backing off,
+    /// the one whose backoff ends first.
+    fn least_loaded_node(&mut self, now: SimTime) -> u16 {
         let nodes =
             if self.metadata.brokers.is_empty() { self.bootstrap.clone() } else { self.metadata.brokers.clone() };
         let start = self.rng.below(nodes.len() as u64) as usize;
-        (0..nodes.len())
-            .map(|i| nodes[(start + i) % nodes.len()])
-            .min_by_key(|b| self.in_flight.get(b).map_or(0, VecDeque::len))
+        let ordered = (0..nodes.len()).map(|i| nodes[(start + i) % nodes.len()]);
+        ordered
+            .min_by_key(|b| {
+                let (base, max) = (self.config.reconnect_backoff, self.config.reconnect_backoff_max);
+                let blackout_ends = self.reconnect.ends(*b, base, max);
+                (blackout_ends.filter(|end| *end > now), self.in_flight.get(b).map_or(0, VecDeque::len))
+            })
             .expect("non-empty")
+    }
+
+    fn note_connection_failure(&mut self, node: u16, now: SimTime) {
+        self.reconnect.failed(node, now);
+    }
+
+    /// The connection to `peer` was reset (its process died): every request in flight to it
+    /// fails with `NETWORK_EXCEPTION`, metadata is refreshed, and the node backs off.
+    pub(super) fn on_disconnect(&mut self, ctx: &mut Ctx, peer: u16) {
+        self.note_connection_failure(peer, ctx.now);
+        if self.metadata.in_flight.is_some() && self.metadata.in_flight_node == peer {
+            self.metadata.in_flight = None;
+        }
+        for flight in self.in_flight.remove(&peer).unwrap_or_default() {
+            for batch in flight.batches {
+                self.handle_failed_batch(ctx, batch, ErrorCode::NetworkException);
+            }
+        }
+        self.metadata.update_requested = true;
+        self.run_sender(ctx);
     }
 
     fn leader_of(&self, tp: &Tp) -> Option<u16> {
@@ -31,8 +56,9 @@ impl Producer {
             && ctx.now.saturating_since(self.metadata.updated) >= self.config.metadata_max_age;
         if (self.metadata.update_requested || stale) && self.metadata.in_flight.is_none() {
             let correlation_id = self.next_correlation_id();
-            let node = self.least_loaded_node();
+            let node = self.least_loaded_node(ctx.now);
             self.metadata.in_flight = Some(correlation_id);
+            self.metadata.in_flight_node = node;
             ctx.send(
                 NodeId::broker(node),
                 Message::MetadataRequest { correlation_id, topics: vec![self.topic.clone()] },
@@ -80,7 +106,7 @@ impl Producer {
             Some(_) => return,
         };
         let correlation_id = self.next_correlation_id();
-        let node = self.least_loaded_node();
+        let node = self.least_loaded_node(ctx.now);
         self.idempotence.init_in_flight = Some(correlation_id);
         ctx.send(NodeId::broker(node), Message::InitProducerIdRequest { correlation_id, producer_id, producer_epoch });
         ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
@@ -303,6 +329,7 @@ impl Producer {
     pub(super) fn on_request_timeout(&mut self, ctx: &mut Ctx, correlation_id: u64) {
         if self.metadata.in_flight == Some(correlation_id) {
             self.metadata.in_flight = None;
+            self.note_connection_failure(self.metadata.in_flight_node, ctx.now);
             self.run_sender(ctx);
             return;
         }
@@ -316,6 +343,8 @@ impl Producer {
         else {
             return;
         };
+        // NetworkClient closes the connection on a request timeout: the node backs off.
+        self.note_connection_failure(node, ctx.now);
         let flights = self.in_flight.remove(&node).unwrap_or_default();
         for flight in flights {
             let error = if flight.correlation_id == correlation_id {

@@ -161,12 +161,18 @@ fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64) -> Html {
             </g>
         }
     });
+    let status = match (b.alive, b.request_queue_depth + b.requests_unread) {
+        (false, _) => "DOWN".to_string(),
+        (true, 0) => "up".to_string(),
+        (true, n) => format!("up · {n} queued"),
+    };
     html! {
         <g class={classes!("node", "broker", (!b.alive).then_some("down"))} data-testid={b.id.to_string()}>
-            <title>{ format!("{}: {}; bars show each replica's log (LEO), the tick is the high watermark; numbers are HW/LEO", b.id, if b.alive { "up" } else { "DOWN (crashed)" }) }</title>
+            <title>{ format!("{}: {}; {} requests in the request queue, {} unread on muted or blocked connections; bars show each replica's log (LEO), the tick is the high watermark; numbers are HW/LEO",
+                b.id, if b.alive { "up" } else { "DOWN (crashed)" }, b.request_queue_depth, b.requests_unread) }</title>
             <rect x={x.to_string()} y={y.to_string()} width={BROKER_W.to_string()} height={h.to_string()} rx="12" />
             <text class="name" x={(x + 12.0).to_string()} y={(y + 22.0).to_string()}>{ b.id.to_string() }</text>
-            <text class="status" x={(x + BROKER_W - 12.0).to_string()} y={(y + 22.0).to_string()} text-anchor="end">{ if b.alive { "up" } else { "DOWN" } }</text>
+            <text class="status" x={(x + BROKER_W - 12.0).to_string()} y={(y + 22.0).to_string()} text-anchor="end">{ status }</text>
             { for rows }
         </g>
     }
