@@ -281,3 +281,65 @@ fn flush_messages_1_makes_a_machine_crash_lose_nothing() {
     }
     assert_caught_up(&view);
 }
+
+#[test]
+fn flush_ms_with_the_log_flusher_keeps_what_was_flushed_before_a_machine_crash() {
+    // The flusher checks at 300, 600, 900 ms and fsyncs a log whose last flush is ≥ 400 ms old:
+    // only the 600 ms check flushes (300 and 900 are 300 ms after the last flush). The machine
+    // crash at 1 s keeps exactly what the 600 ms flush covered.
+    let events = json!([
+        {"at_ms": 1000, "action": "crash_broker", "broker": 3, "kind": "machine"},
+        {"at_ms": 5000, "action": "restart_broker", "broker": 3}
+    ]);
+    let broker = json!({"replica.lag.time.max.ms": 2000, "log.flush.scheduler.interval.ms": 300});
+    let mut v = scenario_with(2, json!({}), broker, events);
+    v["topics"][0]["config"] = json!({"flush.ms": 400});
+    let (view, trace) = run(v, 20000);
+    let flushes: Vec<(u64, String, i64)> = trace
+        .iter()
+        .filter(|e| e.node == NodeId::broker(3) && e.at < SimTime::from_ms(1000))
+        .filter_map(|e| match &e.kind {
+            TraceKind::LogFlushed { tp, recovery_point } => Some((e.at.as_ms(), tp.to_string(), *recovery_point)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(flushes.iter().map(|f| f.0).collect::<Vec<_>>(), [600, 600], "one flush per log at 600 ms");
+    let lost = truncations_on(&trace, 3);
+    assert_eq!(lost.len(), 2, "both logs lose their unflushed tail: {lost:?}");
+    for (tp, to, leo) in &lost {
+        let flushed = flushes.iter().find(|f| &f.1 == tp).expect("flushed").2;
+        assert!(flushed > 0, "{tp}: records were appended before 600 ms");
+        assert_eq!((*to, *leo), (flushed, flushed), "{tp}: truncated to the 600 ms recovery point");
+    }
+    assert_caught_up(&view);
+}
+
+/// Largest number of batches broker-3 appended from one fetch response (same instant).
+fn largest_catch_up_step(replica_fetch_max_bytes: Option<u32>) -> (usize, ClusterView) {
+    let events = json!([
+        {"at_ms": 500, "action": "crash_broker", "broker": 3},
+        {"at_ms": 2500, "action": "restart_broker", "broker": 3}
+    ]);
+    let mut broker = json!({"replica.lag.time.max.ms": 2000});
+    if let Some(b) = replica_fetch_max_bytes {
+        broker["replica.fetch.max.bytes"] = json!(b);
+    }
+    let (view, trace) = run(scenario_with(1, json!({"linger.ms": 0, "acks": "1"}), broker, events), 20000);
+    let mut per_instant: std::collections::BTreeMap<SimTime, usize> = Default::default();
+    for e in trace.iter().filter(|e| e.node == NodeId::broker(3)) {
+        if let TraceKind::BatchAppended { role: brokerscope::sim::trace::AppendRole::Follower, .. } = e.kind {
+            *per_instant.entry(e.at).or_default() += 1;
+        }
+    }
+    (per_instant.values().copied().max().unwrap_or(0), view)
+}
+
+#[test]
+fn replica_fetch_max_bytes_bounds_each_fetch_but_never_stalls_it() {
+    let (default_step, _) = largest_catch_up_step(None);
+    assert!(default_step > 10, "after the restart one 1 MiB fetch carries the whole backlog: {default_step}");
+    let (tiny_step, view) = largest_catch_up_step(Some(1));
+    assert_eq!(tiny_step, 1, "1 byte per partition: one batch per fetch (the first is always returned)");
+    let leo: Vec<i64> = view.brokers.iter().map(|b| b.replicas[0].log_end_offset).collect();
+    assert_eq!(leo, [200, 200, 200], "the follower still catches up, one batch per round");
+}

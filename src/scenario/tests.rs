@@ -50,8 +50,11 @@ fn unsupported_kafka_properties_are_named() {
     v["producers"][0]["config"] = json!({"compression.type": "lz4"});
     assert_eq!(err(v), "producers[0].config: unsupported: compression.type");
     let mut v = base();
-    v["topics"][0]["config"] = json!({"flush.ms": 1000});
-    assert_eq!(err(v), "topics[0].config: unsupported: flush.ms");
+    v["topics"][0]["config"] = json!({"preallocate": "true"});
+    assert_eq!(err(v), "topics[0].config: unsupported: preallocate");
+    let mut v = base();
+    v["broker_config"] = json!({"num.network.threads": 3});
+    assert_eq!(err(v), "broker_config: unsupported: num.network.threads", "folded into the request path");
 }
 
 #[test]

@@ -296,6 +296,9 @@ impl Broker {
         ctx.set_timer(self.config.log_retention_check_interval, Timer::LogRetentionCheck);
         ctx.set_timer(self.config.log_cleaner_backoff.max(SimDuration::from_ms(1)), Timer::LogCleanerCheck);
         ctx.set_timer(self.config.heartbeat_interval, Timer::BrokerHeartbeat);
+        if let Some(every) = self.config.log_flush_scheduler_interval {
+            ctx.set_timer(every, Timer::LogFlushCheck);
+        }
         if self.broker_epoch.is_none() {
             self.send_registration(ctx);
         }
@@ -595,6 +598,15 @@ impl Broker {
             Timer::RequestHandled { token } => self.on_request_handled(ctx, token),
             Timer::IsrCheck => self.on_isr_check(ctx),
             Timer::BrokerHeartbeat => self.on_heartbeat_timer(ctx),
+            Timer::LogFlushCheck => {
+                for (tp, r) in self.replicas.iter_mut() {
+                    let events: Vec<LogEvent> = r.log.flush_if_due(ctx.now).into_iter().collect();
+                    trace_log_events(ctx, tp, events);
+                }
+                if let Some(every) = self.config.log_flush_scheduler_interval {
+                    ctx.set_timer(every, Timer::LogFlushCheck);
+                }
+            }
             Timer::LogRetentionCheck => {
                 for (tp, r) in self.replicas.iter_mut() {
                     let events = r.log.delete_old_segments(ctx.now);
@@ -923,12 +935,32 @@ impl Broker {
         }
     }
 
+    /// Reads every requested partition within the request's byte limits: each partition up to
+    /// `partition_max_bytes`, the whole response up to `max_bytes`; only the first batch of the
+    /// first partition with data may exceed them (KIP-74), so a fetch always makes progress.
     fn respond_fetch(&self, ctx: &mut Ctx, to: NodeId, req: &FetchRequest) {
-        let responses = req.partitions.iter().map(|fp| self.read_partition(fp, req.replica_id)).collect();
+        let mut remaining = req.max_bytes;
+        let mut any = false;
+        let responses = req
+            .partitions
+            .iter()
+            .map(|fp| {
+                let limit = remaining.min(req.partition_max_bytes);
+                let mut resp = self.read_partition(fp, req.replica_id, limit);
+                let bytes: u32 = resp.batches.iter().map(RecordBatch::size_bytes).sum();
+                if any && bytes > limit {
+                    resp.batches.clear();
+                }
+                let bytes: u32 = resp.batches.iter().map(RecordBatch::size_bytes).sum();
+                any |= bytes > 0;
+                remaining = remaining.saturating_sub(bytes);
+                resp
+            })
+            .collect();
         ctx.send(to, Message::FetchResponse { correlation_id: req.correlation_id, responses });
     }
 
-    fn read_partition(&self, fp: &FetchPartition, replica_id: Option<u16>) -> FetchPartitionResponse {
+    fn read_partition(&self, fp: &FetchPartition, replica_id: Option<u16>, bytes_max: u32) -> FetchPartitionResponse {
         let mut resp = FetchPartitionResponse {
             tp: fp.tp.clone(),
             error: ErrorCode::None,
@@ -952,8 +984,7 @@ impl Broker {
             resp.error = ErrorCode::OffsetOutOfRange;
             return resp;
         }
-        const FETCH_BYTES_MAX: u32 = 1 << 20;
-        resp.batches = replica.log.read(fetch_offset, fetch_limit(replica, replica_id), FETCH_BYTES_MAX);
+        resp.batches = replica.log.read(fetch_offset, fetch_limit(replica, replica_id), bytes_max);
         resp.high_watermark = hw;
         resp.fetch_offset = fetch_offset;
         resp
@@ -1026,6 +1057,8 @@ impl Broker {
             replica_id: Some(self.id),
             max_wait: self.config.replica_fetch_wait_max,
             min_bytes: self.config.replica_fetch_min_bytes,
+            max_bytes: self.config.replica_fetch_response_max_bytes,
+            partition_max_bytes: self.config.replica_fetch_max_bytes,
             partitions,
         };
         ctx.send(NodeId::broker(leader), Message::FetchRequest(request));

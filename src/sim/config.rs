@@ -160,7 +160,8 @@ pub const PROPERTIES: &[PropertySpec] = &[
     // Broker — not modelled yet.
     u("default.replication.factor", B, "1"),
     u("num.partitions", B, "1"),
-    u("replica.fetch.max.bytes", B, "1048576"),
+    m("replica.fetch.max.bytes", B, "1048576", int(0, I32)),
+    m("replica.fetch.response.max.bytes", B, "10485760", int(0, I32)),
     m("message.max.bytes", B, "1048588", int(0, I32)),
     m("log.segment.bytes", B, "1073741824", int(1_048_576, I32)),
     m("log.roll.ms", B, "604800000", int(1, I64)),
@@ -176,7 +177,8 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("log.cleaner.min.cleanable.ratio", B, "0.5", Kind::Fraction),
     m("log.cleaner.min.compaction.lag.ms", B, "0", int(0, I64)),
     m("log.flush.interval.messages", B, "9223372036854775807", int(1, I64)),
-    u("log.flush.interval.ms", B, ""),
+    m("log.flush.interval.ms", B, "9223372036854775807", int(0, I64)),
+    m("log.flush.scheduler.interval.ms", B, "9223372036854775807", int(1, I64)),
     u("num.network.threads", B, "3"),
     u("offsets.topic.num.partitions", B, "50"),
     u("offsets.topic.replication.factor", B, "3"),
@@ -194,7 +196,7 @@ pub const PROPERTIES: &[PropertySpec] = &[
     u("compression.type", T, "producer"),
     m("delete.retention.ms", T, "86400000", int(0, I64)),
     m("flush.messages", T, "9223372036854775807", int(1, I64)),
-    u("flush.ms", T, "9223372036854775807"),
+    m("flush.ms", T, "9223372036854775807", int(0, I64)),
     m("index.interval.bytes", T, "4096", int(0, I32)),
     u("max.compaction.lag.ms", T, "9223372036854775807"),
     m("max.message.bytes", T, "1048588", int(0, I32)),
@@ -218,6 +220,8 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("request.timeout.ms", C, "30000", int(0, I32)),
     m("retry.backoff.ms", C, "100", int(0, I64)),
     m("reconnect.backoff.ms", C, "50", int(0, I64)),
+    m("fetch.max.bytes", C, "52428800", int(0, I32)),
+    m("max.partition.fetch.bytes", C, "1048576", int(0, I32)),
     m("reconnect.backoff.max.ms", C, "1000", int(0, I64)),
     m("client.id", C, "", Kind::Text),
     // Consumer — not modelled yet.
@@ -230,8 +234,6 @@ pub const PROPERTIES: &[PropertySpec] = &[
     u("max.poll.records", C, "500"),
     u("enable.auto.commit", C, "true"),
     u("auto.commit.interval.ms", C, "5000"),
-    u("fetch.max.bytes", C, "52428800"),
-    u("max.partition.fetch.bytes", C, "1048576"),
     u("isolation.level", C, "read_uncommitted"),
     u("partition.assignment.strategy", C, ""),
     u("key.deserializer", C, ""),
@@ -561,6 +563,13 @@ pub struct BrokerConfig {
     pub log_cleaner_backoff: SimDuration,
     /// `broker.heartbeat.interval.ms`: how often the broker heartbeats to the controller.
     pub heartbeat_interval: SimDuration,
+    /// `replica.fetch.max.bytes`: per partition in a follower fetch.
+    pub replica_fetch_max_bytes: u32,
+    /// `replica.fetch.response.max.bytes`: per follower fetch response.
+    pub replica_fetch_response_max_bytes: u32,
+    /// `log.flush.scheduler.interval.ms`: how often the log flusher checks `flush.ms`
+    /// (`None`: the default, `Long.MAX_VALUE`, never).
+    pub log_flush_scheduler_interval: Option<SimDuration>,
     /// `num.io.threads`: request handler threads.
     pub num_io_threads: u32,
     /// `queued.max.requests`: the request queue's capacity; when full, connections are not read.
@@ -580,6 +589,12 @@ impl BrokerConfig {
             log_retention_check_interval: props.ms("log.retention.check.interval.ms"),
             log_cleaner_backoff: props.ms("log.cleaner.backoff.ms"),
             heartbeat_interval: props.ms("broker.heartbeat.interval.ms"),
+            replica_fetch_max_bytes: props.int("replica.fetch.max.bytes") as u32,
+            replica_fetch_response_max_bytes: props.int("replica.fetch.response.max.bytes") as u32,
+            log_flush_scheduler_interval: match props.int("log.flush.scheduler.interval.ms") {
+                i64::MAX => None,
+                ms => Some(SimDuration::from_ms(ms as u64)),
+            },
             num_io_threads: props.int("num.io.threads") as u32,
             queued_max_requests: props.int("queued.max.requests") as usize,
         }
@@ -631,8 +646,14 @@ const LOG_PROPERTIES: &[(&str, &str)] = &[
 ];
 
 /// The effective value of a topic log property: the topic's override, else the broker's
-/// `log.*` setting, else the default.
+/// `log.*` setting, else the default. `flush.ms` falls back to `log.flush.interval.ms` and, when
+/// that is not set either, to `log.flush.scheduler.interval.ms` (Kafka's documented fallback).
 fn log_value<'a>(topic: &'a Props, broker: &'a Props, name: &str) -> &'a str {
+    if name == "flush.ms" {
+        let broker_value =
+            broker.get("log.flush.interval.ms").unwrap_or_else(|| broker.raw("log.flush.scheduler.interval.ms"));
+        return topic.get(name).unwrap_or(broker_value);
+    }
     let broker_name = LOG_PROPERTIES.iter().find(|(t, _)| *t == name).map(|(_, b)| *b).expect("a log property");
     topic.get(name).unwrap_or_else(|| broker.raw(broker_name))
 }
@@ -655,6 +676,7 @@ pub fn log_config(topic: &Props, broker: &Props) -> LogConfig {
         min_compaction_lag_ms: int("min.compaction.lag.ms"),
         max_message_bytes: int("max.message.bytes") as u32,
         flush_messages: int("flush.messages"),
+        flush_ms: int("flush.ms"),
     }
 }
 
@@ -705,6 +727,10 @@ pub struct ConsumerConfig {
     pub reconnect_backoff: SimDuration,
     /// `reconnect.backoff.max.ms`.
     pub reconnect_backoff_max: SimDuration,
+    /// `fetch.max.bytes`: per fetch response.
+    pub fetch_max_bytes: u32,
+    /// `max.partition.fetch.bytes`: per partition.
+    pub max_partition_fetch_bytes: u32,
 }
 
 impl ConsumerConfig {
@@ -722,6 +748,8 @@ impl ConsumerConfig {
             retry_backoff: props.ms("retry.backoff.ms"),
             reconnect_backoff: props.ms("reconnect.backoff.ms"),
             reconnect_backoff_max: props.ms("reconnect.backoff.max.ms"),
+            fetch_max_bytes: props.int("fetch.max.bytes") as u32,
+            max_partition_fetch_bytes: props.int("max.partition.fetch.bytes") as u32,
         }
     }
 }

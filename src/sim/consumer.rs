@@ -263,6 +263,8 @@ impl Consumer {
             replica_id: None,
             max_wait: self.config.fetch_max_wait,
             min_bytes: self.config.fetch_min_bytes,
+            max_bytes: self.config.fetch_max_bytes,
+            partition_max_bytes: self.config.max_partition_fetch_bytes,
             partitions,
         };
         ctx.send(NodeId::broker(broker), Message::FetchRequest(request));

@@ -58,12 +58,12 @@ use trace::{TraceEvent, TraceHasher, TraceKind};
 /// A node's state machine.
 #[derive(Clone, Debug)]
 pub enum Node {
-    /// A broker.
-    Broker(Broker),
+    /// A broker (boxed: nodes differ a lot in size).
+    Broker(Box<Broker>),
     /// A producer (boxed: it is much larger than the other nodes).
     Producer(Box<Producer>),
-    /// A consumer.
-    Consumer(Consumer),
+    /// A consumer (boxed too: every node lives behind one pointer).
+    Consumer(Box<Consumer>),
     /// The KRaft controller.
     Controller(Box<Controller>),
 }
@@ -237,7 +237,12 @@ impl Sim {
             broker.set_service_time(s.service_time);
             let epoch = controller.brokers()[&id].broker_epoch;
             broker.set_metadata(epoch, cluster.clone(), states.clone());
-            self.insert(NodeId::broker(id), Node::Broker(broker), format!("broker-{id}"), s.broker_config.clone());
+            self.insert(
+                NodeId::broker(id),
+                Node::Broker(Box::new(broker)),
+                format!("broker-{id}"),
+                s.broker_config.clone(),
+            );
         }
         let label = "controller".to_string();
         self.insert(NodeId::CONTROLLER, Node::Controller(Box::new(controller)), label, s.broker_config.clone());
@@ -253,7 +258,7 @@ impl Sim {
             let stop = c.stop_ms.map(SimTime::from_ms);
             let config = ConsumerConfig::from_props(&c.config);
             let consumer = Consumer::new(config, leaders, cluster.clone(), SimTime::from_ms(c.start_ms), stop);
-            self.insert(id, Node::Consumer(consumer), c.label.clone(), c.config.clone());
+            self.insert(id, Node::Consumer(Box::new(consumer)), c.label.clone(), c.config.clone());
         }
     }
 

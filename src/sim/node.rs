@@ -140,6 +140,8 @@ pub enum Timer {
     LogRetentionCheck,
     /// Broker: the log cleaner looks for dirty logs (`log.cleaner.backoff.ms`).
     LogCleanerCheck,
+    /// Broker: the log flusher checks `flush.ms` (`log.flush.scheduler.interval.ms`).
+    LogFlushCheck,
     /// Follower or consumer: send the next fetch (after a backoff).
     FetchNow,
     /// Consumer: its scheduled start or stop time arrived.

@@ -155,6 +155,11 @@ pub struct FetchRequest {
     pub max_wait: SimDuration,
     /// `fetch.min.bytes` / `replica.fetch.min.bytes`.
     pub min_bytes: u32,
+    /// `fetch.max.bytes` / `replica.fetch.response.max.bytes`: the response's limit (the first
+    /// batch of the first partition with data is returned even if larger, KIP-74).
+    pub max_bytes: u32,
+    /// `max.partition.fetch.bytes` / `replica.fetch.max.bytes`: each partition's limit.
+    pub partition_max_bytes: u32,
     /// Partitions to fetch.
     pub partitions: Vec<FetchPartition>,
 }

@@ -54,6 +54,9 @@ pub struct LogConfig {
     /// `flush.messages`: fsync once this many messages are unflushed (Kafka's default,
     /// `i64::MAX`, leaves flushing to the OS and to segment rolls).
     pub flush_messages: i64,
+    /// `flush.ms`: the log flusher fsyncs a log whose last flush is at least this old
+    /// (checked every `log.flush.scheduler.interval.ms`).
+    pub flush_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -71,6 +74,7 @@ impl Default for LogConfig {
             min_compaction_lag_ms: 0,
             max_message_bytes: 1_048_588,
             flush_messages: i64::MAX,
+            flush_ms: i64::MAX,
         }
     }
 }
@@ -170,6 +174,7 @@ pub struct PartitionLog {
     high_watermark: i64,
     cleaner_checkpoint: i64,
     recovery_point: i64,
+    last_flush: SimTime,
     journal: Option<Vec<StoreOp>>,
     epochs: LeaderEpochCache,
 }
@@ -185,6 +190,7 @@ impl PartitionLog {
             high_watermark: 0,
             cleaner_checkpoint: 0,
             recovery_point: 0,
+            last_flush: now,
             journal: None,
             epochs: LeaderEpochCache::new(),
         };
@@ -358,7 +364,7 @@ impl PartitionLog {
         }
         self.record(StoreOp::Append { base_offset: base, position, bytes });
         if self.unflushed_messages() >= self.config.flush_messages {
-            self.flush();
+            self.flush(now);
             events.push(LogEvent::Flushed { recovery_point: self.recovery_point });
         }
         self.check();
@@ -376,8 +382,21 @@ impl PartitionLog {
     }
 
     /// fsyncs the log: the recovery point moves to the LEO.
-    pub fn flush(&mut self) {
+    pub fn flush(&mut self, now: SimTime) {
         self.recovery_point = self.log_end_offset();
+        self.last_flush = now;
+    }
+
+    /// The log flusher's check (`LogManager.flushDirtyLogs`): flush when the last flush is at
+    /// least `flush.ms` old. Reports a flush that moved the recovery point.
+    pub fn flush_if_due(&mut self, now: SimTime) -> Option<LogEvent> {
+        let since_ms = now.saturating_since(self.last_flush).as_ms();
+        if self.config.flush_ms < 0 || since_ms < self.config.flush_ms as u64 {
+            return None;
+        }
+        let before = self.recovery_point;
+        self.flush(now);
+        (self.recovery_point != before).then_some(LogEvent::Flushed { recovery_point: self.recovery_point })
     }
 
     /// A machine crash: whatever was not flushed is gone (the log is truncated to its recovery
