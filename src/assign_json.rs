@@ -74,7 +74,33 @@ fn member(m: &Map<String, Value>, path: &dyn Fn(&str) -> String) -> Result<Subsc
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(bad(path("group_instance_id"), "expected a string or null")),
     };
-    Ok(Subscription { member_id: member_id.to_string(), group_instance_id, topics })
+    let owned_partitions = match m.get("owned_partitions") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(j, v)| {
+                let at = format!("{}[{j}]", path("owned_partitions"));
+                v.as_str().and_then(split_topic_partition).ok_or_else(|| bad(at, "expected \"topic-partition\""))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err(bad(path("owned_partitions"), "expected an array of \"topic-partition\"")),
+    };
+    let generation = match m.get("generation") {
+        None | Some(Value::Null) => -1,
+        Some(v) => v
+            .as_i64()
+            .filter(|g| (-1..=i64::from(i32::MAX)).contains(g))
+            .ok_or_else(|| bad(path("generation"), "expected an integer ≥ -1"))? as i32,
+    };
+    Ok(Subscription { member_id: member_id.to_string(), group_instance_id, topics, owned_partitions, generation })
+}
+
+/// `"orders-12"` → `("orders", 12)`: the partition is what follows the last `-`.
+fn split_topic_partition(s: &str) -> Option<(String, u32)> {
+    let (topic, partition) = s.rsplit_once('-')?;
+    let partition = partition.parse().ok()?;
+    (!topic.is_empty()).then(|| (topic.to_string(), partition))
 }
 
 /// `{member_id: ["topic-partition", …]}`.

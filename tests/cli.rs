@@ -257,15 +257,21 @@ fn partition_answers_where_a_key_goes() {
 #[test]
 fn assign_reads_the_vector_shape_and_prints_each_members_partitions() {
     let v: serde_json::Value = serde_json::from_str(include_str!("vectors/kafka-vectors-public.json")).unwrap();
-    for case in v["roundrobin_assignor"]["cases"].as_array().unwrap() {
-        let input =
-            serde_json::json!({"partitions_per_topic": case["partitions_per_topic"], "members": case["members"]});
-        let path = temp("assign.json", &input.to_string());
-        let (code, out, err) =
-            brokerscope(&["assign", "--assignor", "roundrobin", "--input", path.to_str().unwrap(), "--json"]);
-        assert_eq!(code, 0, "{err}");
-        let got: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(got, case["assignment"], "{}", case["name"]);
+    for (kind, assignor) in [
+        ("roundrobin_assignor", "roundrobin"),
+        ("sticky_assignor", "sticky"),
+        ("cooperative_sticky_assignor", "cooperative-sticky"),
+    ] {
+        for case in v[kind]["cases"].as_array().unwrap() {
+            let input =
+                serde_json::json!({"partitions_per_topic": case["partitions_per_topic"], "members": case["members"]});
+            let path = temp("assign.json", &input.to_string());
+            let (code, out, err) =
+                brokerscope(&["assign", "--assignor", assignor, "--input", path.to_str().unwrap(), "--json"]);
+            assert_eq!(code, 0, "{err}");
+            let got: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(got, case["assignment"], "{assignor} {}", case["name"]);
+        }
     }
     let path = temp(
         "assign-text.json",
@@ -280,8 +286,22 @@ fn assign_reads_the_vector_shape_and_prints_each_members_partitions() {
 fn assign_rejects_bad_input_and_unsupported_assignors_in_one_line() {
     let good = temp("assign-ok.json", r#"{"partitions_per_topic": {"t": 1}, "members": []}"#);
     for (assignor, input, want) in [
-        ("sticky", good.clone(), "--assignor: unsupported: sticky"),
-        ("cooperative-sticky", good.clone(), "--assignor: unsupported: cooperative-sticky"),
+        (
+            "sticky",
+            temp(
+                "owned.json",
+                r#"{"partitions_per_topic": {"t": 1}, "members": [{"member_id": "a", "topics": ["t"], "owned_partitions": ["t0"]}]}"#,
+            ),
+            "members[0].owned_partitions[0]: expected \"topic-partition\"",
+        ),
+        (
+            "cooperative-sticky",
+            temp(
+                "gen.json",
+                r#"{"partitions_per_topic": {"t": 1}, "members": [{"member_id": "a", "topics": ["t"], "generation": -2}]}"#,
+            ),
+            "members[0].generation: expected an integer ≥ -1",
+        ),
         ("rnage", good.clone(), "--assignor: unknown assignor \"rnage\""),
         (
             "range",

@@ -37,9 +37,8 @@ fn parse_assignor(name: &str) -> Result<Assignor, Failure> {
     match name {
         "range" => Ok(Assignor::Range),
         "roundrobin" => Ok(Assignor::RoundRobin),
-        "sticky" | "cooperative-sticky" => {
-            Err(bad_input(format!("--assignor: unsupported: {name} (arrives with the consumer-group issue)")))
-        }
+        "sticky" => Ok(Assignor::Sticky),
+        "cooperative-sticky" => Ok(Assignor::CooperativeSticky),
         other => Err(bad_input(format!(
             "--assignor: unknown assignor {other:?} (range, roundrobin, sticky, cooperative-sticky)"
         ))),
@@ -58,7 +57,7 @@ pub fn run_assign(args: &AssignArgs) -> Result<String, Failure> {
         return Ok(to_json(&assignment).to_string() + "\n");
     }
     let mut out = String::new();
-    if input.has_owned_partitions {
+    if input.has_owned_partitions && !matches!(assignor, Assignor::Sticky | Assignor::CooperativeSticky) {
         out.push_str(&format!(
             "note: {} ignores owned_partitions (only the sticky assignors use them)\n",
             assignor.name()

@@ -1,5 +1,6 @@
-//! Kafka's client-side partition assignors, exactly (`RangeAssignor`, `RoundRobinAssignor`,
-//! rack-unaware). The group leader runs one of these during SyncGroup.
+//! Kafka's client-side partition assignors (rack-unaware): `RangeAssignor` and
+//! `RoundRobinAssignor` exactly, the sticky pair in [`super::sticky`]. The group leader runs one
+//! of these during SyncGroup.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -13,6 +14,23 @@ pub struct Subscription {
     pub group_instance_id: Option<String>,
     /// Subscribed topics.
     pub topics: Vec<String>,
+    /// Partitions the member reports owning (the sticky assignors' input).
+    pub owned_partitions: Vec<(String, u32)>,
+    /// The generation those were owned in (-1: none).
+    pub generation: i32,
+}
+
+impl Subscription {
+    /// A member with no owned partitions.
+    pub fn new(member_id: &str, group_instance_id: Option<&str>, topics: &[&str]) -> Subscription {
+        Subscription {
+            member_id: member_id.into(),
+            group_instance_id: group_instance_id.map(Into::into),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            owned_partitions: Vec::new(),
+            generation: -1,
+        }
+    }
 }
 
 /// Which assignor (`partition.assignment.strategy`).
@@ -22,6 +40,10 @@ pub enum Assignor {
     Range,
     /// `RoundRobinAssignor`: all partitions dealt round-robin.
     RoundRobin,
+    /// `StickyAssignor`: balanced, keeping owned partitions (eager).
+    Sticky,
+    /// `CooperativeStickyAssignor`: sticky, moving partitions in two rebalances (KIP-429).
+    CooperativeSticky,
 }
 
 impl Assignor {
@@ -30,6 +52,8 @@ impl Assignor {
         match self {
             Assignor::Range => "range",
             Assignor::RoundRobin => "roundrobin",
+            Assignor::Sticky => "sticky",
+            Assignor::CooperativeSticky => "cooperative-sticky",
         }
     }
 }
@@ -38,7 +62,7 @@ impl Assignor {
 pub type Assignment = BTreeMap<String, Vec<(String, u32)>>;
 
 /// Java `String.compareTo`: lexicographic over UTF-16 code units.
-fn java_compare(a: &str, b: &str) -> Ordering {
+pub(crate) fn java_compare(a: &str, b: &str) -> Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
@@ -70,6 +94,8 @@ pub fn assign(
     match assignor {
         Assignor::Range => range(partitions_per_topic, members, &mut out),
         Assignor::RoundRobin => round_robin(partitions_per_topic, members, &mut out),
+        Assignor::Sticky => out = super::sticky::assign(partitions_per_topic, members, false),
+        Assignor::CooperativeSticky => out = super::sticky::assign(partitions_per_topic, members, true),
     }
     for list in out.values_mut() {
         list.sort_by(|a, b| java_compare(&a.0, &b.0).then(a.1.cmp(&b.1)));
@@ -129,11 +155,7 @@ mod tests {
     use super::*;
 
     fn member(id: &str, instance: Option<&str>, topics: &[&str]) -> Subscription {
-        Subscription {
-            member_id: id.into(),
-            group_instance_id: instance.map(Into::into),
-            topics: topics.iter().map(|t| t.to_string()).collect(),
-        }
+        Subscription::new(id, instance, topics)
     }
 
     #[test]
