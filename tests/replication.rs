@@ -273,3 +273,89 @@ fn run_summary_reports_a_down_leader_and_under_replicated_partitions() {
     assert_eq!(summary.partitions[0].leader, Some(2));
     assert_eq!(summary.partitions[0].isr, [2, 3]);
 }
+
+#[test]
+fn a_leader_that_wrote_nothing_in_its_epoch_rejoins_as_a_follower() {
+    // Everything is produced by 1 s. broker-1 dies at 2 s; broker-2 leads epoch 1 but gets no
+    // writes; broker-1 returns and takes leadership back (epoch 2). broker-2's cache still has
+    // epoch 1 starting at its LEO: the truncation to that LEO must drop it (`truncateTo`), or it
+    // would ask about epoch 1 forever and never rejoin the ISR.
+    let mut v = scenario(
+        "all",
+        json!({"min.insync.replicas": 2}),
+        json!([]),
+        json!([
+            {"at_ms": 2000, "action": "crash_broker", "broker": 1},
+            {"at_ms": 6000, "action": "restart_broker", "broker": 1}
+        ]),
+    );
+    v["producers"][0]["workload"]["records"] = json!(100);
+    let (sim, trace) = run(&v, 1);
+    let e = elections(&trace);
+    assert_eq!(e, [(Some(2), 1, ElectionKind::Clean), (Some(1), 2, ElectionKind::Preferred)], "{e:?}");
+    let preferred_at = trace
+        .iter()
+        .find(|ev| matches!(ev.kind, TraceKind::LeaderElected { election: ElectionKind::Preferred, .. }))
+        .unwrap()
+        .at;
+    let divergences = trace
+        .iter()
+        .filter(|ev| ev.node == NodeId::broker(2) && matches!(ev.kind, TraceKind::DivergenceDetected { .. }))
+        .count();
+    assert!(divergences <= 1, "one divergence round at most, not a loop: {divergences}");
+    let rejoined =
+        trace.iter().any(|ev| ev.at > preferred_at && matches!(ev.kind, TraceKind::IsrExpanded { added: 2, .. }));
+    let committed_isr = match sim.node(NodeId::CONTROLLER) {
+        Some(Node::Controller(c)) => c.partitions()[&Tp::new(&"orders".into(), 0)].isr.clone(),
+        _ => unreachable!(),
+    };
+    assert!(rejoined || committed_isr == [1, 2, 3], "broker-2 is in sync under broker-1: {committed_isr:?}");
+    assert_eq!(committed_isr, [1, 2, 3]);
+    assert_logs_identical(&sim);
+}
+
+#[test]
+fn a_follower_behind_the_leaders_log_start_starts_over_there() {
+    // Time retention (1 s, checked every 250 ms, 250 ms segments) deletes the leader's old
+    // segments while broker-3's machine is down; broker-3 comes back with an empty log, below
+    // the leader's log start: OFFSET_OUT_OF_RANGE, so it restarts its log at the leader's start.
+    let mut v = scenario(
+        "all",
+        json!({"min.insync.replicas": 1, "log.retention.check.interval.ms": 250}),
+        json!([]),
+        json!([
+            {"at_ms": 500, "action": "crash_broker", "broker": 3, "kind": "machine"},
+            {"at_ms": 9000, "action": "restart_broker", "broker": 3}
+        ]),
+    );
+    v["topics"][0]["config"] = json!({"retention.ms": 1000, "segment.ms": 250});
+    v["producers"][0]["workload"]["records"] = json!(1000);
+    let (sim, trace) = run(&v, 1);
+    let tp = Tp::new(&"orders".into(), 0);
+    let log = |b: u16| match sim.node(NodeId::broker(b)) {
+        Some(Node::Broker(broker)) => {
+            let l = &broker.replicas()[&tp].log;
+            (l.log_start_offset(), l.log_end_offset())
+        }
+        _ => unreachable!(),
+    };
+    let restart = SimTime::from_ms(9000);
+    let restarted_at = trace
+        .iter()
+        .find_map(|e| match &e.kind {
+            TraceKind::LogTruncated { to, log_end_offset, .. }
+                if e.node == NodeId::broker(3) && e.at > restart && *to == *log_end_offset && *to > 0 =>
+            {
+                Some(*to)
+            }
+            _ => None,
+        })
+        .expect("broker-3 starts its log over at the leader's log start");
+    assert!(restarted_at > 0);
+    let (leader_start, leader_end) = log(1);
+    let (start3, end3) = log(3);
+    assert_eq!(end3, leader_end, "caught up");
+    assert!(start3 >= restarted_at && leader_start >= restarted_at, "{start3} {leader_start} {restarted_at}");
+    let check = sim.acked_check();
+    assert_eq!((check.acked, check.acked_lost), (1000, 0), "retention deletes by design; it is not a loss");
+}

@@ -99,8 +99,8 @@ fn acks_0_completes_on_send_with_no_response() {
 
 #[test]
 fn crashed_follower_leaves_the_isr_then_rejoins_after_restart() {
-    // Two partitions: broker-3 only follows, so no partition loses its leader (the skeleton has no
-    // controller to elect a new one yet).
+    // Two partitions: broker-3 only follows, so no partition changes leader; leader crashes are
+    // in tests/replication.rs.
     let events = json!([{"at_ms": 500, "action": "crash_broker", "broker": 3}, {"at_ms": 9000, "action": "restart_broker", "broker": 3}]);
     let (view, trace) = run(scenario_with(2, json!({}), json!({"replica.lag.time.max.ms": 2000}), events), 20000);
     let shrunk = trace

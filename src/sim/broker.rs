@@ -140,8 +140,8 @@ pub struct Broker {
     producer_id_next: i64,
     /// The request path: connections, request queue, handlers.
     channel: RequestChannel,
-    /// Requests a handler is working on, by token.
-    in_service: BTreeMap<u64, Request>,
+    /// Requests a handler is working on, by token, with their service time.
+    in_service: BTreeMap<u64, (Request, SimDuration)>,
     service_token_next: u64,
     service_time: ServiceTime,
 }
@@ -526,12 +526,12 @@ impl Broker {
                 });
             }
             if time == SimDuration::ZERO {
-                self.channel.finish();
+                self.channel.finish(time);
                 self.process(ctx, request);
             } else {
                 let token = self.service_token_next;
                 self.service_token_next += 1;
-                self.in_service.insert(token, request);
+                self.in_service.insert(token, (request, time));
                 ctx.set_timer(time, Timer::RequestHandled { token });
             }
         }
@@ -539,8 +539,8 @@ impl Broker {
 
     /// A handler finished its service time: the broker acts on the request now.
     fn on_request_handled(&mut self, ctx: &mut Ctx, token: u64) {
-        if let Some(request) = self.in_service.remove(&token) {
-            self.channel.finish();
+        if let Some((request, time)) = self.in_service.remove(&token) {
+            self.channel.finish(time);
             self.process(ctx, request);
         }
     }
@@ -678,6 +678,9 @@ impl Broker {
         if !replica.is_leader(me) {
             return Err(ErrorCode::NotLeaderOrFollower);
         }
+        if acks == Acks::All && replica.isr.len() < replica.effective_min_isr() {
+            return Err(ErrorCode::NotEnoughReplicas);
+        }
         if let Err(e) = replica.log.validate(batch) {
             let error = match e {
                 AppendError::RecordTooLarge { .. } => ErrorCode::MessageTooLarge,
@@ -686,9 +689,6 @@ impl Broker {
             };
             ctx.trace(TraceKind::AppendRejected { tp: tp.clone(), error, reason: e.to_string() });
             return Err(error);
-        }
-        if acks == Acks::All && replica.isr.len() < replica.effective_min_isr() {
-            return Err(ErrorCode::NotEnoughReplicas);
         }
         let h = batch.header();
         match replica.producers.check(h) {
@@ -807,7 +807,14 @@ impl Broker {
 
     // ----- fetch (leader side) -----
 
+    /// A fetch: read first (`Partition.fetchRecords` reads, then records the follower's fetch
+    /// state), so an answer sent at once carries the HW from before this fetch moved it — the
+    /// follower's HW trails the leader's by a round. Unsatisfied fetches wait in the purgatory
+    /// and are read again when they complete.
     fn handle_fetch(&mut self, ctx: &mut Ctx, from: NodeId, req: FetchRequest) {
+        let responses = self.read_fetch(&req);
+        let problem = responses.iter().any(|r| r.error != ErrorCode::None || r.diverging_epoch.is_some());
+        let bytes: u32 = responses.iter().flat_map(|r| r.batches.iter()).map(RecordBatch::size_bytes).sum();
         if let Some(follower) = req.replica_id {
             for fp in &req.partitions {
                 if self.fetch_problem(fp, true).is_none() {
@@ -816,10 +823,8 @@ impl Broker {
             }
             self.advance_after_append(ctx, req.partitions.iter().map(|fp| &fp.tp));
         }
-        let problem = req.partitions.iter().any(|fp| self.fetch_problem(fp, req.replica_id.is_some()).is_some());
-        let available = self.fetchable_bytes(&req);
-        if problem || available >= req.min_bytes || req.max_wait == SimDuration::ZERO {
-            self.respond_fetch(ctx, from, &req);
+        if problem || bytes >= req.min_bytes || req.max_wait == SimDuration::ZERO {
+            ctx.send(from, Message::FetchResponse { correlation_id: req.correlation_id, responses });
             return;
         }
         let id = self.park_id_next;
@@ -935,14 +940,18 @@ impl Broker {
         }
     }
 
+    fn respond_fetch(&self, ctx: &mut Ctx, to: NodeId, req: &FetchRequest) {
+        let responses = self.read_fetch(req);
+        ctx.send(to, Message::FetchResponse { correlation_id: req.correlation_id, responses });
+    }
+
     /// Reads every requested partition within the request's byte limits: each partition up to
     /// `partition_max_bytes`, the whole response up to `max_bytes`; only the first batch of the
     /// first partition with data may exceed them (KIP-74), so a fetch always makes progress.
-    fn respond_fetch(&self, ctx: &mut Ctx, to: NodeId, req: &FetchRequest) {
+    fn read_fetch(&self, req: &FetchRequest) -> Vec<FetchPartitionResponse> {
         let mut remaining = req.max_bytes;
         let mut any = false;
-        let responses = req
-            .partitions
+        req.partitions
             .iter()
             .map(|fp| {
                 let limit = remaining.min(req.partition_max_bytes);
@@ -956,8 +965,7 @@ impl Broker {
                 remaining = remaining.saturating_sub(bytes);
                 resp
             })
-            .collect();
-        ctx.send(to, Message::FetchResponse { correlation_id: req.correlation_id, responses });
+            .collect()
     }
 
     fn read_partition(&self, fp: &FetchPartition, replica_id: Option<u16>, bytes_max: u32) -> FetchPartitionResponse {
@@ -965,6 +973,7 @@ impl Broker {
             tp: fp.tp.clone(),
             error: ErrorCode::None,
             high_watermark: -1,
+            log_start_offset: -1,
             fetch_offset: fp.fetch_offset,
             batches: vec![],
             diverging_epoch: None,
@@ -974,11 +983,14 @@ impl Broker {
             resp.diverging_epoch = diverging;
             if let Some(r) = self.replicas.get(&fp.tp).filter(|_| error == ErrorCode::None) {
                 resp.high_watermark = r.log.high_watermark();
+                resp.log_start_offset = r.log.log_start_offset();
             }
             return resp;
         }
         let replica = &self.replicas[&fp.tp];
         let hw = replica.log.high_watermark();
+        resp.log_start_offset = replica.log.log_start_offset();
+        resp.high_watermark = hw;
         let fetch_offset = if fp.fetch_offset < 0 { hw } else { fp.fetch_offset };
         if fetch_offset > replica.log.log_end_offset() || fetch_offset < replica.log.log_start_offset() {
             resp.error = ErrorCode::OffsetOutOfRange;
@@ -1088,6 +1100,7 @@ impl Broker {
                     self.truncate_diverged(ctx, &resp.tp, epoch, end_offset)
                 }
                 (ErrorCode::None, None) => self.apply_fetched(ctx, resp),
+                (ErrorCode::OffsetOutOfRange, _) if resp.log_start_offset >= 0 => self.on_out_of_range(ctx, &resp),
                 _ => failed = true,
             }
         }
@@ -1117,7 +1130,23 @@ impl Broker {
         trace_log_events(ctx, tp, events);
     }
 
-    /// Follower append of fetched batches, then `HW = min(leader HW, own LEO)`.
+    /// The follower's fetch offset is outside the leader's log. Below the leader's log start
+    /// (retention moved on while it was away): start over, empty, at the leader's log start
+    /// (`truncateFullyAndStartAt`). Past the leader's end (divergence detection normally catches
+    /// that first): truncate to the leader's HW.
+    fn on_out_of_range(&mut self, ctx: &mut Ctx, resp: &FetchPartitionResponse) {
+        let r = self.replicas.get_mut(&resp.tp).expect("hosted");
+        let event = if r.log.log_end_offset() < resp.log_start_offset {
+            Some(r.log.truncate_fully_and_start_at(resp.log_start_offset, ctx.now))
+        } else {
+            r.log.truncate_to(resp.high_watermark.max(0), ctx.now)
+        };
+        r.producers = rebuild_producer_states(&r.log);
+        trace_log_events(ctx, &resp.tp, event.into_iter().collect());
+    }
+
+    /// Follower append of fetched batches, then `HW = min(leader HW, own LEO)` — which can move
+    /// the follower's HW down when a new leader's HW trails (`UnifiedLog.updateHighWatermark`).
     fn apply_fetched(&mut self, ctx: &mut Ctx, resp: FetchPartitionResponse) {
         let Some(replica) = self.replicas.get_mut(&resp.tp) else {
             return;
@@ -1139,8 +1168,8 @@ impl Broker {
             });
         }
         let old = replica.log.high_watermark();
-        let new = resp.high_watermark.min(replica.log.log_end_offset());
-        if new > old {
+        let new = resp.high_watermark.min(replica.log.log_end_offset()).max(replica.log.log_start_offset());
+        if new != old {
             replica.log.set_high_watermark(new);
             ctx.trace(TraceKind::HighWatermarkAdvanced { tp: resp.tp, from: old, to: new });
         }

@@ -4,7 +4,8 @@
 //! A record acknowledged to a producer at `(partition, offset)` is *lost* when the partition's
 //! current leader (as the controller committed it) no longer holds that same record — by
 //! [`Record::fingerprint`](super::record::Record::fingerprint) — at that offset, or *unavailable*
-//! while the partition has no live leader.
+//! while the partition has no live leader. Records that retention deleted (below the log start)
+//! or that compaction removed (a later record has the key) are gone by design, not lost.
 
 use super::node::NodeId;
 use super::protocol::Tp;
@@ -50,6 +51,14 @@ pub struct AckedCheck {
     pub lost: Vec<LostRecord>,
 }
 
+/// A leader's log as the loss check reads it.
+struct LeaderLog {
+    records: BTreeMap<i64, u64>,
+    log_start_offset: i64,
+    log_end_offset: i64,
+    compacted: bool,
+}
+
 impl Sim {
     /// Checks every acknowledged record against its partition's current leader.
     pub fn acked_check(&self) -> AckedCheck {
@@ -69,9 +78,11 @@ impl Sim {
             for (offset, fingerprint, producer) in records {
                 let kind = match &held {
                     None => LossKind::Unavailable,
-                    Some(map) => match map.get(&offset) {
+                    Some(h) if offset < h.log_start_offset => continue,
+                    Some(h) => match h.records.get(&offset) {
                         Some(f) if *f == fingerprint => continue,
                         Some(_) => LossKind::Replaced,
+                        None if h.compacted && offset < h.log_end_offset => continue,
                         None => LossKind::Missing,
                     },
                 };
@@ -85,13 +96,18 @@ impl Sim {
         check
     }
 
-    /// Offset → fingerprint of every record on `tp`'s committed leader, if it is up.
-    fn leader_fingerprints(&self, tp: &Tp) -> Option<BTreeMap<i64, u64>> {
+    /// What `tp`'s committed leader holds, if it is up.
+    fn leader_fingerprints(&self, tp: &Tp) -> Option<LeaderLog> {
         let leader = self.committed_leader(tp)?;
         let id = NodeId::broker(leader);
         let Some(Node::Broker(b)) = self.node(id).filter(|_| self.is_up(id)) else { return None };
         let log = &b.replicas().get(tp)?.log;
-        Some(log.batches().flat_map(|batch| batch.records()).map(|(o, r)| (o, r.fingerprint())).collect())
+        Some(LeaderLog {
+            records: log.batches().flat_map(|batch| batch.records()).map(|(o, r)| (o, r.fingerprint())).collect(),
+            log_start_offset: log.log_start_offset(),
+            log_end_offset: log.log_end_offset(),
+            compacted: log.config().cleanup_policy.compact,
+        })
     }
 
     /// The leader the controller last committed for `tp`.

@@ -287,9 +287,16 @@ impl Consumer {
         self.in_flight.remove(&broker);
         let mut failed = false;
         for resp in responses {
-            failed |= resp.error != ErrorCode::None;
-            if resp.error == ErrorCode::None {
-                self.consume(ctx, resp);
+            match resp.error {
+                ErrorCode::None => self.consume(ctx, resp),
+                // `auto.offset.reset`: earliest → the leader's log start; latest → its HW.
+                ErrorCode::OffsetOutOfRange if resp.log_start_offset >= 0 => {
+                    match self.config.auto_offset_reset {
+                        OffsetReset::Earliest => self.positions.insert(resp.tp, resp.log_start_offset),
+                        OffsetReset::Latest => self.positions.insert(resp.tp, resp.high_watermark),
+                    };
+                }
+                _ => failed = true,
             }
         }
         if failed {

@@ -193,6 +193,8 @@ pub struct FetchPartitionResponse {
     pub error: ErrorCode,
     /// The leader's high watermark.
     pub high_watermark: i64,
+    /// The leader's log start offset (-1 on error).
+    pub log_start_offset: i64,
     /// The offset this response starts at (resolves -1 requests).
     pub fetch_offset: i64,
     /// Whole batches at or after the fetch offset.

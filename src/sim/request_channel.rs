@@ -37,7 +37,7 @@ pub struct RequestStats {
     pub handled: u64,
     /// Total time those waited in the queue.
     pub queue_time: SimDuration,
-    /// Total handler time spent.
+    /// Total handler time spent on finished requests.
     pub busy: SimDuration,
     /// Deepest the queue has been.
     pub max_depth: usize,
@@ -94,15 +94,15 @@ impl RequestChannel {
         self.busy += 1;
         self.stats.handled += 1;
         self.stats.queue_time = self.stats.queue_time + now.saturating_since(request.enqueued);
-        self.stats.busy = self.stats.busy + time;
         self.read(capacity, now);
         Some((request, time))
     }
 
-    /// A handler finished its request.
-    pub fn finish(&mut self) {
+    /// A handler finished a request it worked on for `time`.
+    pub fn finish(&mut self, time: SimDuration) {
         assert!(self.busy > 0, "a handler finished that was not busy");
         self.busy -= 1;
+        self.stats.busy = self.stats.busy + time;
     }
 
     /// The response on `from`'s connection was sent: read its next request.
@@ -168,13 +168,13 @@ mod tests {
         assert_eq!((id(&first.msg), time), (1, SimDuration::from_us(10)));
         assert_eq!(ch.depth(), 2, "the freed slot is read at once: c's request (a is still muted)");
         assert!(ch.take(1, 2, ms(1), service).is_none(), "one handler, busy");
-        ch.finish();
+        ch.finish(SimDuration::from_us(10));
         ch.unmute(a, 2, ms(2));
         assert_eq!(ch.unread(), 1, "a's second request waits for room");
         let mut order = vec![];
         while let Some((r, _)) = ch.take(1, 2, ms(3), service) {
             order.push(id(&r.msg));
-            ch.finish();
+            ch.finish(SimDuration::from_us(10));
         }
         assert_eq!(order, [3, 4, 2]);
         // Queued 0→1 ms (#1), 0→3 ms (#3), 1→3 ms (#4), 3→3 ms (#2).

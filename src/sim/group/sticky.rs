@@ -326,7 +326,10 @@ mod tests {
         let got = assign(&topics, &[a, b], false);
         assert_eq!(got["a"].len() + got["b"].len(), 6);
         assert_eq!((got["a"].len(), got["b"].len()), (3, 3), "balanced");
-        assert!(got["a"].contains(&("t2".to_string(), 0)) && got["a"].contains(&("t2".to_string(), 1)), "b cannot take t2");
+        assert!(
+            got["a"].contains(&("t2".to_string(), 0)) && got["a"].contains(&("t2".to_string(), 1)),
+            "b cannot take t2"
+        );
         assert!(got["b"].iter().all(|(t, _)| t == "t1"));
     }
 }

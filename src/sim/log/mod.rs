@@ -399,6 +399,27 @@ impl PartitionLog {
         (self.recovery_point != before).then_some(LogEvent::Flushed { recovery_point: self.recovery_point })
     }
 
+    /// Drops the whole log and restarts it, empty, at `offset` (a follower whose fetch offset
+    /// fell below the leader's log start, `truncateFullyAndStartAt`).
+    pub fn truncate_fully_and_start_at(&mut self, offset: i64, now: SimTime) -> LogEvent {
+        let bytes = self.size_bytes();
+        for s in &self.segments {
+            let op = StoreOp::Delete { base_offset: s.base_offset() };
+            if let Some(j) = self.journal.as_mut() {
+                j.push(op);
+            }
+        }
+        self.segments = vec![Segment::new(offset, self.config.segment_index_bytes, now)];
+        self.record(StoreOp::Create { base_offset: offset });
+        self.log_start_offset = offset;
+        self.high_watermark = offset;
+        self.cleaner_checkpoint = offset;
+        self.recovery_point = offset;
+        self.epochs = LeaderEpochCache::new();
+        self.check();
+        LogEvent::Truncated { to: offset, log_end_offset: offset, bytes }
+    }
+
     /// A machine crash: whatever was not flushed is gone (the log is truncated to its recovery
     /// point). A process crash loses nothing, because the page cache survives it.
     pub fn lose_unflushed(&mut self, now: SimTime) -> Option<LogEvent> {
@@ -450,6 +471,10 @@ impl PartitionLog {
     /// deleted and the containing one is cut at the first batch ending at or after `offset`.
     pub fn truncate_to(&mut self, offset: i64, now: SimTime) -> Option<LogEvent> {
         if offset >= self.log_end_offset() {
+            // Nothing to cut, but an epoch started at the LEO by a leader that appended nothing
+            // before losing leadership must go (`UnifiedLog.truncateTo`), or the follower would
+            // keep asking about it.
+            self.epochs.truncate_from_end(offset);
             return None;
         }
         let before = self.size_bytes();
