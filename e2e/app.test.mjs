@@ -130,6 +130,20 @@ test('built-in scenarios: leader failover draws the controller, the new leader a
   assert.deepEqual(problems, []);
 });
 
+test('built-in scenarios: an unclean election shows the cut-off followers out of sync', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  await page.click('[data-testid="load-unclean-election"]');
+  await page.fill('[data-testid="speed"]', '50'); // ~3×: pause between the ISR shrink (~3 s) and the crash (6 s)
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="replica-broker-2-orders-0"]')?.classList.contains('out-of-sync'), null, { timeout: 30000 });
+  await page.click('[data-testid="play"]');
+  assert.ok((await clockNs(page)) < 6e9, 'paused before the leader dies');
+  assert.match(await page.getAttribute('[data-testid="replica-broker-3-orders-0"]', 'class'), /out-of-sync/);
+  assert.doesNotMatch(await page.getAttribute('[data-testid="replica-broker-1-orders-0"]', 'class'), /out-of-sync/);
+  await page.screenshot({ path: join(shots, 'unclean-election.png') });
+  assert.deepEqual(problems, []);
+});
+
 test('played to the end, the app has the same trace hash as native and browser tests (tests/golden)', async () => {
   const golden = readFileSync(join(here, '..', 'tests', 'golden', 'hello_seed1.hash'), 'utf8').trim();
   const { page, problems } = await openPage(browser, server.url);

@@ -23,6 +23,7 @@ pub struct ClusterProps {
 pub fn cluster(props: &ClusterProps) -> Html {
     let view = &props.view;
     let pos = positions(view);
+    let isr = committed_isr(view);
     let leo_max =
         view.brokers.iter().flat_map(|b| b.replicas.iter()).map(|r| r.log_end_offset).max().unwrap_or(0).max(1);
     html! {
@@ -32,7 +33,7 @@ pub fn cluster(props: &ClusterProps) -> Html {
             <g class="nodes">
                 { for view.producers.iter().map(|p| producer(p, pos[&p.id])) }
                 { for view.consumers.iter().map(|c| consumer(c, pos[&c.id])) }
-                { for view.brokers.iter().map(|b| broker(b, pos[&b.id], leo_max)) }
+                { for view.brokers.iter().map(|b| broker(b, pos[&b.id], leo_max, &isr)) }
                 { for view.controller.iter().map(|c| controller(c, pos[&c.id])) }
             </g>
             <g class="flights">{ for props.flights.iter().map(|(f, t)| flight(view, f, *t, &pos)) }</g>
@@ -120,7 +121,12 @@ fn controller(c: &ControllerView, (cx, cy): (f64, f64)) -> Html {
     }
 }
 
-fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64) -> Html {
+/// The controller's committed ISR per partition (`topic-partition` → brokers).
+fn committed_isr(view: &ClusterView) -> BTreeMap<String, Vec<u16>> {
+    view.controller.iter().flat_map(|c| c.partitions.iter().map(|p| (p.tp.clone(), p.isr.clone()))).collect()
+}
+
+fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64, isr: &BTreeMap<String, Vec<u16>>) -> Html {
     let h = broker_height(b.replicas.len());
     let (x, y) = (cx - BROKER_W / 2.0, cy - h / 2.0);
     let bar_x = x + 96.0;
@@ -142,14 +148,18 @@ fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64) -> Html {
             "follower" => "F",
             _ => "–",
         };
+        // A live replica the controller does not count in sync is marked (red role letter).
+        let out_of_sync =
+            b.alive && isr.get(&r.tp).is_some_and(|members| !members.contains(&b.id.number)) && role != "offline";
+        let sync_note = if out_of_sync { " — OUT OF SYNC (not in the committed ISR)" } else { "" };
         let isr = match (&r.pending_isr, leader) {
             (Some(p), true) => format!("{:?} (AlterPartition → {p:?} in flight)", r.isr),
             (None, true) => format!("{:?}", r.isr),
             _ => "(known to the leader)".into(),
         };
         html! {
-            <g class={classes!("replica", role)} data-testid={format!("replica-{}-{}", b.id, r.tp)}>
-                <title>{ format!("{} on {}: {role}, leader epoch {}; replicas {:?}; ISR {isr}; log start {}, LEO {}, HW {}; {} batches",
+            <g class={classes!("replica", role, out_of_sync.then_some("out-of-sync"))} data-testid={format!("replica-{}-{}", b.id, r.tp)}>
+                <title>{ format!("{} on {}: {role}{sync_note}, leader epoch {}; replicas {:?}; ISR {isr}; log start {}, LEO {}, HW {}; {} batches",
                     r.tp, b.id, r.leader_epoch, r.replicas,
                     r.log_start_offset, r.log_end_offset, r.high_watermark, r.batches) }</title>
                 <text class="tp" x={(x + 12.0).to_string()} y={(ry + 4.0).to_string()}>{ &r.tp }</text>
