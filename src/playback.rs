@@ -144,7 +144,21 @@ impl Playback {
                     };
                     self.flights.insert(*msg_id, flight);
                 }
-                TraceKind::MessageDelivered { msg_id, .. } | TraceKind::MessageDropped { msg_id, .. } => {
+                TraceKind::MessageReleased { to, msg_id, api, records, deliver_at } => {
+                    let flight = Flight {
+                        msg_id: *msg_id,
+                        from: event.node,
+                        to: *to,
+                        api,
+                        records: *records,
+                        sent_at: event.at,
+                        deliver_at: *deliver_at,
+                    };
+                    self.flights.insert(*msg_id, flight);
+                }
+                TraceKind::MessageDelivered { msg_id, .. }
+                | TraceKind::MessageDropped { msg_id, .. }
+                | TraceKind::MessageHeld { msg_id, .. } => {
                     self.flights.remove(msg_id);
                 }
                 _ => {}

@@ -187,14 +187,15 @@ fn retries_reorder_records_without_idempotence_and_never_with_it() {
     assert!(reordered_runs >= 3, "without idempotence, retries after lost requests reorder: {reordered_runs}/4 runs");
 }
 
-/// Responses from the leader are cut for 30 ms: every request in flight then times out and is
-/// retried, although the leader appended it (a network partition; TCP loses nothing alone).
+/// Responses from the leader are cut for 250 ms, longer than request.timeout.ms (100 ms): every
+/// request in flight times out, the producer closes the connection (the held responses go with
+/// it) and retries, although the leader appended the batches.
 fn lost_responses(idempotence: bool) -> Value {
     let mut producer = json!({"acks": "all", "request.timeout.ms": 100, "linger.ms": 0, "retry.backoff.ms": 10});
     producer["enable.idempotence"] = json!(idempotence);
     let events = json!([
         {"at_ms": 150, "action": "cut_link", "from": "broker-1", "to": "p"},
-        {"at_ms": 180, "action": "heal_link", "from": "broker-1", "to": "p"}
+        {"at_ms": 400, "action": "heal_link", "from": "broker-1", "to": "p"}
     ]);
     scenario(1, 1, producer, json!({"records": 300, "rate_per_sec": 500, "key": "k"}), events)
 }

@@ -1188,6 +1188,7 @@ impl Broker {
             return;
         };
         self.fetch_in_flight.remove(&leader);
+        ctx.close(NodeId::broker(leader));
         self.send_follower_fetch(ctx, leader);
     }
 }

@@ -213,12 +213,14 @@ impl Consumer {
             {
                 let broker = self.metadata_in_flight.take().expect("matched").1;
                 self.reconnect.failed(broker, ctx.now);
+                ctx.close(NodeId::broker(broker));
                 self.request_metadata(ctx);
             }
             Timer::RequestTimeout { correlation_id } if self.active => {
                 if let Some((&broker, _)) = self.in_flight.iter().find(|(_, c)| **c == correlation_id) {
                     self.in_flight.remove(&broker);
                     self.reconnect.failed(broker, ctx.now);
+                    ctx.close(NodeId::broker(broker));
                     self.request_metadata(ctx);
                     self.send_fetch(ctx, broker);
                 }

@@ -160,6 +160,16 @@ pub struct Sim {
     steps: u64,
     counts: BTreeMap<NodeId, MessageCounts>,
     topic_props: BTreeMap<String, Props>,
+    /// Messages waiting on a cut link, per directed link, oldest first: a cut stalls a TCP
+    /// connection (retransmissions fail) rather than losing what was sent.
+    held: BTreeMap<(NodeId, NodeId), Vec<HeldMessage>>,
+}
+
+#[derive(Clone, Debug)]
+struct HeldMessage {
+    msg_id: u64,
+    incarnations: (u32, u32),
+    msg: Message,
 }
 
 impl Sim {
@@ -182,6 +192,7 @@ impl Sim {
             steps: 0,
             counts: BTreeMap::new(),
             topic_props: BTreeMap::new(),
+            held: BTreeMap::new(),
         };
         for (from, to, link) in &scenario.network.links {
             sim.net.configure(*from, *to, *link);
@@ -408,13 +419,11 @@ impl Sim {
         let api = msg.api_name();
         let connection_alive = self.nodes.get(&from).is_some_and(|s| s.up && s.incarnation == incarnations.0)
             && self.nodes.get(&to).is_some_and(|s| s.up && s.incarnation == incarnations.1);
-        let reason = if self.net.is_cut(from, to) {
-            Some(DropReason::LinkCut)
-        } else if !connection_alive {
-            Some(DropReason::NodeDown)
-        } else {
-            None
-        };
+        if connection_alive && self.net.is_cut(from, to) {
+            self.hold(from, to, msg_id, incarnations, msg);
+            return;
+        }
+        let reason = if !connection_alive { Some(DropReason::NodeDown) } else { None };
         if let Some(reason) = reason {
             self.counts.entry(from).or_default().dropped += 1;
             self.record(from, TraceKind::MessageDropped { to, msg_id, api, reason });
@@ -490,8 +499,23 @@ impl Sim {
         for (after, timer) in out.timers {
             self.queue.schedule(self.now + after, Event::Timer { node: id, incarnation, timer });
         }
+        for peer in out.closes {
+            self.discard_held(id, peer);
+        }
         for (to, msg) in out.sends {
             self.send(id, to, msg);
+        }
+    }
+
+    /// `node` closed its connection to `peer`: messages either way still waiting on a cut link
+    /// go with it.
+    fn discard_held(&mut self, node: NodeId, peer: NodeId) {
+        for (from, to) in [(node, peer), (peer, node)] {
+            for h in self.held.remove(&(from, to)).unwrap_or_default() {
+                self.counts.entry(from).or_default().dropped += 1;
+                let (msg_id, api) = (h.msg_id, h.msg.api_name());
+                self.record(from, TraceKind::MessageDropped { to, msg_id, api, reason: DropReason::ConnectionClosed });
+            }
         }
     }
 
@@ -500,16 +524,54 @@ impl Sim {
         self.msg_id_next += 1;
         let api = msg.api_name();
         self.counts.entry(from).or_default().sent += 1;
+        let incarnations = (self.nodes[&from].incarnation, self.nodes.get(&to).map_or(0, |s| s.incarnation));
         match self.net.transmit(self.now, from, to) {
             Transit::Deliver(deliver_at) => {
                 let (bytes, records) = (msg.size_bytes(), msg.record_count());
                 self.record(from, TraceKind::MessageSent { to, msg_id, api, bytes, records, deliver_at });
-                let incarnations = (self.nodes[&from].incarnation, self.nodes.get(&to).map_or(0, |s| s.incarnation));
                 self.queue.schedule(deliver_at, Event::Deliver { from, to, msg_id, incarnations, msg });
             }
+            Transit::Drop(DropReason::LinkCut) => self.hold(from, to, msg_id, incarnations, msg),
             Transit::Drop(reason) => {
                 self.counts.entry(from).or_default().dropped += 1;
                 self.record(from, TraceKind::MessageDropped { to, msg_id, api, reason });
+            }
+        }
+    }
+
+    /// The link `from → to` is cut: the message waits for the heal.
+    fn hold(&mut self, from: NodeId, to: NodeId, msg_id: u64, incarnations: (u32, u32), msg: Message) {
+        self.record(from, TraceKind::MessageHeld { to, msg_id, api: msg.api_name() });
+        self.held.entry((from, to)).or_default().push(HeldMessage { msg_id, incarnations, msg });
+    }
+
+    /// The link `from → to` healed: what waited on it goes out again, in order, unless either
+    /// end has restarted since (the connection it belonged to is gone).
+    fn release(&mut self, from: NodeId, to: NodeId) {
+        for h in self.held.remove(&(from, to)).unwrap_or_default() {
+            let alive = self.nodes.get(&from).is_some_and(|s| s.up && s.incarnation == h.incarnations.0)
+                && self.nodes.get(&to).is_some_and(|s| s.up && s.incarnation == h.incarnations.1);
+            let api = h.msg.api_name();
+            if !alive {
+                self.counts.entry(from).or_default().dropped += 1;
+                self.record(
+                    from,
+                    TraceKind::MessageDropped { to, msg_id: h.msg_id, api, reason: DropReason::NodeDown },
+                );
+                continue;
+            }
+            match self.net.transmit(self.now, from, to) {
+                Transit::Deliver(deliver_at) => {
+                    let (records, msg_id) = (h.msg.record_count(), h.msg_id);
+                    self.record(from, TraceKind::MessageReleased { to, msg_id, api, records, deliver_at });
+                    let event = Event::Deliver { from, to, msg_id, incarnations: h.incarnations, msg: h.msg };
+                    self.queue.schedule(deliver_at, event);
+                }
+                Transit::Drop(DropReason::LinkCut) => self.hold(from, to, h.msg_id, h.incarnations, h.msg),
+                Transit::Drop(reason) => {
+                    self.counts.entry(from).or_default().dropped += 1;
+                    self.record(from, TraceKind::MessageDropped { to, msg_id: h.msg_id, api, reason });
+                }
             }
         }
     }
@@ -561,11 +623,16 @@ impl Sim {
             Action::HealLink { from, to, both } => self.for_links(from, to, both, |sim, a, b| {
                 sim.net.heal(a, b);
                 sim.record(a, TraceKind::LinkHealed { to: b });
+                sim.release(a, b);
             }),
             Action::HealAll => {
                 self.net.heal_all();
                 let first = *self.nodes.keys().next().expect("a cluster has nodes");
                 self.record(first, TraceKind::AllLinksHealed);
+                let links: Vec<(NodeId, NodeId)> = self.held.keys().copied().collect();
+                for (a, b) in links {
+                    self.release(a, b);
+                }
             }
             Action::SetLink { from, to, both, link } => self.for_links(from, to, both, |sim, a, b| {
                 sim.net.configure(a, b, link);

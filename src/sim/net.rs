@@ -43,6 +43,8 @@ pub enum DropReason {
     Lost,
     /// The destination node is down.
     NodeDown,
+    /// It waited on a cut link and its connection was closed meanwhile.
+    ConnectionClosed,
 }
 
 /// Outcome of offering a message to the network.

@@ -168,6 +168,9 @@ pub struct Outbox {
     pub timers: Vec<(SimDuration, Timer)>,
     /// Domain trace events.
     pub trace: Vec<TraceKind>,
+    /// Connections this node closes (e.g. `NetworkClient` after a request timeout): whatever
+    /// still waits on a cut link between the two is discarded with the connection.
+    pub closes: Vec<NodeId>,
 }
 
 /// What a handler sees: the time, its own id, and the outbox.
@@ -193,6 +196,10 @@ impl Ctx<'_> {
     /// Records a domain trace event.
     pub fn trace(&mut self, kind: TraceKind) {
         self.out.trace.push(kind);
+    }
+    /// Closes the connection to `peer`.
+    pub fn close(&mut self, peer: NodeId) {
+        self.out.closes.push(peer);
     }
 }
 

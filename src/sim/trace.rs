@@ -346,6 +346,28 @@ pub enum TraceKind {
         /// The ISR afterwards.
         isr: Vec<u16>,
     },
+    /// A message met a cut link and waits for the heal (TCP keeps retransmitting).
+    MessageHeld {
+        /// Destination.
+        to: NodeId,
+        /// The message.
+        msg_id: u64,
+        /// Kafka API name.
+        api: &'static str,
+    },
+    /// A held message goes out again after the heal.
+    MessageReleased {
+        /// Destination.
+        to: NodeId,
+        /// The message.
+        msg_id: u64,
+        /// Kafka API name.
+        api: &'static str,
+        /// Records it carries.
+        records: u32,
+        /// When it arrives.
+        deliver_at: SimTime,
+    },
     /// A connection to `peer` was reset (its process died; the machine's kernel answered).
     ConnectionReset {
         /// The other end.
@@ -614,6 +636,10 @@ impl fmt::Display for TraceKind {
             K::IsrShrunk { tp, removed, isr } => write!(f, "ISR {tp} shrink -{removed} → {isr:?}"),
             K::IsrExpanded { tp, added, isr } => write!(f, "ISR {tp} expand +{added} → {isr:?}"),
             K::ConnectionReset { peer } => write!(f, "connection to {peer} reset"),
+            K::MessageHeld { to, msg_id, api } => write!(f, "hold {api} → {to} (msg {msg_id}): link cut"),
+            K::MessageReleased { to, msg_id, api, deliver_at, .. } => {
+                write!(f, "release {api} → {to} (msg {msg_id}, arrives {deliver_at})")
+            }
             K::RequestDequeued { from, api, queue_time, queue_depth } => {
                 write!(f, "handle {api} from {from} after {queue_time} queued ({queue_depth} behind)")
             }

@@ -330,6 +330,7 @@ impl Producer {
         if self.metadata.in_flight == Some(correlation_id) {
             self.metadata.in_flight = None;
             self.note_connection_failure(self.metadata.in_flight_node, ctx.now);
+            ctx.close(NodeId::broker(self.metadata.in_flight_node));
             self.run_sender(ctx);
             return;
         }
@@ -345,6 +346,7 @@ impl Producer {
         };
         // NetworkClient closes the connection on a request timeout: the node backs off.
         self.note_connection_failure(node, ctx.now);
+        ctx.close(NodeId::broker(node));
         let flights = self.in_flight.remove(&node).unwrap_or_default();
         for flight in flights {
             let error = if flight.correlation_id == correlation_id {
