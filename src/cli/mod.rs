@@ -6,6 +6,7 @@ mod export;
 mod group;
 mod partition;
 mod run;
+mod seeds;
 
 use clap::{Parser, Subcommand};
 
@@ -15,6 +16,7 @@ pub use export::ExportArgs;
 pub use group::{AssignArgs, CoordinatorArgs};
 pub use partition::PartitionArgs;
 pub use run::RunArgs;
+pub use seeds::SeedsArgs;
 
 /// Kafka internals as a deterministic simulation.
 #[derive(Parser, Debug)]
@@ -30,6 +32,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario headless and print a summary.
     Run(RunArgs),
+    /// Run a scenario over many seeds and report acknowledged records lost (exit 1 if any).
+    Seeds(SeedsArgs),
     /// Encode or decode a record batch v2.
     #[command(subcommand)]
     Batch(BatchCommand),
@@ -39,7 +43,7 @@ pub enum Command {
     Export(ExportArgs),
     /// Where does a key go? murmur2 partitioning as Kafka's producer does it.
     Partition(PartitionArgs),
-    /// Run a consumer partition assignor (range, roundrobin) on a group's subscriptions.
+    /// Run a consumer partition assignor (range, roundrobin, sticky, cooperative-sticky).
     Assign(AssignArgs),
     /// Which __consumer_offsets partition (and so which broker) coordinates a group.
     Coordinator(CoordinatorArgs),
@@ -63,6 +67,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Seeds(args) => seeds::run(&args),
         Command::Batch(cmd) => batch::run(&cmd),
         Command::DumpLog(args) => dump_log::run(&args),
         Command::Export(args) => export::run(&args),
