@@ -144,6 +144,24 @@ test('built-in scenarios: an unclean election shows the cut-off followers out of
   assert.deepEqual(problems, []);
 });
 
+test('right-click a broker to crash it (process or machine) and to restart it', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  await page.click('[data-testid="load-leader-failover"]');
+  await page.click('[data-testid="broker-2"]', { button: 'right' });
+  await page.waitForSelector('[data-testid="fault-menu-broker-2"]');
+  await page.screenshot({ path: join(shots, 'fault-menu.png') });
+  await page.click('[data-testid="fault-crash-machine"]');
+  await page.waitForSelector('[data-testid="fault-menu-broker-2"]', { state: 'detached' });
+  assert.match(await page.getAttribute('[data-testid="broker-2"]', 'class'), /\bdown\b/);
+  assert.match(await page.textContent('[data-testid="event-log"]'), /CRASH/);
+  await page.click('[data-testid="broker-2"]', { button: 'right' });
+  assert.equal(await page.locator('[data-testid="fault-crash-process"]').count(), 0, 'a down broker can only restart');
+  await page.click('[data-testid="fault-restart"]');
+  assert.doesNotMatch(await page.getAttribute('[data-testid="broker-2"]', 'class'), /\bdown\b/);
+  assert.match(await page.textContent('[data-testid="event-log"]'), /RESTART/);
+  assert.deepEqual(problems, []);
+});
+
 test('played to the end, the app has the same trace hash as native and browser tests (tests/golden)', async () => {
   const golden = readFileSync(join(here, '..', 'tests', 'golden', 'hello_seed1.hash'), 'utf8').trim();
   const { page, problems } = await openPage(browser, server.url);

@@ -173,6 +173,17 @@ pub fn app() -> Html {
             ui.dispatch(Action::Loaded);
         })
     };
+    let on_fault = {
+        let (engine, ui, persist) = (engine.clone(), ui.clone(), persist.clone());
+        Callback::from(move |action: crate::sim::scenario::Action| {
+            let result = engine.borrow_mut().playback.act(action);
+            match result {
+                Ok(()) => ui.dispatch(Action::Changed),
+                Err(e) => ui.dispatch(Action::Error(e.to_string())),
+            }
+            persist();
+        })
+    };
     let on_speed = {
         let ui = ui.clone();
         Callback::from(move |exp| ui.dispatch(Action::SetSpeed(exp)))
@@ -239,7 +250,7 @@ pub fn app() -> Html {
                 {on_toggle} {on_step} {on_restart} {on_speed} />
             <div class="stage">
                 <section class="panel canvas">
-                    <Cluster view={view} flights={flights} />
+                    <Cluster view={view} flights={flights} {on_fault} />
                     <ul class="legend" aria-label="Legend">
                         <li><i class="msg produce"></i>{ "Produce" }</li>
                         <li><i class="msg produce-response"></i>{ "ack" }</li>

@@ -3,6 +3,7 @@
 
 use crate::playback::Flight;
 use crate::sim::node::{NodeId, NodeKind};
+use crate::sim::scenario::{Action, CrashKind};
 use crate::sim::{BrokerView, ClusterView, ConsumerView, ControllerView, ProducerView};
 use crate::ui::layout::*;
 use std::collections::BTreeMap;
@@ -16,6 +17,8 @@ pub struct ClusterProps {
     pub view: Rc<ClusterView>,
     /// Messages in flight with their progress in `[0, 1]`.
     pub flights: Rc<Vec<(Flight, f64)>>,
+    /// A fault injected from the canvas (right-click a broker).
+    pub on_fault: Callback<Action>,
 }
 
 /// The SVG canvas.
@@ -24,6 +27,14 @@ pub fn cluster(props: &ClusterProps) -> Html {
     let view = &props.view;
     let pos = positions(view);
     let isr = committed_isr(view);
+    let menu = use_state(|| None::<NodeId>);
+    let open_menu = {
+        let menu = menu.clone();
+        Callback::from(move |(e, id): (MouseEvent, NodeId)| {
+            e.prevent_default();
+            menu.set(Some(id));
+        })
+    };
     let leo_max =
         view.brokers.iter().flat_map(|b| b.replicas.iter()).map(|r| r.log_end_offset).max().unwrap_or(0).max(1);
     html! {
@@ -33,10 +44,11 @@ pub fn cluster(props: &ClusterProps) -> Html {
             <g class="nodes">
                 { for view.producers.iter().map(|p| producer(p, pos[&p.id])) }
                 { for view.consumers.iter().map(|c| consumer(c, pos[&c.id])) }
-                { for view.brokers.iter().map(|b| broker(b, pos[&b.id], leo_max, &isr)) }
+                { for view.brokers.iter().map(|b| broker(b, pos[&b.id], leo_max, &isr, &open_menu)) }
                 { for view.controller.iter().map(|c| controller(c, pos[&c.id])) }
             </g>
             <g class="flights">{ for props.flights.iter().map(|(f, t)| flight(view, f, *t, &pos)) }</g>
+            { for (*menu).and_then(|id| view.brokers.iter().find(|b| b.id == id)).map(|b| fault_menu(b, pos[&b.id], &menu, &props.on_fault)) }
         </svg>
     }
 }
@@ -126,7 +138,69 @@ fn committed_isr(view: &ClusterView) -> BTreeMap<String, Vec<u16>> {
     view.controller.iter().flat_map(|c| c.partitions.iter().map(|p| (p.tp.clone(), p.isr.clone()))).collect()
 }
 
-fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64, isr: &BTreeMap<String, Vec<u16>>) -> Html {
+/// The right-click menu of a broker: crash it (process or machine) or restart it.
+fn fault_menu(
+    b: &BrokerView,
+    (cx, cy): (f64, f64),
+    menu: &UseStateHandle<Option<NodeId>>,
+    on_fault: &Callback<Action>,
+) -> Html {
+    let broker = b.id.number;
+    let items: Vec<(&str, &str, Action)> = if b.alive {
+        vec![
+            (
+                "crash-process",
+                "Crash process (page cache survives)",
+                Action::CrashBroker { broker, kind: CrashKind::Process },
+            ),
+            (
+                "crash-machine",
+                "Crash machine (unflushed data lost)",
+                Action::CrashBroker { broker, kind: CrashKind::Machine },
+            ),
+        ]
+    } else {
+        vec![("restart", "Restart", Action::RestartBroker { broker })]
+    };
+    let (w, row) = (250.0, 26.0);
+    let (x, y) = ((cx - w / 2.0).clamp(4.0, WIDTH - w - 4.0), (cy + 8.0).min(HEIGHT - row * 3.0 - 8.0));
+    let close = {
+        let menu = menu.clone();
+        Callback::from(move |_: MouseEvent| menu.set(None))
+    };
+    html! {
+        <g class="fault-menu" data-testid={format!("fault-menu-{}", b.id)} role="menu">
+            <rect class="menu-bg" x={x.to_string()} y={y.to_string()} width={w.to_string()}
+                height={(row * (items.len() as f64 + 1.0) + 8.0).to_string()} rx="8" />
+            { for items.into_iter().enumerate().map(|(i, (id, label, action))| {
+                let (menu, on_fault) = (menu.clone(), on_fault.clone());
+                let onclick = Callback::from(move |_: MouseEvent| {
+                    on_fault.emit(action.clone());
+                    menu.set(None);
+                });
+                let iy = y + 4.0 + row * i as f64;
+                html! {
+                    <g class="menu-item" role="menuitem" data-testid={format!("fault-{id}")} {onclick}>
+                        <rect x={(x + 4.0).to_string()} y={iy.to_string()} width={(w - 8.0).to_string()} height={(row - 2.0).to_string()} rx="5" />
+                        <text x={(x + 14.0).to_string()} y={(iy + 17.0).to_string()}>{ label }</text>
+                    </g>
+                }
+            }) }
+            <g class="menu-item cancel" role="menuitem" data-testid="fault-cancel" onclick={close}>
+                <rect x={(x + 4.0).to_string()} y={(y + 4.0 + row * (if b.alive { 2.0 } else { 1.0 })).to_string()} width={(w - 8.0).to_string()} height={(row - 2.0).to_string()} rx="5" />
+                <text x={(x + 14.0).to_string()} y={(y + 21.0 + row * (if b.alive { 2.0 } else { 1.0 })).to_string()}>{ "Cancel" }</text>
+            </g>
+        </g>
+    }
+}
+
+fn broker(
+    b: &BrokerView,
+    (cx, cy): (f64, f64),
+    leo_max: i64,
+    isr: &BTreeMap<String, Vec<u16>>,
+    open_menu: &Callback<(MouseEvent, NodeId)>,
+) -> Html {
     let h = broker_height(b.replicas.len());
     let (x, y) = (cx - BROKER_W / 2.0, cy - h / 2.0);
     let bar_x = x + 96.0;
@@ -176,9 +250,13 @@ fn broker(b: &BrokerView, (cx, cy): (f64, f64), leo_max: i64, isr: &BTreeMap<Str
         (true, 0) => "up".to_string(),
         (true, n) => format!("up · {n} queued"),
     };
+    let oncontextmenu = {
+        let (open_menu, id) = (open_menu.clone(), b.id);
+        Callback::from(move |e: MouseEvent| open_menu.emit((e, id)))
+    };
     html! {
-        <g class={classes!("node", "broker", (!b.alive).then_some("down"))} data-testid={b.id.to_string()}>
-            <title>{ format!("{}: {}; {} requests in the request queue, {} unread on muted or blocked connections; bars show each replica's log (LEO), the tick is the high watermark; numbers are HW/LEO",
+        <g class={classes!("node", "broker", (!b.alive).then_some("down"))} data-testid={b.id.to_string()} {oncontextmenu}>
+            <title>{ format!("{}: {}; {} requests in the request queue, {} unread on muted or blocked connections; bars show each replica's log (LEO), the tick is the high watermark; numbers are HW/LEO. Right-click to crash or restart it.",
                 b.id, if b.alive { "up" } else { "DOWN (crashed)" }, b.request_queue_depth, b.requests_unread) }</title>
             <rect x={x.to_string()} y={y.to_string()} width={BROKER_W.to_string()} height={h.to_string()} rx="12" />
             <text class="name" x={(x + 12.0).to_string()} y={(y + 22.0).to_string()}>{ b.id.to_string() }</text>
