@@ -25,7 +25,7 @@ pub fn broker_height(rows: usize) -> f64 {
 }
 
 /// Centre of every node: producers left, brokers on a ring in the middle, consumers right, the
-/// controller inside the ring (above it when one or two brokers leave no room inside).
+/// controller inside a ring of three (top left otherwise).
 pub fn positions(view: &ClusterView) -> BTreeMap<NodeId, (f64, f64)> {
     let mut out = BTreeMap::new();
     let column = |count: usize, i: usize| HEIGHT * (i as f64 + 1.0) / (count as f64 + 1.0);
@@ -42,8 +42,17 @@ pub fn positions(view: &ClusterView) -> BTreeMap<NodeId, (f64, f64)> {
         out.insert(b.id, (WIDTH / 2.0 + rx * angle.cos(), HEIGHT / 2.0 + 12.0 + ry * angle.sin()));
     }
     if let Some(c) = &view.controller {
-        let y = if view.brokers.len() <= 2 { CONTROLLER_H / 2.0 + 8.0 } else { HEIGHT / 2.0 + 12.0 };
-        out.insert(c.id, (WIDTH / 2.0, y));
+        // Three brokers leave room inside the ring, halfway between the top card and the two
+        // lower ones; other counts put a card where the controller would sit, so it goes to the
+        // top left, clear of the ring and of the producers.
+        let ys: Vec<f64> = view.brokers.iter().map(|b| out[&b.id].1).collect();
+        let centre = if view.brokers.len() == 3 {
+            let (top, bottom) = ys.iter().fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(*y), hi.max(*y)));
+            (WIDTH / 2.0, (top + bottom) / 2.0)
+        } else {
+            (WIDTH / 2.0 - 250.0, CONTROLLER_H / 2.0 + 10.0)
+        };
+        out.insert(c.id, centre);
     }
     out
 }
