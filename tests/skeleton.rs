@@ -364,3 +364,21 @@ fn replica_fetch_max_bytes_bounds_each_fetch_but_never_stalls_it() {
     let leo: Vec<i64> = view.brokers.iter().map(|b| b.replicas[0].log_end_offset).collect();
     assert_eq!(leo, [200, 200, 200], "the follower still catches up, one batch per round");
 }
+
+#[test]
+fn an_assigned_consumer_reads_from_the_offset_it_sought() {
+    let mut v = scenario_with(1, json!({"acks": "all"}), json!({}), json!([]));
+    v["consumers"] = json!([{"id": "c", "partitions": ["t-0"], "seek": {"t-0": 120}, "start_ms": 5000,
+                             "config": {"auto.offset.reset": "earliest"}}]);
+    let (view, trace) = run(v, 20000);
+    let first = trace.iter().find_map(|e| match &e.kind {
+        TraceKind::RecordsConsumed { first_offset, .. } => Some(*first_offset),
+        _ => None,
+    });
+    assert_eq!(first, Some(120), "seek overrides auto.offset.reset=earliest");
+    assert_eq!(view.consumers[0].records_consumed, 200 - 120, "from 120 to the end");
+    let mut bad = scenario_with(1, json!({}), json!({}), json!([]));
+    bad["consumers"][0]["seek"] = json!({"t-0": 5});
+    let err = brokerscope::scenario::from_value(&bad).unwrap_err().to_string();
+    assert_eq!(err, "consumers[0].seek: seek needs assigned partitions (not a group)");
+}

@@ -17,7 +17,7 @@ use crate::sim::scenario::*;
 use crate::sim::time::{SimDuration, SimTime};
 use crate::suggest::closest;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use walk::Obj;
 
 /// A scenario file error: the field path and what is wrong there.
@@ -331,9 +331,27 @@ fn parse_consumers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ConsumerS
         if stop_ms.is_some_and(|s| s <= start_ms) {
             return Err(ScenarioError::new(c.path_of("stop_ms"), format!("must be after start_ms ({start_ms})")));
         }
+        let seek = parse_seek(&mut c, &source)?;
         c.finish()?;
-        out.push(ConsumerSpec { label, source, topics: subscribed, config, start_ms, stop_ms });
+        out.push(ConsumerSpec { label, source, topics: subscribed, config, start_ms, stop_ms, seek });
     }
+    Ok(out)
+}
+
+/// `seek: {"orders-0": 100}`: where an assigned consumer starts (`KafkaConsumer.seek`).
+fn parse_seek(c: &mut Obj, source: &ConsumerSource) -> Result<BTreeMap<Tp, i64>> {
+    let Some(mut obj) = c.opt_obj("seek")? else { return Ok(BTreeMap::new()) };
+    let ConsumerSource::Assigned(assigned) = source else {
+        return Err(ScenarioError::new(c.path_of("seek"), "seek needs assigned partitions (not a group)"));
+    };
+    let mut out = BTreeMap::new();
+    for tp in assigned {
+        let key = tp.to_string();
+        if let Some(offset) = obj.opt_u64(&key, 0, i64::MAX as u64)? {
+            out.insert(tp.clone(), offset as i64);
+        }
+    }
+    obj.finish()?;
     Ok(out)
 }
 

@@ -88,6 +88,11 @@ impl Consumer {
         self.active
     }
 
+    /// Sets the next offset to read on `tp` (`KafkaConsumer.seek`).
+    pub fn seek(&mut self, tp: Tp, offset: i64) {
+        self.positions.insert(tp, offset);
+    }
+
     /// Replaces the configuration (a run-time config change).
     pub fn set_config(&mut self, config: ConsumerConfig) {
         self.config = config;

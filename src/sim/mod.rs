@@ -268,7 +268,10 @@ impl Sim {
             let leaders = consumer_leaders(&layouts, &c.source, &c.topics);
             let stop = c.stop_ms.map(SimTime::from_ms);
             let config = ConsumerConfig::from_props(&c.config);
-            let consumer = Consumer::new(config, leaders, cluster.clone(), SimTime::from_ms(c.start_ms), stop);
+            let mut consumer = Consumer::new(config, leaders, cluster.clone(), SimTime::from_ms(c.start_ms), stop);
+            for (tp, offset) in &c.seek {
+                consumer.seek(tp.clone(), *offset);
+            }
             self.insert(id, Node::Consumer(Box::new(consumer)), c.label.clone(), c.config.clone());
         }
     }

@@ -192,6 +192,9 @@ pub struct ConsumerSpec {
     pub start_ms: u64,
     /// When it stops, if it does.
     pub stop_ms: Option<u64>,
+    /// Assigned mode: the offset to start each partition at (`seek`); others follow
+    /// `auto.offset.reset`.
+    pub seek: std::collections::BTreeMap<Tp, i64>,
 }
 
 /// How a broker goes down.
