@@ -132,19 +132,9 @@ impl Playback {
     fn ingest(&mut self) {
         for event in self.sim.drain_trace() {
             match &event.kind {
-                TraceKind::MessageSent { to, msg_id, api, records, deliver_at, .. } => {
-                    let flight = Flight {
-                        msg_id: *msg_id,
-                        from: event.node,
-                        to: *to,
-                        api,
-                        records: *records,
-                        sent_at: event.at,
-                        deliver_at: *deliver_at,
-                    };
-                    self.flights.insert(*msg_id, flight);
-                }
-                TraceKind::MessageReleased { to, msg_id, api, records, deliver_at } => {
+                // A release after a heal starts the dot again, like a send.
+                TraceKind::MessageSent { to, msg_id, api, records, deliver_at, .. }
+                | TraceKind::MessageReleased { to, msg_id, api, records, deliver_at } => {
                     let flight = Flight {
                         msg_id: *msg_id,
                         from: event.node,
