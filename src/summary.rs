@@ -36,6 +36,32 @@ pub struct RunSummary {
     pub checks: AckedCheck,
     /// Per broker (`broker-N`): liveness and Kafka's replica-manager gauges.
     pub brokers: BTreeMap<String, BrokerSummary>,
+    /// Per consumer group: state, generation, protocol, members and their assignment,
+    /// committed offsets and lag, as the group's coordinator holds them.
+    pub groups: Vec<crate::sim::GroupView>,
+    /// Per consumer (scenario id): records consumed and redelivered, group membership.
+    pub consumers: BTreeMap<String, ConsumerSummary>,
+}
+
+/// One consumer at the end of a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConsumerSummary {
+    /// `consumer-N`.
+    pub node: String,
+    /// Records `poll()` returned.
+    pub records_consumed: u64,
+    /// Of those, records its group (or it) had been given before: at-least-once redelivery.
+    pub redelivered: u64,
+    /// `group.id`, in subscribe mode.
+    pub group: Option<String>,
+    /// Generation it is in (-1: none).
+    pub generation: i32,
+    /// Partitions it owns.
+    pub assignment: Vec<String>,
+    /// Offset commits acknowledged.
+    pub commits: u64,
+    /// Offset commits that failed.
+    pub commits_failed: u64,
 }
 
 /// One broker at the end of a run.
@@ -62,13 +88,17 @@ fn broker_summaries(sim: &Sim, cluster: &ClusterView) -> BTreeMap<String, Broker
         .brokers
         .iter()
         .map(|b| {
-            let led: Vec<_> = b.replicas.iter().filter(|r| b.alive && r.leader == Some(b.id.number)).collect();
-            let under = led.iter().filter(|r| r.isr.len() < r.replicas.len()).count();
-            let mut metrics = match sim.node(b.id) {
-                Some(crate::sim::Node::Broker(broker)) => broker.request_metrics(elapsed),
-                _ => BTreeMap::new(),
+            // Every replica, `__consumer_offsets` included (the view leaves most of those out).
+            let (mut metrics, led, under) = match sim.node(b.id) {
+                Some(crate::sim::Node::Broker(broker)) => {
+                    let led: Vec<_> =
+                        broker.replicas().values().filter(|r| b.alive && r.leader == Some(b.id.number)).collect();
+                    let under = led.iter().filter(|r| r.isr.len() < r.replicas.len()).count();
+                    (broker.request_metrics(elapsed), led.len(), under)
+                }
+                _ => (BTreeMap::new(), 0, 0),
             };
-            metrics.insert("LeaderCount", led.len() as f64);
+            metrics.insert("LeaderCount", led as f64);
             metrics.insert("UnderReplicatedPartitions", under as f64);
             let summary = BrokerSummary {
                 alive: b.alive,
@@ -158,6 +188,24 @@ impl RunSummary {
             partitions: partition_summaries(&cluster),
             checks: sim.acked_check(),
             brokers: broker_summaries(sim, &cluster),
+            groups: cluster.groups.clone(),
+            consumers: cluster
+                .consumers
+                .iter()
+                .map(|c| {
+                    let summary = ConsumerSummary {
+                        node: c.id.to_string(),
+                        records_consumed: c.records_consumed,
+                        redelivered: c.redelivered,
+                        group: c.group.clone(),
+                        generation: c.generation,
+                        assignment: c.assignment.clone(),
+                        commits: c.commits.0,
+                        commits_failed: c.commits.1,
+                    };
+                    (c.label.clone(), summary)
+                })
+                .collect(),
             cluster,
             producer_metrics: sim
                 .node_ids()
@@ -193,12 +241,29 @@ impl RunSummary {
         for c in &self.cluster.consumers {
             let _ = writeln!(
                 w,
-                "{} ({})  consumed {}  {}",
+                "{} ({})  consumed {}  redelivered {}  {}",
                 c.id,
                 c.label,
                 c.records_consumed,
+                c.redelivered,
                 if c.active { "active" } else { "stopped" }
             );
+        }
+        for g in &self.groups {
+            let coordinator = g.coordinator.map_or("none".to_string(), |b| format!("broker-{b}"));
+            let _ = writeln!(
+                w,
+                "group {}  {}  generation {}  protocol {}  coordinator {coordinator}",
+                g.group,
+                g.state,
+                g.generation,
+                g.protocol.as_deref().unwrap_or("-")
+            );
+            for m in &g.members {
+                let _ = writeln!(w, "  {} {}  [{}]", m.consumer, m.member_id, m.assignment.join(", "));
+            }
+            let lag: Vec<String> = g.lag.iter().map(|(tp, l)| format!("{tp}={l}")).collect();
+            let _ = writeln!(w, "  lag {}", lag.join(" "));
         }
         for (id, b) in &self.brokers {
             let state = match (b.alive, b.fenced) {

@@ -27,9 +27,20 @@ fn run_json_has_the_documented_keys_and_the_golden_hash() {
     let (code, out, err) = brokerscope(&["run", HELLO, "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    for key in
-        ["seed", "sim_time_ms", "events", "trace_hash", "messages", "cluster", "steps", "stopped", "checks", "brokers"]
-    {
+    for key in [
+        "seed",
+        "sim_time_ms",
+        "events",
+        "trace_hash",
+        "messages",
+        "cluster",
+        "steps",
+        "stopped",
+        "checks",
+        "brokers",
+        "groups",
+        "consumers",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["seed"], 1);
@@ -41,7 +52,20 @@ fn run_json_has_the_documented_keys_and_the_golden_hash() {
     assert_eq!(v["checks"]["acked_lost"], 0);
     let leaders: f64 =
         (1..=3).map(|b| v["brokers"][format!("broker-{b}")]["metrics"]["LeaderCount"].as_f64().unwrap()).sum();
-    assert_eq!(leaders, v["partitions"].as_array().unwrap().len() as f64, "each partition led once");
+    assert_eq!(leaders, 3.0 + 50.0, "each partition led once: orders-0..2 and __consumer_offsets-0..49");
+    // The group: one member owning all three partitions, offsets committed, lag per partition.
+    let g = &v["groups"][0];
+    assert_eq!(
+        (g["group"].as_str(), g["state"].as_str(), g["generation"].as_i64()),
+        (Some("order-readers"), Some("Stable"), Some(1))
+    );
+    assert_eq!(g["protocol"], "range");
+    assert_eq!(g["offsets_partition"], 15, "abs(\"order-readers\".hashCode()) % 50");
+    assert_eq!(g["members"][0]["assignment"], serde_json::json!(["orders-0", "orders-1", "orders-2"]));
+    assert_eq!(g["committed"].as_array().unwrap().len(), 3);
+    assert_eq!(g["lag"].as_array().unwrap().len(), 3);
+    let c = &v["consumers"]["consumer-1"];
+    assert_eq!((c["records_consumed"].as_u64(), c["redelivered"].as_u64()), (Some(150), Some(0)));
     assert_eq!(v["brokers"]["broker-1"]["request_queue_depth"], 0);
     let m = &v["producer_metrics"]["producer-1"];
     for name in [

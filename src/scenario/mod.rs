@@ -81,6 +81,7 @@ pub fn from_value(value: &Value) -> Result<Scenario> {
     let topics = parse_topics(&mut root, brokers)?;
     let producers = parse_producers(&mut root, &topics)?;
     let consumers = parse_consumers(&mut root, &topics)?;
+    check_offsets_topic(&broker_config, brokers, &consumers)?;
     let mut scenario = Scenario {
         name,
         description,
@@ -166,6 +167,12 @@ fn parse_topics(root: &mut Obj, brokers: u16) -> Result<Vec<TopicSpec>> {
     for mut t in root.opt_array_of_obj("topics")? {
         let name = t.req_str("name")?.to_string();
         check_topic_name(&name, &t.path_of("name"))?;
+        if name == crate::sim::broker::OFFSETS_TOPIC {
+            return Err(ScenarioError::new(
+                t.path_of("name"),
+                "__consumer_offsets is internal: the cluster creates it",
+            ));
+        }
         if topics.iter().any(|x| x.name == name) {
             return Err(ScenarioError::new(t.path_of("name"), format!("duplicate topic {name:?}")));
         }
@@ -281,13 +288,38 @@ fn parse_producers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ProducerS
     Ok(out)
 }
 
+/// Kafka cannot create `__consumer_offsets` with more replicas than brokers: groups would never
+/// find a coordinator. Said up front instead.
+fn check_offsets_topic(broker_config: &Props, brokers: u16, consumers: &[ConsumerSpec]) -> Result<()> {
+    if !consumers.iter().any(|c| matches!(c.source, ConsumerSource::Group(_))) {
+        return Ok(());
+    }
+    let rf: u64 = broker_config.get("offsets.topic.replication.factor").and_then(|v| v.parse().ok()).unwrap_or(3);
+    if rf > u64::from(brokers) {
+        return Err(ScenarioError::new(
+            "broker_config.offsets.topic.replication.factor",
+            format!("{rf} exceeds brokers ({brokers}): __consumer_offsets cannot be created, so groups cannot form"),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_consumers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ConsumerSpec>> {
     let mut seen = BTreeSet::new();
-    let mut groups = BTreeSet::new();
     let mut out = vec![];
     for (i, mut c) in root.opt_array_of_obj("consumers")?.into_iter().enumerate() {
         let label = client_id(&mut c, &mut seen, format!("consumer-{}", i + 1))?;
-        let group = c.opt_str("group")?.map(str::to_string);
+        let config = c.opt_props("config", Scope::Consumer)?;
+        let group = match (c.opt_str("group")?, config.get("group.id")) {
+            (Some(g), Some(id)) if g != id => {
+                return Err(ScenarioError::new(
+                    c.path_of("config.group.id"),
+                    format!("{id:?} differs from group {g:?} (give one)"),
+                ))
+            }
+            (Some(g), _) | (None, Some(g)) => Some(g.to_string()),
+            (None, None) => None,
+        };
         let assigned = parse_assigned(&mut c, topics)?;
         let source = match (group, assigned) {
             (Some(_), Some(_)) => {
@@ -303,11 +335,8 @@ fn parse_consumers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ConsumerS
                 ))
             }
             (Some(g), None) => {
-                if !groups.insert(g.clone()) {
-                    return Err(ScenarioError::new(
-                        c.path_of("group"),
-                        "unsupported: more than one member per group (the group coordinator is not modelled yet)",
-                    ));
+                if g.is_empty() {
+                    return Err(ScenarioError::new(c.path_of("group"), "a group id cannot be empty"));
                 }
                 ConsumerSource::Group(g)
             }
@@ -325,7 +354,7 @@ fn parse_consumers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ConsumerS
                 "a group member needs at least one topic to subscribe to",
             ));
         }
-        let config = c.opt_props("config", Scope::Consumer)?;
+        let app = parse_app(&mut c, &source, &config)?;
         let start_ms = c.opt_u64("start_ms", 0, DURATION_MS_MAX)?.unwrap_or(0);
         let stop_ms = c.opt_u64("stop_ms", 0, DURATION_MS_MAX)?;
         if stop_ms.is_some_and(|s| s <= start_ms) {
@@ -333,9 +362,45 @@ fn parse_consumers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ConsumerS
         }
         let seek = parse_seek(&mut c, &source)?;
         c.finish()?;
-        out.push(ConsumerSpec { label, source, topics: subscribed, config, start_ms, stop_ms, seek });
+        out.push(ConsumerSpec { label, source, topics: subscribed, config, start_ms, stop_ms, seek, app });
     }
     Ok(out)
+}
+
+/// `processing_ms_per_record` (the application's work per record) and `commit`
+/// (`none`, `sync` = `commitSync()` after each poll's records, `async` = `commitAsync()`).
+fn parse_app(c: &mut Obj, source: &ConsumerSource, config: &Props) -> Result<crate::sim::consumer::AppBehaviour> {
+    use crate::sim::consumer::{AppBehaviour, CommitMode};
+    let path = c.path_of("processing_ms_per_record");
+    let processing_per_record = match c.opt("processing_ms_per_record") {
+        None => SimDuration::ZERO,
+        Some(v) => match v.as_f64() {
+            Some(ms) if (0.0..=3_600_000.0).contains(&ms) => SimDuration::from_ns((ms * 1e6).round() as u64),
+            _ => return Err(ScenarioError::new(path, "expected milliseconds in [0, 3600000], e.g. 2.5")),
+        },
+    };
+    let commit = match c.opt_str("commit")? {
+        None | Some("none") => CommitMode::None,
+        Some("sync") => CommitMode::Sync,
+        Some("async") => CommitMode::Async,
+        Some(other) => {
+            return Err(ScenarioError::new(
+                c.path_of("commit"),
+                format!("unknown commit {other:?} (none, sync, async)"),
+            ))
+        }
+    };
+    let grouped = matches!(source, ConsumerSource::Group(_));
+    if commit != CommitMode::None && !grouped {
+        return Err(ScenarioError::new(c.path_of("commit"), "commits need a group (this consumer has no group.id)"));
+    }
+    if !grouped && config.get("enable.auto.commit") == Some("true") {
+        return Err(ScenarioError::new(
+            c.path_of("config.enable.auto.commit"),
+            "auto-commit needs a group.id (Kafka's InvalidConfigurationException)",
+        ));
+    }
+    Ok(AppBehaviour { processing_per_record, commit })
 }
 
 /// `seek: {"orders-0": 100}`: where an assigned consumer starts (`KafkaConsumer.seek`).
@@ -417,6 +482,7 @@ const ACTIONS: &[&str] = &[
     "config_change",
     "consumer_join",
     "consumer_leave",
+    "consumer_crash",
 ];
 
 fn parse_events(root: &mut Obj, s: &Scenario) -> Result<Vec<TimedAction>> {
@@ -467,15 +533,15 @@ fn parse_action(e: &mut Obj, s: &Scenario) -> Result<Action> {
         }
         "heal_all" => Action::HealAll,
         "config_change" => parse_config_change(e, s)?,
-        "consumer_join" | "consumer_leave" => {
+        "consumer_join" | "consumer_leave" | "consumer_crash" => {
             let consumer = resolve_node(e, "consumer", s)?;
             if consumer.kind != crate::sim::node::NodeKind::Consumer {
                 return Err(ScenarioError::new(e.path_of("consumer"), format!("{consumer} is not a consumer")));
             }
-            if name == "consumer_join" {
-                Action::ConsumerJoin { consumer }
-            } else {
-                Action::ConsumerLeave { consumer }
+            match name.as_str() {
+                "consumer_join" => Action::ConsumerJoin { consumer },
+                "consumer_leave" => Action::ConsumerLeave { consumer },
+                _ => Action::ConsumerCrash { consumer },
             }
         }
         other => {

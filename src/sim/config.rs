@@ -7,6 +7,7 @@
 //! Typed configs ([`ProducerConfig`], [`BrokerConfig`], [`TopicConfig`], [`ConsumerConfig`]) are
 //! read from validated [`Props`] and fall back to the defaults here (shared/reference §8).
 
+use super::group::assignor::Assignor;
 use super::log::{CleanupPolicy, LogConfig};
 use super::protocol::Acks;
 use super::time::SimDuration;
@@ -85,6 +86,7 @@ pub struct PropertySpec {
 
 const I32: i64 = i32::MAX as i64;
 const I64: i64 = i64::MAX;
+const I16: i64 = i16::MAX as i64;
 const fn int(min: i64, max: i64) -> Kind {
     Kind::Int { min, max }
 }
@@ -96,6 +98,14 @@ const fn u(name: &'static str, scope: Scope, default: &'static str) -> PropertyS
 }
 
 use Scope::{Broker as B, Consumer as C, Producer as P, Topic as T};
+
+/// `partition.assignment.strategy` classes the model runs (Kafka's four assignors).
+pub const ASSIGNORS: &[&str] = &[
+    "org.apache.kafka.clients.consumer.RangeAssignor",
+    "org.apache.kafka.clients.consumer.RoundRobinAssignor",
+    "org.apache.kafka.clients.consumer.StickyAssignor",
+    "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+];
 
 /// Every property a scenario may name.
 pub const PROPERTIES: &[PropertySpec] = &[
@@ -180,12 +190,13 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("log.flush.interval.ms", B, "9223372036854775807", int(0, I64)),
     m("log.flush.scheduler.interval.ms", B, "9223372036854775807", int(1, I64)),
     u("num.network.threads", B, "3"),
-    u("offsets.topic.num.partitions", B, "50"),
-    u("offsets.topic.replication.factor", B, "3"),
+    m("offsets.topic.num.partitions", B, "50", int(1, 1000)),
+    m("offsets.topic.replication.factor", B, "3", int(1, I16)),
+    m("offsets.commit.timeout.ms", B, "5000", int(1, I32)),
     u("offsets.retention.minutes", B, "10080"),
-    u("group.initial.rebalance.delay.ms", B, "3000"),
-    u("group.min.session.timeout.ms", B, "6000"),
-    u("group.max.session.timeout.ms", B, "1800000"),
+    m("group.initial.rebalance.delay.ms", B, "3000", int(0, I32)),
+    m("group.min.session.timeout.ms", B, "6000", int(0, I32)),
+    m("group.max.session.timeout.ms", B, "1800000", int(0, I32)),
     u("producer.id.expiration.ms", B, "86400000"),
     u("auto.create.topics.enable", B, "true"),
     u("log.message.timestamp.type", B, "CreateTime"),
@@ -216,7 +227,7 @@ pub const PROPERTIES: &[PropertySpec] = &[
     // Consumer — modelled.
     m("fetch.min.bytes", C, "1", int(0, I32)),
     m("fetch.max.wait.ms", C, "500", int(0, I32)),
-    m("auto.offset.reset", C, "latest", Kind::Choice(&["earliest", "latest"])),
+    m("auto.offset.reset", C, "latest", Kind::Choice(&["earliest", "latest", "none"])),
     m("request.timeout.ms", C, "30000", int(0, I32)),
     m("retry.backoff.ms", C, "100", int(0, I64)),
     m("reconnect.backoff.ms", C, "50", int(0, I64)),
@@ -224,21 +235,26 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("max.partition.fetch.bytes", C, "1048576", int(0, I32)),
     m("reconnect.backoff.max.ms", C, "1000", int(0, I64)),
     m("client.id", C, "", Kind::Text),
+    m("group.id", C, "", Kind::Text),
+    m("group.protocol", C, "classic", Kind::Choice(&["classic"])),
+    m("session.timeout.ms", C, "45000", int(1, I32)),
+    m("heartbeat.interval.ms", C, "3000", int(1, I32)),
+    m("max.poll.interval.ms", C, "300000", int(1, I32)),
+    m("max.poll.records", C, "500", int(1, I32)),
+    m("enable.auto.commit", C, "true", Kind::Bool),
+    m("auto.commit.interval.ms", C, "5000", int(1, I32)),
+    m(
+        "partition.assignment.strategy",
+        C,
+        "org.apache.kafka.clients.consumer.RangeAssignor,org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+        Kind::ClassList(ASSIGNORS),
+    ),
+    m("check.crcs", C, "true", Kind::Bool),
     // Consumer — not modelled yet.
-    u("group.id", C, ""),
     u("group.instance.id", C, ""),
-    u("group.protocol", C, "classic"),
-    u("session.timeout.ms", C, "45000"),
-    u("heartbeat.interval.ms", C, "3000"),
-    u("max.poll.interval.ms", C, "300000"),
-    u("max.poll.records", C, "500"),
-    u("enable.auto.commit", C, "true"),
-    u("auto.commit.interval.ms", C, "5000"),
     u("isolation.level", C, "read_uncommitted"),
-    u("partition.assignment.strategy", C, ""),
     u("key.deserializer", C, ""),
     u("value.deserializer", C, ""),
-    u("check.crcs", C, "true"),
     u("bootstrap.servers", C, ""),
     u("interceptor.classes", C, ""),
     u("default.api.timeout.ms", C, "60000"),
@@ -708,6 +724,8 @@ pub enum OffsetReset {
     Earliest,
     /// `latest`: the high watermark.
     Latest,
+    /// `none`: `NoOffsetForPartitionException`.
+    None,
 }
 
 /// Consumer settings the model honours.
@@ -731,6 +749,26 @@ pub struct ConsumerConfig {
     pub fetch_max_bytes: u32,
     /// `max.partition.fetch.bytes`: per partition.
     pub max_partition_fetch_bytes: u32,
+    /// `group.id`, if set.
+    pub group_id: Option<String>,
+    /// `client.id` (the node name when not set).
+    pub client_id: String,
+    /// `session.timeout.ms`.
+    pub session_timeout: SimDuration,
+    /// `heartbeat.interval.ms`.
+    pub heartbeat_interval: SimDuration,
+    /// `max.poll.interval.ms`.
+    pub max_poll_interval: SimDuration,
+    /// `max.poll.records`.
+    pub max_poll_records: u32,
+    /// `enable.auto.commit`.
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms`.
+    pub auto_commit_interval: SimDuration,
+    /// `partition.assignment.strategy`, in preference order.
+    pub assignors: Vec<Assignor>,
+    /// `check.crcs`.
+    pub check_crcs: bool,
 }
 
 impl ConsumerConfig {
@@ -739,10 +777,10 @@ impl ConsumerConfig {
         ConsumerConfig {
             fetch_min_bytes: props.int("fetch.min.bytes") as u32,
             fetch_max_wait: props.ms("fetch.max.wait.ms"),
-            auto_offset_reset: if props.raw("auto.offset.reset") == "earliest" {
-                OffsetReset::Earliest
-            } else {
-                OffsetReset::Latest
+            auto_offset_reset: match props.raw("auto.offset.reset") {
+                "earliest" => OffsetReset::Earliest,
+                "none" => OffsetReset::None,
+                _ => OffsetReset::Latest,
             },
             request_timeout: props.ms("request.timeout.ms"),
             retry_backoff: props.ms("retry.backoff.ms"),
@@ -750,6 +788,40 @@ impl ConsumerConfig {
             reconnect_backoff_max: props.ms("reconnect.backoff.max.ms"),
             fetch_max_bytes: props.int("fetch.max.bytes") as u32,
             max_partition_fetch_bytes: props.int("max.partition.fetch.bytes") as u32,
+            group_id: Some(props.raw("group.id")).filter(|g| !g.is_empty()).map(str::to_string),
+            client_id: props.raw("client.id").to_string(),
+            session_timeout: props.ms("session.timeout.ms"),
+            heartbeat_interval: props.ms("heartbeat.interval.ms"),
+            max_poll_interval: props.ms("max.poll.interval.ms"),
+            max_poll_records: props.int("max.poll.records") as u32,
+            enable_auto_commit: props.flag("enable.auto.commit"),
+            auto_commit_interval: props.ms("auto.commit.interval.ms"),
+            assignors: props.raw("partition.assignment.strategy").split(',').filter_map(assignor_of_class).collect(),
+            check_crcs: props.flag("check.crcs"),
+        }
+    }
+}
+
+/// The assignor a `partition.assignment.strategy` class names.
+pub fn assignor_of_class(class: &str) -> Option<Assignor> {
+    match class.trim().rsplit('.').next()? {
+        "RangeAssignor" => Some(Assignor::Range),
+        "RoundRobinAssignor" => Some(Assignor::RoundRobin),
+        "StickyAssignor" => Some(Assignor::Sticky),
+        "CooperativeStickyAssignor" => Some(Assignor::CooperativeSticky),
+        _ => None,
+    }
+}
+
+impl super::group::coordinator::CoordinatorConfig {
+    /// Reads the group coordinator's broker properties.
+    pub fn from_props(props: &Props) -> Self {
+        Self {
+            offsets_partitions: props.int("offsets.topic.num.partitions") as u32,
+            initial_rebalance_delay: props.ms("group.initial.rebalance.delay.ms"),
+            min_session_timeout: props.ms("group.min.session.timeout.ms"),
+            max_session_timeout: props.ms("group.max.session.timeout.ms"),
+            commit_timeout: props.ms("offsets.commit.timeout.ms"),
         }
     }
 }

@@ -1,102 +1,316 @@
-//! A consumer client: fetches from partition leaders, reads below the high watermark, tracks a
-//! position per partition.
+//! A consumer client (`KafkaConsumer` with the classic group protocol).
 //!
-//! In the walking skeleton a consumer either has partitions assigned (`assign`) or is the only
-//! member of its group and reads every partition of its topics. Group coordination, commits and
-//! poll-loop timing are the consumer-group issue's work. When a leader moves (an error such as
-//! `NOT_LEADER_OR_FOLLOWER`, or a fetch that times out) it refreshes metadata from a broker and
-//! fetches from the new leader.
+//! Two modes, as in Kafka:
+//! - `assign(partitions)` + `seek`: no group; the consumer reads the partitions it was given.
+//! - `subscribe(topics)` with `group.id`: the consumer finds its coordinator (FindCoordinator),
+//!   joins the group (JoinGroup, `MEMBER_ID_REQUIRED` first), the leader runs the assignor and
+//!   sends the assignment (SyncGroup), and the heartbeat thread keeps the session alive. The
+//!   rebalance listener's callbacks (`onPartitionsRevoked / Assigned / Lost`) are trace events.
+//!
+//! The application loop is modelled too: `poll()` returns at most `max.poll.records` buffered
+//! records, the application spends the scenario's processing time on each, then commits (when
+//! the scenario says `commitSync` / `commitAsync`) and polls again. Auto-commit commits the
+//! positions of records already returned, from inside `poll()` every `auto.commit.interval.ms`
+//! and before a rebalance, so a crash redelivers what was processed since (at-least-once). A
+//! poll gap over `max.poll.interval.ms` makes the heartbeat thread leave the group.
+//!
+//! The fetcher runs alongside: it fetches the assigned partitions that have nothing buffered
+//! from their leaders (below the HW only), and refreshes metadata when a leader moves.
 
 use super::config::{ConsumerConfig, OffsetReset};
+use super::group::assignor::{assign, Assignor, Subscription};
+use super::group::messages::{GroupMessage, JoinGroupRequest, JoinGroupResponse, MemberRef};
 use super::node::{Ctx, NodeId, Timer};
 use super::protocol::*;
-use super::time::SimTime;
+use super::time::{SimDuration, SimTime};
 use super::trace::TraceKind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Counters for the run summary.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConsumerStats {
-    /// Records received.
+    /// Records returned by `poll()` to the application.
     pub records_consumed: u64,
     /// Fetch requests sent.
     pub fetches: u64,
+    /// Offset commits acknowledged.
+    pub commits: u64,
+    /// Offset commits that failed.
+    pub commits_failed: u64,
+    /// Rebalances this consumer joined (JoinGroup rounds that got a generation).
+    pub rebalances: u64,
+}
+
+/// When the application commits offsets itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CommitMode {
+    /// Never (auto-commit may still be on).
+    #[default]
+    None,
+    /// `commitSync()` after processing each poll's records.
+    Sync,
+    /// `commitAsync()` after processing each poll's records.
+    Async,
+}
+
+/// What the application does besides polling (scenario settings, not Kafka properties).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct AppBehaviour {
+    /// Time the application spends on each record it polls.
+    pub processing_per_record: SimDuration,
+    /// Manual commits.
+    pub commit: CommitMode,
+}
+
+/// Where the application thread is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum App {
+    /// Not started, stopped or crashed.
+    Stopped,
+    /// Inside `poll()`, waiting for records or for the group.
+    InPoll,
+    /// Processing the records of poll number `poll`.
+    Processing { poll: u64 },
+    /// Blocked in `commitSync()`.
+    Committing { correlation_id: u64 },
+}
+
+/// The group member's protocol state (`AbstractCoordinator.MemberState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberState {
+    /// Not in a generation.
+    Unjoined,
+    /// JoinGroup in flight.
+    Joining,
+    /// SyncGroup in flight.
+    Syncing,
+    /// Has its assignment.
+    Stable,
+}
+
+/// An outstanding request to the coordinator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GroupRequest {
+    Join,
+    Sync,
+    Heartbeat,
+    Commit { sync: bool },
+    OffsetFetch,
+    Leave,
+}
+
+/// The group side of a subscribed consumer.
+#[derive(Clone, Debug)]
+struct Membership {
+    group_id: String,
+    topics: Vec<String>,
+    coordinator: Option<u16>,
+    find_in_flight: Option<(u64, u16)>,
+    member_id: String,
+    generation: i32,
+    protocol: Option<String>,
+    state: MemberState,
+    need_rejoin: bool,
+    requests: BTreeMap<u64, GroupRequest>,
+}
+
+impl Membership {
+    fn has_generation(&self) -> bool {
+        self.generation >= 0 && !self.member_id.is_empty()
+    }
+
+    fn in_flight(&self, kind: GroupRequest) -> bool {
+        self.requests.values().any(|k| *k == kind)
+    }
+
+    fn member_ref(&self) -> MemberRef {
+        MemberRef { group_id: self.group_id.clone(), member_id: self.member_id.clone(), generation_id: self.generation }
+    }
+
+    fn reset_generation(&mut self, forget_member_id: bool) {
+        self.generation = -1;
+        self.protocol = None;
+        if forget_member_id {
+            self.member_id.clear();
+        }
+        self.state = MemberState::Unjoined;
+        self.need_rejoin = true;
+    }
 }
 
 /// A consumer node.
 #[derive(Clone, Debug)]
 pub struct Consumer {
     config: ConsumerConfig,
-    /// Partition → its leader broker.
+    app_behaviour: AppBehaviour,
+    group: Option<Membership>,
+    /// Partition count of every topic (the group leader's metadata for the assignor).
+    partitions_per_topic: BTreeMap<String, u32>,
+    /// Partition → its leader broker (subscribed or assigned topics).
     leaders: BTreeMap<Tp, u16>,
+    /// Partitions this consumer reads now.
+    assigned: BTreeSet<Tp>,
+    /// Assign mode: the partitions it was given.
+    manual: Vec<Tp>,
+    /// Assign mode: `seek` offsets.
+    seeks: BTreeMap<Tp, i64>,
+    /// Next offset `poll()` returns, per partition (the consumer's position).
     positions: BTreeMap<Tp, i64>,
-    /// Broker → correlation id of the outstanding fetch.
-    in_flight: BTreeMap<u16, u64>,
-    /// Brokers to ask for metadata, tried in turn.
+    /// Next offset to fetch (positions plus what is buffered).
+    fetch_positions: BTreeMap<Tp, i64>,
+    /// Fetched records not yet returned by `poll()` (their offsets).
+    buffer: BTreeMap<Tp, VecDeque<i64>>,
+    /// Partitions without a committed offset under `auto.offset.reset=none`.
+    no_offset: BTreeSet<Tp>,
+    /// Broker → (correlation id, partitions) of the outstanding fetch.
+    in_flight: BTreeMap<u16, (u64, Vec<Tp>)>,
     bootstrap: Vec<u16>,
-    /// The outstanding metadata request: (correlation id, broker asked).
     metadata_in_flight: Option<(u64, u16)>,
     metadata_next: usize,
-    /// Brokers whose connection failed recently.
     reconnect: super::reconnect::ReconnectBackoff,
     correlation_id_next: u64,
+    app: App,
+    last_poll: SimTime,
+    poll_seq: u64,
+    next_auto_commit: SimTime,
     start: SimTime,
     stop: Option<SimTime>,
     active: bool,
     stats: ConsumerStats,
 }
 
+/// What a consumer is built from.
+#[derive(Clone, Debug)]
+pub struct ConsumerSetup {
+    /// Consumer properties.
+    pub config: ConsumerConfig,
+    /// Processing time and manual commits.
+    pub app: AppBehaviour,
+    /// `subscribe`: (group id, topics); `None` for assign mode.
+    pub subscribe: Option<(String, Vec<String>)>,
+    /// Assign mode: partitions and their `seek` offsets.
+    pub assign: Vec<Tp>,
+    /// Assign mode: `seek` offsets.
+    pub seeks: BTreeMap<Tp, i64>,
+    /// Every partition of the topics it may read → its first leader.
+    pub leaders: BTreeMap<Tp, u16>,
+    /// Partition count per topic (all topics).
+    pub partitions_per_topic: BTreeMap<String, u32>,
+    /// Brokers to ask for metadata.
+    pub bootstrap: Vec<u16>,
+    /// When it starts polling.
+    pub start: SimTime,
+    /// When it closes.
+    pub stop: Option<SimTime>,
+}
+
 impl Consumer {
-    /// A consumer reading `leaders`' partitions between `start` and `stop`; `bootstrap` lists
-    /// the brokers it may ask for metadata.
-    pub fn new(
-        config: ConsumerConfig,
-        leaders: BTreeMap<Tp, u16>,
-        bootstrap: Vec<u16>,
-        start: SimTime,
-        stop: Option<SimTime>,
-    ) -> Consumer {
+    /// A consumer built from `setup`.
+    pub fn new(setup: ConsumerSetup) -> Consumer {
+        let group = setup.subscribe.map(|(group_id, topics)| Membership {
+            group_id,
+            topics,
+            coordinator: None,
+            find_in_flight: None,
+            member_id: String::new(),
+            generation: -1,
+            protocol: None,
+            state: MemberState::Unjoined,
+            need_rejoin: true,
+            requests: BTreeMap::new(),
+        });
         Consumer {
-            config,
-            leaders,
+            config: setup.config,
+            app_behaviour: setup.app,
+            group,
+            partitions_per_topic: setup.partitions_per_topic,
+            leaders: setup.leaders,
+            assigned: BTreeSet::new(),
+            manual: setup.assign,
+            seeks: setup.seeks,
             positions: BTreeMap::new(),
+            fetch_positions: BTreeMap::new(),
+            buffer: BTreeMap::new(),
+            no_offset: BTreeSet::new(),
             in_flight: BTreeMap::new(),
-            bootstrap,
+            bootstrap: setup.bootstrap,
             metadata_in_flight: None,
             metadata_next: 0,
             reconnect: Default::default(),
             correlation_id_next: 0,
-            start,
-            stop,
+            app: App::Stopped,
+            last_poll: SimTime::ZERO,
+            poll_seq: 0,
+            next_auto_commit: SimTime::ZERO,
+            start: setup.start,
+            stop: setup.stop,
             active: false,
             stats: ConsumerStats::default(),
         }
     }
+
+    // ----- getters -----
 
     /// Counters so far.
     pub fn stats(&self) -> &ConsumerStats {
         &self.stats
     }
 
-    /// Position (next offset to read) per partition.
+    /// Position (next offset `poll()` returns) per partition.
     pub fn positions(&self) -> &BTreeMap<Tp, i64> {
         &self.positions
     }
 
-    /// Whether it is polling.
+    /// Partitions it reads now.
+    pub fn assignment(&self) -> &BTreeSet<Tp> {
+        &self.assigned
+    }
+
+    /// Whether it is running.
     pub fn is_active(&self) -> bool {
         self.active
     }
 
+    /// `group.id` in subscribe mode.
+    pub fn group_id(&self) -> Option<&str> {
+        self.group.as_ref().map(|g| g.group_id.as_str())
+    }
+
+    /// Member id, generation and member state in subscribe mode.
+    pub fn membership(&self) -> Option<(&str, i32, MemberState)> {
+        self.group.as_ref().map(|g| (g.member_id.as_str(), g.generation, g.state))
+    }
+
+    /// Records fetched but not yet returned by `poll()`.
+    pub fn buffered(&self) -> usize {
+        self.buffer.values().map(VecDeque::len).sum()
+    }
+
     /// Sets the next offset to read on `tp` (`KafkaConsumer.seek`).
     pub fn seek(&mut self, tp: Tp, offset: i64) {
-        self.positions.insert(tp, offset);
+        self.seeks.insert(tp.clone(), offset);
+        self.set_position(&tp, offset);
     }
 
     /// Replaces the configuration (a run-time config change).
-    pub fn set_config(&mut self, config: ConsumerConfig) {
+    pub fn set_config(&mut self, mut config: ConsumerConfig) {
+        config.enable_auto_commit &= self.group.is_some();
         self.config = config;
     }
+
+    fn next_correlation(&mut self) -> u64 {
+        let c = self.correlation_id_next;
+        self.correlation_id_next += 1;
+        c
+    }
+
+    fn set_position(&mut self, tp: &Tp, offset: i64) {
+        self.positions.insert(tp.clone(), offset);
+        self.fetch_positions.insert(tp.clone(), offset);
+        self.buffer.remove(tp);
+    }
+
+    // ----- lifecycle -----
 
     /// Arms the start (and stop) times.
     pub fn start(&mut self, ctx: &mut Ctx) {
@@ -106,30 +320,598 @@ impl Consumer {
         }
     }
 
-    /// Begins polling (a join), if not already.
+    /// Starts the application loop (subscribe or assign), if not running.
     pub fn join(&mut self, ctx: &mut Ctx) {
         if self.active {
             return;
         }
         self.active = true;
         self.in_flight.clear();
-        ctx.trace(TraceKind::ConsumerStarted { partitions: self.leaders.keys().cloned().collect() });
-        for broker in self.brokers() {
-            self.send_fetch(ctx, broker);
+        self.last_poll = ctx.now;
+        self.next_auto_commit = ctx.now + self.config.auto_commit_interval;
+        let initial = self.initial_offset();
+        if self.group.is_none() {
+            self.assigned = self.manual.iter().cloned().collect();
+            for tp in self.manual.clone() {
+                let offset = self.seeks.get(&tp).copied().unwrap_or(initial);
+                self.set_position(&tp, offset);
+            }
+        } else {
+            ctx.set_timer(self.config.heartbeat_interval, Timer::ConsumerHeartbeat);
+        }
+        ctx.trace(TraceKind::ConsumerStarted { partitions: self.assigned.iter().cloned().collect() });
+        self.poll(ctx);
+    }
+
+    /// `close()`: commits (with auto-commit), revokes, leaves the group, stops.
+    pub fn leave(&mut self, ctx: &mut Ctx) {
+        if !self.active {
+            return;
+        }
+        let has_generation = self.group.as_ref().is_some_and(|g| g.has_generation());
+        if has_generation {
+            if self.config.enable_auto_commit {
+                self.send_commit(ctx, false);
+            }
+            self.revoke_all(ctx, false);
+            let g = self.group.as_mut().expect("has generation");
+            let member = g.member_ref();
+            if let Some(coordinator) = g.coordinator {
+                let correlation_id = self.correlation_id_next;
+                self.correlation_id_next += 1;
+                let msg = GroupMessage::LeaveGroup { correlation_id, member };
+                ctx.send(NodeId::broker(coordinator), Message::Group(msg));
+            }
+        }
+        self.active = false;
+        self.app = App::Stopped;
+        self.in_flight.clear();
+        ctx.trace(TraceKind::ConsumerStopped);
+    }
+
+    /// The process died: everything in memory is gone, nothing is sent.
+    pub fn crash(&mut self) {
+        self.active = false;
+        self.app = App::Stopped;
+        self.in_flight.clear();
+        self.metadata_in_flight = None;
+        self.assigned.clear();
+        self.positions.clear();
+        self.fetch_positions.clear();
+        self.buffer.clear();
+        self.no_offset.clear();
+        if let Some(g) = &mut self.group {
+            g.coordinator = None;
+            g.find_in_flight = None;
+            g.requests.clear();
+            g.reset_generation(true);
         }
     }
 
-    /// Stops polling (a leave).
-    pub fn leave(&mut self, ctx: &mut Ctx) {
-        if self.active {
-            self.active = false;
-            self.in_flight.clear();
-            ctx.trace(TraceKind::ConsumerStopped);
+    fn initial_offset(&self) -> i64 {
+        match self.config.auto_offset_reset {
+            OffsetReset::Earliest => 0,
+            OffsetReset::Latest | OffsetReset::None => -1,
         }
     }
+
+    // ----- the application loop -----
+
+    /// `poll()`: group housekeeping, then up to `max.poll.records` buffered records.
+    fn poll(&mut self, ctx: &mut Ctx) {
+        if !self.active {
+            return;
+        }
+        self.last_poll = ctx.now;
+        self.app = App::InPoll;
+        if self.group.is_some() {
+            self.maybe_auto_commit(ctx);
+            if !self.ensure_active_group(ctx) {
+                return;
+            }
+        }
+        let taken = self.take_records(ctx);
+        self.fetch_idle_brokers(ctx);
+        if taken == 0 {
+            return;
+        }
+        self.poll_seq += 1;
+        let poll = self.poll_seq;
+        self.app = App::Processing { poll };
+        let work = self.app_behaviour.processing_per_record.as_ns().saturating_mul(u64::from(taken));
+        ctx.set_timer(SimDuration::from_ns(work), Timer::PollDone { poll });
+    }
+
+    /// Moves records from the buffer to the application; returns how many.
+    fn take_records(&mut self, ctx: &mut Ctx) -> u32 {
+        let mut left = self.config.max_poll_records;
+        let tps: Vec<Tp> = self.buffer.keys().cloned().collect();
+        let mut taken = 0;
+        for tp in tps {
+            if left == 0 {
+                break;
+            }
+            let queue = self.buffer.get_mut(&tp).expect("listed");
+            let n = (queue.len() as u32).min(left);
+            if n == 0 {
+                continue;
+            }
+            let first_offset = queue[0];
+            let mut last = first_offset;
+            for _ in 0..n {
+                last = queue.pop_front().expect("counted");
+            }
+            let position = if queue.is_empty() {
+                self.buffer.remove(&tp);
+                self.fetch_positions.get(&tp).copied().unwrap_or(last + 1)
+            } else {
+                last + 1
+            };
+            self.positions.insert(tp.clone(), position);
+            left -= n;
+            taken += n;
+            self.stats.records_consumed += u64::from(n);
+            ctx.trace(TraceKind::RecordsConsumed { tp, first_offset, count: n });
+        }
+        taken
+    }
+
+    /// The application finished processing: commit if it does, then poll again.
+    fn on_poll_done(&mut self, ctx: &mut Ctx, poll: u64) {
+        if self.app != (App::Processing { poll }) {
+            return;
+        }
+        let in_generation = self.group.as_ref().is_some_and(|g| g.has_generation() && g.coordinator.is_some());
+        match self.app_behaviour.commit {
+            CommitMode::Sync if in_generation => {
+                if let Some(correlation_id) = self.send_commit(ctx, true) {
+                    self.app = App::Committing { correlation_id };
+                    return;
+                }
+            }
+            CommitMode::Async if in_generation => {
+                self.send_commit(ctx, false);
+            }
+            CommitMode::Sync | CommitMode::Async if self.group.as_ref().is_some_and(|g| !g.has_generation()) => {
+                // `CommitFailedException`: the member left (or was removed from) its generation,
+                // e.g. after exceeding max.poll.interval.ms; its partitions may be elsewhere now.
+                self.stats.commits_failed += 1;
+                let api = "OffsetCommit (CommitFailedException: not in an active generation)".to_string();
+                ctx.trace(TraceKind::GroupRequestFailed { api, error: ErrorCode::UnknownMemberId });
+            }
+            _ => {}
+        }
+        self.poll(ctx);
+    }
+
+    fn maybe_auto_commit(&mut self, ctx: &mut Ctx) {
+        if !self.config.enable_auto_commit || ctx.now < self.next_auto_commit {
+            return;
+        }
+        self.next_auto_commit = ctx.now + self.config.auto_commit_interval;
+        if self.group.as_ref().is_some_and(|g| g.state == MemberState::Stable) {
+            self.send_commit(ctx, false);
+        }
+    }
+
+    /// Commits the positions of the assigned partitions; returns the correlation id.
+    fn send_commit(&mut self, ctx: &mut Ctx, sync: bool) -> Option<u64> {
+        let offsets: Vec<(Tp, i64)> = self
+            .assigned
+            .iter()
+            .filter_map(|tp| self.positions.get(tp).filter(|o| **o >= 0).map(|o| (tp.clone(), *o)))
+            .collect();
+        let g = self.group.as_ref()?;
+        let coordinator = g.coordinator?;
+        if offsets.is_empty() || !g.has_generation() {
+            return None;
+        }
+        let member = g.member_ref();
+        let correlation_id = self.next_correlation();
+        let msg = GroupMessage::OffsetCommit { correlation_id, member, offsets };
+        self.send_group(ctx, coordinator, correlation_id, GroupRequest::Commit { sync }, msg);
+        Some(correlation_id)
+    }
+
+    // ----- the group -----
+
+    /// `ensureActiveGroup`: true when the member is Stable and need not rejoin.
+    fn ensure_active_group(&mut self, ctx: &mut Ctx) -> bool {
+        let g = self.group.as_ref().expect("subscribe mode");
+        let Some(coordinator) = g.coordinator else {
+            self.find_coordinator(ctx);
+            return false;
+        };
+        match g.state {
+            MemberState::Joining | MemberState::Syncing => false,
+            MemberState::Stable if !g.need_rejoin => true,
+            _ => {
+                self.prepare_join(ctx);
+                self.send_join(ctx, coordinator);
+                false
+            }
+        }
+    }
+
+    /// `onJoinPrepare`: commit (auto-commit), then revoke (eager) or keep (cooperative) the
+    /// owned partitions; with no valid generation they are lost.
+    fn prepare_join(&mut self, ctx: &mut Ctx) {
+        let g = self.group.as_ref().expect("subscribe mode");
+        if g.has_generation() {
+            if self.config.enable_auto_commit {
+                self.send_commit(ctx, false);
+            }
+            if !self.cooperative() {
+                self.revoke_all(ctx, false);
+            }
+        } else {
+            self.revoke_all(ctx, true);
+        }
+    }
+
+    fn cooperative(&self) -> bool {
+        let protocol = self.group.as_ref().and_then(|g| g.protocol.as_deref());
+        protocol.map_or(self.config.assignors.first() == Some(&Assignor::CooperativeSticky), |p| {
+            p == Assignor::CooperativeSticky.name()
+        })
+    }
+
+    /// Gives up every assigned partition: `onPartitionsRevoked`, or `onPartitionsLost`.
+    fn revoke_all(&mut self, ctx: &mut Ctx, lost: bool) {
+        let partitions: Vec<Tp> = std::mem::take(&mut self.assigned).into_iter().collect();
+        self.drop_partitions(&partitions);
+        if partitions.is_empty() {
+            return;
+        }
+        ctx.trace(if lost {
+            TraceKind::PartitionsLost { partitions }
+        } else {
+            TraceKind::PartitionsRevoked { partitions }
+        });
+    }
+
+    fn drop_partitions(&mut self, partitions: &[Tp]) {
+        for tp in partitions {
+            self.assigned.remove(tp);
+            self.positions.remove(tp);
+            self.fetch_positions.remove(tp);
+            self.buffer.remove(tp);
+            self.no_offset.remove(tp);
+        }
+    }
+
+    fn find_coordinator(&mut self, ctx: &mut Ctx) {
+        let g = self.group.as_ref().expect("subscribe mode");
+        if g.find_in_flight.is_some() || self.bootstrap.is_empty() {
+            return;
+        }
+        let key = g.group_id.clone();
+        let broker = self.pick_bootstrap(ctx.now);
+        let correlation_id = self.next_correlation();
+        self.group.as_mut().expect("subscribe mode").find_in_flight = Some((correlation_id, broker));
+        let msg = GroupMessage::FindCoordinator { correlation_id, key };
+        ctx.send(NodeId::broker(broker), Message::Group(msg));
+        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+    }
+
+    fn send_join(&mut self, ctx: &mut Ctx, coordinator: u16) {
+        let g = self.group.as_ref().expect("subscribe mode");
+        let owned: Vec<(String, u32)> = self.assigned.iter().map(|tp| (tp.topic.to_string(), tp.partition)).collect();
+        let generation = g.generation;
+        let topics: Vec<&str> = g.topics.iter().map(String::as_str).collect();
+        let protocols = self
+            .config
+            .assignors
+            .iter()
+            .map(|a| {
+                let mut s = Subscription::new("", None, &topics);
+                if matches!(a, Assignor::Sticky | Assignor::CooperativeSticky) {
+                    s.owned_partitions = owned.clone();
+                    s.generation = generation;
+                }
+                (a.name().to_string(), s)
+            })
+            .collect();
+        let (group_id, member_id) = (g.group_id.clone(), g.member_id.clone());
+        let correlation_id = self.next_correlation();
+        let client_id =
+            if self.config.client_id.is_empty() { ctx.me.to_string() } else { self.config.client_id.clone() };
+        let req = JoinGroupRequest {
+            correlation_id,
+            group_id,
+            member_id,
+            group_instance_id: None,
+            client_id,
+            session_timeout: self.config.session_timeout,
+            rebalance_timeout: self.config.max_poll_interval,
+            protocols,
+        };
+        let g = self.group.as_mut().expect("subscribe mode");
+        g.state = MemberState::Joining;
+        g.need_rejoin = false;
+        // `JoinGroup` may wait for the whole rebalance: its timeout covers the rebalance timeout.
+        let timeout = self.config.request_timeout.max(self.config.max_poll_interval + SimDuration::from_ms(5000));
+        g.requests.insert(correlation_id, GroupRequest::Join);
+        ctx.send(NodeId::broker(coordinator), Message::Group(GroupMessage::JoinGroup(req)));
+        ctx.set_timer(timeout, Timer::RequestTimeout { correlation_id });
+    }
+
+    fn send_group(
+        &mut self,
+        ctx: &mut Ctx,
+        coordinator: u16,
+        correlation_id: u64,
+        kind: GroupRequest,
+        msg: GroupMessage,
+    ) {
+        self.group.as_mut().expect("subscribe mode").requests.insert(correlation_id, kind);
+        ctx.send(NodeId::broker(coordinator), Message::Group(msg));
+        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+    }
+
+    fn on_group_message(&mut self, ctx: &mut Ctx, from: u16, msg: GroupMessage) {
+        let correlation_id = msg.correlation_id();
+        if let GroupMessage::FindCoordinatorResponse { error, node_id, .. } = msg {
+            return self.on_find_coordinator(ctx, correlation_id, error, node_id);
+        }
+        let Some(g) = self.group.as_mut() else { return };
+        let Some(kind) = g.requests.remove(&correlation_id) else { return };
+        if g.coordinator != Some(from) {
+            return;
+        }
+        match msg {
+            GroupMessage::JoinGroupResponse(resp) => self.on_join_response(ctx, resp),
+            GroupMessage::SyncGroupResponse { error, assignment, .. } => self.on_sync_response(ctx, error, assignment),
+            GroupMessage::HeartbeatResponse { error, .. } if error != ErrorCode::None => {
+                self.on_group_error(ctx, "Heartbeat", error)
+            }
+            GroupMessage::OffsetCommitResponse { results, .. } => self.on_commit_response(ctx, kind, results),
+            GroupMessage::OffsetFetchResponse { error, offsets, .. } => self.on_offset_fetch(ctx, error, offsets),
+            _ => {}
+        }
+    }
+
+    fn on_find_coordinator(&mut self, ctx: &mut Ctx, correlation_id: u64, error: ErrorCode, node: Option<u16>) {
+        let Some(g) = self.group.as_mut() else { return };
+        if g.find_in_flight.map(|(c, _)| c) != Some(correlation_id) {
+            return;
+        }
+        g.find_in_flight = None;
+        match node.filter(|_| error == ErrorCode::None) {
+            Some(broker) => {
+                g.coordinator = Some(broker);
+                ctx.trace(TraceKind::CoordinatorFound { broker });
+                self.wake_poll(ctx);
+            }
+            None => {
+                ctx.trace(TraceKind::GroupRequestFailed { api: "FindCoordinator".into(), error });
+                ctx.set_timer(self.config.retry_backoff, Timer::GroupRetry);
+            }
+        }
+    }
+
+    fn on_join_response(&mut self, ctx: &mut Ctx, resp: JoinGroupResponse) {
+        let g = self.group.as_mut().expect("subscribe mode");
+        match resp.error {
+            ErrorCode::MemberIdRequired => {
+                g.member_id = resp.member_id;
+                let coordinator = g.coordinator.expect("answered by it");
+                self.send_join(ctx, coordinator);
+            }
+            ErrorCode::None => {
+                g.member_id = resp.member_id.clone();
+                g.generation = resp.generation_id;
+                g.protocol = resp.protocol_name.clone();
+                g.state = MemberState::Syncing;
+                self.stats.rebalances += 1;
+                let assignments = if resp.leader == resp.member_id { self.run_assignor(&resp) } else { vec![] };
+                let g = self.group.as_ref().expect("subscribe mode");
+                let (coordinator, member) = (g.coordinator.expect("answered by it"), g.member_ref());
+                let correlation_id = self.next_correlation();
+                let msg = GroupMessage::SyncGroup { correlation_id, member, assignments };
+                self.send_group(ctx, coordinator, correlation_id, GroupRequest::Sync, msg);
+            }
+            error => self.on_group_error(ctx, "JoinGroup", error),
+        }
+    }
+
+    /// The leader's part of SyncGroup: run the chosen assignor over every member's subscription.
+    fn run_assignor(&self, resp: &JoinGroupResponse) -> Vec<(String, Vec<Tp>)> {
+        let assignor = match resp.protocol_name.as_deref() {
+            Some("roundrobin") => Assignor::RoundRobin,
+            Some("sticky") => Assignor::Sticky,
+            Some("cooperative-sticky") => Assignor::CooperativeSticky,
+            _ => Assignor::Range,
+        };
+        let wanted: BTreeSet<&str> = resp.members.iter().flat_map(|m| m.topics.iter().map(String::as_str)).collect();
+        let partitions: BTreeMap<String, u32> = self
+            .partitions_per_topic
+            .iter()
+            .filter(|(t, _)| wanted.contains(t.as_str()))
+            .map(|(t, n)| (t.clone(), *n))
+            .collect();
+        assign(assignor, &partitions, &resp.members)
+            .into_iter()
+            .map(|(member, tps)| (member, tps.into_iter().map(|(t, p)| Tp::new(&t.as_str().into(), p)).collect()))
+            .collect()
+    }
+
+    fn on_sync_response(&mut self, ctx: &mut Ctx, error: ErrorCode, assignment: Vec<Tp>) {
+        if error != ErrorCode::None {
+            return self.on_group_error(ctx, "SyncGroup", error);
+        }
+        let new: BTreeSet<Tp> = assignment.into_iter().collect();
+        let revoked: Vec<Tp> = self.assigned.difference(&new).cloned().collect();
+        let added: Vec<Tp> = new.difference(&self.assigned).cloned().collect();
+        if !revoked.is_empty() {
+            // Cooperative: give up what moved, then rejoin so it can go to its new owner.
+            self.drop_partitions(&revoked);
+            ctx.trace(TraceKind::PartitionsRevoked { partitions: revoked });
+            self.group.as_mut().expect("subscribe mode").need_rejoin = true;
+        }
+        self.assigned = new;
+        ctx.trace(TraceKind::PartitionsAssigned { partitions: added.clone() });
+        let g = self.group.as_mut().expect("subscribe mode");
+        g.state = MemberState::Stable;
+        let unknown: Vec<Tp> = self.assigned.iter().filter(|tp| !self.positions.contains_key(*tp)).cloned().collect();
+        if !unknown.is_empty() {
+            self.fetch_committed(ctx, unknown);
+        }
+        self.wake_poll(ctx);
+    }
+
+    fn fetch_committed(&mut self, ctx: &mut Ctx, partitions: Vec<Tp>) {
+        let g = self.group.as_ref().expect("subscribe mode");
+        let Some(coordinator) = g.coordinator else { return };
+        let group_id = g.group_id.clone();
+        let correlation_id = self.next_correlation();
+        let msg = GroupMessage::OffsetFetch { correlation_id, group_id, partitions };
+        self.send_group(ctx, coordinator, correlation_id, GroupRequest::OffsetFetch, msg);
+    }
+
+    fn on_offset_fetch(&mut self, ctx: &mut Ctx, error: ErrorCode, offsets: Vec<(Tp, i64)>) {
+        if error != ErrorCode::None {
+            return self.on_group_error(ctx, "OffsetFetch", error);
+        }
+        let initial = self.initial_offset();
+        for (tp, committed) in offsets {
+            if !self.assigned.contains(&tp) || self.positions.contains_key(&tp) {
+                continue;
+            }
+            if committed >= 0 {
+                self.set_position(&tp, committed);
+            } else if self.config.auto_offset_reset == OffsetReset::None {
+                self.no_offset.insert(tp.clone());
+                ctx.trace(TraceKind::NoOffsetForPartition { tp });
+            } else {
+                self.set_position(&tp, initial);
+            }
+        }
+        self.fetch_idle_brokers(ctx);
+    }
+
+    fn on_commit_response(&mut self, ctx: &mut Ctx, kind: GroupRequest, results: Vec<(Tp, ErrorCode)>) {
+        match results.iter().map(|(_, e)| *e).find(|e| *e != ErrorCode::None) {
+            None => self.stats.commits += 1,
+            Some(error) => {
+                self.stats.commits_failed += 1;
+                self.on_group_error(ctx, "OffsetCommit", error);
+            }
+        }
+        if kind == (GroupRequest::Commit { sync: true }) {
+            if let App::Committing { .. } = self.app {
+                self.poll(ctx);
+            }
+        }
+    }
+
+    /// An error from the coordinator: rediscover it, rejoin, or reset the generation.
+    fn on_group_error(&mut self, ctx: &mut Ctx, api: &str, error: ErrorCode) {
+        ctx.trace(TraceKind::GroupRequestFailed { api: api.into(), error });
+        let g = self.group.as_mut().expect("subscribe mode");
+        match error {
+            ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable | ErrorCode::RequestTimedOut => {
+                if let Some(c) = g.coordinator.take() {
+                    ctx.close(NodeId::broker(c));
+                }
+                g.requests.clear();
+                if matches!(g.state, MemberState::Joining | MemberState::Syncing) {
+                    g.state = MemberState::Unjoined;
+                    g.need_rejoin = true;
+                }
+            }
+            ErrorCode::RebalanceInProgress => {
+                if api == "OffsetCommit" {
+                    return;
+                }
+                g.need_rejoin = true;
+                if g.state != MemberState::Stable {
+                    g.state = MemberState::Unjoined;
+                }
+            }
+            ErrorCode::IllegalGeneration => g.reset_generation(false),
+            ErrorCode::UnknownMemberId => g.reset_generation(true),
+            _ => {
+                g.state = MemberState::Unjoined;
+                g.need_rejoin = true;
+            }
+        }
+        ctx.set_timer(self.config.retry_backoff, Timer::GroupRetry);
+    }
+
+    /// The application is blocked in `poll()` waiting on the group: let it go on.
+    fn wake_poll(&mut self, ctx: &mut Ctx) {
+        if self.app == App::InPoll {
+            self.poll(ctx);
+        }
+    }
+
+    /// The heartbeat thread: leave after `max.poll.interval.ms` without a poll, else beat.
+    fn on_heartbeat_timer(&mut self, ctx: &mut Ctx) {
+        if !self.active {
+            return;
+        }
+        ctx.set_timer(self.config.heartbeat_interval, Timer::ConsumerHeartbeat);
+        let since_poll = ctx.now.saturating_since(self.last_poll);
+        let processing = matches!(self.app, App::Processing { .. } | App::Committing { .. });
+        let g = self.group.as_mut().expect("subscribe mode");
+        if processing && since_poll > self.config.max_poll_interval && g.has_generation() {
+            ctx.trace(TraceKind::PollIntervalExceeded { since_poll });
+            let member = g.member_ref();
+            g.reset_generation(true);
+            if let Some(coordinator) = g.coordinator {
+                let correlation_id = self.next_correlation();
+                let msg = GroupMessage::LeaveGroup { correlation_id, member };
+                self.send_group(ctx, coordinator, correlation_id, GroupRequest::Leave, msg);
+            }
+            return;
+        }
+        match g.coordinator {
+            None => self.find_coordinator(ctx),
+            Some(coordinator)
+                if matches!(g.state, MemberState::Syncing | MemberState::Stable)
+                    && !g.in_flight(GroupRequest::Heartbeat) =>
+            {
+                let member = g.member_ref();
+                let correlation_id = self.next_correlation();
+                let msg = GroupMessage::Heartbeat { correlation_id, member };
+                self.send_group(ctx, coordinator, correlation_id, GroupRequest::Heartbeat, msg);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// A group request got no answer: the coordinator is presumed gone.
+    fn on_group_timeout(&mut self, ctx: &mut Ctx, correlation_id: u64) -> bool {
+        let Some(g) = self.group.as_mut() else { return false };
+        if g.find_in_flight.map(|(c, _)| c) == Some(correlation_id) {
+            let broker = g.find_in_flight.take().expect("matched").1;
+            self.reconnect.failed(broker, ctx.now);
+            ctx.close(NodeId::broker(broker));
+            ctx.set_timer(self.config.retry_backoff, Timer::GroupRetry);
+            return true;
+        }
+        let Some(kind) = g.requests.get(&correlation_id).copied() else { return false };
+        self.on_group_error(ctx, "request", ErrorCode::RequestTimedOut);
+        if kind == (GroupRequest::Commit { sync: true }) {
+            self.wake_after_commit(ctx);
+        }
+        true
+    }
+
+    fn wake_after_commit(&mut self, ctx: &mut Ctx) {
+        if let App::Committing { .. } = self.app {
+            self.poll(ctx);
+        }
+    }
+
+    // ----- messages and timers -----
 
     /// Handles a response.
     pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
+        if !self.active {
+            return;
+        }
         match msg {
             Message::FetchResponse { correlation_id, responses } => {
                 self.reconnect.succeeded(from.number);
@@ -139,12 +921,15 @@ impl Consumer {
                 self.reconnect.succeeded(from.number);
                 self.on_metadata(ctx, correlation_id, topics)
             }
+            Message::Group(g) => {
+                self.reconnect.succeeded(from.number);
+                self.on_group_message(ctx, from.number, g)
+            }
             _ => {}
         }
     }
 
-    /// The connection to `peer` was reset: its fetch (or metadata request) is gone; refresh
-    /// metadata and fetch again after `retry.backoff.ms`.
+    /// The connection to `peer` was reset: its requests are gone.
     pub fn handle_disconnect(&mut self, ctx: &mut Ctx, peer: NodeId) {
         if !peer.is_broker() || !self.active {
             return;
@@ -153,10 +938,71 @@ impl Consumer {
         if self.metadata_in_flight.is_some_and(|(_, broker)| broker == peer.number) {
             self.metadata_in_flight = None;
         }
+        if let Some(g) = self.group.as_mut() {
+            if g.find_in_flight.is_some_and(|(_, b)| b == peer.number) {
+                g.find_in_flight = None;
+                ctx.set_timer(self.config.retry_backoff, Timer::GroupRetry);
+            }
+            if g.coordinator == Some(peer.number) {
+                let sync_commit = g.requests.values().any(|k| *k == GroupRequest::Commit { sync: true });
+                self.on_group_error(ctx, "request", ErrorCode::CoordinatorNotAvailable);
+                if sync_commit {
+                    self.wake_after_commit(ctx);
+                }
+            }
+        }
         if self.in_flight.remove(&peer.number).is_some() {
             self.request_metadata(ctx);
             ctx.set_timer(self.config.retry_backoff, Timer::FetchNow);
         }
+    }
+
+    /// Handles a timer.
+    pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
+        match timer {
+            Timer::ConsumerSchedule if self.stop.is_some_and(|s| ctx.now >= s) => self.leave(ctx),
+            Timer::ConsumerSchedule if ctx.now >= self.start => self.join(ctx),
+            _ if !self.active => {}
+            Timer::FetchNow => self.fetch_idle_brokers(ctx),
+            Timer::PollDone { poll } => self.on_poll_done(ctx, poll),
+            Timer::ConsumerHeartbeat => self.on_heartbeat_timer(ctx),
+            Timer::GroupRetry => self.wake_poll(ctx),
+            Timer::RequestTimeout { correlation_id } => self.on_request_timeout(ctx, correlation_id),
+            _ => {}
+        }
+    }
+
+    fn on_request_timeout(&mut self, ctx: &mut Ctx, correlation_id: u64) {
+        if self.metadata_in_flight.map(|(c, _)| c) == Some(correlation_id) {
+            let broker = self.metadata_in_flight.take().expect("matched").1;
+            self.reconnect.failed(broker, ctx.now);
+            ctx.close(NodeId::broker(broker));
+            self.request_metadata(ctx);
+            return;
+        }
+        if self.on_group_timeout(ctx, correlation_id) {
+            return;
+        }
+        if let Some((&broker, _)) = self.in_flight.iter().find(|(_, (c, _))| *c == correlation_id) {
+            self.in_flight.remove(&broker);
+            self.reconnect.failed(broker, ctx.now);
+            ctx.close(NodeId::broker(broker));
+            self.request_metadata(ctx);
+            self.send_fetch(ctx, broker);
+        }
+    }
+
+    // ----- metadata and fetching -----
+
+    fn pick_bootstrap(&mut self, now: SimTime) -> u16 {
+        let n = self.bootstrap.len();
+        let (base, max) = (self.config.reconnect_backoff, self.config.reconnect_backoff_max);
+        let pick = (0..n)
+            .map(|i| (self.metadata_next + i) % n)
+            .find(|i| !self.reconnect.blocks(self.bootstrap[*i], now, base, max))
+            .unwrap_or(self.metadata_next % n);
+        self.metadata_next = pick + 1;
+        self.bootstrap[pick]
     }
 
     /// Asks the next bootstrap broker where the partitions' leaders are now.
@@ -164,16 +1010,8 @@ impl Consumer {
         if self.metadata_in_flight.is_some() || self.bootstrap.is_empty() {
             return;
         }
-        let n = self.bootstrap.len();
-        let (base, max) = (self.config.reconnect_backoff, self.config.reconnect_backoff_max);
-        let pick = (0..n)
-            .map(|i| (self.metadata_next + i) % n)
-            .find(|i| !self.reconnect.blocks(self.bootstrap[*i], ctx.now, base, max))
-            .unwrap_or(self.metadata_next % n);
-        let broker = self.bootstrap[pick];
-        self.metadata_next = pick + 1;
-        let correlation_id = self.correlation_id_next;
-        self.correlation_id_next += 1;
+        let broker = self.pick_bootstrap(ctx.now);
+        let correlation_id = self.next_correlation();
         self.metadata_in_flight = Some((correlation_id, broker));
         let mut topics: Vec<TopicName> = self.leaders.keys().map(|tp| tp.topic.clone()).collect();
         topics.dedup();
@@ -194,51 +1032,31 @@ impl Consumer {
                 }
             }
         }
-        if self.active {
-            self.fetch_idle_brokers(ctx);
+        self.fetch_idle_brokers(ctx);
+    }
+
+    /// Assigned partitions ready to fetch (a known position, nothing buffered), by leader.
+    fn fetchable(&self) -> BTreeMap<u16, Vec<Tp>> {
+        let mut out: BTreeMap<u16, Vec<Tp>> = BTreeMap::new();
+        for tp in &self.assigned {
+            let ready =
+                self.fetch_positions.contains_key(tp) && !self.buffer.contains_key(tp) && !self.no_offset.contains(tp);
+            if let (true, Some(leader)) = (ready, self.leaders.get(tp)) {
+                out.entry(*leader).or_default().push(tp.clone());
+            }
         }
+        out
     }
 
     fn fetch_idle_brokers(&mut self, ctx: &mut Ctx) {
-        for broker in self.brokers() {
+        if !self.active {
+            return;
+        }
+        for broker in self.fetchable().into_keys() {
             if !self.in_flight.contains_key(&broker) {
                 self.send_fetch(ctx, broker);
             }
         }
-    }
-
-    /// Handles a timer.
-    pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
-        match timer {
-            Timer::ConsumerSchedule if self.stop.is_some_and(|s| ctx.now >= s) => self.leave(ctx),
-            Timer::ConsumerSchedule if ctx.now >= self.start => self.join(ctx),
-            Timer::FetchNow if self.active => self.fetch_idle_brokers(ctx),
-            Timer::RequestTimeout { correlation_id }
-                if self.metadata_in_flight.map(|(c, _)| c) == Some(correlation_id) =>
-            {
-                let broker = self.metadata_in_flight.take().expect("matched").1;
-                self.reconnect.failed(broker, ctx.now);
-                ctx.close(NodeId::broker(broker));
-                self.request_metadata(ctx);
-            }
-            Timer::RequestTimeout { correlation_id } if self.active => {
-                if let Some((&broker, _)) = self.in_flight.iter().find(|(_, c)| **c == correlation_id) {
-                    self.in_flight.remove(&broker);
-                    self.reconnect.failed(broker, ctx.now);
-                    ctx.close(NodeId::broker(broker));
-                    self.request_metadata(ctx);
-                    self.send_fetch(ctx, broker);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn brokers(&self) -> Vec<u16> {
-        let mut brokers: Vec<u16> = self.leaders.values().copied().collect();
-        brokers.sort_unstable();
-        brokers.dedup();
-        brokers
     }
 
     fn send_fetch(&mut self, ctx: &mut Ctx, broker: u16) {
@@ -248,23 +1066,15 @@ impl Consumer {
             ctx.set_timer(end.saturating_since(ctx.now), Timer::FetchNow);
             return;
         }
-        let initial = match self.config.auto_offset_reset {
-            OffsetReset::Earliest => 0,
-            OffsetReset::Latest => -1,
-        };
-        let partitions = self
-            .leaders
-            .iter()
-            .filter(|(_, b)| **b == broker)
-            .map(|(tp, _)| FetchPartition::consumer(tp.clone(), self.positions.get(tp).copied().unwrap_or(initial)))
-            .collect::<Vec<_>>();
-        if partitions.is_empty() {
+        let tps = self.fetchable().remove(&broker).unwrap_or_default();
+        if tps.is_empty() {
             return;
         }
-        let correlation_id = self.correlation_id_next;
-        self.correlation_id_next += 1;
+        let partitions =
+            tps.iter().map(|tp| FetchPartition::consumer(tp.clone(), self.fetch_positions[tp])).collect::<Vec<_>>();
+        let correlation_id = self.next_correlation();
         self.stats.fetches += 1;
-        self.in_flight.insert(broker, correlation_id);
+        self.in_flight.insert(broker, (correlation_id, tps));
         let request = FetchRequest {
             correlation_id,
             replica_id: None,
@@ -288,21 +1098,31 @@ impl Consumer {
         correlation_id: u64,
         responses: Vec<FetchPartitionResponse>,
     ) {
-        if !self.active || self.in_flight.get(&broker) != Some(&correlation_id) {
+        if self.in_flight.get(&broker).map(|(c, _)| *c) != Some(correlation_id) {
             return;
         }
-        self.in_flight.remove(&broker);
+        let (_, asked) = self.in_flight.remove(&broker).expect("matched");
         let mut failed = false;
+        let mut got = false;
         for resp in responses {
+            // A partition revoked (or sought) since the request: its data is stale.
+            let current = asked.contains(&resp.tp)
+                && self.assigned.contains(&resp.tp)
+                && self.fetch_positions.get(&resp.tp) == Some(&resp.fetch_offset);
+            if !current {
+                continue;
+            }
             match resp.error {
-                ErrorCode::None => self.consume(ctx, resp),
+                ErrorCode::None => got |= self.buffer_records(ctx, resp),
                 // `auto.offset.reset`: earliest → the leader's log start; latest → its HW.
-                ErrorCode::OffsetOutOfRange if resp.log_start_offset >= 0 => {
-                    match self.config.auto_offset_reset {
-                        OffsetReset::Earliest => self.positions.insert(resp.tp, resp.log_start_offset),
-                        OffsetReset::Latest => self.positions.insert(resp.tp, resp.high_watermark),
-                    };
-                }
+                ErrorCode::OffsetOutOfRange if resp.log_start_offset >= 0 => match self.config.auto_offset_reset {
+                    OffsetReset::Earliest => self.set_position(&resp.tp, resp.log_start_offset),
+                    OffsetReset::Latest => self.set_position(&resp.tp, resp.high_watermark),
+                    OffsetReset::None => {
+                        self.no_offset.insert(resp.tp.clone());
+                        ctx.trace(TraceKind::NoOffsetForPartition { tp: resp.tp });
+                    }
+                },
                 _ => failed = true,
             }
         }
@@ -312,25 +1132,42 @@ impl Consumer {
         } else {
             self.send_fetch(ctx, broker);
         }
+        if got {
+            self.wake_poll(ctx);
+        }
     }
 
-    fn consume(&mut self, ctx: &mut Ctx, resp: FetchPartitionResponse) {
-        let position = self.positions.entry(resp.tp.clone()).or_insert(resp.fetch_offset);
-        let mut first = None;
-        let mut count = 0u32;
+    /// Buffers the fetched records at or after the fetch position; true if any.
+    fn buffer_records(&mut self, ctx: &mut Ctx, resp: FetchPartitionResponse) -> bool {
+        let tp = resp.tp;
+        let mut next = self.fetch_positions[&tp];
+        let mut queue = VecDeque::new();
         for batch in &resp.batches {
+            if self.config.check_crcs {
+                if let Err(e) = batch.verify() {
+                    ctx.trace(TraceKind::GroupRequestFailed {
+                        api: format!("Fetch {tp} CRC check: {e}"),
+                        error: ErrorCode::InvalidRecord,
+                    });
+                    break;
+                }
+            }
             for (offset, _record) in batch.records() {
-                if offset >= *position {
-                    first.get_or_insert(offset);
-                    count += 1;
+                if offset >= next {
+                    queue.push_back(offset);
                 }
             }
             // Compaction leaves offset gaps (even empty batches): move past the whole batch.
-            *position = (*position).max(batch.last_offset() + 1);
+            next = next.max(batch.last_offset() + 1);
         }
-        if let Some(first_offset) = first {
-            self.stats.records_consumed += u64::from(count);
-            ctx.trace(TraceKind::RecordsConsumed { tp: resp.tp, first_offset, count });
+        self.fetch_positions.insert(tp.clone(), next);
+        if queue.is_empty() {
+            if !self.buffer.contains_key(&tp) {
+                self.positions.insert(tp, next);
+            }
+            return false;
         }
+        self.buffer.entry(tp).or_default().extend(queue);
+        true
     }
 }

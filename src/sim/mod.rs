@@ -43,6 +43,7 @@ use config::{
 };
 use consumer::Consumer;
 use controller::Controller;
+use group::coordinator::CoordinatorConfig;
 use net::{DropReason, Network, Transit};
 use node::{Ctx, NodeId, Outbox, Timer};
 use producer::Producer;
@@ -163,6 +164,13 @@ pub struct Sim {
     /// Messages waiting on a cut link, per directed link, oldest first: a cut stalls a TCP
     /// connection (retransmissions fail) rather than losing what was sent.
     held: BTreeMap<(NodeId, NodeId), Vec<HeldMessage>>,
+    /// Topics the cluster creates itself (`__consumer_offsets` when a group exists).
+    internal_topics: Vec<scenario::TopicSpec>,
+    /// Per group (or per assigned consumer), per partition: the highest offset any member has
+    /// returned to its application, for counting redeliveries.
+    delivered: BTreeMap<(String, Tp), i64>,
+    /// Records returned again after an earlier delivery, per consumer.
+    redelivered: BTreeMap<NodeId, u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -193,6 +201,9 @@ impl Sim {
             counts: BTreeMap::new(),
             topic_props: BTreeMap::new(),
             held: BTreeMap::new(),
+            internal_topics: internal_topics(scenario),
+            delivered: BTreeMap::new(),
+            redelivered: BTreeMap::new(),
         };
         for (from, to, link) in &scenario.network.links {
             sim.net.configure(*from, *to, *link);
@@ -219,6 +230,7 @@ impl Sim {
         let broker_min_isr = BrokerConfig::from_props(&s.broker_config).min_insync_replicas;
         s.topics
             .iter()
+            .chain(&self.internal_topics)
             .map(|t| {
                 let props = &self.topic_props[&t.name];
                 TopicLayout {
@@ -233,7 +245,8 @@ impl Sim {
 
     fn build_nodes(&mut self, root: &SimRng) {
         let s = self.scenario.clone();
-        self.topic_props = s.topics.iter().map(|t| (t.name.clone(), t.config.clone())).collect();
+        self.topic_props =
+            s.topics.iter().chain(&self.internal_topics).map(|t| (t.name.clone(), t.config.clone())).collect();
         let layouts = self.topic_layouts();
         let cluster: Vec<u16> = (1..=s.brokers).collect();
         let states = initial_partition_states(&layouts);
@@ -246,6 +259,8 @@ impl Sim {
             let replicas = replicas_for_broker(id, &layouts, SimTime::ZERO);
             let mut broker = Broker::new(id, BrokerConfig::from_props(&s.broker_config), replicas);
             broker.set_service_time(s.service_time);
+            let rng = root.fork(&format!("broker-{id}/group-coordinator"));
+            broker.set_group_coordinator(CoordinatorConfig::from_props(&s.broker_config), rng);
             let epoch = controller.brokers()[&id].broker_epoch;
             broker.set_metadata(epoch, cluster.clone(), states.clone());
             self.insert(
@@ -263,16 +278,32 @@ impl Sim {
             let producer = Producer::new(config, p.workload.clone(), cluster.clone(), root.fork(&id.to_string()));
             self.insert(id, Node::Producer(Box::new(producer)), p.label.clone(), p.config.clone());
         }
+        let partitions_per_topic: BTreeMap<String, u32> =
+            s.topics.iter().map(|t| (t.name.clone(), t.partitions)).collect();
         for (i, c) in s.consumers.iter().enumerate() {
             let id = NodeId::consumer(i as u16 + 1);
-            let leaders = consumer_leaders(&layouts, &c.source, &c.topics);
-            let stop = c.stop_ms.map(SimTime::from_ms);
-            let config = ConsumerConfig::from_props(&c.config);
-            let mut consumer = Consumer::new(config, leaders, cluster.clone(), SimTime::from_ms(c.start_ms), stop);
-            for (tp, offset) in &c.seek {
-                consumer.seek(tp.clone(), *offset);
-            }
-            self.insert(id, Node::Consumer(Box::new(consumer)), c.label.clone(), c.config.clone());
+            let mut config = ConsumerConfig::from_props(&c.config);
+            // Without a group.id Kafka's default for enable.auto.commit is false.
+            config.enable_auto_commit &= matches!(c.source, ConsumerSource::Group(_));
+            let setup = consumer::ConsumerSetup {
+                config,
+                app: c.app,
+                subscribe: match &c.source {
+                    ConsumerSource::Group(g) => Some((g.clone(), c.topics.clone())),
+                    ConsumerSource::Assigned(_) => None,
+                },
+                assign: match &c.source {
+                    ConsumerSource::Assigned(tps) => tps.clone(),
+                    ConsumerSource::Group(_) => vec![],
+                },
+                seeks: c.seek.clone(),
+                leaders: consumer_leaders(&layouts, &c.source, &c.topics),
+                partitions_per_topic: partitions_per_topic.clone(),
+                bootstrap: cluster.clone(),
+                start: SimTime::from_ms(c.start_ms),
+                stop: c.stop_ms.map(SimTime::from_ms),
+            };
+            self.insert(id, Node::Consumer(Box::new(Consumer::new(setup))), c.label.clone(), c.config.clone());
         }
     }
 
@@ -364,12 +395,35 @@ impl Sim {
     }
 
     fn record(&mut self, node: NodeId, kind: TraceKind) {
+        if let TraceKind::RecordsConsumed { tp, first_offset, count } = &kind {
+            self.count_redelivery(node, tp, *first_offset, *count);
+        }
         let event = TraceEvent { seq: self.trace_seq, at: self.now, node, kind };
         self.trace_seq += 1;
         self.hasher.update(&event);
         if self.capture {
             self.trace_out.push(event);
         }
+    }
+
+    /// Records `consumer` returned that its group (or, without a group, it) had returned
+    /// before: the at-least-once redeliveries.
+    fn count_redelivery(&mut self, consumer: NodeId, tp: &Tp, first: i64, count: u32) {
+        let key = match self.node(consumer) {
+            Some(Node::Consumer(c)) => c.group_id().map_or_else(|| consumer.to_string(), str::to_string),
+            _ => return,
+        };
+        let high = self.delivered.entry((key, tp.clone())).or_insert(-1);
+        let again = (*high + 1 - first).clamp(0, i64::from(count)) as u64;
+        *high = (*high).max(first + i64::from(count) - 1);
+        if again > 0 {
+            *self.redelivered.entry(consumer).or_default() += again;
+        }
+    }
+
+    /// Records each consumer got again after an earlier delivery (to it or its group).
+    pub fn redelivered(&self, consumer: NodeId) -> u64 {
+        self.redelivered.get(&consumer).copied().unwrap_or(0)
     }
 
     // ----- mutations -----
@@ -597,7 +651,9 @@ impl Sim {
                 node_exists(*from).and(node_exists(*to))
             }
             Action::HealAll => Ok(()),
-            Action::ConsumerJoin { consumer } | Action::ConsumerLeave { consumer } => node_exists(*consumer),
+            Action::ConsumerJoin { consumer }
+            | Action::ConsumerLeave { consumer }
+            | Action::ConsumerCrash { consumer } => node_exists(*consumer),
             Action::ConfigChange { target, property, value } => self.check_config_change(target, property, value),
         }
     }
@@ -645,7 +701,18 @@ impl Sim {
                 );
             }),
             Action::ConfigChange { target, property, value } => self.change_config(target, &property, &value),
-            Action::ConsumerJoin { consumer } => self.with_consumer(consumer, true),
+            Action::ConsumerJoin { consumer } => {
+                self.restart(consumer);
+                self.with_consumer(consumer, true)
+            }
+            Action::ConsumerCrash { consumer } => {
+                if self.is_up(consumer) {
+                    if let Some(Node::Consumer(c)) = self.nodes.get_mut(&consumer).map(|s| &mut s.node) {
+                        c.crash();
+                    }
+                    self.crash(consumer, CrashKind::Process);
+                }
+            }
             Action::ConsumerLeave { consumer } => self.with_consumer(consumer, false),
         }
     }
@@ -805,6 +872,25 @@ impl Sim {
         }
         out
     }
+}
+
+/// `__consumer_offsets` (compacted, `offsets.topic.num.partitions` ×
+/// `offsets.topic.replication.factor`) when any consumer subscribes with a group.
+fn internal_topics(s: &Scenario) -> Vec<scenario::TopicSpec> {
+    if !s.consumers.iter().any(|c| matches!(c.source, ConsumerSource::Group(_))) {
+        return vec![];
+    }
+    let b = &s.broker_config;
+    let int = |name: &str, default: u64| b.get(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let mut config = Props::empty(config::Scope::Topic);
+    config.set("cleanup.policy", "compact").expect("valid topic property");
+    config.set("segment.bytes", "104857600").expect("valid topic property");
+    vec![scenario::TopicSpec {
+        name: broker::OFFSETS_TOPIC.to_string(),
+        partitions: int("offsets.topic.num.partitions", 50) as u32,
+        replication_factor: (int("offsets.topic.replication.factor", 3) as u16).min(s.brokers),
+        config,
+    }]
 }
 
 /// Broker properties the controller also reads (KRaft cluster-wide settings).

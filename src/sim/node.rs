@@ -157,6 +157,50 @@ pub enum Timer {
     SessionCheck,
     /// Controller: preferred leader election (`leader.imbalance.check.interval.seconds`).
     LeaderImbalanceCheck,
+    /// Group coordinator: the join phase's deadline (initial delay or rebalance timeout).
+    GroupJoinDeadline {
+        /// `group.id`.
+        group: String,
+        /// The rebalance it belongs to.
+        token: u64,
+    },
+    /// Group coordinator: members that have not sent SyncGroup by now are removed.
+    GroupSyncDeadline {
+        /// `group.id`.
+        group: String,
+        /// The generation's rebalance token.
+        token: u64,
+    },
+    /// Group coordinator: a member's session may have expired.
+    GroupSession {
+        /// `group.id`.
+        group: String,
+        /// Member id.
+        member: String,
+    },
+    /// Group coordinator: a member id handed out with `MEMBER_ID_REQUIRED` may have expired.
+    GroupPendingMember {
+        /// `group.id`.
+        group: String,
+        /// Member id.
+        member: String,
+    },
+    /// Group coordinator: an offset commit waited `offsets.commit.timeout.ms` for replication.
+    GroupWriteTimeout {
+        /// The pending write.
+        write: u64,
+    },
+    /// Consumer: the heartbeat thread's next beat (`heartbeat.interval.ms`).
+    ConsumerHeartbeat,
+    /// Consumer: `auto.commit.interval.ms` elapsed.
+    AutoCommit,
+    /// Consumer: the application finished processing the records of its last poll.
+    PollDone {
+        /// Which poll.
+        poll: u64,
+    },
+    /// Consumer: retry finding the coordinator or joining (after `retry.backoff.ms`).
+    GroupRetry,
 }
 
 /// Everything a handler asks the simulator to do.

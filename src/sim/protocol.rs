@@ -101,6 +101,22 @@ pub enum ErrorCode {
     IneligibleReplica,
     /// A heartbeat or AlterPartition from a broker registration the controller has replaced.
     StaleBrokerEpoch,
+    /// No live leader for the group's `__consumer_offsets` partition (or its write failed).
+    CoordinatorNotAvailable,
+    /// This broker does not coordinate the group (any more).
+    NotCoordinator,
+    /// A first JoinGroup without a member id: rejoin with the id in the response.
+    MemberIdRequired,
+    /// The member id is not (or no longer) in the group.
+    UnknownMemberId,
+    /// The request's generation is not the group's current one.
+    IllegalGeneration,
+    /// The group is rebalancing: rejoin.
+    RebalanceInProgress,
+    /// The member's assignors share none with the group's.
+    InconsistentGroupProtocol,
+    /// `session.timeout.ms` outside the broker's `group.min/max.session.timeout.ms`.
+    InvalidSessionTimeout,
 }
 
 impl ErrorCode {
@@ -366,6 +382,8 @@ pub enum Message {
         /// The committed state, when accepted (or already in place).
         state: Option<PartitionState>,
     },
+    /// Consumer ↔ broker: the classic group protocol.
+    Group(super::group::messages::GroupMessage),
     /// Follower or consumer → leader.
     FetchRequest(FetchRequest),
     /// Leader → follower or consumer.
@@ -396,6 +414,7 @@ impl Message {
             Message::MetadataUpdate(_) => "MetadataUpdate",
             Message::AlterPartition { .. } => "AlterPartition",
             Message::AlterPartitionResponse { .. } => "AlterPartitionResponse",
+            Message::Group(g) => g.api_name(),
         }
     }
 

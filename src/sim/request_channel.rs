@@ -9,6 +9,8 @@
 //!   handled in sequence).
 //! - `num.io.threads` handlers take requests oldest first; each works for the request's service
 //!   time ([`ServiceTime`](super::scenario::ServiceTime)) before the broker acts on it.
+//! - A consumer talks to its group coordinator on a connection of its own (`KafkaConsumer`
+//!   opens one per coordinator), so group requests are muted separately from its fetches.
 //! - The network threads themselves (`num.network.threads`) are folded in at zero cost.
 //!
 //! Kafka's gauges come out of it: `RequestQueueSize`, the average `RequestQueueTimeMs`
@@ -48,7 +50,8 @@ pub struct RequestStats {
 pub struct RequestChannel {
     queue: VecDeque<Request>,
     unread: VecDeque<Request>,
-    muted: BTreeSet<NodeId>,
+    /// Muted connections: (client, whether it is the client's coordinator connection).
+    muted: BTreeSet<(NodeId, bool)>,
     busy: u32,
     stats: RequestStats,
 }
@@ -65,13 +68,13 @@ impl RequestChannel {
     fn read(&mut self, capacity: usize, now: SimTime) {
         let mut i = 0;
         while i < self.unread.len() && self.queue.len() < capacity {
-            if self.muted.contains(&self.unread[i].from) {
+            if self.muted.contains(&connection(&self.unread[i])) {
                 i += 1;
                 continue;
             }
             let mut request = self.unread.remove(i).expect("index in range");
             request.enqueued = now;
-            self.muted.insert(request.from);
+            self.muted.insert(connection(&request));
             self.queue.push_back(request);
             self.stats.max_depth = self.stats.max_depth.max(self.queue.len());
         }
@@ -107,7 +110,13 @@ impl RequestChannel {
 
     /// The response on `from`'s connection was sent: read its next request.
     pub fn unmute(&mut self, from: NodeId, capacity: usize, now: SimTime) {
-        self.muted.remove(&from);
+        self.muted.remove(&(from, false));
+        self.read(capacity, now);
+    }
+
+    /// The response on `from`'s group coordinator connection was sent.
+    pub fn unmute_coordinator(&mut self, from: NodeId, capacity: usize, now: SimTime) {
+        self.muted.remove(&(from, true));
         self.read(capacity, now);
     }
 
@@ -133,6 +142,12 @@ impl RequestChannel {
         self.muted.clear();
         self.busy = 0;
     }
+}
+
+/// The connection a request came on: the client's own, or its coordinator connection.
+fn connection(request: &Request) -> (NodeId, bool) {
+    let coordinator = matches!(&request.msg, Message::Group(g) if g.is_coordinator_request());
+    (request.from, coordinator)
 }
 
 #[cfg(test)]

@@ -195,6 +195,8 @@ pub struct ConsumerSpec {
     /// Assigned mode: the offset to start each partition at (`seek`); others follow
     /// `auto.offset.reset`.
     pub seek: std::collections::BTreeMap<Tp, i64>,
+    /// The application: processing time per record and manual commits.
+    pub app: super::consumer::AppBehaviour,
 }
 
 /// How a broker goes down.
@@ -275,8 +277,13 @@ pub enum Action {
         /// The consumer.
         consumer: NodeId,
     },
-    /// A consumer stops.
+    /// A consumer stops (`close()`: commit, leave the group).
     ConsumerLeave {
+        /// The consumer.
+        consumer: NodeId,
+    },
+    /// A consumer's process dies: no commit, no LeaveGroup (`consumer_join` restarts it).
+    ConsumerCrash {
         /// The consumer.
         consumer: NodeId,
     },

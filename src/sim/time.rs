@@ -81,6 +81,10 @@ impl SimDuration {
     pub const fn as_ms(self) -> u64 {
         self.ns / NS_PER_MS
     }
+    /// `self - other`, or zero.
+    pub const fn saturating_sub(self, other: SimDuration) -> SimDuration {
+        SimDuration { ns: self.ns.saturating_sub(other.ns) }
+    }
 }
 
 impl Add<SimDuration> for SimTime {

@@ -6,6 +6,7 @@
 //! 64-bit hash so "same scenario + seed ⇒ same trace" is a one-number comparison, natively and
 //! in the browser.
 
+use super::group::coordinator::GroupState;
 use super::log::cleaner::CleanStats;
 use super::log::segment::RollReason;
 use super::log::RetentionReason;
@@ -500,6 +501,128 @@ pub enum TraceKind {
     },
     /// A consumer stopped.
     ConsumerStopped,
+    /// Coordinator: a member joined the group.
+    GroupMemberAdded {
+        /// `group.id`.
+        group: String,
+        /// The new member.
+        member_id: String,
+    },
+    /// Coordinator: a member left or was removed.
+    GroupMemberRemoved {
+        /// `group.id`.
+        group: String,
+        /// The member.
+        member_id: String,
+        /// Why (LeaveGroup, session timeout, …).
+        reason: String,
+    },
+    /// Coordinator: the group's state changed.
+    GroupStateChanged {
+        /// `group.id`.
+        group: String,
+        /// Old state.
+        from: GroupState,
+        /// New state.
+        to: GroupState,
+        /// Generation after the change.
+        generation: i32,
+        /// What caused it.
+        reason: String,
+    },
+    /// Coordinator: the join phase completed with a new generation.
+    GroupGenerationStarted {
+        /// `group.id`.
+        group: String,
+        /// The generation.
+        generation: i32,
+        /// The chosen assignor.
+        protocol: String,
+        /// The leader's member id.
+        leader: String,
+        /// Member ids.
+        members: Vec<String>,
+    },
+    /// Coordinator: the leader's assignment is stored and handed out.
+    GroupAssignment {
+        /// `group.id`.
+        group: String,
+        /// The generation.
+        generation: i32,
+        /// Member id → partitions.
+        assignment: Vec<(String, Vec<Tp>)>,
+    },
+    /// Coordinator: offsets are committed (replicated).
+    OffsetsCommitted {
+        /// `group.id`.
+        group: String,
+        /// The generation they were committed in (-1: outside a generation).
+        generation: i32,
+        /// Partition → next offset to consume.
+        offsets: Vec<(Tp, i64)>,
+    },
+    /// Coordinator: groups of a `__consumer_offsets` partition loaded from its log.
+    GroupsLoaded {
+        /// The partition.
+        partition: u32,
+        /// Groups found.
+        groups: u32,
+        /// Offset records replayed.
+        offsets: u32,
+    },
+    /// Coordinator: this broker stopped leading a `__consumer_offsets` partition.
+    GroupsUnloaded {
+        /// The partition.
+        partition: u32,
+    },
+    /// Coordinator: a stored record could not be read and was skipped.
+    GroupLoadError {
+        /// The partition.
+        partition: u32,
+        /// The record's offset.
+        offset: i64,
+        /// What is wrong with it.
+        error: String,
+    },
+    /// Consumer: found its group coordinator.
+    CoordinatorFound {
+        /// The coordinator broker.
+        broker: u16,
+    },
+    /// Consumer: `ConsumerRebalanceListener.onPartitionsRevoked`.
+    PartitionsRevoked {
+        /// Partitions given up.
+        partitions: Vec<Tp>,
+    },
+    /// Consumer: `ConsumerRebalanceListener.onPartitionsAssigned`.
+    PartitionsAssigned {
+        /// Partitions added.
+        partitions: Vec<Tp>,
+    },
+    /// Consumer: `ConsumerRebalanceListener.onPartitionsLost` (its generation was gone).
+    PartitionsLost {
+        /// Partitions lost.
+        partitions: Vec<Tp>,
+    },
+    /// Consumer: a group request failed.
+    GroupRequestFailed {
+        /// The API (`JoinGroup`, `Heartbeat`, `OffsetCommit`, …).
+        api: String,
+        /// The error.
+        error: ErrorCode,
+    },
+    /// Consumer: the application did not poll within `max.poll.interval.ms`; the heartbeat
+    /// thread leaves the group.
+    PollIntervalExceeded {
+        /// Time since the last poll.
+        since_poll: SimDuration,
+    },
+    /// Consumer: no committed offset and `auto.offset.reset=none`
+    /// (`NoOffsetForPartitionException`): the partition is not read.
+    NoOffsetForPartition {
+        /// The partition.
+        tp: Tp,
+    },
     /// The node crashed (process crash: its page cache survives).
     NodeCrashed,
     /// The node came back.
@@ -672,6 +795,45 @@ impl fmt::Display for TraceKind {
                 write!(f, "consumer start [{}]", names.join(", "))
             }
             K::ConsumerStopped => f.write_str("consumer stop"),
+            K::GroupMemberAdded { group, member_id } => write!(f, "group {group}: + {member_id}"),
+            K::GroupMemberRemoved { group, member_id, reason } => write!(f, "group {group}: - {member_id} ({reason})"),
+            K::GroupStateChanged { group, from, to, generation, reason } => {
+                write!(f, "group {group}: {from} → {to} gen {generation} ({reason})")
+            }
+            K::GroupGenerationStarted { group, generation, protocol, leader, members } => {
+                write!(
+                    f,
+                    "group {group}: generation {generation} ({protocol}), leader {leader}, {} members",
+                    members.len()
+                )
+            }
+            K::GroupAssignment { group, generation, assignment } => {
+                let parts: Vec<String> = assignment
+                    .iter()
+                    .map(|(m, tps)| format!("{m}: [{}]", tps.iter().map(Tp::to_string).collect::<Vec<_>>().join(", ")))
+                    .collect();
+                write!(f, "group {group} gen {generation} assignment {}", parts.join("; "))
+            }
+            K::OffsetsCommitted { group, generation, offsets } => {
+                let parts: Vec<String> = offsets.iter().map(|(tp, o)| format!("{tp}@{o}")).collect();
+                write!(f, "commit {group} gen {generation}: {}", parts.join(", "))
+            }
+            K::GroupsLoaded { partition, groups, offsets } => {
+                write!(f, "load __consumer_offsets-{partition}: {groups} groups, {offsets} offset records")
+            }
+            K::GroupsUnloaded { partition } => write!(f, "unload __consumer_offsets-{partition}"),
+            K::GroupLoadError { partition, offset, error } => {
+                write!(f, "skip __consumer_offsets-{partition}@{offset}: {error}")
+            }
+            K::CoordinatorFound { broker } => write!(f, "coordinator is broker-{broker}"),
+            K::PartitionsRevoked { partitions } => write!(f, "onPartitionsRevoked {}", tp_list(partitions)),
+            K::PartitionsAssigned { partitions } => write!(f, "onPartitionsAssigned {}", tp_list(partitions)),
+            K::PartitionsLost { partitions } => write!(f, "onPartitionsLost {}", tp_list(partitions)),
+            K::GroupRequestFailed { api, error } => write!(f, "{api} failed: {error}"),
+            K::PollIntervalExceeded { since_poll } => {
+                write!(f, "no poll for {since_poll} > max.poll.interval.ms: leave group")
+            }
+            K::NoOffsetForPartition { tp } => write!(f, "NoOffsetForPartitionException {tp}"),
             K::NodeCrashed => f.write_str("CRASH"),
             K::NodeRestarted => f.write_str("RESTART"),
             K::LinkCut { to } => write!(f, "link cut → {to}"),
@@ -683,6 +845,10 @@ impl fmt::Display for TraceKind {
             K::ConfigChanged { property, value } => write!(f, "config {property}={value}"),
         }
     }
+}
+
+fn tp_list(tps: &[Tp]) -> String {
+    format!("[{}]", tps.iter().map(Tp::to_string).collect::<Vec<_>>().join(", "))
 }
 
 /// A stable 64-bit hash over a trace's JSON lines (FNV-1a, each line followed by `\n`).

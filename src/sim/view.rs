@@ -1,9 +1,12 @@
 //! Read-only snapshots of the simulation for rendering and summaries. Building a view never
 //! changes the simulation.
 
+use super::broker::OFFSETS_TOPIC;
+use super::group::coordinator::CoordinatorConfig;
 use super::node::NodeId;
 use super::{Node, Sim};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One partition replica as a broker holds it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -150,10 +153,62 @@ pub struct ConsumerView {
     pub label: String,
     /// Polling or not.
     pub active: bool,
-    /// Records received.
+    /// Records `poll()` returned.
     pub records_consumed: u64,
-    /// Position per partition.
+    /// Records returned that this consumer or its group had returned before (at-least-once).
+    pub redelivered: u64,
+    /// Position (next offset `poll()` returns) per partition.
     pub positions: Vec<(String, i64)>,
+    /// Partitions it owns now.
+    pub assignment: Vec<String>,
+    /// `group.id` (subscribe mode).
+    pub group: Option<String>,
+    /// Member id, once the coordinator gave one.
+    pub member_id: Option<String>,
+    /// Generation it belongs to (-1: none).
+    pub generation: i32,
+    /// `Unjoined`, `Joining`, `Syncing` or `Stable` (subscribe mode).
+    pub member_state: Option<String>,
+    /// Records fetched, not yet returned by `poll()`.
+    pub buffered: u64,
+    /// Offset commits acknowledged and failed.
+    pub commits: (u64, u64),
+}
+
+/// A consumer group as its coordinator holds it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupView {
+    /// `group.id`.
+    pub group: String,
+    /// Its `__consumer_offsets` partition.
+    pub offsets_partition: u32,
+    /// The coordinator broker (none while no broker has loaded it).
+    pub coordinator: Option<u16>,
+    /// `Empty`, `PreparingRebalance`, `CompletingRebalance`, `Stable`.
+    pub state: String,
+    /// Generation id.
+    pub generation: i32,
+    /// The chosen assignor.
+    pub protocol: Option<String>,
+    /// The leader's member id.
+    pub leader: Option<String>,
+    /// Members: id, consumer node, assigned partitions.
+    pub members: Vec<GroupMemberView>,
+    /// Committed offset per partition.
+    pub committed: Vec<(String, i64)>,
+    /// HW − committed offset per partition of the subscribed topics (HW if nothing committed).
+    pub lag: Vec<(String, i64)>,
+}
+
+/// One member of a group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupMemberView {
+    /// Member id.
+    pub member_id: String,
+    /// The consumer node.
+    pub consumer: NodeId,
+    /// Assigned partitions.
+    pub assignment: Vec<String>,
 }
 
 /// The whole cluster at the current time.
@@ -171,6 +226,8 @@ pub struct ClusterView {
     pub controller: Option<ControllerView>,
     /// Cut directed links.
     pub cut_links: Vec<(NodeId, NodeId)>,
+    /// Consumer groups.
+    pub groups: Vec<GroupView>,
 }
 
 impl Sim {
@@ -183,30 +240,141 @@ impl Sim {
             consumers: vec![],
             controller: None,
             cut_links: self.network().cuts().collect(),
+            groups: vec![],
         };
+        let shown = self.shown_offsets_partitions();
         for id in self.node_ids() {
             let label = self.label(id).unwrap_or_default().to_string();
             match self.node(id).expect("listed node exists") {
-                Node::Broker(b) => view.brokers.push(broker_view(id, self.is_up(id), b)),
+                Node::Broker(b) => view.brokers.push(broker_view(id, self.is_up(id), b, &shown)),
                 Node::Producer(p) => view.producers.push(producer_view(id, label, p, self.now())),
-                Node::Consumer(c) => view.consumers.push(ConsumerView {
-                    id,
-                    label,
-                    active: c.is_active(),
-                    records_consumed: c.stats().records_consumed,
-                    positions: c.positions().iter().map(|(tp, o)| (tp.to_string(), *o)).collect(),
-                }),
-                Node::Controller(c) => view.controller = Some(controller_view(id, c)),
+                Node::Consumer(c) => view.consumers.push(self.consumer_view(id, label, c)),
+                Node::Controller(c) => view.controller = Some(controller_view(id, c, &shown)),
             }
         }
+        view.groups = self.group_views(&view);
         view
+    }
+
+    /// `__consumer_offsets` partitions worth showing: those coordinating a scenario's group.
+    fn shown_offsets_partitions(&self) -> BTreeSet<String> {
+        self.group_ids().map(|g| format!("{OFFSETS_TOPIC}-{}", self.offsets_partition(&g))).collect()
+    }
+
+    fn group_ids(&self) -> impl Iterator<Item = String> + '_ {
+        let ids: BTreeSet<String> = self
+            .scenario()
+            .consumers
+            .iter()
+            .filter_map(|c| match &c.source {
+                super::scenario::ConsumerSource::Group(g) => Some(g.clone()),
+                _ => None,
+            })
+            .collect();
+        ids.into_iter()
+    }
+
+    fn offsets_partition(&self, group: &str) -> u32 {
+        let partitions = CoordinatorConfig::from_props(&self.scenario().broker_config).offsets_partitions;
+        super::group::coordinator_partition(group, partitions)
+    }
+
+    fn consumer_view(&self, id: NodeId, label: String, c: &super::consumer::Consumer) -> ConsumerView {
+        let membership = c.membership();
+        ConsumerView {
+            id,
+            label,
+            active: c.is_active(),
+            records_consumed: c.stats().records_consumed,
+            redelivered: self.redelivered(id),
+            positions: c.positions().iter().map(|(tp, o)| (tp.to_string(), *o)).collect(),
+            assignment: c.assignment().iter().map(|tp| tp.to_string()).collect(),
+            group: c.group_id().map(str::to_string),
+            member_id: membership.map(|m| m.0.to_string()).filter(|m| !m.is_empty()),
+            generation: membership.map_or(-1, |m| m.1),
+            member_state: membership.map(|m| format!("{:?}", m.2)),
+            buffered: c.buffered() as u64,
+            commits: (c.stats().commits, c.stats().commits_failed),
+        }
+    }
+
+    /// Each scenario group from the live broker that coordinates it.
+    fn group_views(&self, view: &ClusterView) -> Vec<GroupView> {
+        let hw: BTreeMap<&str, i64> = view
+            .brokers
+            .iter()
+            .flat_map(|b| b.replicas.iter().filter(move |r| r.leader == Some(b.id.number) && b.alive))
+            .map(|r| (r.tp.as_str(), r.high_watermark))
+            .collect();
+        let mut out = vec![];
+        for group in self.group_ids() {
+            let partition = self.offsets_partition(&group);
+            let found =
+                self.node_ids().filter(|id| id.is_broker() && self.is_up(*id)).find_map(|id| match self.node(id) {
+                    Some(Node::Broker(b)) => b.group_coordinator().groups().get(&group).map(|g| (id.number, g.clone())),
+                    _ => None,
+                });
+            let topics: BTreeSet<String> = self
+                .scenario()
+                .consumers
+                .iter()
+                .filter(|c| matches!(&c.source, super::scenario::ConsumerSource::Group(g) if *g == group))
+                .flat_map(|c| c.topics.iter().cloned())
+                .collect();
+            let committed: BTreeMap<String, i64> = found
+                .as_ref()
+                .map(|(_, g)| g.offsets.iter().map(|(tp, o)| (tp.to_string(), *o)).collect())
+                .unwrap_or_default();
+            let lag = self
+                .scenario()
+                .topics
+                .iter()
+                .filter(|t| topics.contains(&t.name))
+                .flat_map(|t| (0..t.partitions).map(move |p| format!("{}-{p}", t.name)))
+                .filter_map(|tp| {
+                    hw.get(tp.as_str()).map(|h| (tp.clone(), (h - committed.get(&tp).copied().unwrap_or(0)).max(0)))
+                })
+                .collect();
+            let members = found
+                .as_ref()
+                .map(|(_, g)| {
+                    g.members
+                        .values()
+                        .map(|m| GroupMemberView {
+                            member_id: m.member_id.clone(),
+                            consumer: m.node,
+                            assignment: m.assignment.iter().map(|tp| tp.to_string()).collect(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(GroupView {
+                group: group.clone(),
+                offsets_partition: partition,
+                coordinator: found.as_ref().map(|(b, _)| *b),
+                state: found.as_ref().map_or("Unknown".to_string(), |(_, g)| g.state.to_string()),
+                generation: found.as_ref().map_or(-1, |(_, g)| g.generation),
+                protocol: found.as_ref().and_then(|(_, g)| g.protocol.clone()),
+                leader: found.as_ref().and_then(|(_, g)| g.leader.clone()),
+                members,
+                committed: committed.into_iter().collect(),
+                lag,
+            });
+        }
+        out
     }
 }
 
-fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker) -> BrokerView {
+/// Internal partitions are left out unless they coordinate a group of the scenario.
+fn shown(tp: &str, offsets_shown: &BTreeSet<String>) -> bool {
+    !tp.starts_with(OFFSETS_TOPIC) || offsets_shown.contains(tp)
+}
+
+fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker, offsets_shown: &BTreeSet<String>) -> BrokerView {
     let replicas = b
         .replicas()
         .iter()
+        .filter(|(tp, _)| shown(&tp.to_string(), offsets_shown))
         .map(|(tp, r)| ReplicaView {
             tp: tp.to_string(),
             leader: r.leader,
@@ -232,7 +400,7 @@ fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker) -> BrokerView
     }
 }
 
-fn controller_view(id: NodeId, c: &super::controller::Controller) -> ControllerView {
+fn controller_view(id: NodeId, c: &super::controller::Controller, offsets_shown: &BTreeSet<String>) -> ControllerView {
     ControllerView {
         id,
         metadata_offset: c.metadata_offset(),
@@ -240,6 +408,7 @@ fn controller_view(id: NodeId, c: &super::controller::Controller) -> ControllerV
         partitions: c
             .partitions()
             .values()
+            .filter(|p| shown(&p.tp.to_string(), offsets_shown))
             .map(|p| PartitionStateView {
                 tp: p.tp.to_string(),
                 leader: p.leader,

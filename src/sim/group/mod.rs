@@ -3,6 +3,9 @@
 //! consumer-group issue; what is here is exact and pure.
 
 pub mod assignor;
+pub mod coordinator;
+pub mod messages;
+pub mod offsets_records;
 pub mod sticky;
 
 /// Java's `String.hashCode`: `s[0]*31^(n-1) + … + s[n-1]` over UTF-16 code units, wrapping at

@@ -40,6 +40,11 @@ impl RecordBatch {
         Ok(RecordBatch { bytes: bytes.into(), header })
     }
 
+    /// Checks the batch's CRC-32C and records again (`check.crcs` on the consumer side).
+    pub fn verify(&self) -> Result<(), DecodeError> {
+        batch::decode(&self.bytes, 0).map(|_| ())
+    }
+
     /// Splits a byte stream (a `.log` file, a fetch response) into batches, validating each.
     /// Stops at the first invalid batch and returns the valid prefix with the error.
     pub fn parse_stream(bytes: &[u8]) -> (Vec<RecordBatch>, Option<DecodeError>) {

@@ -20,7 +20,13 @@
 //!   broker registers after every start and heartbeats; followers send `lastFetchedEpoch` and
 //!   truncate when the leader answers with a diverging epoch (KIP-101/279/320).
 
+mod group;
+
+pub use group::OFFSETS_TOPIC;
+
 use super::config::BrokerConfig;
+use super::group::coordinator::{CoordinatorConfig, GroupCoordinator};
+use super::group::messages::GroupMessage;
 use super::log::{AppendError, LogConfig, LogEvent, PartitionLog};
 use super::node::{Ctx, NodeId, Timer};
 use super::producer_state::ProducerStates as Producers;
@@ -144,6 +150,8 @@ pub struct Broker {
     in_service: BTreeMap<u64, (Request, SimDuration)>,
     service_token_next: u64,
     service_time: ServiceTime,
+    /// The group coordinator for the offsets partitions this broker leads.
+    coordinator: GroupCoordinator,
 }
 
 impl Broker {
@@ -168,6 +176,10 @@ impl Broker {
             in_service: BTreeMap::new(),
             service_token_next: 0,
             service_time: ServiceTime::default(),
+            coordinator: GroupCoordinator::new(
+                CoordinatorConfig::from_props(&super::config::Props::empty(super::config::Scope::Broker)),
+                super::rng::SimRng::new(u64::from(id)),
+            ),
         }
     }
 
@@ -302,6 +314,12 @@ impl Broker {
         if self.broker_epoch.is_none() {
             self.send_registration(ctx);
         }
+        // The formed cluster's first leaders coordinate from the start.
+        let led: Vec<Tp> =
+            self.replicas.iter().filter(|(_, r)| r.is_leader(self.id)).map(|(tp, _)| tp.clone()).collect();
+        for tp in led {
+            self.maybe_load_groups(ctx, &tp);
+        }
         for leader in self.leaders_followed() {
             self.send_follower_fetch(ctx, leader);
         }
@@ -316,6 +334,7 @@ impl Broker {
         self.fetch_in_flight.clear();
         self.channel.clear();
         self.in_service.clear();
+        self.coordinator.clear();
         self.incarnation += 1;
         self.broker_epoch = None;
         self.metadata_offset = 0;
@@ -423,6 +442,7 @@ impl Broker {
             start_offset: leo,
             isr: state.isr.clone(),
         });
+        self.maybe_load_groups(ctx, &state.tp);
     }
 
     fn become_follower(&mut self, ctx: &mut Ctx, state: &PartitionState) {
@@ -447,6 +467,7 @@ impl Broker {
         }
         if was_leader {
             self.fail_parked_produces(ctx, &state.tp);
+            self.maybe_unload_groups(ctx, &state.tp);
         }
     }
 
@@ -558,6 +579,11 @@ impl Broker {
             Message::InitProducerIdRequest { correlation_id, producer_id, producer_epoch } => {
                 self.handle_init_producer_id(ctx, from, correlation_id, producer_id, producer_epoch)
             }
+            Message::Group(g) if g.is_coordinator_request() => {
+                // Unmuted when the coordinator answers (see `send_group_responses`).
+                return self.handle_group(ctx, from, g);
+            }
+            Message::Group(g) => self.handle_group(ctx, from, g),
             other => unreachable!("not a request: {}", other.api_name()),
         }
         let parked = self.parked_produces.values().any(|p| p.from == from)
@@ -628,6 +654,11 @@ impl Broker {
                 }
             }
             Timer::ProduceTimeout { produce_id } => self.expire_produce(ctx, produce_id),
+            Timer::GroupJoinDeadline { .. }
+            | Timer::GroupSyncDeadline { .. }
+            | Timer::GroupSession { .. }
+            | Timer::GroupPendingMember { .. }
+            | Timer::GroupWriteTimeout { .. } => self.on_group_timer(ctx, timer),
             Timer::RequestTimeout { correlation_id } => self.on_follower_fetch_timeout(ctx, correlation_id),
             Timer::FetchNow => {
                 for leader in self.leaders_followed() {
@@ -896,6 +927,7 @@ impl Broker {
         }
         self.complete_produces(ctx);
         self.complete_fetches(ctx);
+        self.complete_group_writes(ctx);
     }
 
     fn maybe_advance_leader_hw(&mut self, ctx: &mut Ctx, tp: &Tp) {
@@ -1212,6 +1244,13 @@ fn is_request(msg: &Message) -> bool {
             | Message::FetchRequest(_)
             | Message::MetadataRequest { .. }
             | Message::InitProducerIdRequest { .. }
+            | Message::Group(GroupMessage::FindCoordinator { .. })
+            | Message::Group(GroupMessage::JoinGroup(_))
+            | Message::Group(GroupMessage::SyncGroup { .. })
+            | Message::Group(GroupMessage::Heartbeat { .. })
+            | Message::Group(GroupMessage::LeaveGroup { .. })
+            | Message::Group(GroupMessage::OffsetCommit { .. })
+            | Message::Group(GroupMessage::OffsetFetch { .. })
     )
 }
 
