@@ -190,3 +190,25 @@ test('segments are mirrored to IndexedDB and found again after a reload', async 
   await page.screenshot({ path: join(shots, 'restored-notice.png') });
   assert.deepEqual(problems, []);
 });
+
+test('built-in scenarios: a consumer group rebalances and colours each member\'s partitions', async () => {
+  const { page, problems } = await openPage(browser, server.url, { width: 1400, height: 1000 });
+  await page.click('[data-testid="load-group-rebalance"]');
+  await page.fill('[data-testid="speed"]', '60'); // ~4×: pause after generation 2 (~13 s), before the crash (22 s)
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => /gen 2/.test(document.querySelector('[data-testid="group-order-readers"]')?.textContent ?? '')
+    && /Stable/.test(document.querySelector('[data-testid="group-order-readers"]').textContent), null, { timeout: 40000 });
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="consumer-3"] text')[1]?.textContent !== 'p –', null, { timeout: 10000 });
+  await page.click('[data-testid="play"]');
+  assert.ok((await clockNs(page)) < 22e9, 'paused before consumer-2 crashes');
+  assert.match(await page.textContent('[data-testid="group-order-readers"]'), /order-readers · Stable · gen 2/);
+  // Range over three members: two partitions each; consumer-3 (third colour) owns orders-4 and -5.
+  assert.match(await page.getAttribute('[data-testid="consumer-3"]', 'class'), /member-2/);
+  assert.match(await page.textContent('[data-testid="consumer-3"]'), /p 4,5/);
+  const owner = await page.getAttribute('[data-testid="replica-broker-2-orders-4"] circle.owner', 'class');
+  assert.match(owner, /member-2/);
+  // The coordinator's partition shows as a row of its own.
+  assert.ok(await page.$('[data-testid="replica-broker-1-__consumer_offsets-15"]'));
+  await page.screenshot({ path: join(shots, 'group-rebalance.png') });
+  assert.deepEqual(problems, []);
+});

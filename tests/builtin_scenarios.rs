@@ -118,3 +118,71 @@ fn unclean_election_scenario_counts_the_records_it_loses() {
     });
     assert!(truncated, "broker-1 truncates its divergent log when it returns");
 }
+
+/// (time, generation, members) of every generation the coordinator started.
+fn generations(trace: &[TraceEvent]) -> Vec<(SimTime, i32, usize)> {
+    trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::GroupGenerationStarted { generation, members, .. } => Some((e.at, *generation, members.len())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn revocations(trace: &[TraceEvent]) -> Vec<(SimTime, NodeId, usize)> {
+    trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::PartitionsRevoked { partitions } => Some((e.at, e.node, partitions.len())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn group_rebalance_joins_rebalances_eagerly_and_redelivers_after_a_crash() {
+    let (view, trace) = run("group-rebalance");
+    let gens = generations(&trace);
+    assert_eq!(gens.iter().map(|g| (g.1, g.2)).collect::<Vec<_>>(), [(1, 2), (2, 3), (3, 2)], "{gens:?}");
+    assert!(gens[1].0 > SimTime::from_ms(12000), "consumer-3 joins at 12 s");
+    // Eager: at generation 2 both earlier members revoke all three partitions they owned.
+    let at_gen2: Vec<usize> = revocations(&trace).iter().filter(|r| r.0 < gens[1].0).map(|r| r.2).collect();
+    assert_eq!(at_gen2, [3, 3]);
+    // consumer-2's process dies at 22 s: removed one session (10 s) after its last heartbeat.
+    let removed = trace
+        .iter()
+        .find_map(|e| match &e.kind {
+            TraceKind::GroupMemberRemoved { reason, .. } => Some((e.at, reason.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(removed.1, "session timeout expired");
+    assert!(removed.0 > SimTime::from_ms(31000) && removed.0 <= SimTime::from_ms(32000), "{}", removed.0);
+    let consumed: u64 = view.consumers.iter().map(|c| c.records_consumed).sum();
+    let redelivered: u64 = view.consumers.iter().map(|c| c.redelivered).sum();
+    assert!(redelivered > 0, "what consumer-2 read after its last auto-commit is read again");
+    assert_eq!(consumed - redelivered, 1200, "every record at least once");
+    assert_eq!(view.consumers[1].redelivered, 0);
+    let g = &view.groups[0];
+    assert_eq!((g.state.as_str(), g.generation, g.members.len()), ("Stable", 3, 2));
+    assert!(g.lag.iter().all(|(_, l)| *l == 0), "everything committed: {:?}", g.lag);
+}
+
+#[test]
+fn cooperative_rebalance_moves_one_partition_from_each_in_two_rounds() {
+    let (view, trace) = run("cooperative-rebalance");
+    let gens = generations(&trace);
+    assert_eq!(gens.iter().map(|g| (g.1, g.2)).collect::<Vec<_>>(), [(1, 2), (2, 3), (3, 3)], "{gens:?}");
+    let revoked = revocations(&trace);
+    assert_eq!(revoked.iter().map(|r| r.2).collect::<Vec<_>>(), [1, 1], "{revoked:?}");
+    assert!(revoked.iter().all(|r| r.0 > gens[1].0 && r.0 < gens[2].0), "between the two rounds");
+    let sizes: Vec<usize> = view.consumers.iter().map(|c| c.assignment.len()).collect();
+    assert_eq!(sizes, [2, 2, 2]);
+    // Auto-commit committed at the start of the rebalance; what the old owners read of a moved
+    // partition after that (until they revoked it) is read again by consumer-3.
+    assert_eq!((view.consumers[0].redelivered, view.consumers[1].redelivered), (0, 0));
+    assert!(view.consumers[2].redelivered < 20, "{}", view.consumers[2].redelivered);
+    let consumed: u64 = view.consumers.iter().map(|c| c.records_consumed).sum();
+    assert_eq!(consumed - view.consumers[2].redelivered, 1000);
+}

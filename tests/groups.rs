@@ -282,14 +282,14 @@ fn a_new_coordinator_loads_the_committed_offsets_after_a_crash() {
 
 #[test]
 fn auto_commit_and_a_consumer_crash_redeliver_what_was_not_committed() {
-    // Auto-commit every 5 s; b crashes 4 s after a commit. Its partitions go to a after the
+    // Auto-commit every 5 s; b crashes 4.5 s after a commit. Its partitions go to a after the
     // session timeout, starting from b's last committed offsets: what b read since is read again.
     let consumers = json!([{"id": "a"}, {"id": "b"}]);
-    let events = json!([{"at_ms": 17500, "action": "consumer_crash", "consumer": "b"}]);
+    let events = json!([{"at_ms": 9500, "action": "consumer_crash", "consumer": "b"}]);
     let (view, trace, _) = run(scenario(consumers, json!({}), events), 40000);
     let b_last_commit: BTreeMap<Tp, i64> = {
         let mut out = BTreeMap::new();
-        for e in trace.iter().filter(|e| e.at < SimTime::from_ms(17500)) {
+        for e in trace.iter().filter(|e| e.at < SimTime::from_ms(9500)) {
             if let TraceKind::OffsetsCommitted { offsets, .. } = &e.kind {
                 out.extend(offsets.iter().filter(|(tp, _)| tp.partition >= 3).cloned());
             }
@@ -298,7 +298,7 @@ fn auto_commit_and_a_consumer_crash_redeliver_what_was_not_committed() {
     };
     // What b returned to its application per partition before the crash.
     let mut b_read: BTreeMap<Tp, i64> = BTreeMap::new();
-    for e in trace.iter().filter(|e| e.node == NodeId::consumer(2) && e.at < SimTime::from_ms(17500)) {
+    for e in trace.iter().filter(|e| e.node == NodeId::consumer(2) && e.at < SimTime::from_ms(9500)) {
         if let TraceKind::RecordsConsumed { tp, first_offset, count } = &e.kind {
             b_read.insert(tp.clone(), first_offset + i64::from(*count));
         }

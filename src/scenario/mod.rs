@@ -58,6 +58,8 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("follower-machine-crash", include_str!("../../www/scenarios/follower-machine-crash.json")),
     ("leader-failover", include_str!("../../www/scenarios/leader-failover.json")),
     ("unclean-election", include_str!("../../www/scenarios/unclean-election.json")),
+    ("group-rebalance", include_str!("../../www/scenarios/group-rebalance.json")),
+    ("cooperative-rebalance", include_str!("../../www/scenarios/cooperative-rebalance.json")),
 ];
 
 /// Parses and validates scenario JSON.
@@ -335,8 +337,8 @@ fn parse_consumers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ConsumerS
                 ))
             }
             (Some(g), None) => {
-                if g.is_empty() {
-                    return Err(ScenarioError::new(c.path_of("group"), "a group id cannot be empty"));
+                if g.is_empty() || g.len() > 32767 {
+                    return Err(ScenarioError::new(c.path_of("group"), "a group id has 1 to 32767 bytes"));
                 }
                 ConsumerSource::Group(g)
             }

@@ -162,6 +162,8 @@ pub struct Consumer {
     buffer: BTreeMap<Tp, VecDeque<i64>>,
     /// Partitions without a committed offset under `auto.offset.reset=none`.
     no_offset: BTreeSet<Tp>,
+    /// The high watermark each partition's last fetch response reported.
+    high_watermarks: BTreeMap<Tp, i64>,
     /// Broker → (correlation id, partitions) of the outstanding fetch.
     in_flight: BTreeMap<u16, (u64, Vec<Tp>)>,
     bootstrap: Vec<u16>,
@@ -173,6 +175,8 @@ pub struct Consumer {
     last_poll: SimTime,
     poll_seq: u64,
     next_auto_commit: SimTime,
+    /// When an `AutoCommit` wake-up is armed for (the application idles in `poll()`).
+    auto_commit_wakeup: Option<SimTime>,
     start: SimTime,
     stop: Option<SimTime>,
     active: bool,
@@ -232,6 +236,7 @@ impl Consumer {
             fetch_positions: BTreeMap::new(),
             buffer: BTreeMap::new(),
             no_offset: BTreeSet::new(),
+            high_watermarks: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             bootstrap: setup.bootstrap,
             metadata_in_flight: None,
@@ -242,6 +247,7 @@ impl Consumer {
             last_poll: SimTime::ZERO,
             poll_seq: 0,
             next_auto_commit: SimTime::ZERO,
+            auto_commit_wakeup: None,
             start: setup.start,
             stop: setup.stop,
             active: false,
@@ -279,6 +285,17 @@ impl Consumer {
     /// Member id, generation and member state in subscribe mode.
     pub fn membership(&self) -> Option<(&str, i32, MemberState)> {
         self.group.as_ref().map(|g| (g.member_id.as_str(), g.generation, g.state))
+    }
+
+    /// `records-lag` per assigned partition: the last fetched high watermark minus the position.
+    pub fn lag(&self) -> BTreeMap<Tp, i64> {
+        self.assigned
+            .iter()
+            .filter_map(|tp| {
+                let (hw, pos) = (self.high_watermarks.get(tp)?, self.positions.get(tp)?);
+                Some((tp.clone(), (hw - pos).max(0)))
+            })
+            .collect()
     }
 
     /// Records fetched but not yet returned by `poll()`.
@@ -349,12 +366,16 @@ impl Consumer {
             return;
         }
         let has_generation = self.group.as_ref().is_some_and(|g| g.has_generation());
-        if has_generation {
-            if self.config.enable_auto_commit {
-                self.send_commit(ctx, false);
-            }
-            self.revoke_all(ctx, false);
-            let g = self.group.as_mut().expect("has generation");
+        if has_generation && self.config.enable_auto_commit {
+            self.send_commit(ctx, false);
+        }
+        if self.group.is_some() {
+            // `onLeavePrepare`: revoke what it owns (lost, without a generation).
+            self.revoke_all(ctx, !has_generation);
+        }
+        // `maybeLeaveGroup`: a member with an id that is not unjoined says goodbye.
+        let leaving = self.group.as_ref().filter(|g| !g.member_id.is_empty() && g.state != MemberState::Unjoined);
+        if let Some(g) = leaving {
             let member = g.member_ref();
             if let Some(coordinator) = g.coordinator {
                 let correlation_id = self.correlation_id_next;
@@ -362,6 +383,12 @@ impl Consumer {
                 let msg = GroupMessage::LeaveGroup { correlation_id, member };
                 ctx.send(NodeId::broker(coordinator), Message::Group(msg));
             }
+        }
+        if let Some(g) = self.group.as_mut() {
+            // Closed: a later start is a new consumer instance.
+            g.reset_generation(true);
+            g.requests.clear();
+            g.find_in_flight = None;
         }
         self.active = false;
         self.app = App::Stopped;
@@ -404,15 +431,16 @@ impl Consumer {
         }
         self.last_poll = ctx.now;
         self.app = App::InPoll;
-        if self.group.is_some() {
+        // `ConsumerCoordinator.poll`: join or rejoin if needed (without waiting); only a member
+        // in a stable generation auto-commits. Records of partitions still owned are returned
+        // either way (a cooperative member keeps reading through a rebalance).
+        if self.group.is_some() && self.ensure_active_group(ctx) {
             self.maybe_auto_commit(ctx);
-            if !self.ensure_active_group(ctx) {
-                return;
-            }
         }
         let taken = self.take_records(ctx);
         self.fetch_idle_brokers(ctx);
         if taken == 0 {
+            self.arm_auto_commit_wakeup(ctx);
             return;
         }
         self.poll_seq += 1;
@@ -420,6 +448,10 @@ impl Consumer {
         self.app = App::Processing { poll };
         let work = self.app_behaviour.processing_per_record.as_ns().saturating_mul(u64::from(taken));
         ctx.set_timer(SimDuration::from_ns(work), Timer::PollDone { poll });
+        if self.group.is_some() {
+            // The heartbeat thread notices `now - lastPoll > max.poll.interval.ms`.
+            ctx.set_timer(self.config.max_poll_interval + SimDuration::from_ms(1), Timer::PollTimeout { poll });
+        }
     }
 
     /// Moves records from the buffer to the application; returns how many.
@@ -482,6 +514,18 @@ impl Consumer {
             _ => {}
         }
         self.poll(ctx);
+    }
+
+    /// An application idling in `poll(timeout)` loops back into `poll()` when the timeout
+    /// passes; the auto-commit due by then happens there. Modelled as one wake-up at the due time.
+    fn arm_auto_commit_wakeup(&mut self, ctx: &mut Ctx) {
+        // Nothing to wake for if it is not due later (a member still joining is woken by the join).
+        let pointless = self.next_auto_commit <= ctx.now || self.auto_commit_wakeup == Some(self.next_auto_commit);
+        if !self.config.enable_auto_commit || self.group.is_none() || pointless {
+            return;
+        }
+        self.auto_commit_wakeup = Some(self.next_auto_commit);
+        ctx.set_timer(self.next_auto_commit.saturating_since(ctx.now), Timer::AutoCommit);
     }
 
     fn maybe_auto_commit(&mut self, ctx: &mut Ctx) {
@@ -549,11 +593,11 @@ impl Consumer {
         }
     }
 
+    /// The rebalance protocol: `ConsumerCoordinator` keeps only the protocols every configured
+    /// assignor supports, so it is cooperative only when all of them are cooperative (the
+    /// default `[range, cooperative-sticky]` is eager, KIP-429's first upgrade step).
     fn cooperative(&self) -> bool {
-        let protocol = self.group.as_ref().and_then(|g| g.protocol.as_deref());
-        protocol.map_or(self.config.assignors.first() == Some(&Assignor::CooperativeSticky), |p| {
-            p == Assignor::CooperativeSticky.name()
-        })
+        !self.config.assignors.is_empty() && self.config.assignors.iter().all(|a| *a == Assignor::CooperativeSticky)
     }
 
     /// Gives up every assigned partition: `onPartitionsRevoked`, or `onPartitionsLost`.
@@ -805,10 +849,12 @@ impl Consumer {
         }
     }
 
-    /// An error from the coordinator: rediscover it, rejoin, or reset the generation.
+    /// An error from the coordinator: rediscover it, rejoin, or reset the generation
+    /// (`AbstractCoordinator`'s response handlers).
     fn on_group_error(&mut self, ctx: &mut Ctx, api: &str, error: ErrorCode) {
         ctx.trace(TraceKind::GroupRequestFailed { api: api.into(), error });
         let g = self.group.as_mut().expect("subscribe mode");
+        let mut retry = self.config.retry_backoff;
         match error {
             ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable | ErrorCode::RequestTimedOut => {
                 if let Some(c) = g.coordinator.take() {
@@ -820,23 +866,39 @@ impl Consumer {
                     g.need_rejoin = true;
                 }
             }
+            // A commit during a rebalance just fails; a heartbeat's answer matters only to a
+            // stable member (the Join/Sync in flight will say so itself).
+            ErrorCode::RebalanceInProgress if api == "OffsetCommit" => return,
+            ErrorCode::RebalanceInProgress if api == "Heartbeat" && g.state != MemberState::Stable => return,
             ErrorCode::RebalanceInProgress => {
-                if api == "OffsetCommit" {
-                    return;
-                }
                 g.need_rejoin = true;
                 if g.state != MemberState::Stable {
                     g.state = MemberState::Unjoined;
                 }
+                retry = SimDuration::ZERO;
             }
-            ErrorCode::IllegalGeneration => g.reset_generation(false),
-            ErrorCode::UnknownMemberId => g.reset_generation(true),
+            // Rejoin at once (`joinGroupIfNeeded` retries these without a backoff).
+            ErrorCode::IllegalGeneration => {
+                g.reset_generation(false);
+                retry = SimDuration::ZERO;
+            }
+            ErrorCode::UnknownMemberId => {
+                g.reset_generation(true);
+                retry = SimDuration::ZERO;
+            }
+            // Fatal: `poll()` throws and the application dies.
+            ErrorCode::InconsistentGroupProtocol | ErrorCode::InvalidSessionTimeout => {
+                self.active = false;
+                self.app = App::Stopped;
+                ctx.trace(TraceKind::ConsumerStopped);
+                return;
+            }
             _ => {
                 g.state = MemberState::Unjoined;
                 g.need_rejoin = true;
             }
         }
-        ctx.set_timer(self.config.retry_backoff, Timer::GroupRetry);
+        ctx.set_timer(retry, Timer::GroupRetry);
     }
 
     /// The application is blocked in `poll()` waiting on the group: let it go on.
@@ -846,26 +908,13 @@ impl Consumer {
         }
     }
 
-    /// The heartbeat thread: leave after `max.poll.interval.ms` without a poll, else beat.
+    /// The heartbeat thread's beat (every `heartbeat.interval.ms`).
     fn on_heartbeat_timer(&mut self, ctx: &mut Ctx) {
         if !self.active {
             return;
         }
         ctx.set_timer(self.config.heartbeat_interval, Timer::ConsumerHeartbeat);
-        let since_poll = ctx.now.saturating_since(self.last_poll);
-        let processing = matches!(self.app, App::Processing { .. } | App::Committing { .. });
         let g = self.group.as_mut().expect("subscribe mode");
-        if processing && since_poll > self.config.max_poll_interval && g.has_generation() {
-            ctx.trace(TraceKind::PollIntervalExceeded { since_poll });
-            let member = g.member_ref();
-            g.reset_generation(true);
-            if let Some(coordinator) = g.coordinator {
-                let correlation_id = self.next_correlation();
-                let msg = GroupMessage::LeaveGroup { correlation_id, member };
-                self.send_group(ctx, coordinator, correlation_id, GroupRequest::Leave, msg);
-            }
-            return;
-        }
         match g.coordinator {
             None => self.find_coordinator(ctx),
             Some(coordinator)
@@ -878,6 +927,29 @@ impl Consumer {
                 self.send_group(ctx, coordinator, correlation_id, GroupRequest::Heartbeat, msg);
             }
             Some(_) => {}
+        }
+    }
+
+    /// The heartbeat thread saw no `poll()` for longer than `max.poll.interval.ms`: it leaves the
+    /// group (`maybeLeaveGroup`); the member id is forgotten, so the next poll joins afresh and
+    /// the partitions count as lost.
+    fn on_poll_timeout(&mut self, ctx: &mut Ctx) {
+        let since_poll = ctx.now.saturating_since(self.last_poll);
+        if self.app == App::InPoll || since_poll <= self.config.max_poll_interval {
+            return;
+        }
+        let Some(g) = self.group.as_mut() else { return };
+        if g.member_id.is_empty() || g.state == MemberState::Unjoined {
+            return;
+        }
+        ctx.trace(TraceKind::PollIntervalExceeded { since_poll });
+        let member = g.member_ref();
+        let coordinator = g.coordinator;
+        g.reset_generation(true);
+        if let Some(coordinator) = coordinator {
+            let correlation_id = self.next_correlation();
+            let msg = GroupMessage::LeaveGroup { correlation_id, member };
+            self.send_group(ctx, coordinator, correlation_id, GroupRequest::Leave, msg);
         }
     }
 
@@ -966,7 +1038,12 @@ impl Consumer {
             Timer::FetchNow => self.fetch_idle_brokers(ctx),
             Timer::PollDone { poll } => self.on_poll_done(ctx, poll),
             Timer::ConsumerHeartbeat => self.on_heartbeat_timer(ctx),
+            Timer::PollTimeout { .. } => self.on_poll_timeout(ctx),
             Timer::GroupRetry => self.wake_poll(ctx),
+            Timer::AutoCommit => {
+                self.auto_commit_wakeup = None;
+                self.wake_poll(ctx);
+            }
             Timer::RequestTimeout { correlation_id } => self.on_request_timeout(ctx, correlation_id),
             _ => {}
         }
@@ -1111,6 +1188,9 @@ impl Consumer {
                 && self.fetch_positions.get(&resp.tp) == Some(&resp.fetch_offset);
             if !current {
                 continue;
+            }
+            if resp.high_watermark >= 0 {
+                self.high_watermarks.insert(resp.tp.clone(), resp.high_watermark);
             }
             match resp.error {
                 ErrorCode::None => got |= self.buffer_records(ctx, resp),

@@ -201,6 +201,11 @@ pub enum Timer {
     },
     /// Consumer: retry finding the coordinator or joining (after `retry.backoff.ms`).
     GroupRetry,
+    /// Consumer: the heartbeat thread's `max.poll.interval.ms` check for poll number `poll`.
+    PollTimeout {
+        /// Which poll.
+        poll: u64,
+    },
 }
 
 /// Everything a handler asks the simulator to do.

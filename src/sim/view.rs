@@ -159,6 +159,8 @@ pub struct ConsumerView {
     pub redelivered: u64,
     /// Position (next offset `poll()` returns) per partition.
     pub positions: Vec<(String, i64)>,
+    /// `records-lag` per owned partition: last fetched HW minus position.
+    pub lag: Vec<(String, i64)>,
     /// Partitions it owns now.
     pub assignment: Vec<String>,
     /// `group.id` (subscribe mode).
@@ -288,6 +290,7 @@ impl Sim {
             records_consumed: c.stats().records_consumed,
             redelivered: self.redelivered(id),
             positions: c.positions().iter().map(|(tp, o)| (tp.to_string(), *o)).collect(),
+            lag: c.lag().iter().map(|(tp, l)| (tp.to_string(), *l)).collect(),
             assignment: c.assignment().iter().map(|tp| tp.to_string()).collect(),
             group: c.group_id().map(str::to_string),
             member_id: membership.map(|m| m.0.to_string()).filter(|m| !m.is_empty()),

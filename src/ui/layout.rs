@@ -45,10 +45,19 @@ pub fn positions(view: &ClusterView) -> BTreeMap<NodeId, (f64, f64)> {
         // Three brokers leave room inside the ring, halfway between the top card and the two
         // lower ones; other counts put a card where the controller would sit, so it goes to the
         // top left, clear of the ring and of the producers.
-        let ys: Vec<f64> = view.brokers.iter().map(|b| out[&b.id].1).collect();
-        let centre = if view.brokers.len() == 3 {
-            let (top, bottom) = ys.iter().fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(*y), hi.max(*y)));
-            (WIDTH / 2.0, (top + bottom) / 2.0)
+        // Tall cards (many partitions) close that gap: then it goes to the top left too.
+        let edges: Vec<(f64, f64)> = view
+            .brokers
+            .iter()
+            .map(|b| {
+                let (y, h) = (out[&b.id].1, broker_height(b.replicas.len()) / 2.0);
+                (y - h, y + h)
+            })
+            .collect();
+        let top_bottom = edges.first().map_or(0.0, |e| e.1);
+        let lower_top = edges.iter().skip(1).map(|e| e.0).fold(f64::MAX, f64::min);
+        let centre = if view.brokers.len() == 3 && lower_top - top_bottom >= CONTROLLER_H + 8.0 {
+            (WIDTH / 2.0, (top_bottom + lower_top) / 2.0)
         } else {
             (WIDTH / 2.0 - 250.0, CONTROLLER_H / 2.0 + 10.0)
         };

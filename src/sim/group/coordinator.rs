@@ -18,6 +18,7 @@ use super::assignor::Subscription;
 use super::coordinator_partition;
 use super::messages::{GroupMessage, JoinGroupRequest, JoinGroupResponse, MemberRef};
 use super::offsets_records::{self as records, GroupMetadata, OffsetCommit, OffsetsRecord, StoredMember};
+use super::sticky::java_hash_map_order;
 use crate::sim::node::{Ctx, NodeId, Timer};
 use crate::sim::protocol::{ErrorCode, Message, Tp};
 use crate::sim::rng::SimRng;
@@ -152,7 +153,8 @@ impl Group {
     }
 
     /// `ClassicGroup.selectProtocol`: each member votes for its most preferred candidate; the
-    /// most votes win (ties go to the candidate first in the leader's preference order).
+    /// most votes win. Kafka takes the maximum over a `HashMap` of votes, so a tie goes to the
+    /// candidate first in Java `HashMap` order (`range` before `cooperative-sticky`).
     fn select_protocol(&self) -> Option<String> {
         let candidates = self.candidate_protocols();
         let mut votes: BTreeMap<&str, u32> = BTreeMap::new();
@@ -162,22 +164,20 @@ impl Group {
             }
         }
         let best = votes.values().copied().max()?;
-        let leader = self.leader.as_ref().and_then(|l| self.members.get(l));
-        let order: Vec<&str> =
-            leader.map(|m| m.protocols.iter().map(|(n, _)| n.as_str()).collect()).unwrap_or_default();
-        order
-            .iter()
-            .find(|n| votes.get(**n) == Some(&best))
-            .or_else(|| votes.iter().find(|(_, v)| **v == best).map(|(n, _)| n))
-            .map(|n| n.to_string())
+        let tied: Vec<&str> = votes.iter().filter(|(_, v)| **v == best).map(|(n, _)| *n).collect();
+        let first = java_hash_map_order(&tied)[0];
+        Some(tied[first].to_string())
     }
 
     fn all_joined(&self) -> bool {
         self.pending.is_empty() && self.members.values().all(|m| m.awaiting_join.is_some())
     }
 
+    /// A new leader when the old one is gone: the first member in Java `HashMap` order of the
+    /// member ids (`members.keySet().iterator().next()` in `ClassicGroup`).
     fn first_member(&self) -> Option<String> {
-        self.members.values().min_by_key(|m| m.join_order).map(|m| m.member_id.clone())
+        let ids: Vec<&str> = self.members.keys().map(String::as_str).collect();
+        java_hash_map_order(&ids).first().map(|i| ids[*i].to_string())
     }
 
     fn metadata(&self, now: SimTime) -> GroupMetadata {
@@ -251,6 +251,9 @@ pub struct GroupCoordinator {
     responses: Vec<(NodeId, Message)>,
     /// Group metadata to write once a log is at hand (a group that became Empty).
     pending_metadata: Vec<(u32, GroupMetadata)>,
+    /// Rebalance tokens, unique across every group this coordinator ever held, so a deadline
+    /// armed before an unload never matches a reloaded group.
+    token_next: u64,
 }
 
 type Resp = Result<(), ErrorCode>;
@@ -267,6 +270,7 @@ impl GroupCoordinator {
             rng,
             responses: Vec::new(),
             pending_metadata: Vec::new(),
+            token_next: 1,
         }
     }
 
@@ -522,10 +526,7 @@ impl GroupCoordinator {
         g.members.insert(req.member_id.clone(), member);
         g.new_member_added = true;
         ctx.trace(TraceKind::GroupMemberAdded { group: req.group_id.clone(), member_id: req.member_id.clone() });
-        ctx.set_timer(
-            req.rebalance_timeout,
-            Timer::GroupSession { group: req.group_id.clone(), member: req.member_id },
-        );
+        ctx.set_timer(req.session_timeout, Timer::GroupSession { group: req.group_id.clone(), member: req.member_id });
         self.rebalance_or_complete(ctx, &req.group_id, "new member joined");
     }
 
@@ -538,6 +539,8 @@ impl GroupCoordinator {
         let m = g.members.get_mut(&req.member_id).expect("checked");
         let changed = m.protocols != req.protocols;
         m.protocols = req.protocols.clone();
+        m.session_timeout = req.session_timeout;
+        m.rebalance_timeout = req.rebalance_timeout;
         m.node = from;
         m.deadline = now + m.rebalance_timeout;
         match state {
@@ -581,7 +584,8 @@ impl GroupCoordinator {
             }
         }
         let timeout = g.rebalance_timeout();
-        g.token += 1;
+        g.token = self.token_next;
+        self.token_next += 1;
         let token = g.token;
         let delay = if g.state == GroupState::Empty {
             g.new_member_added = false;
@@ -635,7 +639,8 @@ impl GroupCoordinator {
             g.leader = g.first_member();
         }
         g.generation += 1;
-        g.token += 1;
+        g.token = self.token_next;
+        self.token_next += 1;
         let (from, generation) = (g.state, g.generation);
         if g.members.is_empty() {
             g.state = GroupState::Empty;
@@ -672,15 +677,14 @@ impl GroupCoordinator {
         });
         let timeout = g.rebalance_timeout();
         let token = g.token;
-        let joins: Vec<(String, NodeId, u64, SimDuration)> = g
+        let joins: Vec<(String, NodeId, u64)> = g
             .members
             .values_mut()
-            .filter_map(|m| m.awaiting_join.take().map(|c| (m.member_id.clone(), m.node, c, m.session_timeout)))
+            .filter_map(|m| m.awaiting_join.take().map(|c| (m.member_id.clone(), m.node, c)))
             .collect();
-        for (member, node, c, session) in joins {
+        for (member, node, c) in joins {
             let resp = self.join_response(group_id, &member, c);
             self.respond(node, resp);
-            ctx.set_timer(session, Timer::GroupSession { group: group_id.to_string(), member });
         }
         ctx.set_timer(timeout, Timer::GroupSyncDeadline { group: group_id.to_string(), token });
     }
@@ -818,6 +822,11 @@ impl GroupCoordinator {
             return Err(ErrorCode::NotCoordinator);
         }
         let g = self.groups.get_mut(group_id).ok_or(ErrorCode::UnknownMemberId)?;
+        if g.pending.remove(member_id).is_some() {
+            // A member that got MEMBER_ID_REQUIRED and leaves before joining.
+            self.maybe_complete_join(ctx, group_id);
+            return Ok(());
+        }
         let m = g.members.remove(member_id).ok_or(ErrorCode::UnknownMemberId)?;
         if let Some(c) = m.awaiting_join {
             self.respond(m.node, join_error(c, member_id, ErrorCode::UnknownMemberId));
@@ -949,7 +958,10 @@ impl GroupCoordinator {
         }
         g.state = GroupState::Stable;
         let mut out = vec![];
+        let now = ctx.now;
         for (id, m) in g.members.iter_mut() {
+            // `propagateAssignment` restarts every member's session.
+            m.deadline = now + m.session_timeout;
             m.assignment = assignments.get(id).cloned().unwrap_or_default();
             if let Some(c) = m.awaiting_sync.take() {
                 out.push((m.node, c, m.assignment.clone()));
@@ -989,20 +1001,18 @@ impl GroupCoordinator {
         match timer {
             Timer::GroupJoinDeadline { group, token } => self.on_join_deadline(ctx, &group, token),
             Timer::GroupSyncDeadline { group, token } => self.on_sync_deadline(ctx, &group, token),
+            // One timer chain per member, started when it is added (or loaded).
             Timer::GroupSession { group, member } => {
-                let expired = self
-                    .groups
-                    .get(&group)
-                    .and_then(|g| g.members.get(&member))
-                    .map(|m| (m.deadline <= ctx.now, m.deadline));
-                match expired {
-                    Some((true, _)) => {
-                        let _ = self.leave(ctx, &group, &member, "session timeout expired");
-                    }
-                    Some((false, deadline)) => {
-                        ctx.set_timer(deadline.saturating_since(ctx.now), Timer::GroupSession { group, member })
-                    }
-                    None => {}
+                let Some(m) = self.groups.get(&group).and_then(|g| g.members.get(&member)) else { return };
+                if m.awaiting_join.is_some() || m.awaiting_sync.is_some() {
+                    // `hasSatisfiedHeartbeat`: a member waiting on the group is alive.
+                    let session = m.session_timeout;
+                    ctx.set_timer(session, Timer::GroupSession { group, member });
+                } else if m.deadline <= ctx.now {
+                    let _ = self.leave(ctx, &group, &member, "session timeout expired");
+                } else {
+                    let after = m.deadline.saturating_since(ctx.now);
+                    ctx.set_timer(after, Timer::GroupSession { group, member });
                 }
             }
             Timer::GroupPendingMember { group, member } => {

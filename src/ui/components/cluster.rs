@@ -43,10 +43,11 @@ pub fn cluster(props: &ClusterProps) -> Html {
             <g class="links">{ links(view, &pos) }</g>
             <g class="nodes">
                 { for view.producers.iter().map(|p| producer(p, pos[&p.id])) }
-                { for view.consumers.iter().map(|c| consumer(c, pos[&c.id])) }
-                { for view.brokers.iter().map(|b| broker(b, pos[&b.id], leo_max, &isr, &open_menu)) }
+                { for view.consumers.iter().map(|c| consumer(view, c, pos[&c.id])) }
+                { for view.brokers.iter().map(|b| broker(view, b, pos[&b.id], leo_max, &isr, &open_menu)) }
                 { for view.controller.iter().map(|c| controller(c, pos[&c.id])) }
             </g>
+            <g class="groups">{ groups(view) }</g>
             <g class="flights">{ for props.flights.iter().map(|(f, t)| flight(view, f, *t, &pos)) }</g>
             { for (*menu).and_then(|id| view.brokers.iter().find(|b| b.id == id)).map(|b| fault_menu(b, pos[&b.id], &menu, &props.on_fault)) }
         </svg>
@@ -91,17 +92,63 @@ fn producer(p: &ProducerView, (cx, cy): (f64, f64)) -> Html {
     }
 }
 
-fn consumer(c: &ConsumerView, (cx, cy): (f64, f64)) -> Html {
+/// Colour class of consumer `id` (its position among the consumers), shared by its card and
+/// the partitions it owns.
+fn member_class(view: &ClusterView, id: NodeId) -> String {
+    let i = view.consumers.iter().position(|c| c.id == id).unwrap_or(0);
+    format!("member-{}", i % 6)
+}
+
+/// Partition (`topic-partition`) → the consumer that owns it now.
+fn owners(view: &ClusterView) -> BTreeMap<String, NodeId> {
+    view.consumers.iter().flat_map(|c| c.assignment.iter().map(move |tp| (tp.clone(), c.id))).collect()
+}
+
+fn consumer(view: &ClusterView, c: &ConsumerView, (cx, cy): (f64, f64)) -> Html {
     let (x, y) = (cx - CLIENT_W / 2.0, cy - CLIENT_H / 2.0);
-    let state = if c.active { "polling" } else { "stopped" };
+    let lag: i64 = c.lag.iter().map(|(_, l)| l).sum();
+    let state = match (&c.member_state, c.active) {
+        (_, false) => "stopped".to_string(),
+        (Some(s), true) if c.generation >= 0 => format!("{} · gen {}", s.to_lowercase(), c.generation),
+        (Some(s), true) => s.to_lowercase(),
+        (None, true) => "assigned".to_string(),
+    };
+    let owned: Vec<String> =
+        c.assignment.iter().map(|tp| tp.rsplit_once('-').map_or(tp.clone(), |(_, p)| p.to_string())).collect();
+    let owned = if owned.is_empty() { "–".to_string() } else { owned.join(",") };
+    let member = c.member_id.as_deref().unwrap_or("(no member id yet)");
+    let group = c.group.as_deref().map_or("no group (assign)".to_string(), |g| format!("group {g}"));
     html! {
-        <g class={classes!("node", "consumer", (!c.active).then_some("inactive"))} data-testid={c.id.to_string()}>
-            <title>{ format!("{} ({}): {} records consumed; positions {:?}", c.id, c.label, c.records_consumed, c.positions) }</title>
+        <g class={classes!("node", "consumer", member_class(view, c.id), (!c.active).then_some("inactive"))} data-testid={c.id.to_string()}>
+            <title>{ format!("{} ({}): {group}, member {member}; owns [{}]; {} records consumed ({} redelivered), {} buffered; lag {lag}; positions {:?}; commits {} ok, {} failed",
+                c.id, c.label, c.assignment.join(", "), c.records_consumed, c.redelivered, c.buffered, c.positions, c.commits.0, c.commits.1) }</title>
             <rect x={x.to_string()} y={y.to_string()} width={CLIENT_W.to_string()} height={CLIENT_H.to_string()} rx="10" />
-            <text class="name" x={(x + 12.0).to_string()} y={(y + 22.0).to_string()}>{ c.id.to_string() }</text>
-            <text class="stat" x={(x + 12.0).to_string()} y={(y + 40.0).to_string()}>{ format!("consumed {}", c.records_consumed) }</text>
-            <text class="stat" x={(x + 12.0).to_string()} y={(y + 56.0).to_string()}>{ state }</text>
+            <rect class="member-stripe" x={x.to_string()} y={(y + 8.0).to_string()} width="5" height={(CLIENT_H - 16.0).to_string()} rx="2" />
+            <text class="name" x={(x + 14.0).to_string()} y={(y + 20.0).to_string()}>{ c.id.to_string() }</text>
+            <text class="stat" x={(x + CLIENT_W - 10.0).to_string()} y={(y + 20.0).to_string()} text-anchor="end">{ format!("p {owned}") }</text>
+            <text class="stat" x={(x + 14.0).to_string()} y={(y + 38.0).to_string()}>{ format!("consumed {} · lag {lag}", c.records_consumed) }</text>
+            <text class="stat" x={(x + 14.0).to_string()} y={(y + 54.0).to_string()}>{ state }</text>
         </g>
+    }
+}
+
+/// One line per group above the consumers: state, generation, protocol, coordinator.
+fn groups(view: &ClusterView) -> Html {
+    let x = WIDTH - CLIENT_W / 2.0 - 16.0;
+    html! {
+        { for view.groups.iter().enumerate().map(|(i, g)| {
+            let coordinator = g.coordinator.map_or("no coordinator".to_string(), |b| format!("broker-{b}"));
+            let protocol = g.protocol.as_deref().unwrap_or("–");
+            html! {
+                <g class={classes!("group-label", g.state.to_lowercase())} data-testid={format!("group-{}", g.group)}>
+                    <title>{ format!("Group {}: {} in generation {} ({protocol}); coordinator {coordinator} (leader of __consumer_offsets-{}); committed {:?}; lag {:?}",
+                        g.group, g.state, g.generation, g.offsets_partition, g.committed, g.lag) }</title>
+                    <text x={x.to_string()} y={(18.0 + 16.0 * i as f64).to_string()} text-anchor="middle">
+                        { format!("{} · {} · gen {}", g.group, g.state, g.generation) }
+                    </text>
+                </g>
+            }
+        }) }
     }
 }
 
@@ -131,6 +178,11 @@ fn controller(c: &ControllerView, (cx, cy): (f64, f64)) -> Html {
             <text class="stat" x={(x + 10.0).to_string()} y={(y + 38.0).to_string()}>{ status }</text>
         </g>
     }
+}
+
+/// `__consumer_offsets-N` is too long for a row: `__co-N` (the tooltip has the full name).
+fn short_tp(tp: &str) -> String {
+    tp.strip_prefix("__consumer_offsets-").map_or(tp.to_string(), |p| format!("__co-{p}"))
 }
 
 /// The controller's committed ISR per partition (`topic-partition` → brokers).
@@ -195,6 +247,7 @@ fn fault_menu(
 }
 
 fn broker(
+    view: &ClusterView,
     b: &BrokerView,
     (cx, cy): (f64, f64),
     leo_max: i64,
@@ -205,6 +258,7 @@ fn broker(
     let (x, y) = (cx - BROKER_W / 2.0, cy - h / 2.0);
     let bar_x = x + 96.0;
     let bar_w = 76.0;
+    let owner = owners(view);
     let rows = b.replicas.iter().enumerate().map(|(i, r)| {
         let ry = y + 44.0 + 22.0 * i as f64;
         let leader = r.leader == Some(b.id.number);
@@ -236,7 +290,12 @@ fn broker(
                 <title>{ format!("{} on {}: {role}{sync_note}, leader epoch {}; replicas {:?}; ISR {isr}; log start {}, LEO {}, HW {}; {} batches",
                     r.tp, b.id, r.leader_epoch, r.replicas,
                     r.log_start_offset, r.log_end_offset, r.high_watermark, r.batches) }</title>
-                <text class="tp" x={(x + 12.0).to_string()} y={(ry + 4.0).to_string()}>{ &r.tp }</text>
+                <text class="tp" x={(x + 12.0).to_string()} y={(ry + 4.0).to_string()}>{ short_tp(&r.tp) }</text>
+                { for owner.get(&r.tp).map(|c| html! {
+                    <circle class={classes!("owner", member_class(view, *c))} cx={(x + 6.0).to_string()} cy={ry.to_string()} r="3.5">
+                        <title>{ format!("{} is read by {c}", r.tp) }</title>
+                    </circle>
+                }) }
                 <text class="role" x={(x + 78.0).to_string()} y={(ry + 4.0).to_string()}>{ letter }</text>
                 <rect class="bar-bg" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={bar_w.to_string()} height="12" rx="3" />
                 <rect class="bar" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={fill.to_string()} height="12" rx="3" />
