@@ -134,7 +134,7 @@ fn consumer(view: &ClusterView, c: &ConsumerView, (cx, cy): (f64, f64)) -> Html 
 
 /// One line per group above the consumers: state, generation, protocol, coordinator.
 fn groups(view: &ClusterView) -> Html {
-    let x = WIDTH - CLIENT_W / 2.0 - 16.0;
+    let x = WIDTH - 16.0;
     html! {
         { for view.groups.iter().enumerate().map(|(i, g)| {
             let coordinator = g.coordinator.map_or("no coordinator".to_string(), |b| format!("broker-{b}"));
@@ -143,7 +143,7 @@ fn groups(view: &ClusterView) -> Html {
                 <g class={classes!("group-label", g.state.to_lowercase())} data-testid={format!("group-{}", g.group)}>
                     <title>{ format!("Group {}: {} in generation {} ({protocol}); coordinator {coordinator} (leader of __consumer_offsets-{}); committed {:?}; lag {:?}",
                         g.group, g.state, g.generation, g.offsets_partition, g.committed, g.lag) }</title>
-                    <text x={x.to_string()} y={(18.0 + 16.0 * i as f64).to_string()} text-anchor="middle">
+                    <text x={x.to_string()} y={(18.0 + 16.0 * i as f64).to_string()} text-anchor="end">
                         { format!("{} · {} · gen {}", g.group, g.state, g.generation) }
                     </text>
                 </g>
