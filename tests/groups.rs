@@ -382,3 +382,33 @@ fn group_states_move_only_along_kafkas_transitions() {
     assert_eq!(view.groups[0].state, "Empty", "both left");
     assert!(view.groups[0].members.is_empty());
 }
+
+#[test]
+fn auto_offset_reset_none_without_a_committed_offset_reads_nothing() {
+    let consumers = json!([{"id": "a", "config": {"auto.offset.reset": "none"}}]);
+    let (view, trace, _) = run(scenario(consumers, json!({}), json!([])), 20000);
+    let missing: BTreeSet<String> = trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::NoOffsetForPartition { tp } => Some(tp.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(missing.len(), 6, "NoOffsetForPartitionException for every partition: {missing:?}");
+    assert_eq!(view.consumers[0].records_consumed, 0);
+}
+
+#[test]
+fn commit_async_commits_after_every_poll_without_blocking() {
+    let cfg = json!({"enable.auto.commit": false, "max.poll.records": 50});
+    let consumers = json!([{"id": "a", "commit": "async", "processing_ms_per_record": 1, "config": cfg}]);
+    let (view, trace, _) = run(scenario(consumers, json!({}), json!([])), 30000);
+    let a = &view.consumers[0];
+    assert_eq!(a.records_consumed, 1200);
+    assert!(a.commits.0 >= 1200 / 50 / 6, "about one commit per poll: {:?}", a.commits);
+    assert_eq!(a.commits.1, 0);
+    // The last commit covers everything: committed = log end on every partition.
+    let g = &view.groups[0];
+    assert!(g.lag.iter().all(|(_, l)| *l == 0), "{:?}", g.lag);
+    assert!(trace.iter().all(|e| !matches!(e.kind, TraceKind::PartitionsLost { .. })));
+}
