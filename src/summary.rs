@@ -186,7 +186,7 @@ impl RunSummary {
             trace_hash: sim.trace_hash().hex(),
             messages: sim.message_counts().iter().map(|(id, c)| (id.to_string(), *c)).collect(),
             partitions: partition_summaries(&cluster),
-            checks: sim.acked_check(),
+            checks: sim.checks(),
             brokers: broker_summaries(sim, &cluster),
             groups: cluster.groups.clone(),
             consumers: cluster

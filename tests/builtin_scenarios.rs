@@ -186,3 +186,20 @@ fn cooperative_rebalance_moves_one_partition_from_each_in_two_rounds() {
     let consumed: u64 = view.consumers.iter().map(|c| c.records_consumed).sum();
     assert_eq!(consumed - view.consumers[2].redelivered, 1000);
 }
+
+#[test]
+fn built_in_scenarios_break_no_safety_rule_except_the_unclean_election() {
+    for (id, json) in BUILT_IN {
+        let s = parse_json(json).unwrap();
+        let mut sim = Sim::new(&s, s.seed);
+        sim.set_trace_capture(false);
+        sim.run_until(SimTime::from_ms(s.duration_ms), 10_000_000);
+        let c = sim.checks();
+        let kinds: Vec<_> = c.violations.iter().map(|v| v.kind).collect();
+        if *id == "unclean-election" {
+            assert_eq!(kinds, [brokerscope::sim::invariants::ViolationKind::AckedLost], "{id}");
+        } else {
+            assert!(c.violations.is_empty(), "{id}: {:?}", c.violations);
+        }
+    }
+}

@@ -365,13 +365,19 @@ fn seeds_reports_lost_acknowledged_records_with_a_replay_command_and_exit_1() {
     let (code, out, err) =
         brokerscope(&["seeds", "--scenario", "www/scenarios/unclean-election.json", "--count", "3", "--jobs", "2"]);
     assert_eq!(code, 1, "{err}");
-    assert!(out.starts_with("3 seeds from 1: 3 with acknowledged records lost"), "{out}");
+    assert!(out.starts_with("3 seeds from 1: 3 with violations (3 with acknowledged records lost)"), "{out}");
+    assert!(out.contains("first: AckedLost at event "), "each failing seed's first violation: {out}");
     assert!(out.contains("replay: brokerscope run www/scenarios/unclean-election.json --seed 2 --trace out.jsonl"));
     assert!(out.contains("the configuration allows it:") && out.contains("unclean.leader.election.enable"), "{out}");
-    assert!(err.contains("3/3 seeds") && err.contains("3 of 3 seeds lost acknowledged records"), "{err}");
+    assert!(err.contains("3/3 seeds") && err.contains("3 of 3 seeds broke a safety rule"), "{err}");
     let (code, out, err) = brokerscope(&["seeds", "--scenario", "www/scenarios/leader-failover.json", "--count", "4"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("4 seeds from 1: 0 with acknowledged records lost, 6400 acknowledged in all"), "{out}");
+    assert!(
+        out.starts_with(
+            "4 seeds from 1: 0 with violations (0 with acknowledged records lost), 6400 acknowledged in all"
+        ),
+        "{out}"
+    );
     let (code, _, err) = brokerscope(&["seeds", "--scenario", "www/scenarios/hello.json", "--count", "0"]);
     assert_eq!(code, 2, "{err}");
 }

@@ -7,8 +7,6 @@ use super::run::load;
 use super::{bad_input, Failure};
 use crate::scenario::Scenario;
 use crate::sim::check::AckedCheck;
-use crate::sim::config::{BrokerConfig, ControllerConfig, TopicConfig};
-use crate::sim::scenario::{Action, CrashKind};
 use crate::sim::{time::SimTime, Sim};
 use std::io::Write;
 use std::path::PathBuf;
@@ -36,7 +34,7 @@ fn check_seed(scenario: &Scenario, seed: u64) -> AckedCheck {
     let mut sim = Sim::new(scenario, seed);
     sim.set_trace_capture(false);
     sim.run_until(SimTime::from_ms(scenario.duration_ms), u64::MAX);
-    sim.acked_check()
+    sim.checks()
 }
 
 /// Runs `seeds` on `jobs` threads; `progress` hears of each finished seed.
@@ -62,37 +60,7 @@ fn check_all(scenario: &Scenario, seeds: Vec<u64>, jobs: usize, progress: impl F
     })
 }
 
-/// Why this scenario's configuration may lose acknowledged records, if it may.
-pub fn loss_allowed_by(scenario: &Scenario) -> Vec<String> {
-    let mut why = Vec::new();
-    for p in &scenario.producers {
-        match p.config.get("acks") {
-            None | Some("all" | "-1") => {}
-            Some(acks) => why.push(format!("{}: acks={acks}", p.label)),
-        }
-    }
-    let broker_min_isr = BrokerConfig::from_props(&scenario.broker_config).min_insync_replicas;
-    let unclean = ControllerConfig::from_props(&scenario.broker_config).unclean_leader_election;
-    for t in &scenario.topics {
-        let topic = TopicConfig::from_props(&t.config);
-        let min_isr = topic.min_insync_replicas.unwrap_or(broker_min_isr);
-        if t.replication_factor < 3 || min_isr < 2 {
-            why.push(format!(
-                "{}: replication.factor {} with min.insync.replicas {min_isr}",
-                t.name, t.replication_factor
-            ));
-        }
-        if topic.unclean_leader_election.unwrap_or(unclean) {
-            why.push(format!("{}: unclean.leader.election.enable", t.name));
-        }
-    }
-    let machine_crash =
-        scenario.events.iter().any(|e| matches!(e.action, Action::CrashBroker { kind: CrashKind::Machine, .. }));
-    if machine_crash {
-        why.push("machine crashes lose unflushed records (the last in-sync replica may lose them all)".into());
-    }
-    why
-}
+pub use crate::sim::check::loss_allowed_by;
 
 /// `brokerscope seeds`: prints a report; fails (exit 1) when any seed lost acknowledged records.
 pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
@@ -108,20 +76,26 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
         let _ = std::io::stderr().flush();
     });
     eprintln!();
-    let failing: Vec<&(u64, AckedCheck)> = results.iter().filter(|(_, c)| c.acked_lost > 0).collect();
+    let failing: Vec<&(u64, AckedCheck)> =
+        results.iter().filter(|(_, c)| c.acked_lost > 0 || !c.violations.is_empty()).collect();
+    let lost = results.iter().filter(|(_, c)| c.acked_lost > 0).count();
     let mut out = format!(
-        "{total} seeds from {}: {} with acknowledged records lost, {} acknowledged in all\n",
+        "{total} seeds from {}: {} with violations ({lost} with acknowledged records lost), {} acknowledged in all, {} duplicates, {} reordered\n",
         args.from,
         failing.len(),
-        results.iter().map(|(_, c)| c.acked).sum::<u64>()
+        results.iter().map(|(_, c)| c.acked).sum::<u64>(),
+        results.iter().map(|(_, c)| c.duplicates).sum::<u64>(),
+        results.iter().map(|(_, c)| c.reordered).sum::<u64>(),
     );
     for (seed, check) in failing.iter().take(5) {
-        let first: Vec<String> = check.lost.iter().take(5).map(|l| format!("{}@{}", l.tp, l.offset)).collect();
+        let first = check.violations.first().map_or("acknowledged records lost".to_string(), |v| {
+            format!("{:?} at event {} ({} ms): {}", v.kind, v.seq, v.at_ms, v.message)
+        });
         out += &format!(
-            "seed {seed}: lost {} of {} acknowledged records (first: {})\n  replay: brokerscope run {} --seed {seed} --trace out.jsonl\n",
+            "seed {seed}: {} violations, lost {} of {} acknowledged records; first: {first}\n  replay: brokerscope run {} --seed {seed} --trace out.jsonl\n",
+            check.violations.len(),
             check.acked_lost,
             check.acked,
-            first.join(" "),
             args.scenario.display()
         );
     }
@@ -137,5 +111,5 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
         false => format!("the configuration allows it: {}\n", allowed.join("; ")),
     };
     print!("{out}");
-    Err(Failure { message: format!("{} of {total} seeds lost acknowledged records", failing.len()), code: 1 })
+    Err(Failure { message: format!("{} of {total} seeds broke a safety rule", failing.len()), code: 1 })
 }

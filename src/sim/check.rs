@@ -7,6 +7,7 @@
 //! while the partition has no live leader. Records that retention deleted (below the log start)
 //! or that compaction removed (a later record has the key) are gone by design, not lost.
 
+use super::invariants::{Violation, ViolationKind};
 use super::node::NodeId;
 use super::protocol::Tp;
 use super::{Node, Sim};
@@ -49,6 +50,26 @@ pub struct AckedCheck {
     pub acked_unavailable: u64,
     /// Every lost or unavailable record, by partition then offset.
     pub lost: Vec<LostRecord>,
+    /// Extra copies of acknowledged records on their leader (a retry appended twice: legal
+    /// without idempotence, and the count is the lesson).
+    pub duplicates: u64,
+    /// Acknowledged records that sit before a record their producer sent earlier to the same
+    /// partition (legal without idempotence when max.in.flight > 1 and a batch is retried).
+    pub reordered: u64,
+    /// Every broken rule: the live checkers' and the final-state checks'
+    /// ([`Sim::checks`]); empty from [`Sim::acked_check`].
+    pub violations: Vec<super::invariants::Violation>,
+}
+
+/// Extra copies on the leader of the acknowledged records (by fingerprint).
+fn duplicates(records: &[(i64, u64, NodeId)], held: Option<&LeaderLog>) -> u64 {
+    let Some(h) = held else { return 0 };
+    let acked: std::collections::BTreeSet<u64> = records.iter().map(|r| r.1).collect();
+    let mut copies: BTreeMap<u64, u64> = BTreeMap::new();
+    for f in h.records.values().filter(|f| acked.contains(f)) {
+        *copies.entry(*f).or_default() += 1;
+    }
+    copies.values().map(|n| n.saturating_sub(1)).sum()
 }
 
 /// A leader's log as the loss check reads it.
@@ -75,6 +96,7 @@ impl Sim {
         for (tp, mut records) in wanted {
             records.sort_unstable();
             let held = self.leader_fingerprints(&tp);
+            check.duplicates += duplicates(&records, held.as_ref());
             for (offset, fingerprint, producer) in records {
                 let kind = match &held {
                     None => LossKind::Unavailable,
@@ -93,7 +115,125 @@ impl Sim {
                 check.lost.push(LostRecord { producer, tp: tp.to_string(), offset, kind });
             }
         }
+        check.reordered = self.reordered();
         check
+    }
+
+    /// Records acknowledged out of their producer's send order, per partition.
+    fn reordered(&self) -> u64 {
+        let mut out = 0;
+        for id in self.node_ids() {
+            let Some(Node::Producer(p)) = self.node(id) else { continue };
+            let mut by_tp: BTreeMap<&Tp, Vec<(u64, i64)>> = BTreeMap::new();
+            for a in p.acked() {
+                by_tp.entry(&a.tp).or_default().push((a.send, a.offset));
+            }
+            for mut sends in by_tp.into_values() {
+                sends.sort_unstable();
+                let mut max = -1;
+                for (_, offset) in sends {
+                    if offset < max {
+                        out += 1;
+                    }
+                    max = max.max(offset);
+                }
+            }
+        }
+        out
+    }
+
+    /// The acknowledged-record check plus every safety rule: the live checkers' violations and
+    /// the final state's (acknowledged records lost, `logStartOffset ≤ HW ≤ LEO` on every live
+    /// replica, in-sync logs matching below the HW, duplicates and reordering under
+    /// idempotence).
+    pub fn checks(&self) -> AckedCheck {
+        let mut check = self.acked_check();
+        let mut found: Vec<(ViolationKind, String)> = vec![];
+        // One line per partition: how many, which offsets, and what in the configuration allows it.
+        let allowed = loss_allowed_by(self.scenario());
+        let allowed = if allowed.is_empty() {
+            "nothing in the configuration allows it".to_string()
+        } else {
+            format!("allowed by {}", allowed.join("; "))
+        };
+        let mut per_tp: BTreeMap<&str, (u64, i64, i64)> = BTreeMap::new();
+        for l in check.lost.iter().filter(|l| l.kind != LossKind::Unavailable) {
+            let e = per_tp.entry(&l.tp).or_insert((0, l.offset, l.offset));
+            *e = (e.0 + 1, e.1.min(l.offset), e.2.max(l.offset));
+        }
+        for (tp, (n, lo, hi)) in per_tp {
+            let m = format!("{tp}: {n} acknowledged records lost (offsets {lo}..={hi}); {allowed}");
+            found.push((ViolationKind::AckedLost, m));
+        }
+        let idempotent =
+            self.node_ids().any(|id| matches!(self.node(id), Some(Node::Producer(p)) if p.config().idempotence));
+        if idempotent && check.duplicates > 0 {
+            found.push((ViolationKind::Duplicate, format!("{} acknowledged records appear twice", check.duplicates)));
+        }
+        if idempotent && check.reordered > 0 {
+            found.push((
+                ViolationKind::Reordered,
+                format!("{} acknowledged records out of send order", check.reordered),
+            ));
+        }
+        found.extend(self.offsets_order());
+        found.extend(self.log_matching());
+        check.violations = self.violations().to_vec();
+        let (seq, at_ms) = (self.trace_len(), self.now().as_ms());
+        check.violations.extend(found.into_iter().map(|(kind, message)| Violation { kind, seq, at_ms, message }));
+        check
+    }
+
+    /// `logStartOffset ≤ HW ≤ LEO` on every replica of every live broker.
+    fn offsets_order(&self) -> Vec<(ViolationKind, String)> {
+        let mut out = vec![];
+        for id in self.node_ids().filter(|id| self.is_up(*id)) {
+            let Some(Node::Broker(b)) = self.node(id) else { continue };
+            for (tp, r) in b.replicas() {
+                let (start, hw, leo) = (r.log.log_start_offset(), r.log.high_watermark(), r.log.log_end_offset());
+                if !(start <= hw && hw <= leo) {
+                    let m = format!("{tp} on {id}: log start {start}, HW {hw}, LEO {leo}");
+                    out.push((ViolationKind::OffsetsOrder, m));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every live in-sync follower holds the leader's records below the leader's HW (where both
+    /// still have them: compaction cleans each replica on its own schedule).
+    fn log_matching(&self) -> Vec<(ViolationKind, String)> {
+        let mut out = vec![];
+        let Some(Node::Controller(c)) = self.node(NodeId::CONTROLLER) else { return out };
+        for (tp, state) in c.partitions() {
+            let Some(leader) = state.leader else { continue };
+            let Some(held) = self.leader_fingerprints(tp) else { continue };
+            let hw = self.replica_log(leader, tp).map_or(0, |l| l.high_watermark());
+            for follower in state.isr.iter().filter(|b| **b != leader) {
+                let Some(log) = self.replica_log(*follower, tp) else { continue };
+                let end = hw.min(log.log_end_offset());
+                let theirs: BTreeMap<i64, u64> = log
+                    .batches()
+                    .flat_map(|b| b.records())
+                    .filter(|(o, _)| *o < end)
+                    .map(|(o, r)| (o, r.fingerprint()))
+                    .collect();
+                let differs = theirs.iter().find(|(o, f)| held.records.get(o).is_some_and(|mine| mine != *f));
+                if let Some((offset, _)) = differs {
+                    let m = format!("{tp}: broker-{follower} (in sync) differs from leader broker-{leader} at offset {offset}, below HW {hw}");
+                    out.push((ViolationKind::LogMismatch, m));
+                }
+            }
+        }
+        out
+    }
+
+    fn replica_log(&self, broker: u16, tp: &Tp) -> Option<&super::log::PartitionLog> {
+        let id = NodeId::broker(broker);
+        match self.node(id).filter(|_| self.is_up(id)) {
+            Some(Node::Broker(b)) => b.replicas().get(tp).map(|r| &r.log),
+            _ => None,
+        }
     }
 
     /// What `tp`'s committed leader holds, if it is up.
@@ -117,4 +257,37 @@ impl Sim {
             _ => None,
         }
     }
+}
+
+/// Why this scenario's configuration may lose acknowledged records, if it may.
+pub fn loss_allowed_by(scenario: &super::scenario::Scenario) -> Vec<String> {
+    let mut why = Vec::new();
+    for p in &scenario.producers {
+        match p.config.get("acks") {
+            None | Some("all" | "-1") => {}
+            Some(acks) => why.push(format!("{}: acks={acks}", p.label)),
+        }
+    }
+    let broker_min_isr = super::config::BrokerConfig::from_props(&scenario.broker_config).min_insync_replicas;
+    let unclean = super::config::ControllerConfig::from_props(&scenario.broker_config).unclean_leader_election;
+    for t in &scenario.topics {
+        let topic = super::config::TopicConfig::from_props(&t.config);
+        let min_isr = topic.min_insync_replicas.unwrap_or(broker_min_isr);
+        if t.replication_factor < 3 || min_isr < 2 {
+            why.push(format!(
+                "{}: replication.factor {} with min.insync.replicas {min_isr}",
+                t.name, t.replication_factor
+            ));
+        }
+        if topic.unclean_leader_election.unwrap_or(unclean) {
+            why.push(format!("{}: unclean.leader.election.enable", t.name));
+        }
+    }
+    let machine_crash = scenario.events.iter().any(|e| {
+        matches!(e.action, super::scenario::Action::CrashBroker { kind: super::scenario::CrashKind::Machine, .. })
+    });
+    if machine_crash {
+        why.push("machine crashes lose unflushed records (the last in-sync replica may lose them all)".into());
+    }
+    why
 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod consumer;
 pub mod controller;
 pub mod group;
+pub mod invariants;
 pub mod log;
 pub mod net;
 pub mod node;
@@ -171,6 +172,8 @@ pub struct Sim {
     delivered: BTreeMap<(String, Tp), i64>,
     /// Records returned again after an earlier delivery, per consumer.
     redelivered: BTreeMap<NodeId, u64>,
+    /// The safety checkers, fed every recorded event.
+    invariants: invariants::Invariants,
 }
 
 #[derive(Clone, Debug)]
@@ -204,11 +207,22 @@ impl Sim {
             internal_topics: internal_topics(scenario),
             delivered: BTreeMap::new(),
             redelivered: BTreeMap::new(),
+            invariants: invariants::Invariants::new(
+                subscriptions(scenario),
+                CoordinatorConfig::from_props(&scenario.broker_config).commit_timeout,
+            ),
         };
         for (from, to, link) in &scenario.network.links {
             sim.net.configure(*from, *to, *link);
         }
         sim.build_nodes(&root);
+        let leaders: Vec<(Tp, u16)> = match sim.node(NodeId::CONTROLLER) {
+            Some(Node::Controller(c)) => {
+                c.partitions().values().filter_map(|p| Some((p.tp.clone(), p.leader?))).collect()
+            }
+            _ => vec![],
+        };
+        sim.invariants.seed_leaders(leaders);
         for timed in &scenario.events {
             sim.queue.schedule(timed.at, Event::Action(timed.action.clone()));
         }
@@ -401,9 +415,26 @@ impl Sim {
         let event = TraceEvent { seq: self.trace_seq, at: self.now, node, kind };
         self.trace_seq += 1;
         self.hasher.update(&event);
+        let found = self.invariants.observe(&event);
         if self.capture {
             self.trace_out.push(event);
         }
+        for v in found {
+            self.record(node, TraceKind::InvariantViolated { check: v.kind, message: v.message });
+        }
+    }
+
+    /// Violations the live checkers found so far.
+    pub fn violations(&self) -> &[invariants::Violation] {
+        self.invariants.violations()
+    }
+
+    /// Reports a violation found by a final-state check: recorded in the trace too.
+    pub fn report_violation(&mut self, kind: invariants::ViolationKind, message: String) -> invariants::Violation {
+        let v = self.invariants.report(kind, self.trace_seq, self.now, message.clone());
+        let first = *self.nodes.keys().next().expect("a cluster has nodes");
+        self.record(first, TraceKind::InvariantViolated { check: kind, message });
+        v
     }
 
     /// Records `consumer` returned that its group (or, without a group, it) had returned
@@ -851,6 +882,16 @@ impl Sim {
         }
     }
 
+    /// Breaks a broker rule on every broker, to show the checkers catch it (tests only).
+    #[doc(hidden)]
+    pub fn break_rule_for_tests(&mut self, rule: broker::BrokenRule) {
+        for slot in self.nodes.values_mut() {
+            if let Node::Broker(b) = &mut slot.node {
+                b.break_rule(rule);
+            }
+        }
+    }
+
     /// Turns on store journals in every broker log (for a persistent mirror).
     pub fn enable_store_journal(&mut self) {
         for slot in self.nodes.values_mut() {
@@ -891,6 +932,21 @@ fn internal_topics(s: &Scenario) -> Vec<scenario::TopicSpec> {
         replication_factor: (int("offsets.topic.replication.factor", 3) as u16).min(s.brokers),
         config,
     }]
+}
+
+/// Each group → every partition of the topics its members subscribe to.
+fn subscriptions(s: &Scenario) -> BTreeMap<String, std::collections::BTreeSet<Tp>> {
+    let mut out: BTreeMap<String, std::collections::BTreeSet<Tp>> = BTreeMap::new();
+    for c in &s.consumers {
+        if let ConsumerSource::Group(g) = &c.source {
+            let set = out.entry(g.clone()).or_default();
+            for t in s.topics.iter().filter(|t| c.topics.contains(&t.name)) {
+                let name: protocol::TopicName = t.name.as_str().into();
+                set.extend((0..t.partitions).map(|p| Tp::new(&name, p)));
+            }
+        }
+    }
+    out
 }
 
 /// Broker properties the controller also reads (KRaft cluster-wide settings).

@@ -584,6 +584,13 @@ pub enum TraceKind {
         /// What is wrong with it.
         error: String,
     },
+    /// A safety rule broke at this point (see [`super::invariants`]).
+    InvariantViolated {
+        /// Which rule.
+        check: super::invariants::ViolationKind,
+        /// What is wrong.
+        message: String,
+    },
     /// Consumer: found its group coordinator.
     CoordinatorFound {
         /// The coordinator broker.
@@ -825,6 +832,7 @@ impl fmt::Display for TraceKind {
             K::GroupLoadError { partition, offset, error } => {
                 write!(f, "skip __consumer_offsets-{partition}@{offset}: {error}")
             }
+            K::InvariantViolated { check, message } => write!(f, "VIOLATION {check:?}: {message}"),
             K::CoordinatorFound { broker } => write!(f, "coordinator is broker-{broker}"),
             K::PartitionsRevoked { partitions } => write!(f, "onPartitionsRevoked {}", tp_list(partitions)),
             K::PartitionsAssigned { partitions } => write!(f, "onPartitionsAssigned {}", tp_list(partitions)),

@@ -152,6 +152,15 @@ pub struct Broker {
     service_time: ServiceTime,
     /// The group coordinator for the offsets partitions this broker leads.
     coordinator: GroupCoordinator,
+    /// A deliberately broken rule (tests of the checkers only).
+    broken_rule: Option<BrokenRule>,
+}
+
+/// Rules a test can break on purpose to show that the checkers catch it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokenRule {
+    /// The leader's HW follows its own LEO, ignoring the in-sync followers.
+    HwIgnoresFollowers,
 }
 
 impl Broker {
@@ -176,11 +185,18 @@ impl Broker {
             in_service: BTreeMap::new(),
             service_token_next: 0,
             service_time: ServiceTime::default(),
+            broken_rule: None,
             coordinator: GroupCoordinator::new(
                 CoordinatorConfig::from_props(&super::config::Props::empty(super::config::Scope::Broker)),
                 super::rng::SimRng::new(u64::from(id)),
             ),
         }
+    }
+
+    /// Breaks a rule on purpose (tests of the checkers only).
+    #[doc(hidden)]
+    pub fn break_rule(&mut self, rule: BrokenRule) {
+        self.broken_rule = Some(rule);
     }
 
     /// Sets the handlers' time per request (the machine's speed).
@@ -937,7 +953,11 @@ impl Broker {
             return;
         };
         let old = replica.log.high_watermark();
-        let new = leader_high_watermark(replica, me, &self.live_brokers, ctx.now, lag_max);
+        let new = match self.broken_rule {
+            // Test-only: the HW ignores the followers (as if the ISR held only the leader).
+            Some(BrokenRule::HwIgnoresFollowers) => replica.log.log_end_offset(),
+            None => leader_high_watermark(replica, me, &self.live_brokers, ctx.now, lag_max),
+        };
         if new > old {
             self.replicas.get_mut(tp).expect("hosted").log.set_high_watermark(new);
             ctx.trace(TraceKind::HighWatermarkAdvanced { tp: tp.clone(), from: old, to: new });

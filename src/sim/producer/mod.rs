@@ -145,6 +145,8 @@ pub struct AckedRecord {
     pub offset: i64,
     /// [`crate::sim::record::Record::fingerprint`] of the record sent.
     pub fingerprint: u64,
+    /// The `send()` it came from (sends are numbered in order).
+    pub send: u64,
 }
 
 impl Producer {

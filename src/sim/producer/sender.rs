@@ -484,7 +484,7 @@ impl Producer {
             let offset = if base_offset < 0 || error.is_some() { -1 } else { base_offset + i as i64 };
             if offset >= 0 {
                 let (tp, fingerprint) = (batch.tp.clone(), record.fingerprint());
-                self.acked.push(AckedRecord { tp, offset, fingerprint });
+                self.acked.push(AckedRecord { tp, offset, fingerprint, send: *send });
             }
             self.complete_send(ctx, *send, Some(batch.tp.clone()), offset, error);
         }
