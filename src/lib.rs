@@ -34,6 +34,7 @@ pub mod scenario;
 pub mod sim;
 pub mod suggest;
 pub mod summary;
+pub mod swarm;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;

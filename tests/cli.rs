@@ -381,3 +381,15 @@ fn seeds_reports_lost_acknowledged_records_with_a_replay_command_and_exit_1() {
     let (code, _, err) = brokerscope(&["seeds", "--scenario", "www/scenarios/hello.json", "--count", "0"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn seeds_swarm_adds_faults_heals_them_and_checks_convergence() {
+    let (code, out, err) =
+        brokerscope(&["seeds", "--scenario", "tests/scenarios/swarm-safe.json", "--swarm", "--count", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("3 seeds from 1: 0 with violations"), "{out}");
+    let (code, _, err) =
+        brokerscope(&["seeds", "--scenario", "tests/scenarios/swarm-safe.json", "--swarm", "--liveness-ms", "60000"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("leaves no time for faults before the 60000 ms liveness phase"), "{err}");
+}

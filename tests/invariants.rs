@@ -89,13 +89,16 @@ fn a_broken_hw_rule_is_caught_when_a_lagging_follower_is_elected() {
     // With the HW following the leader's LEO alone, records count as committed before the
     // followers (150 ms away) have them; the clean election then picks a follower without
     // them: the new leader starts below the old HW.
-    let v = leader_crash("all", json!({"min.insync.replicas": 2}), json!({}));
+    // A consumer reads below the (wrong) HW: what it read disappears too.
+    let mut v = leader_crash("all", json!({"min.insync.replicas": 2}), json!({}));
+    v["consumers"] = json!([{"id": "c", "partitions": ["orders-0"], "config": {"auto.offset.reset": "earliest"}}]);
     let (sound, _) = checks(&v, 1, None);
     assert!(sound.violations.is_empty(), "{:?}", sound.violations);
     let (broken, mut sim) = checks(&v, 1, Some(BrokenRule::HwIgnoresFollowers));
     let kinds = kinds(&broken);
     assert!(kinds.contains(&ViolationKind::CommittedLostOnElection), "{:?}", broken.violations);
     assert!(kinds.contains(&ViolationKind::AckedLost), "{:?}", broken.violations);
+    assert!(kinds.contains(&ViolationKind::ConsistentRead), "{:?}", broken.violations);
     // The live violation is also a trace event at the point it became true.
     let first = broken.violations.iter().find(|v| v.kind == ViolationKind::CommittedLostOnElection).unwrap();
     let trace = sim.drain_trace();

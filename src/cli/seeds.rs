@@ -8,6 +8,7 @@ use super::{bad_input, Failure};
 use crate::scenario::Scenario;
 use crate::sim::check::AckedCheck;
 use crate::sim::{time::SimTime, Sim};
+use crate::swarm::{self, SwarmConfig};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -27,6 +28,13 @@ pub struct SeedsArgs {
     /// Worker threads.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub jobs: u64,
+    /// Add a random fault schedule per seed (crashes, cuts, latency spikes, loss, consumer
+    /// crashes), then heal everything for the liveness phase; the first failing seed is shrunk.
+    #[arg(long)]
+    pub swarm: bool,
+    /// The liveness phase: the last this many ms of the scenario have every fault healed.
+    #[arg(long, default_value_t = 20_000)]
+    pub liveness_ms: u64,
 }
 
 /// Runs one seed to the scenario's end and checks it.
@@ -38,14 +46,20 @@ fn check_seed(scenario: &Scenario, seed: u64) -> AckedCheck {
 }
 
 /// Runs `seeds` on `jobs` threads; `progress` hears of each finished seed.
-fn check_all(scenario: &Scenario, seeds: Vec<u64>, jobs: usize, progress: impl Fn(usize)) -> Vec<(u64, AckedCheck)> {
+fn check_all(
+    check: impl Fn(u64) -> AckedCheck + Sync,
+    seeds: Vec<u64>,
+    jobs: usize,
+    progress: impl Fn(usize),
+) -> Vec<(u64, AckedCheck)> {
+    let check = &check;
     let (tx, rx) = mpsc::channel();
     std::thread::scope(|scope| {
         for chunk in 0..jobs {
             let (tx, mine): (_, Vec<u64>) = (tx.clone(), seeds.iter().copied().skip(chunk).step_by(jobs).collect());
             scope.spawn(move || {
                 for seed in mine {
-                    tx.send((seed, check_seed(scenario, seed))).expect("the collector outlives the workers");
+                    tx.send((seed, check(seed))).expect("the collector outlives the workers");
                 }
             });
         }
@@ -62,6 +76,20 @@ fn check_all(scenario: &Scenario, seeds: Vec<u64>, jobs: usize, progress: impl F
 
 pub use crate::sim::check::loss_allowed_by;
 
+/// The scenario file as JSON, checked to leave room for the liveness phase.
+fn swarm_base(args: &SeedsArgs, scenario: &Scenario) -> Result<serde_json::Value, Failure> {
+    let path = args.scenario.display();
+    let text = std::fs::read_to_string(&args.scenario).map_err(|e| bad_input(format!("{path}: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad_input(format!("{path}: {e}")))?;
+    if scenario.duration_ms <= args.liveness_ms + 2000 {
+        return Err(bad_input(format!(
+            "{path}: duration_ms ({}) leaves no time for faults before the {} ms liveness phase (--liveness-ms)",
+            scenario.duration_ms, args.liveness_ms
+        )));
+    }
+    Ok(value)
+}
+
 /// `brokerscope seeds`: prints a report; fails (exit 1) when any seed lost acknowledged records.
 pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
     let scenario = load(&args.scenario)?;
@@ -69,7 +97,16 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
         .map(|i| args.from.checked_add(i).ok_or_else(|| bad_input("--from + --count overflows u64".into())))
         .collect::<Result<_, _>>()?;
     let total = seeds.len();
-    let results = check_all(&scenario, seeds, args.jobs as usize, |done| {
+    let swarm_config = SwarmConfig { liveness_ms: args.liveness_ms, ..SwarmConfig::default() };
+    let base = if args.swarm { Some(swarm_base(args, &scenario)?) } else { None };
+    let check = |seed: u64| match &base {
+        None => check_seed(&scenario, seed),
+        Some(base) => {
+            let v = swarm::with_faults(base, &swarm::fault_schedule(base, seed, swarm_config), swarm_config);
+            swarm::check(&v, seed).expect("generated schedules are valid scenario events")
+        }
+    };
+    let results = check_all(check, seeds, args.jobs as usize, |done| {
         let width = 30;
         let filled = done * width / total;
         eprint!("\r[{}{}] {done}/{total} seeds", "#".repeat(filled), ".".repeat(width - filled));
@@ -101,6 +138,17 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
     }
     if failing.is_empty() {
         return Ok(out);
+    }
+    if let (Some(base), Some((seed, _))) = (&base, failing.first()) {
+        let faults = swarm::fault_schedule(base, *seed, swarm_config);
+        let total_faults = faults.len();
+        let kept = swarm::shrink(base, *seed, faults, swarm_config);
+        let minimal = swarm::with_faults(base, &kept, swarm_config);
+        out += &format!(
+            "seed {seed} shrunk from {total_faults} faults to {}; this scenario fails with --seed {seed}:\n{}\n",
+            kept.len(),
+            serde_json::to_string_pretty(&minimal).expect("JSON values print")
+        );
     }
     let allowed = loss_allowed_by(&scenario);
     out += &match allowed.is_empty() {

@@ -119,6 +119,20 @@ impl Sim {
         check
     }
 
+    /// The highest acknowledged offset per partition.
+    pub fn acked_high_offsets(&self) -> BTreeMap<Tp, i64> {
+        let mut out: BTreeMap<Tp, i64> = BTreeMap::new();
+        for id in self.node_ids() {
+            if let Some(Node::Producer(p)) = self.node(id) {
+                for a in p.acked() {
+                    let e = out.entry(a.tp.clone()).or_insert(a.offset);
+                    *e = (*e).max(a.offset);
+                }
+            }
+        }
+        out
+    }
+
     /// Records acknowledged out of their producer's send order, per partition.
     fn reordered(&self) -> u64 {
         let mut out = 0;
@@ -176,12 +190,31 @@ impl Sim {
                 format!("{} acknowledged records out of send order", check.reordered),
             ));
         }
+        found.extend(self.consistent_reads());
         found.extend(self.offsets_order());
         found.extend(self.log_matching());
         check.violations = self.violations().to_vec();
         let (seq, at_ms) = (self.trace_len(), self.now().as_ms());
         check.violations.extend(found.into_iter().map(|(kind, message)| Violation { kind, seq, at_ms, message }));
         check
+    }
+
+    /// Records a consumer read stay readable: the partition's leader still ends after the
+    /// highest offset any consumer was given (unless retention removed it since).
+    fn consistent_reads(&self) -> Vec<(ViolationKind, String)> {
+        let mut out = vec![];
+        for ((who, tp), high) in self.delivered() {
+            let Some(leader) = self.committed_leader(tp) else { continue };
+            let Some(log) = self.replica_log(leader, tp) else { continue };
+            if log.log_end_offset() <= *high && log.log_start_offset() <= *high {
+                let m = format!(
+                    "{tp}: {who} read offset {high}, but leader broker-{leader}'s log now ends at {}",
+                    log.log_end_offset()
+                );
+                out.push((ViolationKind::ConsistentRead, m));
+            }
+        }
+        out
     }
 
     /// `logStartOffset ≤ HW ≤ LEO` on every replica of every live broker.

@@ -11,11 +11,13 @@
 //! - `committed_lost_on_election`: a new leader from a clean (or preferred) election holds every
 //!   record below the highest HW any earlier leader reached (an unclean election may not).
 //! - `group_ownership`: a completed assignment gives every subscribed partition exactly one owner.
-//! - `generation_regressed`: a group's generation never goes back, across coordinators.
+//! - `generation_regressed`: no group state carries a generation older than one that reached
+//!   Stable (Stable generations are stored before their assignment is handed out).
 //! - `commit_from_old_generation`: committed offsets come from the generation current when the
 //!   commit was accepted (a commit may finish replicating up to `offsets.commit.timeout.ms`
 //!   after a newer generation started).
 
+use super::group::coordinator::GroupState;
 use super::protocol::Tp;
 use super::time::{SimDuration, SimTime};
 use super::trace::{ElectionKind, TraceEvent, TraceKind};
@@ -34,6 +36,8 @@ pub enum ViolationKind {
     CommittedLostOnElection,
     /// An acknowledged record is not on the partition's leader at the end.
     AckedLost,
+    /// A record a consumer read is gone from the partition.
+    ConsistentRead,
     /// `logStartOffset ≤ HW ≤ LEO` fails on a replica.
     OffsetsOrder,
     /// In-sync replicas' logs differ below the HW.
@@ -78,8 +82,10 @@ pub struct Invariants {
     committed_hw: BTreeMap<Tp, (i64, u16)>,
     /// (partition, leader epoch) → how the controller elected that leader.
     elections: BTreeMap<(Tp, i32), ElectionKind>,
-    /// Group → (generation, when it started).
+    /// Group → (generation, when it started), as the trace last showed it.
     generations: BTreeMap<String, (i32, SimTime)>,
+    /// Group → the highest generation that reached Stable (stored), and when.
+    stable_generations: BTreeMap<String, (i32, SimTime)>,
     /// Group → the partitions its members subscribe to.
     subscribed: BTreeMap<String, BTreeSet<Tp>>,
     /// Group → the protocol (assignor) of its current generation.
@@ -149,7 +155,9 @@ impl Invariants {
                     self.truncated(e, b, tp, *to);
                 }
             }
-            TraceKind::GroupStateChanged { group, generation, .. } => self.generation_seen(e, group, *generation),
+            TraceKind::GroupStateChanged { group, generation, to, .. } => {
+                self.generation_seen(e, group, *generation, *to)
+            }
             TraceKind::GroupGenerationStarted { group, protocol, .. } => {
                 self.protocols.insert(group.clone(), protocol.clone());
             }
@@ -227,16 +235,22 @@ impl Invariants {
         }
     }
 
-    fn generation_seen(&mut self, e: &TraceEvent, group: &str, generation: i32) {
-        match self.generations.get(group) {
-            Some((g, _)) if generation < *g => {
-                let m = format!("group {group}: generation {generation} after generation {g}");
+    /// A generation that reached Stable is stored in `__consumer_offsets` before anyone gets
+    /// its assignment, so no later state may carry an older one. (A generation that never got
+    /// Stable is not stored: after a coordinator failover the group resumes from the last stored
+    /// one and the number is reused, as in Kafka.)
+    fn generation_seen(&mut self, e: &TraceEvent, group: &str, generation: i32, to: GroupState) {
+        if let Some((stable, _)) = self.stable_generations.get(group) {
+            if generation < *stable {
+                let m = format!("group {group}: generation {generation} after generation {stable} was stored (Stable)");
                 self.push(e, ViolationKind::GenerationRegressed, m);
             }
-            Some((g, _)) if generation == *g => {}
-            _ => {
-                self.generations.insert(group.to_string(), (generation, e.at));
-            }
+        }
+        if to == GroupState::Stable && self.stable_generations.get(group).is_none_or(|(g, _)| generation > *g) {
+            self.stable_generations.insert(group.to_string(), (generation, e.at));
+        }
+        if self.generations.get(group).is_none_or(|(g, _)| *g != generation) {
+            self.generations.insert(group.to_string(), (generation, e.at));
         }
     }
 
@@ -325,7 +339,17 @@ mod tests {
         let found =
             c.observe(&event(3, 12, TraceKind::GroupAssignment { group: "g".into(), generation: 1, assignment: none }));
         assert!(found[0].message.contains("no owner for t-1"), "{}", found[0].message);
-        let found = c.observe(&event(4, 13, state(0)));
+        // Generation 1 never reached Stable: a failover may reuse the number.
+        assert!(c.observe(&event(4, 13, state(0))).is_empty());
+        let stable = |generation| TraceKind::GroupStateChanged {
+            group: "g".into(),
+            from: GroupState::CompletingRebalance,
+            to: GroupState::Stable,
+            generation,
+            reason: String::new(),
+        };
+        assert!(c.observe(&event(5, 14, stable(1))).is_empty());
+        let found = c.observe(&event(6, 15, state(0)));
         assert_eq!(found[0].kind, ViolationKind::GenerationRegressed);
     }
 

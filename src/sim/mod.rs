@@ -452,6 +452,11 @@ impl Sim {
         }
     }
 
+    /// Per group (or assigned consumer) and partition: the highest offset returned by `poll()`.
+    pub fn delivered(&self) -> &BTreeMap<(String, Tp), i64> {
+        &self.delivered
+    }
+
     /// Records each consumer got again after an earlier delivery (to it or its group).
     pub fn redelivered(&self, consumer: NodeId) -> u64 {
         self.redelivered.get(&consumer).copied().unwrap_or(0)
