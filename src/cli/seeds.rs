@@ -128,12 +128,17 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
         let first = check.violations.first().map_or("acknowledged records lost".to_string(), |v| {
             format!("{:?} at event {} ({} ms): {}", v.kind, v.seq, v.at_ms, v.message)
         });
+        let file = args.scenario.display();
+        let replay = match args.swarm {
+            // The faults are generated from the seed: this prints the (shrunk) scenario to run.
+            true => format!("brokerscope seeds --scenario {file} --swarm --from {seed} --count 1"),
+            false => format!("brokerscope run {file} --seed {seed} --trace out.jsonl"),
+        };
         out += &format!(
-            "seed {seed}: {} violations, lost {} of {} acknowledged records; first: {first}\n  replay: brokerscope run {} --seed {seed} --trace out.jsonl\n",
+            "seed {seed}: {} violations, lost {} of {} acknowledged records; first: {first}\n  replay: {replay}\n",
             check.violations.len(),
             check.acked_lost,
             check.acked,
-            args.scenario.display()
         );
     }
     if failing.is_empty() {
