@@ -5,6 +5,9 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+use common::generations;
+
 use brokerscope::scenario::{parse_json, BUILT_IN};
 use brokerscope::sim::node::NodeId;
 use brokerscope::sim::time::SimTime;
@@ -117,17 +120,6 @@ fn unclean_election_scenario_counts_the_records_it_loses() {
             && matches!(e.kind, TraceKind::LogTruncated { .. })
     });
     assert!(truncated, "broker-1 truncates its divergent log when it returns");
-}
-
-/// (time, generation, members) of every generation the coordinator started.
-fn generations(trace: &[TraceEvent]) -> Vec<(SimTime, i32, usize)> {
-    trace
-        .iter()
-        .filter_map(|e| match &e.kind {
-            TraceKind::GroupGenerationStarted { generation, members, .. } => Some((e.at, *generation, members.len())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn revocations(trace: &[TraceEvent]) -> Vec<(SimTime, NodeId, usize)> {

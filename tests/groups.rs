@@ -7,6 +7,9 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+use common::generations;
+
 use brokerscope::scenario::from_value;
 use brokerscope::sim::group::coordinator::GroupState;
 use brokerscope::sim::node::NodeId;
@@ -53,17 +56,6 @@ fn run(v: Value, until_ms: u64) -> (ClusterView, Vec<TraceEvent>, Sim) {
 
 fn tps(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
-}
-
-/// Generations started, with their member count, in order.
-fn generations(trace: &[TraceEvent]) -> Vec<(SimTime, i32, usize)> {
-    trace
-        .iter()
-        .filter_map(|e| match &e.kind {
-            TraceKind::GroupGenerationStarted { generation, members, .. } => Some((e.at, *generation, members.len())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn assignment_of(view: &ClusterView, consumer: u16) -> Vec<String> {
