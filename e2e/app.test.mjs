@@ -214,3 +214,20 @@ test('built-in scenarios: a consumer group rebalances and colours each member\'s
   await page.screenshot({ path: join(shots, 'group-rebalance.png') });
   assert.deepEqual(problems, []);
 });
+
+test('the safety monitor stops playback at the event that breaks a rule and explains it', async () => {
+  const { page, problems } = await openPage(browser, server.url, { width: 1400, height: 1000 });
+  await page.click('[data-testid="load-last-replica-standing"]');
+  await page.fill('[data-testid="speed"]', '100'); // 10×: the violation comes at ~12.5 s
+  await page.click('[data-testid="play"]');
+  await page.waitForSelector('[data-testid="violation"]', { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="play"]').textContent.includes('Play'), null, { timeout: 5000 });
+  const text = await page.textContent('[data-testid="violation"]');
+  assert.match(text, /Safety rule broken: CommittedLostOnElection at event #\d+/);
+  assert.match(text, /broker-1 leads epoch 2 from offset 0/);
+  const clock = await clockNs(page);
+  assert.ok(clock > 12e9 && clock < 13e9, `frozen at the election, not later: ${clock}`);
+  assert.match(await page.textContent('[data-testid="event-log"]'), /VIOLATION CommittedLostOnElection/);
+  await page.screenshot({ path: join(shots, 'safety-monitor.png') });
+  assert.deepEqual(problems, []);
+});

@@ -52,16 +52,21 @@ pub struct Playback {
     flights: BTreeMap<u64, Flight>,
     log: VecDeque<TraceEvent>,
     end: SimTime,
+    /// Every `InvariantViolated` event so far.
+    violations: Vec<TraceEvent>,
 }
 
 impl Playback {
     /// A fresh run of `scenario` with `seed`.
     pub fn new(scenario: &Scenario, seed: u64) -> Playback {
+        let mut sim = Sim::new(scenario, seed);
+        sim.set_halt_on_violation(true);
         Playback {
-            sim: Sim::new(scenario, seed),
+            sim,
             flights: BTreeMap::new(),
             log: VecDeque::new(),
             end: SimTime::from_ms(scenario.duration_ms),
+            violations: Vec::new(),
         }
     }
 
@@ -105,7 +110,13 @@ impl Playback {
         self.log.iter()
     }
 
-    /// Advances the clock to `target` (capped at the end), processing due events.
+    /// Safety violations seen so far (`InvariantViolated` events), oldest first.
+    pub fn violations(&self) -> &[TraceEvent] {
+        &self.violations
+    }
+
+    /// Advances the clock to `target` (capped at the end), processing due events; stops early
+    /// ([`RunStop::Violation`]) right after an event that breaks a safety rule.
     pub fn advance_to(&mut self, target: SimTime) -> RunStop {
         let stop = self.sim.run_until(target.min(self.end), STEPS_PER_ADVANCE_MAX);
         self.ingest();
@@ -152,6 +163,9 @@ impl Playback {
                     self.flights.remove(msg_id);
                 }
                 _ => {}
+            }
+            if matches!(event.kind, TraceKind::InvariantViolated { .. }) {
+                self.violations.push(event.clone());
             }
             if self.log.len() == LOG_EVENTS_MAX {
                 self.log.pop_front();

@@ -182,6 +182,7 @@ impl RunSummary {
                 RunStop::Idle => "idle",
                 RunStop::Deadline => "deadline",
                 RunStop::StepsMax => "steps_max",
+                RunStop::Violation => "violation",
             },
             trace_hash: sim.trace_hash().hex(),
             messages: sim.message_counts().iter().map(|(id, c)| (id.to_string(), *c)).collect(),

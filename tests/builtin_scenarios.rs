@@ -188,10 +188,48 @@ fn built_in_scenarios_break_no_safety_rule_except_the_unclean_election() {
         sim.run_until(SimTime::from_ms(s.duration_ms), 10_000_000);
         let c = sim.checks();
         let kinds: Vec<_> = c.violations.iter().map(|v| v.kind).collect();
+        use brokerscope::sim::invariants::ViolationKind as V;
         if *id == "unclean-election" {
-            assert_eq!(kinds, [brokerscope::sim::invariants::ViolationKind::AckedLost], "{id}");
+            assert_eq!(kinds, [V::AckedLost], "{id}");
+        } else if *id == "last-replica-standing" {
+            assert_eq!(kinds, [V::CommittedLostOnElection, V::AckedLost], "{id}");
         } else {
             assert!(c.violations.is_empty(), "{id}: {:?}", c.violations);
         }
     }
+}
+
+#[test]
+fn last_replica_standing_loses_committed_records_in_a_clean_election_and_the_monitor_stops_there() {
+    use brokerscope::playback::Playback;
+    use brokerscope::sim::trace::ElectionKind;
+    let (_, json) = BUILT_IN.iter().find(|(i, _)| *i == "last-replica-standing").unwrap();
+    let s = parse_json(json).unwrap();
+    let mut p = Playback::new(&s, s.seed);
+    let stop = p.advance_to(SimTime::from_ms(s.duration_ms));
+    assert_eq!(stop, brokerscope::sim::RunStop::Violation, "playback halts at the violation");
+    let v = &p.violations()[0];
+    assert!(
+        v.at > SimTime::from_ms(12000) && v.at < SimTime::from_ms(13000),
+        "at the election after the restart: {}",
+        v.at
+    );
+    assert!(
+        matches!(&v.kind, TraceKind::InvariantViolated { message, .. } if message.contains("broker-1 leads epoch 2 from offset 0")),
+        "{:?}",
+        v.kind
+    );
+    // The event just before is broker-1 becoming leader again, cleanly, with an empty log.
+    let trace: Vec<_> = p.log().cloned().collect();
+    let elected = trace.iter().rev().find_map(|e| match &e.kind {
+        TraceKind::LeaderElected { leader, election, .. } => Some((*leader, *election)),
+        _ => None,
+    });
+    assert_eq!(elected, Some((Some(1), ElectionKind::Clean)));
+    assert_eq!(p.now(), v.at, "the clock froze at the violating event");
+    // Playing on finishes the run; the acknowledged-record check then counts the loss.
+    assert_eq!(p.advance_to(SimTime::from_ms(s.duration_ms)), brokerscope::sim::RunStop::Deadline);
+    let c = p.sim().checks();
+    assert!(c.acked_lost > 500, "{}", c.acked_lost);
+    assert!(c.violations.iter().any(|v| v.message.contains("min.insync.replicas 1")), "{:?}", c.violations);
 }

@@ -60,6 +60,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("unclean-election", include_str!("../../www/scenarios/unclean-election.json")),
     ("group-rebalance", include_str!("../../www/scenarios/group-rebalance.json")),
     ("cooperative-rebalance", include_str!("../../www/scenarios/cooperative-rebalance.json")),
+    ("last-replica-standing", include_str!("../../www/scenarios/last-replica-standing.json")),
 ];
 
 /// Parses and validates scenario JSON.

@@ -133,14 +133,20 @@ impl Sim {
         out
     }
 
-    /// Records acknowledged out of their producer's send order, per partition.
+    /// Acknowledged records, still on their leader, that sit before a record their producer
+    /// sent earlier to the same partition (records lost since do not count: the loss check
+    /// reports them).
     fn reordered(&self) -> u64 {
         let mut out = 0;
+        let mut leaders: BTreeMap<&Tp, Option<LeaderLog>> = BTreeMap::new();
         for id in self.node_ids() {
             let Some(Node::Producer(p)) = self.node(id) else { continue };
             let mut by_tp: BTreeMap<&Tp, Vec<(u64, i64)>> = BTreeMap::new();
             for a in p.acked() {
-                by_tp.entry(&a.tp).or_default().push((a.send, a.offset));
+                let held = leaders.entry(&a.tp).or_insert_with(|| self.leader_fingerprints(&a.tp));
+                if held.as_ref().is_some_and(|h| h.records.get(&a.offset) == Some(&a.fingerprint)) {
+                    by_tp.entry(&a.tp).or_default().push((a.send, a.offset));
+                }
             }
             for mut sends in by_tp.into_values() {
                 sends.sort_unstable();

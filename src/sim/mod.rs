@@ -113,6 +113,8 @@ pub enum RunStop {
     Deadline,
     /// `steps_max` events were processed.
     StepsMax,
+    /// An event broke a safety rule (only with [`Sim::set_halt_on_violation`]).
+    Violation,
 }
 
 /// Message counters of one node.
@@ -174,6 +176,10 @@ pub struct Sim {
     redelivered: BTreeMap<NodeId, u64>,
     /// The safety checkers, fed every recorded event.
     invariants: invariants::Invariants,
+    /// Stop [`Sim::run_until`] right after an event that breaks a safety rule (the viewer
+    /// freezes there).
+    halt_on_violation: bool,
+    halted: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -211,6 +217,8 @@ impl Sim {
                 subscriptions(scenario),
                 CoordinatorConfig::from_props(&scenario.broker_config).commit_timeout,
             ),
+            halt_on_violation: false,
+            halted: false,
         };
         for (from, to, link) in &scenario.network.links {
             sim.net.configure(*from, *to, *link);
@@ -419,9 +427,18 @@ impl Sim {
         if self.capture {
             self.trace_out.push(event);
         }
+        if !found.is_empty() && self.halt_on_violation {
+            self.halted = true;
+        }
         for v in found {
             self.record(node, TraceKind::InvariantViolated { check: v.kind, message: v.message });
         }
+    }
+
+    /// Makes [`Sim::run_until`] return [`RunStop::Violation`] right after an event that breaks
+    /// a safety rule.
+    pub fn set_halt_on_violation(&mut self, on: bool) {
+        self.halt_on_violation = on;
     }
 
     /// Violations the live checkers found so far.
@@ -502,6 +519,9 @@ impl Sim {
                 }
                 Some(_) => {
                     self.step();
+                    if std::mem::take(&mut self.halted) {
+                        return RunStop::Violation;
+                    }
                 }
             }
         }

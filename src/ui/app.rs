@@ -43,11 +43,17 @@ impl Engine {
         Engine::new(parse_json(BUILT_IN[index].1).expect("built-in scenarios are valid"))
     }
 
-    /// Advances by `wall_ms` of wall-clock time at `speed` simulated ms per wall ms.
-    pub fn advance_wall(&mut self, wall_ms: f64, speed: f64) {
+    /// Advances by `wall_ms` of wall-clock time at `speed` simulated ms per wall ms. Returns
+    /// true when a safety rule broke: the clock freezes at that event.
+    pub fn advance_wall(&mut self, wall_ms: f64, speed: f64) -> bool {
         let now = self.playback.now().as_ns() as f64;
         self.target_ns = self.target_ns.max(now) + wall_ms.clamp(0.0, TICK_GAP_MS_MAX) * speed * 1e6;
-        self.playback.advance_to(SimTime::from_ns(self.target_ns as u64));
+        let stop = self.playback.advance_to(SimTime::from_ns(self.target_ns as u64));
+        let halted = stop == crate::sim::RunStop::Violation;
+        if halted {
+            self.target_ns = self.playback.now().as_ns() as f64;
+        }
+        halted
     }
 
     /// Processes one event.
@@ -108,14 +114,14 @@ pub fn app() -> Html {
                 let mut last = js_sys::Date::now();
                 Interval::new(TICK_MS, move || {
                     let now = js_sys::Date::now();
-                    let finished = {
+                    let stop = {
                         let mut e = engine.borrow_mut();
-                        e.advance_wall(now - last, speed);
-                        e.finished()
+                        let halted = e.advance_wall(now - last, speed);
+                        halted || e.finished()
                     };
                     persist();
                     last = now;
-                    ui2.dispatch(if finished { Action::Pause } else { Action::Changed });
+                    ui2.dispatch(if stop { Action::Pause } else { Action::Changed });
                 })
             });
             move || drop(interval)
@@ -243,6 +249,7 @@ pub fn app() -> Html {
             if let Some(err) = &ui.error {
                 <div class="error" role="alert" data-testid="error">{ err }</div>
             }
+            { violation_banner(pb.violations()) }
             if let Some(notice) = storage_notice {
                 <div class="notice" role="status" data-testid="storage-notice">{ notice }</div>
             }
@@ -268,6 +275,22 @@ pub fn app() -> Html {
                 <code data-testid="trace-hash">{ pb.sim().trace_hash().hex() }</code>
                 { " · " }<span data-testid="storage-status">{ storage_text }</span></footer>
         </main>
+    }
+}
+
+/// The live invariant monitor: the latest broken rule, where it broke, and how many so far.
+fn violation_banner(violations: &[crate::sim::trace::TraceEvent]) -> Html {
+    let Some(last) = violations.last() else { return html! {} };
+    let crate::sim::trace::TraceKind::InvariantViolated { check, message } = &last.kind else { return html! {} };
+    let more = match violations.len() {
+        1 => String::new(),
+        n => format!(" ({} more before it)", n - 1),
+    };
+    html! {
+        <div class="violation" role="alert" data-testid="violation" data-seq={last.seq.to_string()}>
+            <strong>{ format!("Safety rule broken: {check:?}") }</strong>
+            { format!(" at event #{} (t = {}): {message}. Playback stopped here{more}; press Play to go on.", last.seq, last.at) }
+        </div>
     }
 }
 
