@@ -229,5 +229,8 @@ test('the safety monitor stops playback at the event that breaks a rule and expl
   assert.ok(clock > 12e9 && clock < 13e9, `frozen at the election, not later: ${clock}`);
   assert.match(await page.textContent('[data-testid="event-log"]'), /VIOLATION CommittedLostOnElection/);
   await page.screenshot({ path: join(shots, 'safety-monitor.png') });
+  // Play goes on past it.
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="clock"]').dataset.nowNs) > 14e9, null, { timeout: 15000 });
   assert.deepEqual(problems, []);
 });

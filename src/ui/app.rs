@@ -29,6 +29,8 @@ pub struct Engine {
     scenario: Scenario,
     playback: Playback,
     target_ns: f64,
+    /// Stopped at a broken safety rule: ticks do nothing until Play resumes.
+    halted: bool,
 }
 
 impl Engine {
@@ -36,7 +38,7 @@ impl Engine {
     pub fn new(scenario: Scenario) -> Engine {
         let mut playback = Playback::new(&scenario, scenario.seed);
         playback.enable_store_journal();
-        Engine { scenario, playback, target_ns: 0.0 }
+        Engine { scenario, playback, target_ns: 0.0, halted: false }
     }
 
     fn built_in(index: usize) -> Engine {
@@ -46,14 +48,23 @@ impl Engine {
     /// Advances by `wall_ms` of wall-clock time at `speed` simulated ms per wall ms. Returns
     /// true when a safety rule broke: the clock freezes at that event.
     pub fn advance_wall(&mut self, wall_ms: f64, speed: f64) -> bool {
+        if self.halted {
+            // A tick already scheduled before the pause took effect.
+            return true;
+        }
         let now = self.playback.now().as_ns() as f64;
         self.target_ns = self.target_ns.max(now) + wall_ms.clamp(0.0, TICK_GAP_MS_MAX) * speed * 1e6;
         let stop = self.playback.advance_to(SimTime::from_ns(self.target_ns as u64));
-        let halted = stop == crate::sim::RunStop::Violation;
-        if halted {
+        self.halted = stop == crate::sim::RunStop::Violation;
+        if self.halted {
             self.target_ns = self.playback.now().as_ns() as f64;
         }
-        halted
+        self.halted
+    }
+
+    /// Play pressed: go on past a violation.
+    pub fn resume(&mut self) {
+        self.halted = false;
     }
 
     /// Processes one event.
@@ -136,6 +147,7 @@ pub fn app() -> Html {
                 new_run();
                 ui.dispatch(Action::Loaded);
             }
+            engine.borrow_mut().resume();
             ui.dispatch(Action::TogglePlay);
         })
     };
