@@ -205,19 +205,30 @@ impl Sim {
         check
     }
 
-    /// Records a consumer read stay readable: the partition's leader still ends after the
-    /// highest offset any consumer was given (unless retention removed it since).
+    /// ConsistentRead: a record `poll()` returned stays where it was, unchanged, on the
+    /// partition's leader (unless retention removed it since, or compaction left a gap).
     fn consistent_reads(&self) -> Vec<(ViolationKind, String)> {
         let mut out = vec![];
-        for ((who, tp), high) in self.delivered() {
-            let Some(leader) = self.committed_leader(tp) else { continue };
-            let Some(log) = self.replica_log(leader, tp) else { continue };
-            if log.log_end_offset() <= *high && log.log_start_offset() <= *high {
-                let m = format!(
-                    "{tp}: {who} read offset {high}, but leader broker-{leader}'s log now ends at {}",
-                    log.log_end_offset()
-                );
-                out.push((ViolationKind::ConsistentRead, m));
+        for id in self.node_ids() {
+            let Some(Node::Consumer(c)) = self.node(id) else { continue };
+            for (tp, records) in c.returned() {
+                let Some(held) = self.leader_fingerprints(tp) else { continue };
+                let (mut changed, mut gone, mut first) = (0u64, 0u64, None);
+                for (offset, fingerprint) in records.iter().filter(|(o, _)| *o >= held.log_start_offset) {
+                    match held.records.get(offset) {
+                        Some(f) if f == fingerprint => continue,
+                        Some(_) => changed += 1,
+                        None if held.compacted && *offset < held.log_end_offset => continue,
+                        None => gone += 1,
+                    }
+                    first.get_or_insert(*offset);
+                }
+                if let Some(first) = first {
+                    let m = format!(
+                        "{tp}: {id} read records that are no longer there: {changed} changed, {gone} gone (first at offset {first})"
+                    );
+                    out.push((ViolationKind::ConsistentRead, m));
+                }
             }
         }
         out

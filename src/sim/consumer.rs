@@ -159,7 +159,10 @@ pub struct Consumer {
     /// Next offset to fetch (positions plus what is buffered).
     fetch_positions: BTreeMap<Tp, i64>,
     /// Fetched records not yet returned by `poll()` (their offsets).
-    buffer: BTreeMap<Tp, VecDeque<i64>>,
+    buffer: BTreeMap<Tp, VecDeque<(i64, u64)>>,
+    /// What `poll()` returned, per partition: (offset, record fingerprint), in order — the
+    /// consistent-read checker's evidence (kept across crashes: it is the application's output).
+    returned: BTreeMap<Tp, Vec<(i64, u64)>>,
     /// Partitions without a committed offset under `auto.offset.reset=none`.
     no_offset: BTreeSet<Tp>,
     /// The high watermark each partition's last fetch response reported.
@@ -235,6 +238,7 @@ impl Consumer {
             positions: BTreeMap::new(),
             fetch_positions: BTreeMap::new(),
             buffer: BTreeMap::new(),
+            returned: BTreeMap::new(),
             no_offset: BTreeSet::new(),
             high_watermarks: BTreeMap::new(),
             in_flight: BTreeMap::new(),
@@ -296,6 +300,11 @@ impl Consumer {
                 Some((tp.clone(), (hw - pos).max(0)))
             })
             .collect()
+    }
+
+    /// Every record `poll()` returned: (offset, fingerprint) per partition, in order.
+    pub fn returned(&self) -> &BTreeMap<Tp, Vec<(i64, u64)>> {
+        &self.returned
     }
 
     /// Records fetched but not yet returned by `poll()`.
@@ -468,10 +477,13 @@ impl Consumer {
             if n == 0 {
                 continue;
             }
-            let first_offset = queue[0];
+            let first_offset = queue[0].0;
             let mut last = first_offset;
+            let returned = self.returned.entry(tp.clone()).or_default();
             for _ in 0..n {
-                last = queue.pop_front().expect("counted");
+                let record = queue.pop_front().expect("counted");
+                last = record.0;
+                returned.push(record);
             }
             let position = if queue.is_empty() {
                 self.buffer.remove(&tp);
@@ -1232,9 +1244,9 @@ impl Consumer {
                     break;
                 }
             }
-            for (offset, _record) in batch.records() {
+            for (offset, record) in batch.records() {
                 if offset >= next {
-                    queue.push_back(offset);
+                    queue.push_back((offset, record.fingerprint()));
                 }
             }
             // Compaction leaves offset gaps (even empty batches): move past the whole batch.
