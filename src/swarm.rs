@@ -157,12 +157,7 @@ pub fn check(scenario: &Value, seed: u64) -> Result<AckedCheck, ScenarioError> {
         }
     }
     // Every acknowledged record is consumable: below its leader's HW.
-    let hw: std::collections::BTreeMap<&str, i64> = view
-        .brokers
-        .iter()
-        .flat_map(|b| b.replicas.iter().filter(move |r| b.alive && r.leader == Some(b.id.number)))
-        .map(|r| (r.tp.as_str(), r.high_watermark))
-        .collect();
+    let hw = view.leader_high_watermarks();
     for (tp, offset) in sim.acked_high_offsets() {
         if hw.get(tp.to_string().as_str()).is_some_and(|h| *h <= offset) {
             stuck(format!("{tp}: acknowledged offset {offset} is not below the HW after the heal"));

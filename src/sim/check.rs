@@ -288,10 +288,7 @@ impl Sim {
 
     /// What `tp`'s committed leader holds, if it is up.
     fn leader_fingerprints(&self, tp: &Tp) -> Option<LeaderLog> {
-        let leader = self.committed_leader(tp)?;
-        let id = NodeId::broker(leader);
-        let Some(Node::Broker(b)) = self.node(id).filter(|_| self.is_up(id)) else { return None };
-        let log = &b.replicas().get(tp)?.log;
+        let log = self.replica_log(self.committed_leader(tp)?, tp)?;
         Some(LeaderLog {
             records: log.batches().flat_map(|batch| batch.records()).map(|(o, r)| (o, r.fingerprint())).collect(),
             log_start_offset: log.log_start_offset(),

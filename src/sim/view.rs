@@ -232,6 +232,17 @@ pub struct ClusterView {
     pub groups: Vec<GroupView>,
 }
 
+impl ClusterView {
+    /// The HW of every partition as its live leader holds it (`topic-partition` → HW).
+    pub fn leader_high_watermarks(&self) -> BTreeMap<&str, i64> {
+        self.brokers
+            .iter()
+            .flat_map(|b| b.replicas.iter().filter(move |r| b.alive && r.leader == Some(b.id.number)))
+            .map(|r| (r.tp.as_str(), r.high_watermark))
+            .collect()
+    }
+}
+
 impl Sim {
     /// A snapshot of every node.
     pub fn view(&self) -> ClusterView {
@@ -303,12 +314,7 @@ impl Sim {
 
     /// Each scenario group from the live broker that coordinates it.
     fn group_views(&self, view: &ClusterView) -> Vec<GroupView> {
-        let hw: BTreeMap<&str, i64> = view
-            .brokers
-            .iter()
-            .flat_map(|b| b.replicas.iter().filter(move |r| r.leader == Some(b.id.number) && b.alive))
-            .map(|r| (r.tp.as_str(), r.high_watermark))
-            .collect();
+        let hw = view.leader_high_watermarks();
         let mut out = vec![];
         for group in self.group_ids() {
             let partition = self.offsets_partition(&group);
