@@ -29,6 +29,7 @@
 
 pub mod assign_json;
 pub mod batch_json;
+pub mod bench;
 pub mod playback;
 pub mod scenario;
 pub mod sim;

@@ -1,9 +1,11 @@
 //! The native command line. Exit codes: 0 ok, 2 bad input (one line on stderr).
 
 mod batch;
+mod bench;
 mod dump_log;
 mod export;
 mod group;
+mod heap;
 mod partition;
 mod run;
 mod seeds;
@@ -11,6 +13,7 @@ mod seeds;
 use clap::{Parser, Subcommand};
 
 pub use batch::BatchCommand;
+pub use bench::BenchArgs;
 pub use dump_log::DumpLogArgs;
 pub use export::ExportArgs;
 pub use group::{AssignArgs, CoordinatorArgs};
@@ -47,6 +50,8 @@ pub enum Command {
     Assign(AssignArgs),
     /// Which __consumer_offsets partition (and so which broker) coordinates a group.
     Coordinator(CoordinatorArgs),
+    /// Time the standard workloads: records/s, MB/s, ns/record, peak heap, swarm seeds/s.
+    Bench(BenchArgs),
 }
 
 /// A failed command: the message for stderr and the exit code.
@@ -74,6 +79,7 @@ pub fn main() -> i32 {
         Command::Partition(args) => partition::run(&args),
         Command::Assign(args) => group::run_assign(&args),
         Command::Coordinator(args) => group::run_coordinator(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(output) => {

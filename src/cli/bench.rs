@@ -1,0 +1,102 @@
+//! `brokerscope bench`: the standard workloads of [`crate::bench`], timed with the wall clock,
+//! with the peak heap each one needed. Figures, not pass/fail: targets are read off the report.
+
+use super::{bad_input, heap, Failure};
+use crate::bench::{self, Figures, Workload};
+use std::time::Instant;
+
+/// Arguments of `bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Records per record workload (a, b, c).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub records: u64,
+    /// Seeds for the swarm workload (d).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: u64,
+    /// Only these workloads (a, b, c, d; repeatable). Default: all.
+    #[arg(long = "workload", value_parser = ["a", "b", "c", "d"])]
+    pub workloads: Vec<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the selected workloads and prints their figures.
+pub fn run(args: &BenchArgs) -> Result<String, Failure> {
+    let selected: Vec<Workload> = Workload::ALL
+        .into_iter()
+        .filter(|w| args.workloads.is_empty() || args.workloads.iter().any(|n| n == w.name()))
+        .collect();
+    let mut results = vec![];
+    for workload in selected {
+        eprintln!("running {} …", workload.label());
+        results.push(measure(workload, args).map_err(bad_input)?);
+    }
+    let machine = machine();
+    if args.json {
+        let value = serde_json::json!({ "machine": machine, "build": build(), "workloads": results });
+        return Ok(serde_json::to_string_pretty(&value).expect("figures serialize") + "\n");
+    }
+    Ok(table(&results, &machine))
+}
+
+fn measure(workload: Workload, args: &BenchArgs) -> Result<Figures, String> {
+    let origin = Instant::now();
+    let mut clock = || origin.elapsed().as_secs_f64();
+    let baseline = heap::reset_peak();
+    let mut figures = match workload {
+        Workload::Swarm => bench::run_swarm(args.seeds, &mut clock)?,
+        _ => bench::run_records(workload, args.records, &mut clock)?,
+    };
+    figures.peak_heap_bytes = Some(heap::peak().saturating_sub(baseline) as u64);
+    Ok(figures)
+}
+
+fn build() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug (use cargo run --release for real figures)"
+    } else {
+        "release"
+    }
+}
+
+/// The CPU model and core count.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{model}, {cores} cores")
+}
+
+fn table(results: &[Figures], machine: &str) -> String {
+    let mut out = format!("machine: {machine}; build: {}\n", build());
+    out += &format!(
+        "{:<30} {:>10} {:>14} {:>9} {:>11} {:>12} {:>10}\n",
+        "workload", "records", "records/s", "MB/s", "ns/record", "peak heap", "seeds/s"
+    );
+    for f in results {
+        let label = Workload::ALL.iter().find(|w| w.name() == f.workload).map_or(f.workload, |w| w.label());
+        out += &format!(
+            "{:<30} {:>10} {:>14.0} {:>9.1} {:>11.0} {:>12} {:>10}\n",
+            label,
+            f.records,
+            f.records_per_sec,
+            f.mb_per_sec,
+            f.ns_per_record,
+            f.peak_heap_bytes.map_or("-".into(), mib),
+            f.seeds_per_sec.map_or("-".into(), |s| format!("{s:.1}")),
+        );
+    }
+    out
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
