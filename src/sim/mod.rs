@@ -32,6 +32,7 @@ pub mod replication;
 pub mod request_channel;
 pub mod rng;
 pub mod scenario;
+pub mod stable_hash;
 pub mod time;
 pub mod trace;
 mod view;

@@ -34,7 +34,7 @@ impl Default for LinkConfig {
 }
 
 /// Why the network did not deliver a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DropReason {
     /// The directed link is cut.

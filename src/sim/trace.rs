@@ -2,8 +2,8 @@
 //! the CLI and the tests.
 //!
 //! Every event is `{seq, at, node, kind}`. It has a one-line [`Display`](std::fmt::Display) form
-//! for humans and a JSON-lines form for tools; [`TraceHasher`] folds the JSON lines into a stable
-//! 64-bit hash so "same scenario + seed ⇒ same trace" is a one-number comparison, natively and
+//! for humans and a JSON-lines form for tools; [`TraceHasher`] folds every field of every event
+//! (through `#[derive(Hash)]` and a [`StableHasher`]) into a 64-bit hash so "same scenario + seed ⇒ same trace" is a one-number comparison, natively and
 //! in the browser.
 
 use super::group::coordinator::GroupState;
@@ -14,12 +14,14 @@ use super::net::DropReason;
 use super::node::NodeId;
 use super::protocol::{ErrorCode, Tp};
 use super::rng::Ratio;
+use super::stable_hash::StableHasher;
 use super::time::{SimDuration, SimTime};
 use serde::Serialize;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 /// One thing that happened.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize)]
 pub struct TraceEvent {
     /// Position in the trace, from 0, without gaps.
     pub seq: u64,
@@ -34,7 +36,7 @@ pub struct TraceEvent {
 }
 
 /// Which side of replication an append was on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AppendRole {
     /// The partition leader assigned offsets.
@@ -44,7 +46,7 @@ pub enum AppendRole {
 }
 
 /// What a producer's application thread is blocked on inside `send()` or `get()`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockReason {
     /// Waiting for metadata of the topic (`max.block.ms`).
@@ -56,7 +58,7 @@ pub enum BlockReason {
 }
 
 /// How the controller picked a partition's leader.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ElectionKind {
     /// The first in-sync, unfenced replica in assignment order.
@@ -70,7 +72,7 @@ pub enum ElectionKind {
 }
 
 /// What happened, with the Kafka-level details.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TraceKind {
     /// A message left `node` for `to`; it will arrive at `deliver_at`.
@@ -859,32 +861,25 @@ fn tp_list(tps: &[Tp]) -> String {
     format!("[{}]", tps.iter().map(Tp::to_string).collect::<Vec<_>>().join(", "))
 }
 
-/// A stable 64-bit hash over a trace's JSON lines (FNV-1a, each line followed by `\n`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A stable 64-bit hash of a trace: every field of every event, in order. The same on every
+/// platform (see [`StableHasher`]); no JSON is built, so hashing stays cheap on the hot path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TraceHasher {
-    state: u64,
-}
-
-impl Default for TraceHasher {
-    fn default() -> Self {
-        TraceHasher { state: 0xcbf2_9ce4_8422_2325 }
-    }
+    state: StableHasher,
 }
 
 impl TraceHasher {
     /// Folds one event into the hash.
     pub fn update(&mut self, event: &TraceEvent) {
-        for byte in event.to_json_line().bytes().chain(std::iter::once(b'\n')) {
-            self.state = (self.state ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
+        event.hash(&mut self.state);
     }
     /// The hash so far.
     pub fn finish(&self) -> u64 {
-        self.state
+        self.state.finish()
     }
     /// The hash as 16 lowercase hex digits.
     pub fn hex(&self) -> String {
-        format!("{:016x}", self.state)
+        format!("{:016x}", self.finish())
     }
 }
 

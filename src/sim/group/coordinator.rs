@@ -43,7 +43,7 @@ pub struct CoordinatorConfig {
 }
 
 /// A classic group's state (`ClassicGroupState`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum GroupState {
     /// No members.
     Empty,

@@ -21,7 +21,7 @@ use crate::sim::time::SimTime;
 use std::collections::BTreeMap;
 
 /// What a compaction pass did.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct CleanStats {
     /// Start of the dirty range.
     pub first_dirty_offset: i64,

@@ -80,7 +80,7 @@ impl Default for LogConfig {
 }
 
 /// Why retention deleted a segment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RetentionReason {
     /// Older than `retention.ms`.

@@ -10,7 +10,7 @@ pub fn file_stem(base_offset: i64) -> String {
 }
 
 /// Why (if at all) a segment must roll before an append.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RollReason {
     /// `size > segment.bytes - messagesSize`.

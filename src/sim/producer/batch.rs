@@ -152,7 +152,7 @@ impl ProducerBatch {
         if self.wire.is_none() {
             let (producer_id, producer_epoch, base_sequence) = self.sequence.unwrap_or((-1, -1, -1));
             let spec = BatchSpec { producer_id, producer_epoch, base_sequence, ..BatchSpec::default() };
-            let records: Vec<Record> = self.records.iter().map(|(r, _)| r.clone()).collect();
+            let records: Vec<&Record> = self.records.iter().map(|(r, _)| r).collect();
             self.wire = Some(RecordBatch::build(&spec, &records));
         }
         self.wire.as_ref().expect("just built")

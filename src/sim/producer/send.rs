@@ -141,7 +141,9 @@ impl Producer {
     }
 
     fn after_append(&mut self, ctx: &mut Ctx, send: SendId, tp: &Tp, result: AppendResult) {
-        let batch = self.accumulator.deques()[tp].iter().find(|b| b.batch_id == result.batch_id).expect("appended");
+        // The record went to the last batch: search from the back (deques grow under backpressure).
+        let batch =
+            self.accumulator.deques()[tp].iter().rev().find(|b| b.batch_id == result.batch_id).expect("appended");
         ctx.trace(TraceKind::RecordAccumulated {
             tp: tp.clone(),
             batch_id: batch.batch_id,

@@ -189,26 +189,22 @@ pub struct Record {
 }
 
 impl Record {
-    /// A 64-bit FNV-1a fingerprint of timestamp, key and value: how the loss checker tells
+    /// A 64-bit fingerprint of timestamp, key and value: how the loss checker tells
     /// whether the record at an acknowledged offset is still the one that was acknowledged.
     pub fn fingerprint(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |bytes: &[u8]| {
-            for b in bytes {
-                h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        };
-        eat(&self.timestamp_ms.to_be_bytes());
+        use std::hash::Hasher;
+        let mut h = crate::sim::stable_hash::StableHasher::default();
+        h.write_i64(self.timestamp_ms);
         for part in [&self.key, &self.value] {
             match part {
                 Some(bytes) => {
-                    eat(&(bytes.len() as u64).to_be_bytes());
-                    eat(bytes);
+                    h.write_u64(bytes.len() as u64);
+                    h.write(bytes);
                 }
-                None => eat(&u64::MAX.to_be_bytes()),
+                None => h.write_u64(u64::MAX),
             }
         }
-        h
+        h.finish()
     }
 }
 
@@ -299,23 +295,22 @@ fn attributes(spec: &BatchSpec) -> i16 {
 /// Builds a batch from records at consecutive offsets, as `MemoryRecordsBuilder` does:
 /// baseTimestamp = the first record's timestamp, maxTimestamp = the largest record timestamp
 /// (or `log_append_time` with LogAppendTime). Panics on an empty record list (a bug).
-pub fn build(spec: &BatchSpec, records: &[Record]) -> Vec<u8> {
+pub fn build<R: std::borrow::Borrow<Record>>(spec: &BatchSpec, records: &[R]) -> Vec<u8> {
     assert!(!records.is_empty(), "a batch has at least one record");
-    let base_ts = records[0].timestamp_ms;
-    let stored: Vec<StoredRecord> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| StoredRecord {
+    let base_ts = records[0].borrow().timestamp_ms;
+    let fields = records.iter().enumerate().map(|(i, r)| {
+        let r = r.borrow();
+        RecordFields {
             offset_delta: i as i32,
             timestamp_delta: r.timestamp_ms - base_ts,
-            key: r.key.clone(),
-            value: r.value.clone(),
-            headers: r.headers.clone(),
-        })
-        .collect();
+            key: r.key.as_deref(),
+            value: r.value.as_deref(),
+            headers: &r.headers,
+        }
+    });
     let max_ts = match spec.timestamp_type {
         TimestampType::LogAppendTime => spec.log_append_time,
-        TimestampType::CreateTime => records.iter().map(|r| r.timestamp_ms).max().unwrap_or(-1),
+        TimestampType::CreateTime => records.iter().map(|r| r.borrow().timestamp_ms).max().unwrap_or(-1),
     };
     let header = BatchHeader {
         base_offset: spec.base_offset,
@@ -332,13 +327,41 @@ pub fn build(spec: &BatchSpec, records: &[Record]) -> Vec<u8> {
         base_sequence: spec.base_sequence,
         records_count: records.len() as i32,
     };
-    write(&header, &stored)
+    write_fields(&header, fields)
 }
 
 /// Writes a batch from a header template and stored records; `batch_length`, `magic`, `crc` and
 /// `records_count` are computed. Compaction uses this to keep the original header fields.
 pub fn write(header: &BatchHeader, records: &[StoredRecord]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(RECORD_BATCH_OVERHEAD + records.len() * 16);
+    write_fields(header, records.iter().map(StoredRecord::fields))
+}
+
+/// One record's fields, borrowed from a [`Record`] or a [`StoredRecord`], so a batch is written
+/// without copying keys and values first.
+#[derive(Clone, Copy)]
+struct RecordFields<'a> {
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    headers: &'a [RecordHeader],
+}
+
+impl StoredRecord {
+    fn fields(&self) -> RecordFields<'_> {
+        RecordFields {
+            offset_delta: self.offset_delta,
+            timestamp_delta: self.timestamp_delta,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            headers: &self.headers,
+        }
+    }
+}
+
+fn write_fields<'a>(header: &BatchHeader, records: impl ExactSizeIterator<Item = RecordFields<'a>> + Clone) -> Vec<u8> {
+    let size: usize = records.clone().map(|r| record_size(&r)).sum();
+    let mut out = Vec::with_capacity(RECORD_BATCH_OVERHEAD + size);
     out.extend_from_slice(&header.base_offset.to_be_bytes());
     out.extend_from_slice(&[0; 4]); // batchLength, patched below
     out.extend_from_slice(&header.partition_leader_epoch.to_be_bytes());
@@ -353,7 +376,7 @@ pub fn write(header: &BatchHeader, records: &[StoredRecord]) -> Vec<u8> {
     out.extend_from_slice(&header.base_sequence.to_be_bytes());
     out.extend_from_slice(&(records.len() as i32).to_be_bytes());
     for r in records {
-        write_record(&mut out, r);
+        write_record(&mut out, &r);
     }
     let batch_length = (out.len() - LOG_OVERHEAD) as i32;
     out[8..12].copy_from_slice(&batch_length.to_be_bytes());
@@ -373,32 +396,36 @@ fn put_bytes(out: &mut Vec<u8>, b: Option<&[u8]>) {
 }
 
 /// Size of a record's body (everything after its length varint).
-fn record_body_len(r: &StoredRecord) -> usize {
+fn record_body_len(r: &RecordFields) -> usize {
     let bytes = |b: Option<&[u8]>| b.map_or(1, |b| varint_len(b.len() as i32) + b.len());
     let headers: usize = r.headers.iter().map(|h| bytes(Some(&h.key)) + bytes(h.value.as_deref())).sum();
     1 + varlong_len(r.timestamp_delta)
         + varint_len(r.offset_delta)
-        + bytes(r.key.as_deref())
-        + bytes(r.value.as_deref())
+        + bytes(r.key)
+        + bytes(r.value)
         + varint_len(r.headers.len() as i32)
         + headers
 }
 
 /// Bytes a record takes in a batch (Kafka `DefaultRecord.sizeInBytes`).
 pub fn record_size_in_bytes(r: &StoredRecord) -> usize {
+    record_size(&r.fields())
+}
+
+fn record_size(r: &RecordFields) -> usize {
     let body = record_body_len(r);
     varint_len(body as i32) + body
 }
 
-fn write_record(out: &mut Vec<u8>, r: &StoredRecord) {
+fn write_record(out: &mut Vec<u8>, r: &RecordFields) {
     put_varint(out, record_body_len(r) as i32);
     out.push(0); // attributes: unused
     put_varlong(out, r.timestamp_delta);
     put_varint(out, r.offset_delta);
-    put_bytes(out, r.key.as_deref());
-    put_bytes(out, r.value.as_deref());
+    put_bytes(out, r.key);
+    put_bytes(out, r.value);
     put_varint(out, r.headers.len() as i32);
-    for h in &r.headers {
+    for h in r.headers {
         put_bytes(out, Some(&h.key));
         put_bytes(out, h.value.as_deref());
     }
