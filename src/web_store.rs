@@ -52,6 +52,9 @@ pub struct IdbSegmentStore {
     db: Database,
     memory: MemSegmentStore,
     pending: Vec<Pending>,
+    /// Per segment, the queued `Put` that its next contiguous append extends (index into
+    /// `pending`, end position): one chunk per segment per flush instead of one per batch.
+    open_chunks: BTreeMap<SegmentKey, (usize, u64)>,
 }
 
 fn js_err(e: impl std::fmt::Debug) -> StoreError {
@@ -116,7 +119,8 @@ impl IdbSegmentStore {
     /// CRC and repairs torn tails. Returns the store and what was repaired.
     pub async fn open(name: &str) -> Result<(IdbSegmentStore, Vec<Recovery>), StoreError> {
         let db = open_database(name).await?;
-        let mut store = IdbSegmentStore { db, memory: MemSegmentStore::new(), pending: vec![] };
+        let mut store =
+            IdbSegmentStore { db, memory: MemSegmentStore::new(), pending: vec![], open_chunks: BTreeMap::new() };
         let recoveries = store.load().await?;
         store.flush().await?;
         Ok((store, recoveries))
@@ -159,6 +163,7 @@ impl IdbSegmentStore {
     /// Replaces a segment's chunks with one chunk at position 0 (empty for an empty segment, so
     /// the segment itself survives a reload; its first append overwrites that key).
     fn queue_rewrite(&mut self, key: &SegmentKey, bytes: &[u8]) {
+        self.open_chunks.remove(key);
         self.pending.push(Self::range(key, 0));
         self.pending.push(Pending::Put { key: chunk_key(key, &pos10(0)), bytes: bytes.to_vec() });
     }
@@ -173,6 +178,7 @@ impl IdbSegmentStore {
             return Ok(0);
         }
         let ops = std::mem::take(&mut self.pending);
+        self.open_chunks.clear();
         let count = ops.len();
         let tx = self.db.transaction(&[OBJECT_STORE], TransactionMode::ReadWrite).map_err(js_err)?;
         let os = tx.object_store(OBJECT_STORE).map_err(js_err)?;
@@ -221,12 +227,22 @@ impl IdbSegmentStore {
 impl SegmentStore for IdbSegmentStore {
     fn create(&mut self, key: &SegmentKey) -> Result<(), StoreError> {
         self.memory.create(key)?;
+        self.open_chunks.insert(key.clone(), (self.pending.len(), 0));
         self.pending.push(Pending::Put { key: chunk_key(key, &pos10(0)), bytes: vec![] });
         Ok(())
     }
 
     fn append(&mut self, key: &SegmentKey, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
         self.memory.append(key, position, bytes)?;
+        if let Some((index, end)) = self.open_chunks.get_mut(key).filter(|(_, end)| *end == position) {
+            let Pending::Put { bytes: chunk, .. } = &mut self.pending[*index] else {
+                unreachable!("open_chunks points at puts")
+            };
+            chunk.extend_from_slice(bytes);
+            *end += bytes.len() as u64;
+            return Ok(());
+        }
+        self.open_chunks.insert(key.clone(), (self.pending.len(), position + bytes.len() as u64));
         self.pending.push(Pending::Put { key: chunk_key(key, &pos10(position)), bytes: bytes.to_vec() });
         Ok(())
     }
@@ -254,6 +270,7 @@ impl SegmentStore for IdbSegmentStore {
 
     fn delete(&mut self, key: &SegmentKey) -> Result<(), StoreError> {
         self.memory.delete(key)?;
+        self.open_chunks.remove(key);
         self.pending.push(Self::range(key, 0));
         Ok(())
     }

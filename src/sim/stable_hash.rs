@@ -113,7 +113,7 @@ mod tests {
     #[test]
     fn every_byte_and_length_matters() {
         let all: Vec<u64> =
-            [&b""[..], b"a", b"a\0", b"b", b"abcdefgh", b"abcdefgi", b"abcdefgh\0"].iter().map(|b| hash(b)).collect();
+            [&b""[..], b"a", b"a\0", b"b", b"abcdefgh", b"abcdefgi", b"abcdefgh\0"].iter().map(hash).collect();
         let mut unique = all.clone();
         unique.sort_unstable();
         unique.dedup();

@@ -3,8 +3,10 @@
 //! `app` owns the engine ([`crate::playback::Playback`]) and the animation clock; `model` is the
 //! UI state reducer; `components/` are thin views, one per file.
 
+mod api;
 mod app;
 mod components;
+mod frames;
 mod layout;
 mod model;
 mod storage;

@@ -6,10 +6,11 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct EventLogProps {
     /// Pre-rendered one-line events, oldest first.
-    pub lines: Vec<(u64, String, String)>,
+    pub lines: std::rc::Rc<Vec<(u64, String, String)>>,
 }
 
-/// A scrolling list of trace lines.
+/// A scrolling list of trace lines. Rows are unkeyed on purpose: while playing, the newest
+/// lines replace the text of the same 16 rows instead of creating and laying out new ones.
 #[function_component(EventLog)]
 pub fn event_log(props: &EventLogProps) -> Html {
     html! {
@@ -20,7 +21,7 @@ pub fn event_log(props: &EventLogProps) -> Html {
             }
             <ol>
                 { for props.lines.iter().map(|(seq, node, text)| html! {
-                    <li key={*seq} title={text.clone()}><span class="seq">{ format!("#{seq}") }</span><span class="node">{ node }</span><span>{ text }</span></li>
+                    <li title={text.clone()}><span class="seq">{ format!("#{seq}") }</span><span class="node">{ node }</span><span>{ text }</span></li>
                 }) }
             </ol>
         </section>

@@ -1,0 +1,103 @@
+// Performance figures of the built app (dist/) in headless Debian Chromium. These print figures
+// (and write e2e/perf.json); they assert only that the measurements happened, never timings:
+// targets are read off the report (see README, Performance).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { serve } from './server.mjs';
+import { launch, openPage } from './browser.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const BUSIEST = 'cooperative-rebalance'; // most trace events per simulated second of the library
+const BENCH_RECORDS = Number(process.env.BENCH_RECORDS ?? 200000);
+let server, browser;
+const figures = {};
+
+before(async () => {
+  server = await serve(join(root, 'dist'));
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  writeFileSync(join(here, 'perf.json'), JSON.stringify(figures, null, 2) + '\n');
+  console.log(`perf: ${JSON.stringify(figures)}`);
+});
+
+const percentile = (xs, p) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+
+const frameIntervals = (page, frames) => page.evaluate((n) => new Promise((resolve) => {
+  const out = [];
+  let last;
+  const frame = (now) => {
+    if (last !== undefined) out.push(now - last);
+    last = now;
+    if (out.length < n) requestAnimationFrame(frame); else resolve(out);
+  };
+  requestAnimationFrame(frame);
+}), frames);
+
+test('perf: first render and frame intervals while the busiest scenario plays', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  await page.waitForFunction(() => performance.getEntriesByName('brokerscope-first-render').length > 0);
+  const firstRender = await page.evaluate(() => performance.getEntriesByName('brokerscope-first-render')[0].startTime);
+  figures.first_render_ms = Math.round(firstRender);
+  console.log(`first render ${figures.first_render_ms} ms after navigation`);
+  await page.click(`[data-testid="load-${BUSIEST}"]`);
+  for (const [label, exp] of [['1x', '0'], ['10x', '100']]) {
+    await page.click('[data-testid="restart"]');
+    await page.fill('[data-testid="speed"]', exp);
+    await page.click('[data-testid="play"]');
+    await page.waitForTimeout(300); // past the first frames after Play
+    const intervals = await frameIntervals(page, 300);
+    await page.click('[data-testid="play"]');
+    figures[`raf_${label}_p50_ms`] = Number(percentile(intervals, 50).toFixed(1));
+    figures[`raf_${label}_p95_ms`] = Number(percentile(intervals, 95).toFixed(1));
+    figures[`raf_${label}_max_ms`] = Number(Math.max(...intervals).toFixed(1));
+    console.log(`rAF intervals while playing '${BUSIEST}' at ${label}: p50 ${figures[`raf_${label}_p50_ms`]} ms, `
+      + `p95 ${figures[`raf_${label}_p95_ms`]} ms, max ${figures[`raf_${label}_max_ms`]} ms over ${intervals.length} frames`);
+    assert.equal(intervals.length, 300);
+  }
+  assert.ok(Number(await page.getAttribute('[data-testid="clock"]', 'data-now-ns')) > 0, 'the scenario played');
+  assert.deepEqual(problems, []);
+  await page.close(); // nothing of this page may compete with the throughput runs
+});
+
+test('perf: workload (b) in the browser and natively, in the same run', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  // Best of two runs on each side, alternating, so a noisy neighbour on this 2-core machine
+  // does not decide the ratio.
+  const inBrowser = async () => JSON.parse(await page.evaluate((n) => window.wasmBindings.benchWorkload('b', n), BENCH_RECORDS));
+  const native = join(root, 'target', 'release', 'brokerscope');
+  const natively = () => JSON.parse(execFileSync(native, ['bench', '--workload', 'b', '--records', String(BENCH_RECORDS), '--json'],
+    { stdio: ['ignore', 'pipe', 'ignore'] }).toString()).workloads[0];
+  const best = (a, b) => (b && b.records_per_sec > a.records_per_sec ? b : a);
+  const hasNative = existsSync(native);
+  let browserRun = await inBrowser();
+  let nativeRun = hasNative ? natively() : null;
+  browserRun = best(browserRun, await inBrowser());
+  nativeRun = hasNative ? best(nativeRun, natively()) : null;
+  figures.browser_b_records_per_sec = Math.round(browserRun.records_per_sec);
+  figures.browser_wasm_memory_mib = Number((browserRun.wasm_memory_bytes / 1048576).toFixed(1));
+  const js = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? null);
+  figures.browser_js_heap_mib = js === null ? null : Number((js / 1048576).toFixed(1));
+  let line = `(b) in headless Chromium: ${figures.browser_b_records_per_sec} records/s `
+    + `(wasm memory ${figures.browser_wasm_memory_mib} MiB, JS heap ${figures.browser_js_heap_mib} MiB)`;
+  if (nativeRun) {
+    figures.native_b_records_per_sec = Math.round(nativeRun.records_per_sec);
+    figures.browser_to_native = Number((browserRun.records_per_sec / nativeRun.records_per_sec).toFixed(2));
+    line += `; natively ${figures.native_b_records_per_sec} records/s; browser/native ${figures.browser_to_native}`;
+  } else {
+    line += '; natively: not measured (target/release/brokerscope not built)';
+  }
+  console.log(line);
+  assert.equal(browserRun.records, BENCH_RECORDS);
+  assert.deepEqual(problems, []);
+});
