@@ -3,6 +3,9 @@
 //! browser), so this module reads no clock itself and the figures of both hosts come from the
 //! same code path.
 //!
+//! Records workloads keep 8 MiB per partition (`retention.bytes`), so memory is bounded by
+//! retention rather than by the records sent (see [`crate::sim::Sim::prune_check_history`]).
+//!
 //! - (a) produce-only: one broker, keyed 100-byte records, acks=all, until every record is
 //!   acknowledged.
 //! - (b) the full pipeline: 3 brokers, a 6-partition RF-3 topic, acks=all, idempotence on,
@@ -61,6 +64,11 @@ impl Workload {
 
 /// Bytes of each record's value in every workload.
 pub const VALUE_BYTES: u64 = 100;
+/// `segment.bytes` of the benchmark topic (Kafka's minimum).
+pub const SEGMENT_BYTES: u64 = 1 << 20;
+/// `retention.bytes` per partition of the benchmark topic: memory stays bounded however many
+/// records a run sends, as a real cluster's disk does (the consumer reads far behind this).
+pub const RETENTION_BYTES: u64 = 2 << 20;
 /// Records of each swarm seed.
 pub const SWARM_RECORDS: u64 = 1_000;
 
@@ -104,9 +112,10 @@ pub fn scenario_json(workload: Workload, records: u64) -> Value {
         "duration_ms": 3_600_000u64,
         "brokers": brokers,
         "broker_config": { "min.insync.replicas": rf.min(2), "offsets.topic.num.partitions": 1,
-                           "group.initial.rebalance.delay.ms": 0 },
+                           "group.initial.rebalance.delay.ms": 0, "log.retention.check.interval.ms": 100 },
         "network": { "latency_ms": 1, "jitter_ms": 0 },
-        "topics": [ { "name": "bench", "partitions": 6, "replication_factor": rf } ],
+        "topics": [ { "name": "bench", "partitions": 6, "replication_factor": rf,
+                      "config": { "segment.bytes": SEGMENT_BYTES, "retention.bytes": RETENTION_BYTES } } ],
         "producers": [ { "id": "producer-1",
             "config": { "acks": "all", "enable.idempotence": true, "linger.ms": 5, "batch.size": 16384 },
             "workload": { "topic": "bench", "records": records, "rate_per_sec": 1_000_000,
@@ -174,7 +183,7 @@ fn done(playback: &Playback, workload: Workload, records: u64) -> bool {
     let count = sim
         .node_ids()
         .filter_map(|id| match (workload, sim.node(id)) {
-            (Workload::ProduceOnly, Some(Node::Producer(p))) => Some(p.acked().len() as u64),
+            (Workload::ProduceOnly, Some(Node::Producer(p))) => Some(p.acked_count()),
             (Workload::Pipeline | Workload::PipelineKeyless, Some(Node::Consumer(c))) => {
                 Some(c.stats().records_consumed)
             }

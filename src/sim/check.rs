@@ -88,9 +88,9 @@ impl Sim {
         for id in self.node_ids() {
             if let Some(Node::Producer(p)) = self.node(id) {
                 for a in p.acked() {
-                    wanted.entry(a.tp.clone()).or_default().push((a.offset, a.fingerprint, id));
-                    check.acked += 1;
+                    wanted.entry(p.acked_tp(a)).or_default().push((a.offset, a.fingerprint, id));
                 }
+                check.acked += p.acked_count();
             }
         }
         for (tp, mut records) in wanted {
@@ -125,7 +125,7 @@ impl Sim {
         for id in self.node_ids() {
             if let Some(Node::Producer(p)) = self.node(id) {
                 for a in p.acked() {
-                    let e = out.entry(a.tp.clone()).or_insert(a.offset);
+                    let e = out.entry(p.acked_tp(a)).or_insert(a.offset);
                     *e = (*e).max(a.offset);
                 }
             }
@@ -138,14 +138,15 @@ impl Sim {
     /// reports them).
     fn reordered(&self) -> u64 {
         let mut out = 0;
-        let mut leaders: BTreeMap<&Tp, Option<LeaderLog>> = BTreeMap::new();
+        let mut leaders: BTreeMap<Tp, Option<LeaderLog>> = BTreeMap::new();
         for id in self.node_ids() {
             let Some(Node::Producer(p)) = self.node(id) else { continue };
-            let mut by_tp: BTreeMap<&Tp, Vec<(u64, i64)>> = BTreeMap::new();
+            let mut by_tp: BTreeMap<u32, Vec<(u64, i64)>> = BTreeMap::new();
             for a in p.acked() {
-                let held = leaders.entry(&a.tp).or_insert_with(|| self.leader_fingerprints(&a.tp));
+                let tp = p.acked_tp(a);
+                let held = leaders.entry(tp).or_insert_with_key(|tp| self.leader_fingerprints(tp));
                 if held.as_ref().is_some_and(|h| h.records.get(&a.offset) == Some(&a.fingerprint)) {
-                    by_tp.entry(&a.tp).or_default().push((a.send, a.offset));
+                    by_tp.entry(a.partition).or_default().push((a.send, a.offset));
                 }
             }
             for mut sends in by_tp.into_values() {
@@ -276,6 +277,33 @@ impl Sim {
             }
         }
         out
+    }
+
+    /// Drops check history no check can use again: acknowledged and returned records below
+    /// the lowest log start offset of every replica (retention removed them everywhere, and the
+    /// loss and ConsistentRead checks skip offsets below the leader's log start). Bounds the
+    /// memory of long runs by retention instead of by the records sent. Duplicates are then
+    /// counted among the records still held.
+    pub fn prune_check_history(&mut self) {
+        let mut starts: BTreeMap<Tp, i64> = BTreeMap::new();
+        for id in self.node_ids() {
+            let Some(Node::Broker(b)) = self.node(id) else { continue };
+            for (tp, r) in b.replicas() {
+                let start = r.log.log_start_offset();
+                starts.entry(tp.clone()).and_modify(|s| *s = (*s).min(start)).or_insert(start);
+            }
+        }
+        starts.retain(|_, s| *s > 0);
+        if starts.is_empty() {
+            return;
+        }
+        for node in self.nodes_mut() {
+            match node {
+                Node::Producer(p) => p.prune_acked(&starts),
+                Node::Consumer(c) => c.prune_returned(&starts),
+                _ => {}
+            }
+        }
     }
 
     fn replica_log(&self, broker: u16, tp: &Tp) -> Option<&super::log::PartitionLog> {

@@ -302,9 +302,19 @@ impl Consumer {
             .collect()
     }
 
-    /// Every record `poll()` returned: (offset, fingerprint) per partition, in order.
+    /// Every record `poll()` returned: (offset, fingerprint) per partition, in order, except
+    /// those pruned by [`Consumer::prune_returned`].
     pub fn returned(&self) -> &BTreeMap<Tp, Vec<(i64, u64)>> {
         &self.returned
+    }
+
+    /// Forgets returned records below `below[tp]` (gone from every replica by retention).
+    pub fn prune_returned(&mut self, below: &BTreeMap<Tp, i64>) {
+        for (tp, records) in &mut self.returned {
+            if let Some(start) = below.get(tp) {
+                records.retain(|(offset, _)| offset >= start);
+            }
+        }
     }
 
     /// Records fetched but not yet returned by `poll()`.

@@ -11,6 +11,9 @@
 //! [`node::Ctx`], and applies that node's [`node::Outbox`]: sends go through the [`net::Network`],
 //! timers go into the queue, and every effect is recorded as a [`trace::TraceEvent`].
 
+/// Steps between two [`Sim::prune_check_history`] passes.
+const PRUNE_EVERY_STEPS: u64 = 1 << 14;
+
 pub mod broker;
 pub mod check;
 pub mod config;
@@ -382,6 +385,10 @@ impl Sim {
         self.nodes.get(&id).map(|s| &s.node)
     }
 
+    fn nodes_mut(&mut self) -> impl Iterator<Item = &mut Node> {
+        self.nodes.values_mut().map(|s| &mut s.node)
+    }
+
     /// Whether a node is up.
     pub fn is_up(&self, id: NodeId) -> bool {
         self.nodes.get(&id).is_some_and(|s| s.up)
@@ -497,6 +504,9 @@ impl Sim {
         assert!(scheduled.at >= self.now, "event in the past");
         self.now = scheduled.at;
         self.steps += 1;
+        if self.steps % PRUNE_EVERY_STEPS == 0 {
+            self.prune_check_history();
+        }
         match scheduled.event {
             Event::Deliver { from, to, msg_id, incarnations, msg } => self.deliver(from, to, msg_id, incarnations, msg),
             Event::Timer { node, incarnation, timer } => self.fire_timer(node, incarnation, timer),

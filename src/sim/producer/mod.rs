@@ -132,6 +132,8 @@ pub struct Producer {
     interceptors: Vec<serde::Interceptor>,
     stats: ProducerStats,
     acked: Vec<AckedRecord>,
+    /// Acknowledged records dropped from `acked` by [`Producer::prune_acked`].
+    acked_pruned: u64,
     /// Brokers whose connection failed recently.
     reconnect: super::reconnect::ReconnectBackoff,
 }
@@ -139,8 +141,8 @@ pub struct Producer {
 /// A record the producer saw acknowledged: where, and which record (for the loss checker).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AckedRecord {
-    /// Partition.
-    pub tp: Tp,
+    /// Partition of the producer's topic ([`Producer::acked_tp`] gives the whole name).
+    pub partition: u32,
     /// Offset the broker assigned.
     pub offset: i64,
     /// [`crate::sim::record::Record::fingerprint`] of the record sent.
@@ -177,13 +179,36 @@ impl Producer {
             node_stats: BTreeMap::new(),
             stats: ProducerStats::default(),
             acked: Vec::new(),
+            acked_pruned: 0,
             reconnect: Default::default(),
         }
     }
 
-    /// Every record acknowledged so far, in acknowledgement order.
+    /// Every record acknowledged so far, in acknowledgement order, except those pruned (see
+    /// [`Producer::prune_acked`]).
     pub fn acked(&self) -> &[AckedRecord] {
         &self.acked
+    }
+
+    /// Records acknowledged so far, pruned ones included.
+    pub fn acked_count(&self) -> u64 {
+        self.acked.len() as u64 + self.acked_pruned
+    }
+
+    /// The topic-partition of an acknowledged record.
+    pub fn acked_tp(&self, record: &AckedRecord) -> Tp {
+        Tp::new(&self.topic, record.partition)
+    }
+
+    /// Forgets acknowledged records below `below[tp]` (the lowest log start offset of every
+    /// replica: retention removed them everywhere, so no check can look at them again).
+    pub fn prune_acked(&mut self, below: &BTreeMap<Tp, i64>) {
+        let starts: Vec<i64> = (0..self.metadata.leaders.as_ref().map_or(0, Vec::len) as u32)
+            .map(|p| below.get(&Tp::new(&self.topic, p)).copied().unwrap_or(0))
+            .collect();
+        let before = self.acked.len();
+        self.acked.retain(|a| a.offset >= starts.get(a.partition as usize).copied().unwrap_or(0));
+        self.acked_pruned += (before - self.acked.len()) as u64;
     }
 
     /// Counters so far.

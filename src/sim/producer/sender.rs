@@ -483,8 +483,8 @@ impl Producer {
         for (i, (record, send)) in batch.records.iter().enumerate() {
             let offset = if base_offset < 0 || error.is_some() { -1 } else { base_offset + i as i64 };
             if offset >= 0 {
-                let (tp, fingerprint) = (batch.tp.clone(), record.fingerprint());
-                self.acked.push(AckedRecord { tp, offset, fingerprint, send: *send });
+                let fingerprint = record.fingerprint();
+                self.acked.push(AckedRecord { partition: batch.tp.partition, offset, fingerprint, send: *send });
             }
             self.complete_send(ctx, *send, Some(batch.tp.clone()), offset, error);
         }
