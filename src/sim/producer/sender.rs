@@ -48,7 +48,11 @@ impl Producer {
     }
 
     fn leader_of(&self, tp: &Tp) -> Option<u16> {
-        self.metadata.leaders.as_ref().and_then(|l| l.get(tp.partition as usize).copied().flatten())
+        self.leader_of_partition(tp.partition)
+    }
+
+    fn leader_of_partition(&self, partition: u32) -> Option<u16> {
+        self.metadata.leaders.as_ref().and_then(|l| l.get(partition as usize).copied().flatten())
     }
 
     fn maybe_request_metadata(&mut self, ctx: &mut Ctx) {
@@ -194,7 +198,7 @@ impl Producer {
         let mut ids = vec![0u32; deques.len()];
         let mut length = 0;
         for (partition, len) in deques {
-            let Some(leader) = self.leader_of(&Tp::new(&self.topic, partition)) else { continue };
+            let Some(leader) = self.leader_of_partition(partition) else { continue };
             let stalled = timeout > SimDuration::ZERO
                 && self.node_stats.get(&leader).is_some_and(|(ready, drain)| ready.saturating_since(*drain) > timeout);
             if stalled {
