@@ -280,16 +280,28 @@ impl SegmentStore for IdbSegmentStore {
     }
 }
 
-/// Test helper: overwrites one stored chunk's bytes directly (to simulate corruption).
+/// Test helper: overwrites the stored bytes of segment `key` from `position` on, in whichever
+/// chunk holds them (appends are coalesced into one chunk per segment per flush), to simulate
+/// corruption on disk.
 #[doc(hidden)]
 pub async fn corrupt_chunk(name: &str, key: &SegmentKey, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
     let db = open_database(name).await?;
     let tx = db.transaction(&[OBJECT_STORE], TransactionMode::ReadWrite).map_err(js_err)?;
-    let value: JsValue = Uint8Array::from(bytes).into();
-    tx.object_store(OBJECT_STORE)
-        .map_err(js_err)?
-        .put(&value, Some(&to_array(&chunk_key(key, &pos10(position)))))
-        .map_err(js_err)?;
+    let os = tx.object_store(OBJECT_STORE).map_err(js_err)?;
+    let keys = os.get_all_keys(None, None).map_err(js_err)?.await.map_err(js_err)?;
+    let values = os.get_all(None, None).map_err(js_err)?.await.map_err(js_err)?;
+    let holder = keys.iter().zip(values.iter()).find_map(|(k, v)| {
+        let (chunk_of, start) = parse_chunk_key(k)?;
+        let stored = v.dyn_ref::<Uint8Array>()?.to_vec();
+        (chunk_of == *key && start <= position && position < start + stored.len() as u64).then_some((start, stored))
+    });
+    let (start, mut stored) =
+        holder.ok_or_else(|| StoreError::Backend(format!("no chunk holds position {position}")))?;
+    let at = (position - start) as usize;
+    stored.truncate(at);
+    stored.extend_from_slice(bytes);
+    let value: JsValue = Uint8Array::from(stored.as_slice()).into();
+    os.put(&value, Some(&to_array(&chunk_key(key, &pos10(start))))).map_err(js_err)?;
     commit(tx).await?;
     db.close();
     Ok(())

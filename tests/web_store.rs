@@ -66,7 +66,8 @@ async fn a_corrupt_tail_is_truncated_reported_and_repaired() {
     let name = db_name("corrupt");
     let (mut store, _) = IdbSegmentStore::open(&name).await.unwrap();
     let log = write_log(&mut store);
-    store.flush().await.unwrap();
+    // Twenty appends in one flush: one write per segment (its creation and appends coalesced).
+    assert_eq!(store.flush().await.unwrap(), log.segments().len());
     store.close();
     let first = &log.segments()[0];
     let batches = first.batches();
