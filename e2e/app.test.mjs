@@ -234,3 +234,27 @@ test('the safety monitor stops playback at the event that breaks a rule and expl
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="clock"]').dataset.nowNs) > 14e9, null, { timeout: 15000 });
   assert.deepEqual(problems, []);
 });
+
+test('the JavaScript API example runs hello.json to the same trace hash as the CLI and the app', async () => {
+  const golden = readFileSync(join(here, '..', 'tests', 'golden', 'hello_seed1.hash'), 'utf8').trim();
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
+  await page.goto(`${server.url}api-example.html`);
+  await page.waitForFunction(() => document.querySelector('[data-testid="api-output"]').dataset.traceHash !== undefined, null, { timeout: 20000 });
+  const out = JSON.parse(await page.textContent('[data-testid="api-output"]'));
+  assert.equal(out.trace_hash, golden);
+  assert.equal(out.stopped, 'deadline');
+  assert.equal(out.now_ms, 10000);
+  assert.equal(out.brokers, 3);
+  assert.equal(out.acked, 150, 'hello.json sends 150 records, all acknowledged');
+  assert.equal(out.acked_lost, 0);
+  assert.equal(out.events_by_kind.send_completed, 150, 'the subscriber saw every send complete');
+  assert.equal(out.last_events.length, 3);
+  const bad = await page.getAttribute('[data-testid="api-output"]', 'data-bad-scenario-error');
+  assert.match(bad, /duration_ms/, `a bad scenario throws the CLI's one-line error: ${bad}`);
+  assert.equal(await page.$('[data-testid="app"]'), null, 'data-api-only: the app is not mounted');
+  assert.deepEqual(problems, []);
+  await page.close();
+});

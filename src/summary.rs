@@ -178,12 +178,7 @@ impl RunSummary {
             sim_time_ms: sim.now().as_ms(),
             events: sim.trace_len(),
             steps: sim.steps(),
-            stopped: match stop {
-                RunStop::Idle => "idle",
-                RunStop::Deadline => "deadline",
-                RunStop::StepsMax => "steps_max",
-                RunStop::Violation => "violation",
-            },
+            stopped: stop.name(),
             trace_hash: sim.trace_hash().hex(),
             messages: sim.message_counts().iter().map(|(id, c)| (id.to_string(), *c)).collect(),
             partitions: partition_summaries(&cluster),

@@ -121,6 +121,18 @@ pub enum RunStop {
     Violation,
 }
 
+impl RunStop {
+    /// The name reports use: `idle`, `deadline`, `steps_max` or `violation`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStop::Idle => "idle",
+            RunStop::Deadline => "deadline",
+            RunStop::StepsMax => "steps_max",
+            RunStop::Violation => "violation",
+        }
+    }
+}
+
 /// Message counters of one node.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct MessageCounts {

@@ -13,8 +13,12 @@ mod storage;
 
 pub use app::App;
 
-/// Mounts the app on the page body.
+/// Mounts the app on the page body, unless the body says `data-api-only` (a page that only
+/// uses the JavaScript API, such as `www/api-example.html`).
 pub fn start() {
     console_error_panic_hook::set_once();
-    yew::Renderer::<App>::new().render();
+    let api_only = gloo::utils::document().body().is_some_and(|b| b.has_attribute("data-api-only"));
+    if !api_only {
+        yew::Renderer::<App>::new().render();
+    }
 }
