@@ -258,3 +258,33 @@ test('the JavaScript API example runs hello.json to the same trace hash as the C
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('embed mode: ?embed&scenario&seed&speed&autoplay plays a built-in with minimal chrome; bad parameters are named', async () => {
+  const { page, problems } = await openPage(browser, `${server.url}?embed&scenario=leader-failover&seed=3&speed=50&autoplay`, { width: 900, height: 560 });
+  assert.equal(await page.textContent('[data-testid="scenario-name"]'), 'Leader failover: acks=all loses nothing');
+  for (const hidden of ['event-log', 'producer-panel', 'scenario-file', 'load-hello']) {
+    assert.equal(await page.$(`[data-testid="${hidden}"]`), null, `${hidden} is not shown in embed mode`);
+  }
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="clock"]').dataset.nowNs) > 300e6, null, { timeout: 15000 });
+  assert.match(await page.textContent('footer'), /seed 3 /);
+  assert.equal(await page.inputValue('[data-testid="speed"]'), '50');
+  const href = await page.getAttribute('[data-testid="open-full"]', 'href');
+  assert.equal(href, './?scenario=leader-failover&seed=3&speed=50&autoplay');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `fits a 900 px iframe (overflow ${overflow} px)`);
+  await page.screenshot({ path: join(shots, 'embed.png') });
+  assert.deepEqual(problems, []);
+
+  const bad = await openPage(browser, `${server.url}?scenario=nope`);
+  assert.match(await bad.page.textContent('[data-testid="error"]'), /^URL parameter scenario: "nope" is not a built-in scenario/);
+  assert.equal(await bad.page.textContent('[data-testid="scenario-name"]'), 'Hello Kafka', 'the defaults load');
+  assert.deepEqual(bad.problems, []);
+
+  const doc = await browser.newPage({ viewport: { width: 1000, height: 760 } });
+  await doc.goto(`${server.url}embed-example.html`);
+  const frame = doc.frameLocator('[data-testid="embed-frame"]');
+  await frame.locator('[data-testid="cluster"]').waitFor({ timeout: 15000 });
+  await doc.waitForTimeout(1500);
+  await doc.screenshot({ path: join(shots, 'embed-example.png') });
+  await doc.close();
+});

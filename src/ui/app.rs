@@ -11,6 +11,7 @@ use crate::ui::components::{
 use crate::ui::frames::FrameLoop;
 use crate::ui::model::{Action, UiState};
 use crate::ui::storage::{self, Storage, StorageStatus};
+use crate::url_params::{self, ViewParams};
 use gloo::events::{EventListener, EventListenerOptions};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -40,13 +41,30 @@ pub struct Engine {
 impl Engine {
     /// A fresh run of `scenario` with its own seed.
     pub fn new(scenario: Scenario) -> Engine {
-        let mut playback = Playback::new(&scenario, scenario.seed);
+        let seed = scenario.seed;
+        Engine::with_seed(seed, scenario)
+    }
+
+    /// A fresh run of `scenario` with `seed` (which becomes the scenario's, so Restart keeps it).
+    pub fn with_seed(seed: u64, mut scenario: Scenario) -> Engine {
+        scenario.seed = seed;
+        let mut playback = Playback::new(&scenario, seed);
         playback.enable_store_journal();
         Engine { scenario, playback, target_ns: 0.0, halted: false }
     }
 
     fn built_in(index: usize) -> Engine {
         Engine::new(parse_json(BUILT_IN[index].1).expect("built-in scenarios are valid"))
+    }
+
+    /// The run the URL asked for: a built-in (the first by default) and maybe another seed.
+    fn from_params(params: &Result<ViewParams, crate::url_params::ParamError>) -> Engine {
+        let p = params.as_ref().ok();
+        let engine = Engine::built_in(p.and_then(|p| p.scenario).unwrap_or(0));
+        match p.and_then(|p| p.seed) {
+            Some(seed) => Engine::with_seed(seed, engine.scenario),
+            None => engine,
+        }
     }
 
     /// Advances by `wall_ms` of wall-clock time at `speed` simulated ms per wall ms. Returns
@@ -97,8 +115,16 @@ fn is_editable(target: Option<web_sys::EventTarget>) -> (bool, bool) {
 /// The app.
 #[function_component(App)]
 pub fn app() -> Html {
-    let ui = use_reducer(UiState::default);
-    let engine: Rc<RefCell<Engine>> = use_mut_ref(|| Engine::built_in(0));
+    let params = use_memo((), |_| url_params::parse(&gloo::utils::window().location().search().unwrap_or_default()));
+    let ui = {
+        let params = params.clone();
+        use_reducer(move || UiState::from_params(&params))
+    };
+    let engine: Rc<RefCell<Engine>> = {
+        let params = params.clone();
+        use_mut_ref(move || Engine::from_params(&params))
+    };
+    let embed = params.as_ref().as_ref().is_ok_and(|p| p.embed);
     let storage: Rc<RefCell<Storage>> = use_mut_ref(Storage::default);
     let log_cache: Rc<RefCell<(f64, Rc<Vec<LogLine>>)>> = use_mut_ref(|| (0.0, Rc::default()));
     let on_storage = {
@@ -278,8 +304,12 @@ pub fn app() -> Html {
     };
 
     html! {
-        <main class="app" data-testid="app" data-version={ui.version.to_string()}>
-            <ScenarioPicker name={e.scenario.name.clone()} description={e.scenario.description.clone()} {on_file} built_in={built_in_names()} {on_built_in} />
+        <main class={classes!("app", embed.then_some("embed"))} data-testid="app" data-version={ui.version.to_string()}>
+            if embed {
+                { embed_header(&e.scenario.name) }
+            } else {
+                <ScenarioPicker name={e.scenario.name.clone()} description={e.scenario.description.clone()} {on_file} built_in={built_in_names()} {on_built_in} />
+            }
             if let Some(err) = &ui.error {
                 <div class="error" role="alert" data-testid="error">{ err }</div>
             }
@@ -302,13 +332,35 @@ pub fn app() -> Html {
                         <li><i class="hw-tick"></i>{ "high watermark" }</li>
                     </ul>
                 </section>
-                <EventLog lines={lines} />
+                if !embed {
+                    <EventLog lines={lines} />
+                }
             </div>
-            <ProducerPanel producers={producers} />
-            <footer class="keys">{ "Space play/pause · → step one event · seed " }{ pb.sim().seed() }{ " · trace hash " }
+            if !embed {
+                <ProducerPanel producers={producers} />
+            }
+            <footer class="keys">
+                if !embed { { "Space play/pause · → step one event · " } }
+                { "seed " }{ pb.sim().seed() }{ " · trace hash " }
                 <code data-testid="trace-hash">{ pb.sim().trace_hash().hex() }</code>
-                { " · " }<span data-testid="storage-status">{ storage_text }</span></footer>
+                if !embed { { " · " }<span data-testid="storage-status">{ storage_text }</span> }
+            </footer>
         </main>
+    }
+}
+
+/// The embed mode's title bar: the scenario and a link to the same run in the full app.
+fn embed_header(name: &str) -> Html {
+    let search = gloo::utils::window().location().search().unwrap_or_default();
+    let rest: Vec<&str> =
+        search.trim_start_matches('?').split('&').filter(|p| !p.is_empty() && *p != "embed").collect();
+    let href = if rest.is_empty() { "./".to_string() } else { format!("./?{}", rest.join("&")) };
+    html! {
+        <header class="embed-header">
+            <span class="name" data-testid="scenario-name">{ name }</span>
+            <a href={href} target="_blank" rel="noopener" data-testid="open-full"
+                title="Open this scenario in the full brokerscope app (new tab)">{ "brokerscope ↗" }</a>
+        </header>
     }
 }
 

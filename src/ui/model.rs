@@ -3,10 +3,8 @@
 use std::rc::Rc;
 use yew::Reducible;
 
-/// Speed slider bounds, in hundredths of log10(sim ms per wall ms).
-pub const SPEED_EXP_MIN: i32 = -300;
-/// Fastest speed: 100× real time.
-pub const SPEED_EXP_MAX: i32 = 200;
+/// Speed slider bounds, in hundredths of log10(sim ms per wall ms): 0.001× to 100×.
+pub use crate::url_params::{SPEED_EXP_MAX, SPEED_EXP_MIN};
 /// Default: about 0.03× real time, so a 10 ms network hop takes about 0.3 s on screen.
 pub const SPEED_EXP_DEFAULT: i32 = -150;
 
@@ -26,6 +24,20 @@ pub struct UiState {
 impl Default for UiState {
     fn default() -> Self {
         UiState { playing: false, speed_exp: SPEED_EXP_DEFAULT, version: 0, error: None }
+    }
+}
+
+impl UiState {
+    /// The first state for what the URL asked (an invalid URL shows its error and the defaults).
+    pub fn from_params(params: &Result<crate::url_params::ViewParams, crate::url_params::ParamError>) -> Self {
+        match params {
+            Ok(p) => UiState {
+                playing: p.autoplay,
+                speed_exp: p.speed_exp.unwrap_or(SPEED_EXP_DEFAULT),
+                ..UiState::default()
+            },
+            Err(e) => UiState { error: Some(e.to_string()), ..UiState::default() },
+        }
     }
 }
 

@@ -1,0 +1,118 @@
+//! The app's URL parameters (`?embed&scenario=leader-failover&seed=7&speed=50&autoplay`),
+//! parsed and validated without a browser so they are tested natively. Errors name the
+//! parameter; unknown parameters are refused, never ignored.
+
+use crate::scenario::BUILT_IN;
+
+/// Longest query string accepted.
+pub const QUERY_BYTES_MAX: usize = 2048;
+/// Slowest speed exponent of the slider (10^(exp/100) simulated ms per wall ms).
+pub const SPEED_EXP_MIN: i32 = -300;
+/// Fastest speed exponent of the slider.
+pub const SPEED_EXP_MAX: i32 = 200;
+const SPEED_EXP_RANGE: std::ops::RangeInclusive<i32> = SPEED_EXP_MIN..=SPEED_EXP_MAX;
+
+/// What the URL asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ViewParams {
+    /// `embed`: minimal chrome for an iframe (the cluster, the controls and a link to the app).
+    pub embed: bool,
+    /// `autoplay`: start playing at once.
+    pub autoplay: bool,
+    /// `scenario=ID`: a built-in scenario's index in [`BUILT_IN`].
+    pub scenario: Option<usize>,
+    /// `seed=N`: run with this seed instead of the scenario's.
+    pub seed: Option<u64>,
+    /// `speed=E`: the speed slider's exponent.
+    pub speed_exp: Option<i32>,
+}
+
+/// A parameter the app cannot honour, named.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("URL parameter {param}: {problem}")]
+pub struct ParamError {
+    /// The parameter.
+    pub param: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+fn err(param: &str, problem: impl Into<String>) -> ParamError {
+    ParamError { param: param.to_string(), problem: problem.into() }
+}
+
+/// Parses `location.search` (with or without the leading `?`).
+pub fn parse(query: &str) -> Result<ViewParams, ParamError> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    if query.len() > QUERY_BYTES_MAX {
+        return Err(err("(query)", format!("{} bytes, more than {QUERY_BYTES_MAX}", query.len())));
+    }
+    let mut params = ViewParams::default();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').map_or((pair, None), |(n, v)| (n, Some(v)));
+        match (name, value) {
+            ("embed", None) => params.embed = true,
+            ("autoplay", None) => params.autoplay = true,
+            ("embed" | "autoplay", Some(_)) => return Err(err(name, "takes no value")),
+            ("scenario", Some(id)) => params.scenario = Some(built_in(id)?),
+            ("seed", Some(v)) => {
+                params.seed =
+                    Some(v.parse().map_err(|_| err("seed", format!("{v:?} is not a whole number in 0..=2^64-1")))?)
+            }
+            ("speed", Some(v)) => params.speed_exp = Some(speed(v)?),
+            ("scenario" | "seed" | "speed", None) => return Err(err(name, "needs a value")),
+            _ => return Err(err(name, "unknown (known: embed, autoplay, scenario, seed, speed)")),
+        }
+    }
+    Ok(params)
+}
+
+fn built_in(id: &str) -> Result<usize, ParamError> {
+    BUILT_IN.iter().position(|(known, _)| *known == id).ok_or_else(|| {
+        let known: Vec<&str> = BUILT_IN.iter().map(|(k, _)| *k).collect();
+        err("scenario", format!("{id:?} is not a built-in scenario (one of {})", known.join(", ")))
+    })
+}
+
+fn speed(v: &str) -> Result<i32, ParamError> {
+    let exp: i32 = v.parse().map_err(|_| err("speed", format!("{v:?} is not a whole number")))?;
+    if !SPEED_EXP_RANGE.contains(&exp) {
+        return Err(err("speed", format!("{exp} is outside {}..={}", SPEED_EXP_RANGE.start(), SPEED_EXP_RANGE.end())));
+    }
+    Ok(exp)
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn an_embed_url_round_trips_its_parts() {
+        let p = parse("?embed&scenario=leader-failover&seed=7&speed=50&autoplay").unwrap();
+        let index = BUILT_IN.iter().position(|(id, _)| *id == "leader-failover").unwrap();
+        let want =
+            ViewParams { embed: true, autoplay: true, scenario: Some(index), seed: Some(7), speed_exp: Some(50) };
+        assert_eq!(p, want);
+        assert_eq!(parse("").unwrap(), ViewParams::default());
+    }
+
+    #[test]
+    fn bad_parameters_are_named_not_ignored() {
+        let cases = [
+            ("scenario=nope", "URL parameter scenario: \"nope\" is not a built-in scenario"),
+            ("seed=-1", "URL parameter seed: \"-1\" is not a whole number"),
+            ("speed=900", "URL parameter speed: 900 is outside -300..=200"),
+            ("speed", "URL parameter speed: needs a value"),
+            ("embed=1", "URL parameter embed: takes no value"),
+            ("theme=dark", "URL parameter theme: unknown"),
+        ];
+        for (query, start) in cases {
+            let e = parse(query).unwrap_err().to_string();
+            assert!(e.starts_with(start), "{query}: {e}");
+        }
+        assert!(parse(&"a".repeat(QUERY_BYTES_MAX + 1)).unwrap_err().to_string().contains("more than 2048"));
+    }
+}
