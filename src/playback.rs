@@ -125,10 +125,7 @@ impl Playback {
 
     /// Processes exactly one event (the clock jumps to it). False when nothing is left.
     pub fn step(&mut self) -> bool {
-        if self.sim.poll_timeout().is_none_or(|at| at > self.end) {
-            return false;
-        }
-        let stepped = self.sim.step();
+        let stepped = self.sim.step_until(self.end);
         self.ingest();
         stepped
     }

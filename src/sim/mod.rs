@@ -528,6 +528,15 @@ impl Sim {
         true
     }
 
+    /// Processes the next event if it is due at or before `end`; false (and nothing changes)
+    /// otherwise.
+    pub fn step_until(&mut self, end: SimTime) -> bool {
+        if self.queue.peek_at().is_none_or(|at| at > end) {
+            return false;
+        }
+        self.step()
+    }
+
     /// Processes events due at or before `deadline`, at most `steps_max` of them.
     pub fn run_until(&mut self, deadline: SimTime, steps_max: u64) -> RunStop {
         for _ in 0..steps_max {

@@ -86,10 +86,7 @@ impl Simulation {
     /// Processes one event; false when nothing is left before the scenario's end.
     pub fn step(&mut self) -> Result<bool, JsValue> {
         let end = crate::sim::time::SimTime::from_ms(self.sim.scenario().duration_ms);
-        if self.sim.poll_timeout().is_none_or(|at| at > end) {
-            return Ok(false);
-        }
-        let stepped = self.sim.step();
+        let stepped = self.sim.step_until(end);
         self.publish()?;
         Ok(stepped)
     }
