@@ -36,6 +36,7 @@ pub mod sim;
 pub mod suggest;
 pub mod summary;
 pub mod swarm;
+pub mod timeline;
 pub mod url_params;
 
 #[cfg(not(target_arch = "wasm32"))]

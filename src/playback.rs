@@ -123,6 +123,24 @@ impl Playback {
         stop
     }
 
+    /// Processes events due at or before `deadline` (capped at the end), at most `steps_max`.
+    pub fn run_steps(&mut self, deadline: SimTime, steps_max: u64) -> RunStop {
+        let stop = self.sim.run_until(deadline.min(self.end), steps_max);
+        self.ingest();
+        stop
+    }
+
+    /// Moves the clock to `to` without processing events (see [`Sim::set_clock`]).
+    pub fn set_clock(&mut self, to: SimTime) -> Result<(), crate::sim::ClockError> {
+        self.sim.set_clock(to)
+    }
+
+    /// Restarts the store journal from an image of the logs now (see
+    /// [`Sim::rebase_store_journal`]).
+    pub fn rebase_store_journal(&mut self) {
+        self.sim.rebase_store_journal();
+    }
+
     /// Processes exactly one event (the clock jumps to it). False when nothing is left.
     pub fn step(&mut self) -> bool {
         let stepped = self.sim.step_until(self.end);

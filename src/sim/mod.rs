@@ -144,6 +144,16 @@ pub struct MessageCounts {
     pub dropped: u64,
 }
 
+/// A clock position that replay cannot reach.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot move the clock to {to}: {reason}")]
+pub struct ClockError {
+    /// Where the clock was to go.
+    pub to: SimTime,
+    /// Why not.
+    pub reason: String,
+}
+
 /// A refused run-time action.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ActionError {
@@ -535,6 +545,21 @@ impl Sim {
             return false;
         }
         self.step()
+    }
+
+    /// Moves the clock to `to` without processing anything: for replaying a recorded position
+    /// (a paused clock sits between events). Refused when `to` is in the past or an event is due
+    /// before it (that event would be skipped).
+    pub fn set_clock(&mut self, to: SimTime) -> Result<(), ClockError> {
+        if to < self.now {
+            return Err(ClockError { to, reason: format!("the clock is already at {}", self.now) });
+        }
+        if let Some(at) = self.queue.peek_at().filter(|at| *at < to) {
+            return Err(ClockError { to, reason: format!("an event is due at {at}, before it") });
+        }
+        self.now = to;
+        self.halted = false;
+        Ok(())
     }
 
     /// Processes events due at or before `deadline`, at most `steps_max` of them.
@@ -954,6 +979,16 @@ impl Sim {
         for slot in self.nodes.values_mut() {
             if let Node::Broker(b) = &mut slot.node {
                 b.logs_mut().for_each(|(_, log)| log.enable_journal());
+            }
+        }
+    }
+
+    /// Restarts every running store journal from an image of the logs now: the next drain
+    /// holds what a mirror cleared beforehand needs to match this state.
+    pub fn rebase_store_journal(&mut self) {
+        for slot in self.nodes.values_mut() {
+            if let Node::Broker(b) = &mut slot.node {
+                b.logs_mut().for_each(|(_, log)| log.rebase_journal());
             }
         }
     }

@@ -212,6 +212,14 @@ impl PartitionLog {
         }
     }
 
+    /// Restarts a running journal from an image of the log as it is now (after the log was
+    /// replaced by an earlier or later copy of itself, e.g. a timeline seek).
+    pub fn rebase_journal(&mut self) {
+        if self.journal.take().is_some() {
+            self.enable_journal();
+        }
+    }
+
     /// Takes the recorded store operations.
     pub fn drain_journal(&mut self) -> Vec<StoreOp> {
         self.journal.as_mut().map(std::mem::take).unwrap_or_default()
