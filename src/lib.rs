@@ -31,6 +31,7 @@ pub mod assign_json;
 pub mod batch_json;
 pub mod bench;
 pub mod playback;
+pub mod run_link;
 pub mod scenario;
 pub mod sim;
 pub mod suggest;

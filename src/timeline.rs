@@ -299,7 +299,6 @@ impl Timeline {
         let snapshot = &self.snapshots[index];
         self.playback = snapshot.playback.clone();
         self.applied = snapshot.applied;
-        self.playback.rebase_store_journal();
     }
 
     /// Keeps a copy of this position when it is far enough from its neighbours.

@@ -1,11 +1,11 @@
-//! The app's URL parameters (`?embed&scenario=leader-failover&seed=7&speed=50&autoplay`),
-//! parsed and validated without a browser so they are tested natively. Errors name the
+//! The app's URL parameters (`?embed&scenario=leader-failover&seed=7&speed=50&autoplay`, and a
+//! shared run's `t=TICK,NS&actions=…`, see [`crate::run_link`]), parsed and validated without a browser so they are tested natively. Errors name the
 //! parameter; unknown parameters are refused, never ignored.
 
 use crate::scenario::BUILT_IN;
 
-/// Longest query string accepted.
-pub const QUERY_BYTES_MAX: usize = 2048;
+/// Longest query string accepted (room for about 150 recorded actions).
+pub const QUERY_BYTES_MAX: usize = 4096;
 /// Slowest speed exponent of the slider (10^(exp/100) simulated ms per wall ms).
 pub const SPEED_EXP_MIN: i32 = -300;
 /// Fastest speed exponent of the slider.
@@ -13,7 +13,7 @@ pub const SPEED_EXP_MAX: i32 = 200;
 const SPEED_EXP_RANGE: std::ops::RangeInclusive<i32> = SPEED_EXP_MIN..=SPEED_EXP_MAX;
 
 /// What the URL asks for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewParams {
     /// `embed`: minimal chrome for an iframe (the cluster, the controls and a link to the app).
     pub embed: bool,
@@ -25,6 +25,10 @@ pub struct ViewParams {
     pub seed: Option<u64>,
     /// `speed=E`: the speed slider's exponent.
     pub speed_exp: Option<i32>,
+    /// `t=TICK,NS`: the position to open at (events processed plus actions applied, clock).
+    pub position: Option<(u64, crate::sim::time::SimTime)>,
+    /// `actions=…`: user actions recorded into the run, replayed at their positions.
+    pub actions: Vec<crate::timeline::RecordedAction>,
 }
 
 /// A parameter the app cannot honour, named.
@@ -60,8 +64,12 @@ pub fn parse(query: &str) -> Result<ViewParams, ParamError> {
                     Some(v.parse().map_err(|_| err("seed", format!("{v:?} is not a whole number in 0..=2^64-1")))?)
             }
             ("speed", Some(v)) => params.speed_exp = Some(speed(v)?),
-            ("scenario" | "seed" | "speed", None) => return Err(err(name, "needs a value")),
-            _ => return Err(err(name, "unknown (known: embed, autoplay, scenario, seed, speed)")),
+            ("t", Some(v)) => params.position = Some(crate::run_link::parse_position(v).map_err(|e| err("t", e))?),
+            ("actions", Some(v)) => {
+                params.actions = crate::run_link::parse_actions(v).map_err(|e| err("actions", e))?
+            }
+            ("scenario" | "seed" | "speed" | "t" | "actions", None) => return Err(err(name, "needs a value")),
+            _ => return Err(err(name, "unknown (known: embed, autoplay, scenario, seed, speed, t, actions)")),
         }
     }
     Ok(params)
@@ -93,8 +101,14 @@ mod tests {
     fn an_embed_url_round_trips_its_parts() {
         let p = parse("?embed&scenario=leader-failover&seed=7&speed=50&autoplay").unwrap();
         let index = BUILT_IN.iter().position(|(id, _)| *id == "leader-failover").unwrap();
-        let want =
-            ViewParams { embed: true, autoplay: true, scenario: Some(index), seed: Some(7), speed_exp: Some(50) };
+        let want = ViewParams {
+            embed: true,
+            autoplay: true,
+            scenario: Some(index),
+            seed: Some(7),
+            speed_exp: Some(50),
+            ..ViewParams::default()
+        };
         assert_eq!(p, want);
         assert_eq!(parse("").unwrap(), ViewParams::default());
     }
@@ -113,6 +127,30 @@ mod tests {
             let e = parse(query).unwrap_err().to_string();
             assert!(e.starts_with(start), "{query}: {e}");
         }
-        assert!(parse(&"a".repeat(QUERY_BYTES_MAX + 1)).unwrap_err().to_string().contains("more than 2048"));
+        assert!(parse(&"a".repeat(QUERY_BYTES_MAX + 1)).unwrap_err().to_string().contains("more than 4096"));
+        let e = parse("scenario=hello&actions=1,2,crash,2,power").unwrap_err().to_string();
+        assert!(e.starts_with("URL parameter actions: item 0: crash kind"), "{e}");
+        assert!(parse("t=5").unwrap_err().to_string().starts_with("URL parameter t: expected TICK,NS"));
+    }
+
+    #[test]
+    fn a_shared_run_link_parses_back() {
+        use crate::sim::scenario::Action;
+        use crate::sim::time::SimTime;
+        let link = crate::run_link::RunLink {
+            scenario: "hello".into(),
+            seed: Some(3),
+            speed_exp: Some(-20),
+            actions: vec![crate::timeline::RecordedAction {
+                steps: 40,
+                at: SimTime::from_ms(12),
+                action: Action::RestartBroker { broker: 2 },
+            }],
+            position: Some((99, SimTime::from_ms(30))),
+        };
+        let p = parse(&link.to_query()).unwrap();
+        assert_eq!((p.seed, p.speed_exp, p.position), (Some(3), Some(-20), link.position));
+        assert_eq!(p.actions, link.actions);
+        assert_eq!(BUILT_IN[p.scenario.unwrap()].0, "hello");
     }
 }
