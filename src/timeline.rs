@@ -324,6 +324,47 @@ impl Timeline {
     }
 }
 
+/// Where a branch (the scenario, a seed and recorded actions) ends: what an A/B view compares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BranchOutcome {
+    /// Records acknowledged to producers.
+    pub acked: u64,
+    /// Acknowledged records missing from their leader, or on a partition without one.
+    pub lost: u64,
+    /// Extra copies of acknowledged records.
+    pub duplicates: u64,
+    /// Records consumers' `poll()` returned.
+    pub consumed: u64,
+    /// Mean produce request latency over every producer's answered requests, ms.
+    pub request_latency_avg_ms: f64,
+    /// Safety rules broken.
+    pub violations: usize,
+    /// The trace hash at the end.
+    pub trace_hash: String,
+}
+
+/// Plays `actions` on `scenario` with `seed` to the end and reports where it leads.
+pub fn run_branch(scenario: &Scenario, seed: u64, actions: Vec<RecordedAction>) -> Result<BranchOutcome, ReplayError> {
+    let mut timeline = Timeline::with_actions(scenario, seed, actions);
+    let end = timeline.playback().end();
+    let mut stop = timeline.advance_to(end)?;
+    while matches!(stop, RunStop::Violation | RunStop::StepsMax) {
+        stop = timeline.advance_to(end)?;
+    }
+    let summary = crate::summary::RunSummary::new(timeline.playback().sim(), stop);
+    let latencies: Vec<f64> =
+        summary.producer_metrics.values().filter_map(|m| m.get("request-latency-avg").copied()).collect();
+    Ok(BranchOutcome {
+        acked: summary.checks.acked,
+        lost: summary.checks.acked_lost + summary.checks.acked_unavailable,
+        duplicates: summary.checks.duplicates,
+        consumed: summary.consumers.values().map(|c| c.records_consumed).sum(),
+        request_latency_avg_ms: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
+        violations: summary.checks.violations.len(),
+        trace_hash: summary.trace_hash,
+    })
+}
+
 fn behind(index: usize) -> ReplayError {
     ReplayError::Action { index, reason: "recorded at a position before the previous action's".to_string() }
 }

@@ -190,3 +190,28 @@ fn positions_that_cannot_be_reached_are_errors_not_panics() {
     let mut t = Timeline::new(&s, 1);
     t.goto(3, SimTime::from_ms(20_000)).unwrap_err();
 }
+
+#[test]
+fn a_branch_outcome_is_the_run_played_to_its_end() {
+    let s = parse_json(HELLO_JSON).unwrap();
+    let clean = run_branch(&s, 1, vec![]).unwrap();
+    let summary = {
+        let mut sim = crate::sim::Sim::new(&s, 1);
+        let stop = sim.run_until(SimTime::from_ms(s.duration_ms), u64::MAX);
+        crate::summary::RunSummary::new(&sim, stop)
+    };
+    assert_eq!(clean.trace_hash, summary.trace_hash);
+    assert_eq!(clean.acked, 150, "hello's producer sends 150 records with acks=all");
+    assert_eq!((clean.lost, clean.violations), (0, 0));
+    assert_eq!(clean.consumed, 150);
+
+    // Two of three brokers down for good with min.insync.replicas=2: acks stop.
+    let crash = |steps, broker| RecordedAction {
+        steps,
+        at: SimTime::ZERO,
+        action: Action::CrashBroker { broker, kind: CrashKind::Process },
+    };
+    let broken = run_branch(&s, 1, vec![crash(0, 2), crash(0, 3)]).unwrap();
+    assert!(broken.acked < 150, "acked {}", broken.acked);
+    assert_ne!(broken.trace_hash, clean.trace_hash);
+}

@@ -1,9 +1,11 @@
 //! The root component: owns the engine and the animation clock, wires controls and keys.
 
 use crate::playback::{Flight, Playback};
+use crate::run_link::RunLink;
 use crate::scenario::{parse_json, BUILT_IN};
 use crate::sim::scenario::Scenario;
 use crate::sim::time::SimTime;
+use crate::timeline::{run_branch, BranchOutcome, RecordedAction, ReplayError, Timeline};
 use crate::ui::components::producer_panel::ProducerPanel;
 use crate::ui::components::{
     cluster::Cluster, controls::Controls, event_log::EventLog, scenario_picker::ScenarioPicker,
@@ -11,7 +13,7 @@ use crate::ui::components::{
 use crate::ui::frames::FrameLoop;
 use crate::ui::model::{Action, UiState};
 use crate::ui::storage::{self, Storage, StorageStatus};
-use crate::url_params::{self, ViewParams};
+use crate::url_params::{self, ParamError, ViewParams};
 use gloo::events::{EventListener, EventListenerOptions};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -29,10 +31,12 @@ const LOG_LINES: usize = 16;
 /// events a second cannot be read anyway, and re-laying out the log every frame dropped frames.
 const LOG_REFRESH_MS: f64 = 100.0;
 
-/// The engine host: a playback plus the wall-clock → simulated-time mapping.
+/// The engine host: a timeline plus the wall-clock → simulated-time mapping.
 pub struct Engine {
     scenario: Scenario,
-    playback: Playback,
+    /// The built-in scenario's id (links can only name those).
+    built_in: Option<&'static str>,
+    timeline: Timeline,
     target_ns: f64,
     /// Stopped at a broken safety rule: ticks do nothing until Play resumes.
     halted: bool,
@@ -46,42 +50,71 @@ impl Engine {
     }
 
     /// A fresh run of `scenario` with `seed` (which becomes the scenario's, so Restart keeps it).
-    pub fn with_seed(seed: u64, mut scenario: Scenario) -> Engine {
+    pub fn with_seed(seed: u64, scenario: Scenario) -> Engine {
+        Engine::with_actions(seed, scenario, Vec::new())
+    }
+
+    fn with_actions(seed: u64, mut scenario: Scenario, actions: Vec<RecordedAction>) -> Engine {
         scenario.seed = seed;
         let mut playback = Playback::new(&scenario, seed);
         playback.enable_store_journal();
-        Engine { scenario, playback, target_ns: 0.0, halted: false }
+        let timeline = Timeline::from_playback(playback, actions);
+        Engine { scenario, built_in: None, timeline, target_ns: 0.0, halted: false }
     }
 
     fn built_in(index: usize) -> Engine {
-        Engine::new(parse_json(BUILT_IN[index].1).expect("built-in scenarios are valid"))
+        let mut engine = Engine::new(parse_json(BUILT_IN[index].1).expect("built-in scenarios are valid"));
+        engine.built_in = Some(BUILT_IN[index].0);
+        engine
     }
 
-    /// The run the URL asked for: a built-in (the first by default) and maybe another seed.
-    fn from_params(params: &Result<ViewParams, crate::url_params::ParamError>) -> Engine {
-        let p = params.as_ref().ok();
-        let engine = Engine::built_in(p.and_then(|p| p.scenario).unwrap_or(0));
-        match p.and_then(|p| p.seed) {
-            Some(seed) => Engine::with_seed(seed, engine.scenario),
-            None => engine,
+    /// The run the URL asked for: a built-in (the first by default), maybe another seed,
+    /// recorded actions and a position. A link that does not replay is reported and the
+    /// scenario opens at its start without the actions.
+    fn from_params(params: &Result<ViewParams, ParamError>) -> (Engine, Option<String>) {
+        let Ok(p) = params.as_ref() else { return (Engine::built_in(0), None) };
+        let index = p.scenario.unwrap_or(0);
+        let fresh = Engine::built_in(index);
+        let seed = p.seed.unwrap_or(fresh.scenario.seed);
+        let mut engine = Engine::with_actions(seed, fresh.scenario.clone(), p.actions.clone());
+        engine.built_in = fresh.built_in;
+        let replayed = match p.position {
+            Some((tick, at)) => engine.timeline.goto(tick, at),
+            None => Ok(()),
+        };
+        match replayed {
+            Ok(()) => {
+                engine.after_move();
+                (engine, None)
+            }
+            Err(e) => {
+                let mut plain = Engine::with_seed(seed, fresh.scenario.clone());
+                plain.built_in = fresh.built_in;
+                (plain, Some(format!("This link does not replay ({e}); the scenario opens at its start.")))
+            }
         }
+    }
+
+    /// The playback at the current position.
+    pub fn playback(&self) -> &Playback {
+        self.timeline.playback()
     }
 
     /// Advances by `wall_ms` of wall-clock time at `speed` simulated ms per wall ms. Returns
     /// true when a safety rule broke: the clock freezes at that event.
-    pub fn advance_wall(&mut self, wall_ms: f64, speed: f64) -> bool {
+    pub fn advance_wall(&mut self, wall_ms: f64, speed: f64) -> Result<bool, ReplayError> {
         if self.halted {
             // A tick already scheduled before the pause took effect.
-            return true;
+            return Ok(true);
         }
-        let now = self.playback.now().as_ns() as f64;
+        let now = self.playback().now().as_ns() as f64;
         self.target_ns = self.target_ns.max(now) + wall_ms.clamp(0.0, TICK_GAP_MS_MAX) * speed * 1e6;
-        let stop = self.playback.advance_to(SimTime::from_ns(self.target_ns as u64));
+        let stop = self.timeline.advance_to(SimTime::from_ns(self.target_ns as u64))?;
         self.halted = stop == crate::sim::RunStop::Violation;
         if self.halted {
-            self.target_ns = self.playback.now().as_ns() as f64;
+            self.target_ns = self.playback().now().as_ns() as f64;
         }
-        self.halted
+        Ok(self.halted)
     }
 
     /// Play pressed: go on past a violation.
@@ -89,20 +122,62 @@ impl Engine {
         self.halted = false;
     }
 
-    /// Processes one event.
-    pub fn step(&mut self) {
-        self.playback.step();
-        self.target_ns = self.playback.now().as_ns() as f64;
+    /// One tick forward (an event or a recorded action).
+    pub fn step(&mut self) -> Result<(), ReplayError> {
+        self.timeline.step()?;
+        self.target_ns = self.playback().now().as_ns() as f64;
+        Ok(())
     }
 
-    /// Restarts the same scenario.
+    /// One tick back.
+    pub fn step_back(&mut self) -> Result<(), ReplayError> {
+        self.timeline.step_back()?;
+        self.after_move();
+        Ok(())
+    }
+
+    /// Moves the clock to `t` (backwards or forwards).
+    pub fn seek(&mut self, t: SimTime) -> Result<(), ReplayError> {
+        self.timeline.seek(t)?;
+        self.after_move();
+        Ok(())
+    }
+
+    /// After a jump: the clock target follows, and the store mirror gets a full image.
+    fn after_move(&mut self) {
+        self.target_ns = self.playback().now().as_ns() as f64;
+        self.halted = false;
+        self.timeline.playback_mut().rebase_store_journal();
+    }
+
+    /// Starts the scenario over without the recorded actions.
     pub fn restart(&mut self) {
-        *self = Engine::new(self.scenario.clone());
+        let built_in = self.built_in;
+        *self = Engine::with_seed(self.scenario.seed, self.scenario.clone());
+        self.built_in = built_in;
     }
 
     /// True at the scenario's end.
     pub fn finished(&self) -> bool {
-        self.playback.finished()
+        self.playback().finished()
+    }
+
+    /// The link that reopens this run here, or why there is none.
+    pub fn link(&self, speed_exp: i32) -> Result<String, String> {
+        let scenario =
+            self.built_in.ok_or("a scenario loaded from a file cannot be linked: links name a built-in scenario")?;
+        let link = RunLink {
+            scenario: scenario.to_string(),
+            seed: Some(self.scenario.seed),
+            speed_exp: Some(speed_exp),
+            actions: self.timeline.actions().to_vec(),
+            position: Some((self.timeline.ticks(), self.playback().now())),
+        };
+        let query = link.to_query();
+        if query.len() > url_params::QUERY_BYTES_MAX {
+            return Err(format!("the link would be {} bytes, more than {}", query.len(), url_params::QUERY_BYTES_MAX));
+        }
+        Ok(query)
     }
 }
 
@@ -120,13 +195,27 @@ pub fn app() -> Html {
         let params = params.clone();
         use_reducer(move || UiState::from_params(&params))
     };
+    let link_error: Rc<RefCell<Option<String>>> = use_mut_ref(|| None);
     let engine: Rc<RefCell<Engine>> = {
-        let params = params.clone();
-        use_mut_ref(move || Engine::from_params(&params))
+        let (params, link_error) = (params.clone(), link_error.clone());
+        use_mut_ref(move || {
+            let (engine, error) = Engine::from_params(&params);
+            *link_error.borrow_mut() = error;
+            engine
+        })
     };
+    {
+        let (ui, link_error) = (ui.clone(), link_error.clone());
+        use_effect_with((), move |_| {
+            if let Some(e) = link_error.borrow_mut().take() {
+                ui.dispatch(Action::Error(e));
+            }
+        });
+    }
     let embed = params.as_ref().as_ref().is_ok_and(|p| p.embed);
     let storage: Rc<RefCell<Storage>> = use_mut_ref(Storage::default);
     let log_cache: Rc<RefCell<(f64, Rc<Vec<LogLine>>)>> = use_mut_ref(|| (0.0, Rc::default()));
+    let comparison: UseStateHandle<Option<Rc<Comparison>>> = use_state(|| None);
     let on_storage = {
         let ui = ui.clone();
         Callback::from(move |()| ui.dispatch(Action::Changed))
@@ -144,14 +233,25 @@ pub fn app() -> Html {
     let persist = {
         let (engine, storage, on_storage) = (engine.clone(), storage.clone(), on_storage.clone());
         Rc::new(move || {
-            let ops = engine.borrow_mut().playback.drain_store_ops();
+            let ops = engine.borrow_mut().timeline.playback_mut().drain_store_ops();
             storage.borrow_mut().record(ops);
             storage::flush(storage.clone(), on_storage.clone());
         })
     };
     let new_run = {
-        let (storage, on_storage) = (storage.clone(), on_storage.clone());
-        Rc::new(move || storage::reset(storage.clone(), on_storage.clone()))
+        let (storage, on_storage, comparison) = (storage.clone(), on_storage.clone(), comparison.clone());
+        Rc::new(move || {
+            comparison.set(None);
+            storage::reset(storage.clone(), on_storage.clone())
+        })
+    };
+    // After a jump in time the mirror is rewritten from an image of the logs.
+    let remirror = {
+        let (storage, on_storage, persist) = (storage.clone(), on_storage.clone(), persist.clone());
+        Rc::new(move || {
+            storage::reset(storage.clone(), on_storage.clone());
+            persist();
+        })
     };
 
     {
@@ -162,17 +262,24 @@ pub fn app() -> Html {
             let frames = playing.then(|| {
                 let (mut last, mut persisted): (Option<f64>, f64) = (None, 0.0);
                 FrameLoop::start(move |now| {
-                    let stop = {
+                    let result = {
                         let mut e = engine.borrow_mut();
-                        let halted = e.advance_wall(last.map_or(0.0, |l| now - l), speed);
-                        halted || e.finished()
+                        e.advance_wall(last.map_or(0.0, |l| now - l), speed).map(|halted| halted || e.finished())
                     };
+                    let stop = result.as_ref().map_or(true, |stop| *stop);
                     if stop || now - persisted >= PERSIST_EVERY_MS {
                         persist();
                         persisted = now;
                     }
                     last = Some(now);
-                    ui2.dispatch(if stop { Action::Pause } else { Action::Changed });
+                    match result {
+                        Err(e) => {
+                            ui2.dispatch(Action::Error(e.to_string()));
+                            ui2.dispatch(Action::Pause);
+                        }
+                        Ok(true) => ui2.dispatch(Action::Pause),
+                        Ok(false) => ui2.dispatch(Action::Changed),
+                    }
                     !stop
                 })
             });
@@ -186,29 +293,55 @@ pub fn app() -> Html {
         });
     }
 
+    // Runs an engine operation that may fail to replay; reports the error and re-renders.
+    let engine_op = {
+        let (engine, ui) = (engine.clone(), ui.clone());
+        Rc::new(move |op: &dyn Fn(&mut Engine) -> Result<(), ReplayError>| {
+            let result = op(&mut engine.borrow_mut());
+            match result {
+                Ok(()) => ui.dispatch(Action::Changed),
+                Err(e) => ui.dispatch(Action::Error(e.to_string())),
+            }
+        })
+    };
     let on_toggle = {
-        let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
+        let (engine, ui, remirror) = (engine.clone(), ui.clone(), remirror.clone());
         Callback::from(move |()| {
-            if engine.borrow().finished() {
-                engine.borrow_mut().restart();
-                new_run();
-                ui.dispatch(Action::Loaded);
+            if !ui.playing && engine.borrow().finished() {
+                // Play at the end replays the same run from the start.
+                let _ = engine.borrow_mut().seek(SimTime::ZERO);
+                remirror();
             }
             engine.borrow_mut().resume();
             ui.dispatch(Action::TogglePlay);
         })
     };
     let on_step = {
-        let (engine, ui, persist) = (engine.clone(), ui.clone(), persist.clone());
+        let (engine_op, ui, persist) = (engine_op.clone(), ui.clone(), persist.clone());
         Callback::from(move |()| {
-            engine.borrow_mut().step();
+            ui.dispatch(Action::Pause);
+            engine_op(&|e| e.step());
             persist();
-            ui.dispatch(Action::Changed);
+        })
+    };
+    let on_step_back = {
+        let (engine_op, ui, remirror) = (engine_op.clone(), ui.clone(), remirror.clone());
+        Callback::from(move |()| {
+            ui.dispatch(Action::Pause);
+            engine_op(&|e| e.step_back());
+            remirror();
+        })
+    };
+    let on_seek = {
+        let (engine_op, remirror) = (engine_op.clone(), remirror.clone());
+        Callback::from(move |t: SimTime| {
+            engine_op(&|e| e.seek(t));
+            remirror();
         })
     };
 
     {
-        let (on_toggle, on_step) = (on_toggle.clone(), on_step.clone());
+        let (on_toggle, on_step, on_step_back) = (on_toggle.clone(), on_step.clone(), on_step_back.clone());
         use_effect_with((), move |_| {
             let options = EventListenerOptions::enable_prevent_default();
             let listener = EventListener::new_with_options(&gloo::utils::window(), "keydown", options, move |event| {
@@ -222,6 +355,10 @@ pub fn app() -> Html {
                     "ArrowRight" if !form_field => {
                         event.prevent_default();
                         on_step.emit(());
+                    }
+                    "ArrowLeft" if !form_field => {
+                        event.prevent_default();
+                        on_step_back.emit(());
                     }
                     _ => {}
                 }
@@ -241,7 +378,7 @@ pub fn app() -> Html {
     let on_fault = {
         let (engine, ui, persist) = (engine.clone(), ui.clone(), persist.clone());
         Callback::from(move |action: crate::sim::scenario::Action| {
-            let result = engine.borrow_mut().playback.act(action);
+            let result = engine.borrow_mut().timeline.act(action);
             match result {
                 Ok(()) => ui.dispatch(Action::Changed),
                 Err(e) => ui.dispatch(Action::Error(e.to_string())),
@@ -252,6 +389,28 @@ pub fn app() -> Html {
     let on_speed = {
         let ui = ui.clone();
         Callback::from(move |exp| ui.dispatch(Action::SetSpeed(exp)))
+    };
+    let on_copy_link = {
+        let (engine, ui) = (engine.clone(), ui.clone());
+        Callback::from(move |()| match engine.borrow().link(ui.speed_exp) {
+            Ok(query) => {
+                let location = gloo::utils::window().location();
+                let base =
+                    format!("{}{}", location.origin().unwrap_or_default(), location.pathname().unwrap_or_default());
+                let url = format!("{base}{query}");
+                // Refused without a user gesture or permission: the link is shown either way.
+                let written = gloo::utils::window().navigator().clipboard().write_text(&url);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = wasm_bindgen_futures::JsFuture::from(written).await;
+                });
+                ui.dispatch(Action::Linked(url));
+            }
+            Err(e) => ui.dispatch(Action::Error(format!("No link: {e}"))),
+        })
+    };
+    let on_compare = {
+        let (engine, comparison) = (engine.clone(), comparison.clone());
+        Callback::from(move |_: MouseEvent| comparison.set(Some(Rc::new(Comparison::of(&engine.borrow())))))
     };
     let on_file = {
         let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
@@ -289,7 +448,7 @@ pub fn app() -> Html {
         (text, notice)
     };
     let e = engine.borrow();
-    let pb = &e.playback;
+    let pb = e.playback();
     let now = pb.now();
     let view = Rc::new(pb.sim().view());
     let producers = Rc::new(view.producers.clone());
@@ -317,8 +476,17 @@ pub fn app() -> Html {
             if let Some(notice) = storage_notice {
                 <div class="notice" role="status" data-testid="storage-notice">{ notice }</div>
             }
+            if let Some(url) = &ui.link {
+                <div class="notice share" role="status">
+                    { "Link to this run (copied to the clipboard): " }
+                    <input readonly=true data-testid="run-link" value={url.clone()} aria-label="Link to this run" />
+                </div>
+            }
             <Controls playing={ui.playing} speed_exp={ui.speed_exp} now_ns={now.as_ns()} end_ms={e.scenario.duration_ms}
-                {on_toggle} {on_step} {on_restart} {on_speed} />
+                {on_toggle} {on_step} {on_step_back} {on_restart} {on_speed} {on_seek} on_copy_link={(!embed).then_some(on_copy_link)} />
+            if !embed {
+                { run_actions(&e.timeline, on_compare, comparison.as_deref()) }
+            }
             <div class="stage">
                 <section class="panel canvas">
                     <Cluster view={view} flights={flights} {on_fault} />
@@ -340,7 +508,7 @@ pub fn app() -> Html {
                 <ProducerPanel producers={producers} />
             }
             <footer class="keys">
-                if !embed { { "Space play/pause · → step one event · " } }
+                if !embed { { "Space play/pause · ← → step one event back / forward · " } }
                 { "seed " }{ pb.sim().seed() }{ " · trace hash " }
                 <code data-testid="trace-hash">{ pb.sim().trace_hash().hex() }</code>
                 if !embed { { " · " }<span data-testid="storage-status">{ storage_text }</span> }
@@ -406,4 +574,112 @@ fn built_in_names() -> Vec<(String, String)> {
                 .collect()
         })
         .clone()
+}
+
+/// An A/B comparison: the run before the last change (A) and this run (B), each to its end.
+#[derive(Debug, PartialEq)]
+pub struct Comparison {
+    /// A and B, or why a branch did not replay.
+    branches: [(String, Result<BranchOutcome, String>); 2],
+}
+
+impl Comparison {
+    fn of(engine: &Engine) -> Comparison {
+        let t = &engine.timeline;
+        let run = |actions: &[RecordedAction]| {
+            run_branch(&engine.scenario, engine.scenario.seed, actions.to_vec()).map_err(|e| e.to_string())
+        };
+        let describe = |actions: &[RecordedAction]| match actions.len() {
+            0 => "no actions".to_string(),
+            n => format!("{n} action(s)"),
+        };
+        let baseline = t.baseline().unwrap_or_default();
+        Comparison {
+            branches: [
+                (format!("A: before the last change ({})", describe(baseline)), run(baseline)),
+                (format!("B: this run ({})", describe(t.actions())), run(t.actions())),
+            ],
+        }
+    }
+}
+
+/// The recorded actions (applied ones marked), and the A/B comparison once there is a fork.
+fn run_actions(timeline: &Timeline, on_compare: Callback<MouseEvent>, comparison: Option<&Comparison>) -> Html {
+    let actions = timeline.actions();
+    let applied = timeline.applied();
+    html! {
+        <section class="run-actions" data-testid="run-actions" aria-label="Recorded actions">
+            <span class="label" title="Faults and changes you made are recorded with the exact point they happened, so the run replays, scrubs and shares exactly">
+                { "Recorded" }
+            </span>
+            if actions.is_empty() {
+                <span class="muted">{ "nothing yet: right-click a broker to crash it; every action is recorded into the run" }</span>
+            }
+            <ol>
+                { for actions.iter().enumerate().map(|(i, a)| html! {
+                    <li class={classes!((i >= applied).then_some("pending"))} data-testid="recorded-action"
+                        title={ if i < applied { "applied at this point of the timeline" } else { "later in the timeline: replays when the clock gets there" } }>
+                        <span class="at">{ format!("{:.1} ms", a.at.as_ns() as f64 / 1e6) }</span>{ " " }{ action_text(&a.action) }
+                    </li>
+                }) }
+            </ol>
+            if timeline.baseline().is_some() {
+                <button data-testid="compare" onclick={on_compare}
+                    title="Run the branch before your last change (A) and this one (B) to the end and compare them">{ "Compare A/B" }</button>
+            }
+            if let Some(c) = comparison {
+                { comparison_table(c) }
+            }
+        </section>
+    }
+}
+
+fn comparison_table(c: &Comparison) -> Html {
+    let row = |(name, outcome): &(String, Result<BranchOutcome, String>)| match outcome {
+        Ok(o) => html! {
+            <tr>
+                <th scope="row">{ name }</th>
+                <td>{ o.acked }</td><td class={classes!((o.lost > 0).then_some("bad"))}>{ o.lost }</td>
+                <td>{ o.duplicates }</td><td>{ o.consumed }</td>
+                <td>{ format!("{:.1}", o.request_latency_avg_ms) }</td>
+                <td class={classes!((o.violations > 0).then_some("bad"))}>{ o.violations }</td>
+                <td><code>{ &o.trace_hash }</code></td>
+            </tr>
+        },
+        Err(e) => html! { <tr><th scope="row">{ name }</th><td colspan="7">{ e }</td></tr> },
+    };
+    html! {
+        <table class="comparison" data-testid="comparison">
+            <caption>{ "Both branches played to the scenario's end" }</caption>
+            <thead><tr>
+                <th></th><th title="records acknowledged to producers">{ "acked" }</th>
+                <th title="acknowledged records missing or unavailable on their leader">{ "lost" }</th>
+                <th title="extra copies of acknowledged records">{ "duplicates" }</th>
+                <th title="records returned by poll()">{ "consumed" }</th>
+                <th title="request-latency-avg, ms">{ "latency ms" }</th>
+                <th title="safety rules broken">{ "violations" }</th><th>{ "trace hash" }</th>
+            </tr></thead>
+            <tbody>{ for c.branches.iter().map(row) }</tbody>
+        </table>
+    }
+}
+
+/// A recorded action in words.
+fn action_text(action: &crate::sim::scenario::Action) -> String {
+    use crate::sim::scenario::{Action as A, CrashKind};
+    let dir = |both: bool| if both { "⇄" } else { "→" };
+    match action {
+        A::CrashBroker { broker, kind } => {
+            format!("crash broker-{broker} ({})", if *kind == CrashKind::Machine { "machine" } else { "process" })
+        }
+        A::RestartBroker { broker } => format!("restart broker-{broker}"),
+        A::CutLink { from, to, both } => format!("cut {from} {} {to}", dir(*both)),
+        A::HealLink { from, to, both } => format!("heal {from} {} {to}", dir(*both)),
+        A::HealAll => "heal every link".to_string(),
+        A::SetLink { from, to, both, link } => format!("{from} {} {to}: {} latency", dir(*both), link.latency),
+        A::ConsumerJoin { consumer } => format!("{consumer} joins"),
+        A::ConsumerLeave { consumer } => format!("{consumer} leaves"),
+        A::ConsumerCrash { consumer } => format!("{consumer} crashes"),
+        A::ConfigChange { target, property, value } => format!("{property}={value} on {target:?}"),
+    }
 }

@@ -19,11 +19,13 @@ pub struct UiState {
     pub version: u64,
     /// The last input error, shown in a banner.
     pub error: Option<String>,
+    /// The last link copied (shown so it can also be copied by hand).
+    pub link: Option<String>,
 }
 
 impl Default for UiState {
     fn default() -> Self {
-        UiState { playing: false, speed_exp: SPEED_EXP_DEFAULT, version: 0, error: None }
+        UiState { playing: false, speed_exp: SPEED_EXP_DEFAULT, version: 0, error: None, link: None }
     }
 }
 
@@ -62,6 +64,8 @@ pub enum Action {
     Loaded,
     /// Show an error.
     Error(String),
+    /// A link to the run was made.
+    Linked(String),
 }
 
 impl Reducible for UiState {
@@ -78,8 +82,16 @@ impl Reducible for UiState {
                 next.version += 1;
                 next.playing = false;
                 next.error = None;
+                next.link = None;
             }
-            Action::Error(e) => next.error = Some(e),
+            Action::Error(e) => {
+                next.error = Some(e);
+                next.link = None;
+            }
+            Action::Linked(url) => {
+                next.link = Some(url);
+                next.error = None;
+            }
         }
         Rc::new(next)
     }

@@ -19,6 +19,12 @@ pub struct ControlsProps {
     pub on_toggle: Callback<()>,
     /// Step pressed.
     pub on_step: Callback<()>,
+    /// Step back pressed.
+    pub on_step_back: Callback<()>,
+    /// The timeline was scrubbed to a time.
+    pub on_seek: Callback<crate::sim::time::SimTime>,
+    /// "Copy link" pressed (absent in embed mode).
+    pub on_copy_link: Option<Callback<()>>,
     /// Restart pressed.
     pub on_restart: Callback<()>,
     /// Slider moved.
@@ -30,6 +36,12 @@ pub struct ControlsProps {
 pub fn controls(props: &ControlsProps) -> Html {
     let toggle = props.on_toggle.reform(|_: MouseEvent| ());
     let step = props.on_step.reform(|_: MouseEvent| ());
+    let step_back = props.on_step_back.reform(|_: MouseEvent| ());
+    let seek = props.on_seek.reform(|e: InputEvent| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        let tenths: f64 = input.value().parse().unwrap_or(0.0);
+        crate::sim::time::SimTime::from_ns((tenths * 100_000.0) as u64)
+    });
     let restart = props.on_restart.reform(|_: MouseEvent| ());
     let speed = props.on_speed.reform(|e: InputEvent| {
         let input: HtmlInputElement = e.target_unchecked_into();
@@ -44,6 +56,7 @@ pub fn controls(props: &ControlsProps) -> Html {
                 title="Play / pause (Space)" aria-label={ if props.playing { "Pause" } else { "Play" } }>
                 { if props.playing { "❚❚ Pause" } else { "▶ Play" } }
             </button>
+            <button data-testid="step-back" onclick={step_back} title="Step one event back (←)" aria-label="Step one event back" aria-keyshortcuts="ArrowLeft">{ "‹ Back" }</button>
             <button data-testid="step" onclick={step} title="Step one event (→)" aria-label="Step one event" aria-keyshortcuts="ArrowRight">{ "Step ›" }</button>
             <button data-testid="restart" onclick={restart} title="Restart the run from t = 0" aria-label="Restart">{ "↺ Restart" }</button>
             <label class="speed" title="Speed: simulated time per wall-clock time (log scale)">
@@ -56,8 +69,15 @@ pub fn controls(props: &ControlsProps) -> Html {
                 <span class="clock-label">{ "t =" }</span>
                 <span data-testid="clock" data-now-ns={props.now_ns.to_string()}>{ format!("{ms:.3} ms") }</span>
                 <span class="clock-end">{ format!(" / {} ms", props.end_ms) }</span>
-                <div class="progress" aria-hidden="true"><div style={format!("width:{pct:.2}%")}></div></div>
             </div>
+            <input class="timeline" data-testid="timeline" type="range" min="0" max={(props.end_ms * 10).to_string()} step="1"
+                value={format!("{:.0}", ms * 10.0)} oninput={seek} style={format!("--done:{pct:.2}%")}
+                aria-label="Timeline: drag to move back and forth in simulated time" aria-valuetext={format!("{ms:.1} ms")}
+                title="Drag to scrub back and forth (snapshots + deterministic replay)" />
+            if let Some(copy) = &props.on_copy_link {
+                <button data-testid="copy-link" onclick={copy.reform(|_: MouseEvent| ())}
+                    title="Copy a link that reopens this run here: scenario, seed, recorded actions, time and speed">{ "Copy link" }</button>
+            }
         </div>
     }
 }
