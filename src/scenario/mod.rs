@@ -98,9 +98,11 @@ pub fn from_value(value: &Value) -> Result<Scenario> {
         producers,
         consumers,
         events: vec![],
+        narration: vec![],
     };
     scenario.network.links = parse_links(&mut root, &scenario)?;
     scenario.events = parse_events(&mut root, &scenario)?;
+    scenario.narration = parse_narration(&mut root, &scenario)?;
     root.finish()?;
     Ok(scenario)
 }
@@ -501,6 +503,32 @@ fn parse_events(root: &mut Obj, s: &Scenario) -> Result<Vec<TimedAction>> {
         let action = parse_action(&mut e, s)?;
         e.finish()?;
         out.push(TimedAction { at: SimTime::from_ms(at_ms), action });
+    }
+    Ok(out)
+}
+
+/// Longest narration text.
+pub const NARRATION_CHARS_MAX: usize = 600;
+
+fn parse_narration(root: &mut Obj, s: &Scenario) -> Result<Vec<NarrationStep>> {
+    let mut out: Vec<NarrationStep> = vec![];
+    for mut step in root.opt_array_of_obj("narration")? {
+        let at_ms = step.req_u64("at_ms", 0, DURATION_MS_MAX)?;
+        if at_ms > s.duration_ms {
+            return Err(ScenarioError::new(step.path_of("at_ms"), format!("{at_ms} is after duration_ms ({})", s.duration_ms)));
+        }
+        if let Some(previous) = out.last().filter(|p| p.at > SimTime::from_ms(at_ms)) {
+            return Err(ScenarioError::new(
+                step.path_of("at_ms"),
+                format!("{at_ms} is before the previous step's {} ms: steps go in time order", previous.at.as_ms()),
+            ));
+        }
+        let text = step.req_str("text")?.trim().to_string();
+        if text.is_empty() || text.chars().count() > NARRATION_CHARS_MAX {
+            return Err(ScenarioError::new(step.path_of("text"), format!("needs 1 to {NARRATION_CHARS_MAX} characters")));
+        }
+        step.finish()?;
+        out.push(NarrationStep { at: SimTime::from_ms(at_ms), text });
     }
     Ok(out)
 }

@@ -148,3 +148,28 @@ fn malformed_json_is_one_line_with_a_position() {
     assert!(!e.contains('\n'));
     assert_eq!(parse_json("[1]").unwrap_err().to_string(), "(root): expected an object, got an array");
 }
+
+#[test]
+fn narration_steps_parse_in_time_order_and_bad_ones_are_named() {
+    let mut v = base();
+    v["narration"] = json!([{"at_ms": 0, "text": " Start. "}, {"at_ms": 400, "text": "Look at the HW."}]);
+    let s = from_value(&v).unwrap();
+    assert_eq!(s.narration.len(), 2);
+    assert_eq!((s.narration[0].text.as_str(), s.narration[1].at), ("Start.", SimTime::from_ms(400)));
+    let cases = [
+        (json!([{"at_ms": 2000, "text": "x"}]), "narration[0].at_ms: 2000 is after duration_ms (1000)"),
+        (
+            json!([{"at_ms": 500, "text": "x"}, {"at_ms": 400, "text": "y"}]),
+            "narration[1].at_ms: 400 is before the previous step's 500 ms: steps go in time order",
+        ),
+        (json!([{"at_ms": 5, "text": "  "}]), "narration[0].text: needs 1 to 600 characters"),
+        (json!([{"at_ms": 5}]), "narration[0].text: required"),
+        (json!([{"at_ms": 5, "text": "x", "when": 1}]), "narration[0].when: unknown field (expected one of: at_ms, text)"),
+    ];
+    for (narration, want) in cases {
+        let mut v = base();
+        v["narration"] = narration;
+        let e = err(v);
+        assert!(e.starts_with(want), "{e}");
+    }
+}

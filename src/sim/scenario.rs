@@ -37,6 +37,18 @@ pub struct Scenario {
     pub consumers: Vec<ConsumerSpec>,
     /// Timed faults and actions.
     pub events: Vec<TimedAction>,
+    /// The guided tour: moments worth stopping at, in time order (the viewer's "Next" jumps
+    /// from one to the next). The simulation ignores them.
+    pub narration: Vec<NarrationStep>,
+}
+
+/// One stop of a scenario's guided tour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NarrationStep {
+    /// The moment that matters.
+    pub at: SimTime,
+    /// What to look at then (one or two sentences).
+    pub text: String,
 }
 
 /// A broker request handler's time per request (`broker_service_time` in scenario files).
