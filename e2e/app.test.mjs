@@ -402,3 +402,34 @@ test('a link that does not replay is named and the scenario opens at its start',
   assert.equal(await clockNs(page), 0);
   assert.deepEqual(problems, []);
 });
+
+test('links: right-click a link to cut or slow it, and the network matrix cuts one direction', async () => {
+  const { page, problems } = await openPage(browser, server.url, { width: 1400, height: 1000 });
+  await scrubTo(page, 200);
+  await page.click('[data-testid="link-producer-1-broker-1"] line.hit', { button: 'right' });
+  await page.waitForSelector('[data-testid="link-menu-producer-1-broker-1"]');
+  await page.screenshot({ path: join(shots, 'link-menu.png') });
+  await page.click('[data-testid="fault-cut-both"]');
+  assert.match(await page.getAttribute('[data-testid="link-producer-1-broker-1"] line.link', 'class'), /\bcut\b/);
+  assert.match(await page.textContent('[data-testid="link-producer-1-broker-1"] title'), /cut both ways/);
+  await page.click('[data-testid="link-broker-2-broker-3"] line.hit', { button: 'right', force: true }); // a level line has a zero-height box
+  await page.click('[data-testid="fault-slow"]');
+  assert.match(await page.getAttribute('[data-testid="link-broker-2-broker-3"] line.link', 'class'), /\bslow\b/);
+  assert.match(await page.textContent('[data-testid="link-broker-2-broker-3"] title'), /slowed \(broker-2 → broker-3 210 ms, broker-3 → broker-2 210 ms\)/);
+
+  await page.click('[data-testid="network-matrix"] summary');
+  assert.equal(await page.textContent('[data-testid="net-producer-1-broker-1"]'), '✕');
+  assert.equal(await page.textContent('[data-testid="net-broker-2-broker-3"]'), '210');
+  await page.click('[data-testid="net-broker-1-broker-2"]');
+  assert.equal(await page.textContent('[data-testid="net-broker-1-broker-2"]'), '✕');
+  assert.equal(await page.textContent('[data-testid="net-broker-2-broker-1"]'), '', 'the other direction is untouched');
+  assert.match(await page.textContent('[data-testid="link-broker-1-broker-2"] title'), /broker-1 → broker-2 cut/);
+  const recorded = await page.locator('[data-testid="recorded-action"]').allTextContents();
+  assert.deepEqual(recorded.map((t) => t.replace(/^[\d.]+ ms /, '')),
+    ['cut producer-1 ⇄ broker-1', 'broker-2 ⇄ broker-3: 210.000ms latency', 'cut broker-1 → broker-2']);
+  await page.click('[data-testid="net-producer-1-broker-1"]');
+  assert.equal(await page.textContent('[data-testid="net-producer-1-broker-1"]'), '', 'healed one direction');
+  assert.equal(await page.textContent('[data-testid="net-broker-1-producer-1"]'), '✕');
+  await page.locator('[data-testid="network-matrix"]').screenshot({ path: join(shots, 'network-matrix.png') });
+  assert.deepEqual(problems, []);
+});

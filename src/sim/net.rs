@@ -104,6 +104,16 @@ impl Network {
         self.links.clear();
     }
 
+    /// The default behaviour of a link.
+    pub fn default_link(&self) -> LinkConfig {
+        self.default_link
+    }
+
+    /// Every directed link configured unlike the default, in order.
+    pub fn overrides(&self) -> impl Iterator<Item = (NodeId, NodeId, LinkConfig)> + '_ {
+        self.links.iter().filter(|(_, c)| **c != self.default_link).map(|((from, to), c)| (*from, *to, *c))
+    }
+
     /// Every cut directed link, in order.
     pub fn cuts(&self) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
         self.cut.iter().copied()

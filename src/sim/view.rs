@@ -228,6 +228,9 @@ pub struct ClusterView {
     pub controller: Option<ControllerView>,
     /// Cut directed links.
     pub cut_links: Vec<(NodeId, NodeId)>,
+    /// Directed links configured unlike the network's default (slowed or lossy), with their
+    /// one-way latency in ms.
+    pub degraded_links: Vec<(NodeId, NodeId, u64)>,
     /// Consumer groups.
     pub groups: Vec<GroupView>,
 }
@@ -253,6 +256,7 @@ impl Sim {
             consumers: vec![],
             controller: None,
             cut_links: self.network().cuts().collect(),
+            degraded_links: self.network().overrides().map(|(from, to, link)| (from, to, link.latency.as_ms())).collect(),
             groups: vec![],
         };
         let shown = self.shown_offsets_partitions();

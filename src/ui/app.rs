@@ -3,9 +3,10 @@
 use crate::playback::{Flight, Playback};
 use crate::run_link::RunLink;
 use crate::scenario::{parse_json, BUILT_IN};
-use crate::sim::scenario::Scenario;
+use crate::sim::scenario::{NarrationStep, Scenario};
 use crate::sim::time::SimTime;
 use crate::timeline::{run_branch, BranchOutcome, RecordedAction, ReplayError, Timeline};
+use crate::ui::components::network_matrix::NetworkMatrix;
 use crate::ui::components::producer_panel::ProducerPanel;
 use crate::ui::components::{
     cluster::Cluster, controls::Controls, event_log::EventLog, scenario_picker::ScenarioPicker,
@@ -340,6 +341,28 @@ pub fn app() -> Html {
         })
     };
 
+    // The guided tour: jump to the next (or previous) narration step and pause there.
+    let on_tour = {
+        let (engine, ui, on_seek) = (engine.clone(), ui.clone(), on_seek.clone());
+        Callback::from(move |forward: bool| {
+            let target = {
+                let e = engine.borrow();
+                let now = e.playback().now();
+                let steps = &e.scenario.narration;
+                if forward {
+                    steps.iter().find(|s| s.at > now).map(|s| s.at)
+                } else {
+                    let current = steps.iter().rposition(|s| s.at <= now);
+                    current.and_then(|i| i.checked_sub(1)).map(|i| steps[i].at)
+                }
+            };
+            if let Some(at) = target {
+                ui.dispatch(Action::Pause);
+                on_seek.emit(at);
+            }
+        })
+    };
+
     {
         let (on_toggle, on_step, on_step_back) = (on_toggle.clone(), on_step.clone(), on_step_back.clone());
         use_effect_with((), move |_| {
@@ -452,6 +475,7 @@ pub fn app() -> Html {
     let now = pb.now();
     let view = Rc::new(pb.sim().view());
     let producers = Rc::new(view.producers.clone());
+    let default_link = pb.sim().network().default_link();
     let flights: Rc<Vec<(Flight, f64)>> = Rc::new(pb.flights().map(|f| (f.clone(), f.progress(now))).collect());
     let lines = {
         let mut cache = log_cache.borrow_mut();
@@ -484,12 +508,13 @@ pub fn app() -> Html {
             }
             <Controls playing={ui.playing} speed_exp={ui.speed_exp} now_ns={now.as_ns()} end_ms={e.scenario.duration_ms}
                 {on_toggle} {on_step} {on_step_back} {on_restart} {on_speed} {on_seek} on_copy_link={(!embed).then_some(on_copy_link)} />
+            { narration_panel(&e.scenario.narration, now, &on_tour) }
             if !embed {
                 { run_actions(&e.timeline, on_compare, comparison.as_deref()) }
             }
             <div class="stage">
                 <section class="panel canvas">
-                    <Cluster view={view} flights={flights} {on_fault} />
+                    <Cluster view={view.clone()} flights={flights} on_fault={on_fault.clone()} {default_link} />
                     <ul class="legend" aria-label="Legend">
                         <li><i class="msg produce"></i>{ "Produce" }</li>
                         <li><i class="msg produce-response"></i>{ "ack" }</li>
@@ -506,6 +531,7 @@ pub fn app() -> Html {
             </div>
             if !embed {
                 <ProducerPanel producers={producers} />
+                <NetworkMatrix view={view} {default_link} {on_fault} />
             }
             <footer class="keys">
                 if !embed { { "Space play/pause · ← → step one event back / forward · " } }
@@ -681,5 +707,29 @@ fn action_text(action: &crate::sim::scenario::Action) -> String {
         A::ConsumerLeave { consumer } => format!("{consumer} leaves"),
         A::ConsumerCrash { consumer } => format!("{consumer} crashes"),
         A::ConfigChange { target, property, value } => format!("{property}={value} on {target:?}"),
+    }
+}
+
+/// The scenario's guided tour: the step the clock is at, and buttons to the previous and next.
+fn narration_panel(steps: &[NarrationStep], now: SimTime, on_tour: &Callback<bool>) -> Html {
+    if steps.is_empty() {
+        return html! {};
+    }
+    let current = steps.iter().rposition(|s| s.at <= now);
+    let text = match current {
+        Some(i) => steps[i].text.clone(),
+        None => "Press Next to jump to the first moment that matters.".to_string(),
+    };
+    let position = current.map_or(0, |i| i + 1);
+    let has_next = steps.iter().any(|s| s.at > now);
+    html! {
+        <section class="narration" data-testid="narration" aria-label="Guided tour" aria-live="polite">
+            <span class="step" data-testid="narration-step">{ format!("{position}/{}", steps.len()) }</span>
+            <p data-testid="narration-text">{ text }</p>
+            <button data-testid="narration-prev" disabled={current.is_none_or(|i| i == 0)}
+                onclick={on_tour.reform(|_: MouseEvent| false)} title="Back to the previous step of the tour">{ "‹ Prev" }</button>
+            <button class="primary" data-testid="narration-next" disabled={!has_next}
+                onclick={on_tour.reform(|_: MouseEvent| true)} title="Jump to the next moment that matters (and pause)">{ "Next ›" }</button>
+        </section>
     }
 }

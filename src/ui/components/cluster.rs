@@ -2,7 +2,9 @@
 //! travelling on the links.
 
 use crate::playback::Flight;
+use crate::sim::net::LinkConfig;
 use crate::sim::node::{NodeId, NodeKind};
+use crate::sim::time::SimDuration;
 use crate::sim::scenario::{Action, CrashKind};
 use crate::sim::{BrokerView, ClusterView, ConsumerView, ControllerView, ProducerView};
 use crate::ui::layout::*;
@@ -17,8 +19,21 @@ pub struct ClusterProps {
     pub view: Rc<ClusterView>,
     /// Messages in flight with their progress in `[0, 1]`.
     pub flights: Rc<Vec<(Flight, f64)>>,
-    /// A fault injected from the canvas (right-click a broker).
+    /// A fault injected from the canvas (right-click a broker or a link).
     pub on_fault: Callback<Action>,
+    /// The network's default link (a slowed link is this plus [`SLOW_EXTRA_MS`]).
+    pub default_link: LinkConfig,
+}
+
+/// Latency a "slow" link gets on top of the default, ms.
+pub const SLOW_EXTRA_MS: u64 = 200;
+
+/// Which context menu is open.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Menu {
+    Broker(NodeId),
+    /// A link between two nodes, and where it was clicked (canvas units).
+    Link(NodeId, NodeId, (f64, f64)),
 }
 
 /// The SVG canvas.
@@ -27,20 +42,39 @@ pub fn cluster(props: &ClusterProps) -> Html {
     let view = &props.view;
     let pos = positions(view);
     let isr = committed_isr(view);
-    let menu = use_state(|| None::<NodeId>);
+    let menu = use_state(|| None::<Menu>);
     let open_menu = {
         let menu = menu.clone();
         Callback::from(move |(e, id): (MouseEvent, NodeId)| {
             e.prevent_default();
-            menu.set(Some(id));
+            menu.set(Some(Menu::Broker(id)));
         })
+    };
+    let open_link_menu = {
+        let menu = menu.clone();
+        Callback::from(move |(e, a, b, at): (MouseEvent, NodeId, NodeId, (f64, f64))| {
+            e.prevent_default();
+            menu.set(Some(Menu::Link(a, b, at)));
+        })
+    };
+    let open = match *menu {
+        Some(Menu::Broker(id)) => view.brokers.iter().find(|b| b.id == id).map(|b| {
+            let (testid, items) = broker_menu(b);
+            let (cx, cy) = pos[&b.id];
+            context_menu(&testid, (cx, cy + 8.0), items, &menu, &props.on_fault)
+        }),
+        Some(Menu::Link(a, b, at)) => {
+            let (testid, items) = link_menu(view, a, b, props.default_link);
+            Some(context_menu(&testid, at, items, &menu, &props.on_fault))
+        }
+        None => None,
     };
     let leo_max =
         view.brokers.iter().flat_map(|b| b.replicas.iter()).map(|r| r.log_end_offset).max().unwrap_or(0).max(1);
     html! {
         <svg data-testid="cluster" class="cluster" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
             aria-label="Cluster: producers on the left, brokers in the middle, consumers on the right; dots are messages in flight">
-            <g class="links">{ links(view, &pos) }</g>
+            <g class="links">{ links(view, &pos, &open_link_menu) }</g>
             <g class="nodes">
                 { for view.producers.iter().map(|p| producer(p, pos[&p.id])) }
                 { for view.consumers.iter().map(|c| consumer(view, c, pos[&c.id])) }
@@ -49,12 +83,14 @@ pub fn cluster(props: &ClusterProps) -> Html {
             </g>
             <g class="groups">{ groups(view) }</g>
             <g class="flights">{ for props.flights.iter().map(|(f, t)| flight(view, f, *t, &pos)) }</g>
-            { for (*menu).and_then(|id| view.brokers.iter().find(|b| b.id == id)).map(|b| fault_menu(b, pos[&b.id], &menu, &props.on_fault)) }
+            { for open }
         </svg>
     }
 }
 
-fn links(view: &ClusterView, pos: &BTreeMap<NodeId, (f64, f64)>) -> Html {
+type LinkMenuOpener = Callback<(MouseEvent, NodeId, NodeId, (f64, f64))>;
+
+fn links(view: &ClusterView, pos: &BTreeMap<NodeId, (f64, f64)>, open_menu: &LinkMenuOpener) -> Html {
     let brokers: Vec<NodeId> = view.brokers.iter().map(|b| b.id).collect();
     let clients = view.producers.iter().map(|p| p.id).chain(view.consumers.iter().map(|c| c.id));
     let mut pairs: Vec<(NodeId, NodeId)> = clients.flat_map(|c| brokers.iter().map(move |b| (c, *b))).collect();
@@ -64,15 +100,85 @@ fn links(view: &ClusterView, pos: &BTreeMap<NodeId, (f64, f64)>) -> Html {
     if let Some(c) = &view.controller {
         pairs.extend(brokers.iter().map(|b| (c.id, *b)));
     }
-    let is_cut = |a: NodeId, b: NodeId| view.cut_links.iter().any(|(x, y)| (*x, *y) == (a, b) || (*x, *y) == (b, a));
     html! {
         { for pairs.into_iter().map(|(a, b)| {
             let ((x1, y1), (x2, y2)) = (pos[&a], pos[&b]);
-            let control = if a == NodeId::CONTROLLER { " control" } else { "" };
-            let class = if is_cut(a, b) { format!("link{control} cut") } else { format!("link{control}") };
-            html! { <line class={class} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()}>
-                <title>{ format!("{a} ⇄ {b}{}", if is_cut(a, b) { " (cut)" } else { "" }) }</title></line> }
+            let state = LinkState::of(view, a, b);
+            let class = classes!(
+                "link",
+                (a == NodeId::CONTROLLER).then_some("control"),
+                state.cut.then_some("cut"),
+                (!state.cut && state.slow).then_some("slow")
+            );
+            let oncontextmenu = {
+                let open_menu = open_menu.clone();
+                Callback::from(move |e: MouseEvent| {
+                    let at = canvas_point(&e).unwrap_or(((x1 + x2) / 2.0, (y1 + y2) / 2.0));
+                    open_menu.emit((e, a, b, at));
+                })
+            };
+            let testid = format!("link-{a}-{b}");
+            html! {
+                <g class="link-hit" data-testid={testid} {oncontextmenu}>
+                    <title>{ format!("{a} ⇄ {b}: {}. Right-click to cut, slow or heal it.", state.describe(a, b)) }</title>
+                    <line {class} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+                    <line class="hit" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+                </g>
+            }
         }) }
+    }
+}
+
+/// Where a pointer event falls in the canvas's own units.
+fn canvas_point(e: &MouseEvent) -> Option<(f64, f64)> {
+    use wasm_bindgen::JsCast;
+    let svg = e.current_target()?.dyn_into::<web_sys::Element>().ok()?.closest("svg").ok()??;
+    let rect = svg.get_bounding_client_rect();
+    if rect.width() <= 0.0 {
+        return None;
+    }
+    let scale = WIDTH / rect.width();
+    Some(((f64::from(e.client_x()) - rect.left()) * scale, (f64::from(e.client_y()) - rect.top()) * scale))
+}
+
+/// A pair of nodes' links as the view shows them.
+struct LinkState {
+    cut_ab: bool,
+    cut_ba: bool,
+    cut: bool,
+    slow: bool,
+    latency: Vec<String>,
+}
+
+impl LinkState {
+    fn of(view: &ClusterView, a: NodeId, b: NodeId) -> LinkState {
+        let cut_ab = view.cut_links.contains(&(a, b));
+        let cut_ba = view.cut_links.contains(&(b, a));
+        let latency: Vec<String> = view
+            .degraded_links
+            .iter()
+            .filter(|(x, y, _)| (*x, *y) == (a, b) || (*x, *y) == (b, a))
+            .map(|(x, y, ms)| format!("{x} → {y} {ms} ms"))
+            .collect();
+        LinkState { cut_ab, cut_ba, cut: cut_ab || cut_ba, slow: !latency.is_empty(), latency }
+    }
+
+    fn describe(&self, a: NodeId, b: NodeId) -> String {
+        let mut parts = Vec::new();
+        match (self.cut_ab, self.cut_ba) {
+            (true, true) => parts.push("cut both ways".to_string()),
+            (true, false) => parts.push(format!("{a} → {b} cut")),
+            (false, true) => parts.push(format!("{b} → {a} cut")),
+            (false, false) => {}
+        }
+        if self.slow {
+            parts.push(format!("slowed ({})", self.latency.join(", ")));
+        }
+        if parts.is_empty() {
+            "healthy".to_string()
+        } else {
+            parts.join("; ")
+        }
     }
 }
 
@@ -190,40 +296,75 @@ fn committed_isr(view: &ClusterView) -> BTreeMap<String, Vec<u16>> {
     view.controller.iter().flat_map(|c| c.partitions.iter().map(|p| (p.tp.clone(), p.isr.clone()))).collect()
 }
 
+/// A context menu's rows: (test id suffix, label, action).
+type MenuItems = Vec<(&'static str, String, Action)>;
+
 /// The right-click menu of a broker: crash it (process or machine) or restart it.
-fn fault_menu(
-    b: &BrokerView,
-    (cx, cy): (f64, f64),
-    menu: &UseStateHandle<Option<NodeId>>,
-    on_fault: &Callback<Action>,
-) -> Html {
+fn broker_menu(b: &BrokerView) -> (String, MenuItems) {
     let broker = b.id.number;
-    let items: Vec<(&str, &str, Action)> = if b.alive {
+    let items = if b.alive {
         vec![
             (
                 "crash-process",
-                "Crash process (page cache survives)",
+                "Crash process (page cache survives)".to_string(),
                 Action::CrashBroker { broker, kind: CrashKind::Process },
             ),
             (
                 "crash-machine",
-                "Crash machine (unflushed data lost)",
+                "Crash machine (unflushed data lost)".to_string(),
                 Action::CrashBroker { broker, kind: CrashKind::Machine },
             ),
         ]
     } else {
-        vec![("restart", "Restart", Action::RestartBroker { broker })]
+        vec![("restart", "Restart".to_string(), Action::RestartBroker { broker })]
     };
-    let (w, row) = (250.0, 26.0);
-    let (x, y) = ((cx - w / 2.0).clamp(4.0, WIDTH - w - 4.0), (cy + 8.0).min(HEIGHT - row * 3.0 - 8.0));
+    (format!("fault-menu-{}", b.id), items)
+}
+
+/// The right-click menu of a link: cut it (both ways or one), slow it, heal it.
+fn link_menu(view: &ClusterView, a: NodeId, b: NodeId, default: LinkConfig) -> (String, MenuItems) {
+    let state = LinkState::of(view, a, b);
+    let slow = LinkConfig { latency: default.latency + SimDuration::from_ms(SLOW_EXTRA_MS), ..default };
+    let mut items: MenuItems = Vec::new();
+    if !(state.cut_ab && state.cut_ba) {
+        items.push(("cut-both", format!("Cut {a} ⇄ {b}"), Action::CutLink { from: a, to: b, both: true }));
+    }
+    if !state.cut_ab {
+        items.push(("cut-forward", format!("Cut {a} → {b} only"), Action::CutLink { from: a, to: b, both: false }));
+    }
+    if !state.cut_ba {
+        items.push(("cut-backward", format!("Cut {b} → {a} only"), Action::CutLink { from: b, to: a, both: false }));
+    }
+    if !state.slow {
+        let label = format!("Slow both ways (+{SLOW_EXTRA_MS} ms)");
+        items.push(("slow", label, Action::SetLink { from: a, to: b, both: true, link: slow }));
+    }
+    if state.cut || state.slow {
+        items.push(("heal", "Heal (default latency, no loss)".to_string(), Action::HealLink { from: a, to: b, both: true }));
+    }
+    (format!("link-menu-{a}-{b}"), items)
+}
+
+/// A context menu drawn in the canvas near `(cx, cy)`; a row applies its action and closes it.
+fn context_menu(
+    testid: &str,
+    (cx, cy): (f64, f64),
+    items: MenuItems,
+    menu: &UseStateHandle<Option<Menu>>,
+    on_fault: &Callback<Action>,
+) -> Html {
+    let (w, row) = (270.0, 26.0);
+    let rows = items.len() as f64 + 1.0;
+    let (x, y) = ((cx - w / 2.0).clamp(4.0, WIDTH - w - 4.0), cy.min(HEIGHT - row * rows - 12.0).max(4.0));
     let close = {
         let menu = menu.clone();
         Callback::from(move |_: MouseEvent| menu.set(None))
     };
+    let cancel_y = y + 4.0 + row * items.len() as f64;
     html! {
-        <g class="fault-menu" data-testid={format!("fault-menu-{}", b.id)} role="menu">
+        <g class="fault-menu" data-testid={testid.to_string()} role="menu">
             <rect class="menu-bg" x={x.to_string()} y={y.to_string()} width={w.to_string()}
-                height={(row * (items.len() as f64 + 1.0) + 8.0).to_string()} rx="8" />
+                height={(row * rows + 8.0).to_string()} rx="8" />
             { for items.into_iter().enumerate().map(|(i, (id, label, action))| {
                 let (menu, on_fault) = (menu.clone(), on_fault.clone());
                 let onclick = Callback::from(move |_: MouseEvent| {
@@ -239,8 +380,8 @@ fn fault_menu(
                 }
             }) }
             <g class="menu-item cancel" role="menuitem" data-testid="fault-cancel" onclick={close}>
-                <rect x={(x + 4.0).to_string()} y={(y + 4.0 + row * (if b.alive { 2.0 } else { 1.0 })).to_string()} width={(w - 8.0).to_string()} height={(row - 2.0).to_string()} rx="5" />
-                <text x={(x + 14.0).to_string()} y={(y + 21.0 + row * (if b.alive { 2.0 } else { 1.0 })).to_string()}>{ "Cancel" }</text>
+                <rect x={(x + 4.0).to_string()} y={cancel_y.to_string()} width={(w - 8.0).to_string()} height={(row - 2.0).to_string()} rx="5" />
+                <text x={(x + 14.0).to_string()} y={(cancel_y + 17.0).to_string()}>{ "Cancel" }</text>
             </g>
         </g>
     }

@@ -3,5 +3,6 @@
 pub mod cluster;
 pub mod controls;
 pub mod event_log;
+pub mod network_matrix;
 pub mod producer_panel;
 pub mod scenario_picker;
