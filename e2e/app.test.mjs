@@ -433,3 +433,29 @@ test('links: right-click a link to cut or slow it, and the network matrix cuts o
   await page.locator('[data-testid="network-matrix"]').screenshot({ path: join(shots, 'network-matrix.png') });
   assert.deepEqual(problems, []);
 });
+
+test('config panel: a property change at the current time is validated like the CLI, recorded, and forks in the past', async () => {
+  const { page, problems } = await openPage(browser, server.url, { width: 1400, height: 1000 });
+  await scrubTo(page, 1000);
+  await page.click('[data-testid="config-panel"] summary');
+  await page.selectOption('[data-testid="config-target"]', { label: 'producer-1' });
+  assert.match(await page.textContent('[data-testid="config-set"]'), /acksall/);
+  await page.fill('[data-testid="config-property"]', 'ack');
+  await page.fill('[data-testid="config-value"]', '1');
+  await page.click('[data-testid="config-apply"]');
+  // The same words as `brokerscope run` on a scenario with this typo (after the field path).
+  assert.equal(await page.textContent('[data-testid="error"]'), 'unknown producer property "ack" (did you mean "acks"?)');
+  await page.fill('[data-testid="config-property"]', 'transactional.id');
+  await page.fill('[data-testid="config-value"]', 'tx-1');
+  await page.click('[data-testid="config-apply"]');
+  assert.equal(await page.textContent('[data-testid="error"]'), 'unsupported: transactional.id');
+  await page.fill('[data-testid="config-property"]', 'acks');
+  await page.fill('[data-testid="config-value"]', '1');
+  await page.click('[data-testid="config-apply"]');
+  assert.equal(await page.locator('[data-testid="error"]').count(), 0, 'a good change clears the error');
+  assert.match(await page.textContent('[data-testid="recorded-action"]'), /1000\.0 ms acks=1 on producer-1/);
+  assert.match(await page.textContent('[data-testid="config-set"]'), /acks1/);
+  assert.match(await page.textContent('[data-testid="event-log"]'), /acks/);
+  await page.locator('[data-testid="config-panel"]').screenshot({ path: join(shots, 'config-panel.png') });
+  assert.deepEqual(problems, []);
+});

@@ -983,6 +983,14 @@ impl Sim {
         }
     }
 
+    /// The Kafka properties set on `target` (a node's, or a topic's overrides), if it exists.
+    pub fn config_of(&self, target: &ConfigTarget) -> Option<&Props> {
+        match target {
+            ConfigTarget::Node(id) => self.nodes.get(id).map(|s| &s.props),
+            ConfigTarget::Topic(name) => self.topic_props.get(name),
+        }
+    }
+
     /// Restarts every running store journal from an image of the logs now: the next drain
     /// holds what a mirror cleared beforehand needs to match this state.
     pub fn rebase_store_journal(&mut self) {

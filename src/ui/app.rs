@@ -6,6 +6,7 @@ use crate::scenario::{parse_json, BUILT_IN};
 use crate::sim::scenario::{NarrationStep, Scenario};
 use crate::sim::time::SimTime;
 use crate::timeline::{run_branch, BranchOutcome, RecordedAction, ReplayError, Timeline};
+use crate::ui::components::config_panel::{ConfigPanel, ConfigSubject};
 use crate::ui::components::network_matrix::NetworkMatrix;
 use crate::ui::components::producer_panel::ProducerPanel;
 use crate::ui::components::{
@@ -403,7 +404,7 @@ pub fn app() -> Html {
         Callback::from(move |action: crate::sim::scenario::Action| {
             let result = engine.borrow_mut().timeline.act(action);
             match result {
-                Ok(()) => ui.dispatch(Action::Changed),
+                Ok(()) => ui.dispatch(Action::Applied),
                 Err(e) => ui.dispatch(Action::Error(e.to_string())),
             }
             persist();
@@ -531,7 +532,8 @@ pub fn app() -> Html {
             </div>
             if !embed {
                 <ProducerPanel producers={producers} />
-                <NetworkMatrix view={view} {default_link} {on_fault} />
+                <NetworkMatrix view={view} {default_link} on_fault={on_fault.clone()} />
+                <ConfigPanel subjects={config_subjects(pb.sim())} now_ms={now.as_ns() as f64 / 1e6} on_change={on_fault} />
             }
             <footer class="keys">
                 if !embed { { "Space play/pause · ← → step one event back / forward · " } }
@@ -706,7 +708,10 @@ fn action_text(action: &crate::sim::scenario::Action) -> String {
         A::ConsumerJoin { consumer } => format!("{consumer} joins"),
         A::ConsumerLeave { consumer } => format!("{consumer} leaves"),
         A::ConsumerCrash { consumer } => format!("{consumer} crashes"),
-        A::ConfigChange { target, property, value } => format!("{property}={value} on {target:?}"),
+        A::ConfigChange { target, property, value } => match target {
+            crate::sim::scenario::ConfigTarget::Node(id) => format!("{property}={value} on {id}"),
+            crate::sim::scenario::ConfigTarget::Topic(t) => format!("{property}={value} on topic {t}"),
+        },
     }
 }
 
@@ -732,4 +737,30 @@ fn narration_panel(steps: &[NarrationStep], now: SimTime, on_tour: &Callback<boo
                 onclick={on_tour.reform(|_: MouseEvent| true)} title="Jump to the next moment that matters (and pause)">{ "Next ›" }</button>
         </section>
     }
+}
+
+/// Every node and topic with the properties set on it, for the config panel.
+fn config_subjects(sim: &crate::sim::Sim) -> Rc<Vec<ConfigSubject>> {
+    use crate::sim::config::Scope;
+    use crate::sim::node::NodeKind;
+    use crate::sim::scenario::ConfigTarget;
+    let set = |target: &ConfigTarget| -> Vec<(String, String)> {
+        sim.config_of(target).map(|p| p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for id in sim.node_ids() {
+        let scope = match id.kind {
+            NodeKind::Broker => Scope::Broker,
+            NodeKind::Producer => Scope::Producer,
+            NodeKind::Consumer => Scope::Consumer,
+            NodeKind::Controller => continue,
+        };
+        let target = ConfigTarget::Node(id);
+        out.push(ConfigSubject { label: id.to_string(), set: set(&target), target, scope });
+    }
+    for topic in sim.scenario().topics.iter().map(|t| t.name.clone()) {
+        let target = ConfigTarget::Topic(topic.clone());
+        out.push(ConfigSubject { label: format!("topic {topic}"), set: set(&target), target, scope: Scope::Topic });
+    }
+    Rc::new(out)
 }

@@ -60,6 +60,8 @@ pub enum Action {
     SetSpeed(i32),
     /// The engine changed.
     Changed,
+    /// A user action was applied (a stale input error goes).
+    Applied,
     /// A new run was loaded.
     Loaded,
     /// Show an error.
@@ -78,6 +80,10 @@ impl Reducible for UiState {
             Action::Pause => next.playing = false,
             Action::SetSpeed(exp) => next.speed_exp = exp.clamp(SPEED_EXP_MIN, SPEED_EXP_MAX),
             Action::Changed => next.version += 1,
+            Action::Applied => {
+                next.version += 1;
+                next.error = None;
+            }
             Action::Loaded => {
                 next.version += 1;
                 next.playing = false;

@@ -1,6 +1,7 @@
 //! View components, one per file.
 
 pub mod cluster;
+pub mod config_panel;
 pub mod controls;
 pub mod event_log;
 pub mod network_matrix;
