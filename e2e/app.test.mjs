@@ -1,11 +1,13 @@
 // End-to-end: the built app (dist/) plays, animates messages, steps, and stays error-free.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { serve } from './server.mjs';
-import { launch, openPage } from './browser.mjs';
+import { launch, openPage, loadScenario } from './browser.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, 'screenshots');
@@ -93,9 +95,12 @@ test('a bad scenario file shows a one-line error naming the field', async () => 
 
 test('built-in scenarios: the machine crash of a follower shows it down, then back in sync', async () => {
   const { page, problems } = await openPage(browser, server.url);
-  await page.click('[data-testid="load-follower-machine-crash"]');
+  await loadScenario(page, 'follower-machine-crash');
   assert.equal(await page.textContent('[data-testid="scenario-name"]'), 'Machine crash of a follower');
+  await page.click('[data-testid="library"]');
   assert.equal(await page.getAttribute('[data-testid="load-follower-machine-crash"]', 'aria-pressed'), 'true');
+  await page.screenshot({ path: join(shots, 'library.png') });
+  await page.click('[data-testid="library"]');
   await page.fill('[data-testid="speed"]', '50'); // ~3×: the pause lands well before the 7 s restart
   await page.click('[data-testid="play"]');
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="clock"]').dataset.nowNs) > 3.2e9, null, { timeout: 30000 });
@@ -116,7 +121,7 @@ test('built-in scenarios: the machine crash of a follower shows it down, then ba
 
 test('built-in scenarios: leader failover draws the controller, the new leader and the crashed one', async () => {
   const { page, problems } = await openPage(browser, server.url);
-  await page.click('[data-testid="load-leader-failover"]');
+  await loadScenario(page, 'leader-failover');
   await page.fill('[data-testid="speed"]', '50'); // ~3×: the pause lands between the election (~6 s) and the restart (8 s)
   await page.click('[data-testid="play"]');
   await page.waitForFunction(() => document.querySelector('[data-testid="replica-broker-2-orders-0"]')?.classList.contains('leader'), null, { timeout: 30000 });
@@ -132,7 +137,7 @@ test('built-in scenarios: leader failover draws the controller, the new leader a
 
 test('built-in scenarios: an unclean election shows the cut-off followers out of sync', async () => {
   const { page, problems } = await openPage(browser, server.url);
-  await page.click('[data-testid="load-unclean-election"]');
+  await loadScenario(page, 'unclean-election');
   await page.fill('[data-testid="speed"]', '50'); // ~3×: pause between the ISR shrink (~3 s) and the crash (6 s)
   await page.click('[data-testid="play"]');
   await page.waitForFunction(() => document.querySelector('[data-testid="replica-broker-2-orders-0"]')?.classList.contains('out-of-sync'), null, { timeout: 30000 });
@@ -146,7 +151,7 @@ test('built-in scenarios: an unclean election shows the cut-off followers out of
 
 test('right-click a broker to crash it (process or machine) and to restart it', async () => {
   const { page, problems } = await openPage(browser, server.url);
-  await page.click('[data-testid="load-leader-failover"]');
+  await loadScenario(page, 'leader-failover');
   await page.click('[data-testid="broker-2"]', { button: 'right' });
   await page.waitForSelector('[data-testid="fault-menu-broker-2"]');
   await page.screenshot({ path: join(shots, 'fault-menu.png') });
@@ -195,7 +200,7 @@ test('segments are mirrored to IndexedDB and found again after a reload', async 
 
 test('built-in scenarios: a consumer group rebalances and colours each member\'s partitions', async () => {
   const { page, problems } = await openPage(browser, server.url, { width: 1400, height: 1000 });
-  await page.click('[data-testid="load-group-rebalance"]');
+  await loadScenario(page, 'group-rebalance');
   await page.fill('[data-testid="speed"]', '60'); // ~4×: pause after generation 2 (~13 s), before the crash (22 s)
   await page.click('[data-testid="play"]');
   await page.waitForFunction(() => /gen 2/.test(document.querySelector('[data-testid="group-order-readers"]')?.textContent ?? '')
@@ -217,7 +222,7 @@ test('built-in scenarios: a consumer group rebalances and colours each member\'s
 
 test('the safety monitor stops playback at the event that breaks a rule and explains it', async () => {
   const { page, problems } = await openPage(browser, server.url, { width: 1400, height: 1000 });
-  await page.click('[data-testid="load-last-replica-standing"]');
+  await loadScenario(page, 'last-replica-standing');
   await page.fill('[data-testid="speed"]', '100'); // 10×: the violation comes at ~12.5 s
   await page.click('[data-testid="play"]');
   await page.waitForSelector('[data-testid="violation"]', { timeout: 30000 });
@@ -348,7 +353,7 @@ test('the left arrow steps back one event at a time, to exactly the states stepp
 
 test('a crash from the view is recorded: the ISR shrinks, a new leader is elected, and a copied link reopens the same state', async () => {
   const { page, problems } = await openPage(browser, server.url, { width: 1400, height: 1000 });
-  await page.click('[data-testid="load-leader-failover"]');
+  await loadScenario(page, 'leader-failover');
   await scrubTo(page, 900);
   await page.click('[data-testid="broker-1"]', { button: 'right' });
   await page.click('[data-testid="fault-crash-process"]');
@@ -457,5 +462,97 @@ test('config panel: a property change at the current time is validated like the 
   assert.match(await page.textContent('[data-testid="config-set"]'), /acks1/);
   assert.match(await page.textContent('[data-testid="event-log"]'), /acks/);
   await page.locator('[data-testid="config-panel"]').screenshot({ path: join(shots, 'config-panel.png') });
+  assert.deepEqual(problems, []);
+});
+
+const BUILT_IN = ['hello', 'keys-and-partitions', 'batching', 'bufferpool-exhaustion', 'in-flight-ordering', 'idempotent-dedup',
+  'acks-levels', 'slow-follower', 'min-insync-replicas', 'follower-machine-crash', 'leader-failover', 'follower-truncation',
+  'unclean-election', 'last-replica-standing', 'segments-retention-compaction', 'group-rebalance', 'cooperative-rebalance',
+  'auto-commit-redelivery'];
+
+test('every library scenario plays to its end without console errors', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  await page.click('[data-testid="library"]');
+  const listed = await page.$$eval('.library [data-testid^="load-"]', (bs) => bs.map((b) => b.dataset.testid.slice(5)));
+  assert.deepEqual(listed, BUILT_IN, 'the library lists every built-in scenario');
+  await page.close();
+  for (const id of BUILT_IN) {
+    const run = await openPage(browser, `${server.url}?scenario=${id}&speed=200&autoplay`);
+    const end = Number((await run.page.textContent('.clock-end')).match(/(\d+) ms/)[1]) * 1e6;
+    // A broken safety rule pauses playback at its event; Play goes on.
+    for (let i = 0; i < 20 && (await clockNs(run.page)) < end; i++) {
+      await run.page.waitForFunction(() => document.querySelector('[data-testid="play"]').textContent.includes('Play'), null, { timeout: 60000 });
+      if ((await clockNs(run.page)) < end) await run.page.click('[data-testid="play"]');
+    }
+    assert.equal(await clockNs(run.page), end, `${id} played to its end`);
+    assert.deepEqual(run.problems, [], id);
+    await run.page.close();
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('the guided tour: Next jumps to each narrated moment and shows what to look at', async () => {
+  const { page, problems } = await openPage(browser, `${server.url}?scenario=leader-failover`);
+  const scenario = JSON.parse(readFileSync(join(here, '..', 'www', 'scenarios', 'leader-failover.json'), 'utf8'));
+  const steps = scenario.narration;
+  assert.ok(steps.length >= 3);
+  for (let i = 0; i < steps.length; i++) {
+    if (i > 0 || steps[0].at_ms > 0) await page.click('[data-testid="narration-next"]');
+    await page.waitForFunction((ns) => document.querySelector('[data-testid="clock"]').dataset.nowNs === String(ns), steps[i].at_ms * 1e6);
+    assert.equal(await page.textContent('[data-testid="narration-step"]'), `${i + 1}/${steps.length}`);
+    assert.equal(await page.textContent('[data-testid="narration-text"]'), steps[i].text);
+    if (i === 1) await page.screenshot({ path: join(shots, 'guided-tour.png') });
+  }
+  assert.equal(await page.isDisabled('[data-testid="narration-next"]'), true, 'the last step has no Next');
+  await page.click('[data-testid="narration-prev"]');
+  assert.equal(await page.textContent('[data-testid="narration-step"]'), `${steps.length - 1}/${steps.length}`);
+  assert.deepEqual(problems, []);
+});
+
+const cli = join(here, '..', 'target', 'release', 'brokerscope');
+
+test('exports: the trace equals the CLI trace, segment files equal the CLI export, the view saves as SVG and PNG', async () => {
+  const { page, problems } = await openPage(browser, server.url, { width: 1400, height: 1000 });
+  await scrubTo(page, 2000);
+  const save = async (testid) => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="${testid}"]`)]);
+    const path = join(mkdtempSync(join(tmpdir(), 'bs-')), download.suggestedFilename());
+    await download.saveAs(path);
+    return { name: download.suggestedFilename(), bytes: readFileSync(path) };
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'bs-cli-'));
+  const hello = join(here, '..', 'www', 'scenarios', 'hello.json');
+  execFileSync(cli, ['run', hello, '--until-ms', '2000', '--trace', join(dir, 'trace.jsonl')]);
+  execFileSync(cli, ['export', hello, '--until-ms', '2000', '--dir', dir]);
+
+  const trace = await save('export-trace');
+  assert.equal(trace.name, 'brokerscope-hello-seed1-2000ms.jsonl');
+  assert.ok(trace.bytes.length > 10000);
+  assert.ok(trace.bytes.equals(readFileSync(join(dir, 'trace.jsonl'))), 'the same bytes as brokerscope run --until-ms 2000 --trace');
+
+  await page.click('[data-testid="storage-panel"] summary');
+  await page.selectOption('[data-testid="storage-replica"]', { label: 'orders-1 on broker-2' });
+  assert.match(await page.textContent('[data-testid="storage-bounds"]'), /^log start 0 · HW \d+ · LEO \d+/);
+  const segments = await page.locator('[data-testid="storage-segments"] tbody tr').count();
+  assert.equal(segments, 1, 'one active segment at 2 s');
+  for (const ext of ['log', 'index', 'timeindex']) {
+    const file = await save(`download-0-${ext}`);
+    assert.equal(file.name, `00000000000000000000.${ext}`);
+    const want = readFileSync(join(dir, 'broker-2', 'orders-1', `00000000000000000000.${ext}`));
+    assert.ok(file.bytes.equals(want), `.${ext} equals brokerscope export's`);
+  }
+  await page.locator('[data-testid="storage-panel"]').screenshot({ path: join(shots, 'storage-panel.png') });
+
+  const svg = await save('export-svg');
+  assert.equal(svg.name, 'brokerscope-hello-seed1-2000ms.svg');
+  const text = svg.bytes.toString('utf8');
+  assert.match(text, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.match(text, /<style>[^]*--panel[^]*<\/style>/, 'the stylesheet is inlined');
+  assert.match(text, /broker-3/);
+  const png = await save('export-png');
+  assert.equal(png.name, 'brokerscope-hello-seed1-2000ms.png');
+  assert.ok(png.bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'a PNG file');
+  assert.equal(png.bytes.readUInt32BE(16), 2000, 'twice the canvas width');
+  assert.ok(png.bytes.length > 20000, `a real picture, ${png.bytes.length} bytes`);
   assert.deepEqual(problems, []);
 });

@@ -15,8 +15,16 @@ export async function openPage(browser, url, viewport = { width: 1400, height: 9
   const origin = new URL(url).origin;
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
-  page.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) problems.push(`off-origin request: ${r.url()}`); });
+  // Same-origin blob: URLs are the page's own exports (the PNG render).
+  page.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:') && !r.url().startsWith(`blob:${origin}`)) problems.push(`off-origin request: ${r.url()}`); });
   await page.goto(url);
   await page.waitForSelector('[data-testid="app"]');
   return { page, problems };
+}
+
+// Opens the scenario library and loads a built-in scenario by id.
+export async function loadScenario(page, id) {
+  await page.click('[data-testid="library"]');
+  await page.click(`[data-testid="load-${id}"]`);
+  await page.waitForSelector('[data-testid="library"][aria-expanded="false"]');
 }

@@ -54,7 +54,15 @@ pub struct Playback {
     end: SimTime,
     /// Every `InvariantViolated` event so far.
     violations: Vec<TraceEvent>,
+    /// Every event, when an export asked to keep them.
+    kept: Option<Vec<TraceEvent>>,
+    /// The latest storage events (rolls, retention deletions, truncations, compaction passes)
+    /// per (broker, `topic-partition`).
+    storage: BTreeMap<(NodeId, String), VecDeque<TraceEvent>>,
 }
+
+/// Storage events kept per replica.
+pub const STORAGE_EVENTS_MAX: usize = 8;
 
 impl Playback {
     /// A fresh run of `scenario` with `seed`.
@@ -67,7 +75,25 @@ impl Playback {
             log: VecDeque::new(),
             end: SimTime::from_ms(scenario.duration_ms),
             violations: Vec::new(),
+            kept: None,
+            storage: BTreeMap::new(),
         }
+    }
+
+    /// The latest rolls, retention deletions, truncations and compaction passes of `tp`
+    /// (`topic-partition`) on `broker`, oldest first.
+    pub fn storage_history(&self, broker: NodeId, tp: &str) -> impl Iterator<Item = &TraceEvent> {
+        self.storage.get(&(broker, tp.to_string())).into_iter().flatten()
+    }
+
+    /// Keeps every trace event from now on (for an export), not just the recent ones.
+    pub fn keep_trace(&mut self) {
+        self.kept.get_or_insert_with(Vec::new);
+    }
+
+    /// The events kept since [`Playback::keep_trace`].
+    pub fn take_kept_trace(&mut self) -> Vec<TraceEvent> {
+        self.kept.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// The simulation.
@@ -181,6 +207,22 @@ impl Playback {
             }
             if matches!(event.kind, TraceKind::InvariantViolated { .. }) {
                 self.violations.push(event.clone());
+            }
+            match &event.kind {
+                TraceKind::SegmentRolled { tp, .. }
+                | TraceKind::SegmentDeleted { tp, .. }
+                | TraceKind::LogTruncated { tp, .. }
+                | TraceKind::LogCompacted { tp, .. } => {
+                    let history = self.storage.entry((event.node, tp.to_string())).or_default();
+                    if history.len() == STORAGE_EVENTS_MAX {
+                        history.pop_front();
+                    }
+                    history.push_back(event.clone());
+                }
+                _ => {}
+            }
+            if let Some(kept) = self.kept.as_mut() {
+                kept.push(event.clone());
             }
             if self.log.len() == LOG_EVENTS_MAX {
                 self.log.pop_front();

@@ -324,6 +324,22 @@ impl Timeline {
     }
 }
 
+/// The whole trace of a run from t = 0 to the position `(ticks, at)`, replayed with the
+/// actions applied by then (for an export: the viewer keeps only recent events).
+pub fn replay_trace(
+    scenario: &Scenario,
+    seed: u64,
+    actions: Vec<RecordedAction>,
+    (ticks, at): (u64, SimTime),
+) -> Result<Vec<crate::sim::trace::TraceEvent>, ReplayError> {
+    let mut playback = Playback::new(scenario, seed);
+    playback.keep_trace();
+    let mut timeline = Timeline::from_playback(playback, actions);
+    timeline.set_snapshot_every(u64::MAX / 4);
+    timeline.goto(ticks, at)?;
+    Ok(timeline.playback.take_kept_trace())
+}
+
 /// Where a branch (the scenario, a seed and recorded actions) ends: what an A/B view compares.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BranchOutcome {

@@ -51,16 +51,57 @@ pub const RECORDS_MAX: u64 = 100_000_000;
 /// The scenario every new user sees first.
 pub const HELLO_JSON: &str = include_str!("../../www/scenarios/hello.json");
 
-/// The built-in scenarios the app offers, as (id, JSON); the first is [`HELLO_JSON`].
+/// The built-in scenarios the app offers, as (id, JSON); the first is [`HELLO_JSON`]. The
+/// order is a course: the producer, then replication and failures, storage, consumer groups.
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("hello", HELLO_JSON),
+    ("keys-and-partitions", include_str!("../../www/scenarios/keys-and-partitions.json")),
+    ("batching", include_str!("../../www/scenarios/batching.json")),
+    ("bufferpool-exhaustion", include_str!("../../www/scenarios/bufferpool-exhaustion.json")),
+    ("in-flight-ordering", include_str!("../../www/scenarios/in-flight-ordering.json")),
+    ("idempotent-dedup", include_str!("../../www/scenarios/idempotent-dedup.json")),
+    ("acks-levels", include_str!("../../www/scenarios/acks-levels.json")),
     ("slow-follower", include_str!("../../www/scenarios/slow-follower.json")),
+    ("min-insync-replicas", include_str!("../../www/scenarios/min-insync-replicas.json")),
     ("follower-machine-crash", include_str!("../../www/scenarios/follower-machine-crash.json")),
     ("leader-failover", include_str!("../../www/scenarios/leader-failover.json")),
+    ("follower-truncation", include_str!("../../www/scenarios/follower-truncation.json")),
     ("unclean-election", include_str!("../../www/scenarios/unclean-election.json")),
+    ("last-replica-standing", include_str!("../../www/scenarios/last-replica-standing.json")),
+    ("segments-retention-compaction", include_str!("../../www/scenarios/segments-retention-compaction.json")),
     ("group-rebalance", include_str!("../../www/scenarios/group-rebalance.json")),
     ("cooperative-rebalance", include_str!("../../www/scenarios/cooperative-rebalance.json")),
-    ("last-replica-standing", include_str!("../../www/scenarios/last-replica-standing.json")),
+    ("auto-commit-redelivery", include_str!("../../www/scenarios/auto-commit-redelivery.json")),
+];
+
+/// The library's chapters: (title, built-in ids in [`BUILT_IN`] order).
+pub const LIBRARY: &[(&str, &[&str])] = &[
+    (
+        "Producer",
+        &[
+            "hello",
+            "keys-and-partitions",
+            "batching",
+            "bufferpool-exhaustion",
+            "in-flight-ordering",
+            "idempotent-dedup",
+        ],
+    ),
+    (
+        "Replication and failures",
+        &[
+            "acks-levels",
+            "slow-follower",
+            "min-insync-replicas",
+            "follower-machine-crash",
+            "leader-failover",
+            "follower-truncation",
+            "unclean-election",
+            "last-replica-standing",
+        ],
+    ),
+    ("Storage", &["segments-retention-compaction"]),
+    ("Consumer groups", &["group-rebalance", "cooperative-rebalance", "auto-commit-redelivery"]),
 ];
 
 /// Parses and validates scenario JSON.
@@ -515,7 +556,10 @@ fn parse_narration(root: &mut Obj, s: &Scenario) -> Result<Vec<NarrationStep>> {
     for mut step in root.opt_array_of_obj("narration")? {
         let at_ms = step.req_u64("at_ms", 0, DURATION_MS_MAX)?;
         if at_ms > s.duration_ms {
-            return Err(ScenarioError::new(step.path_of("at_ms"), format!("{at_ms} is after duration_ms ({})", s.duration_ms)));
+            return Err(ScenarioError::new(
+                step.path_of("at_ms"),
+                format!("{at_ms} is after duration_ms ({})", s.duration_ms),
+            ));
         }
         if let Some(previous) = out.last().filter(|p| p.at > SimTime::from_ms(at_ms)) {
             return Err(ScenarioError::new(
@@ -525,7 +569,10 @@ fn parse_narration(root: &mut Obj, s: &Scenario) -> Result<Vec<NarrationStep>> {
         }
         let text = step.req_str("text")?.trim().to_string();
         if text.is_empty() || text.chars().count() > NARRATION_CHARS_MAX {
-            return Err(ScenarioError::new(step.path_of("text"), format!("needs 1 to {NARRATION_CHARS_MAX} characters")));
+            return Err(ScenarioError::new(
+                step.path_of("text"),
+                format!("needs 1 to {NARRATION_CHARS_MAX} characters"),
+            ));
         }
         step.finish()?;
         out.push(NarrationStep { at: SimTime::from_ms(at_ms), text });

@@ -164,12 +164,27 @@ fn narration_steps_parse_in_time_order_and_bad_ones_are_named() {
         ),
         (json!([{"at_ms": 5, "text": "  "}]), "narration[0].text: needs 1 to 600 characters"),
         (json!([{"at_ms": 5}]), "narration[0].text: required"),
-        (json!([{"at_ms": 5, "text": "x", "when": 1}]), "narration[0].when: unknown field (expected one of: at_ms, text)"),
+        (
+            json!([{"at_ms": 5, "text": "x", "when": 1}]),
+            "narration[0].when: unknown field (expected one of: at_ms, text)",
+        ),
     ];
     for (narration, want) in cases {
         let mut v = base();
         v["narration"] = narration;
         let e = err(v);
         assert!(e.starts_with(want), "{e}");
+    }
+}
+
+#[test]
+fn the_library_lists_every_built_in_once_in_order() {
+    let listed: Vec<&str> = LIBRARY.iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
+    let built_in: Vec<&str> = BUILT_IN.iter().map(|(id, _)| *id).collect();
+    assert_eq!(listed, built_in);
+    assert!(BUILT_IN.len() >= 14, "the product asks for at least 14 guided scenarios");
+    for (id, json) in BUILT_IN {
+        let s = parse_json(json).unwrap();
+        assert!(s.narration.len() >= 3, "{id}: a guided tour of at least three steps");
     }
 }

@@ -36,6 +36,7 @@ pub mod request_channel;
 pub mod rng;
 pub mod scenario;
 pub mod stable_hash;
+pub mod storage_view;
 pub mod time;
 pub mod trace;
 mod view;

@@ -256,7 +256,11 @@ impl Sim {
             consumers: vec![],
             controller: None,
             cut_links: self.network().cuts().collect(),
-            degraded_links: self.network().overrides().map(|(from, to, link)| (from, to, link.latency.as_ms())).collect(),
+            degraded_links: self
+                .network()
+                .overrides()
+                .map(|(from, to, link)| (from, to, link.latency.as_ms()))
+                .collect(),
             groups: vec![],
         };
         let shown = self.shown_offsets_partitions();

@@ -215,3 +215,19 @@ fn a_branch_outcome_is_the_run_played_to_its_end() {
     assert!(broken.acked < 150, "acked {}", broken.acked);
     assert_ne!(broken.trace_hash, clean.trace_hash);
 }
+
+#[test]
+fn an_exported_trace_is_the_cli_trace_to_the_same_time() {
+    let s = parse_json(HELLO_JSON).unwrap();
+    let mut t = hello(500);
+    play(&mut t, 2_000);
+    let position = (t.ticks(), t.playback().now());
+    let exported = replay_trace(&s, 1, t.actions().to_vec(), position).unwrap();
+    // What `brokerscope run hello.json --until-ms 2000 --trace` writes.
+    let mut sim = crate::sim::Sim::new(&s, 1);
+    sim.run_until(SimTime::from_ms(2_000), u64::MAX);
+    let cli: Vec<String> = sim.drain_trace().iter().map(|e| e.to_json_line()).collect();
+    let ours: Vec<String> = exported.iter().map(|e| e.to_json_line()).collect();
+    assert_eq!(ours.len() as u64, t.playback().sim().trace_len());
+    assert_eq!(ours, cli);
+}

@@ -3,15 +3,18 @@
 use crate::playback::{Flight, Playback};
 use crate::run_link::RunLink;
 use crate::scenario::{parse_json, BUILT_IN};
+use crate::sim::node::NodeId;
 use crate::sim::scenario::{NarrationStep, Scenario};
 use crate::sim::time::SimTime;
 use crate::timeline::{run_branch, BranchOutcome, RecordedAction, ReplayError, Timeline};
 use crate::ui::components::config_panel::{ConfigPanel, ConfigSubject};
 use crate::ui::components::network_matrix::NetworkMatrix;
 use crate::ui::components::producer_panel::ProducerPanel;
+use crate::ui::components::storage_panel::StoragePanel;
 use crate::ui::components::{
     cluster::Cluster, controls::Controls, event_log::EventLog, scenario_picker::ScenarioPicker,
 };
+use crate::ui::export;
 use crate::ui::frames::FrameLoop;
 use crate::ui::model::{Action, UiState};
 use crate::ui::storage::{self, Storage, StorageStatus};
@@ -164,6 +167,52 @@ impl Engine {
         self.playback().finished()
     }
 
+    /// A file name stem for exports: scenario, seed and time.
+    fn export_stem(&self) -> String {
+        let name = self.built_in.map_or_else(
+            || {
+                self.scenario
+                    .name
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+                    .collect()
+            },
+            str::to_string,
+        );
+        format!("brokerscope-{name}-seed{}-{}ms", self.scenario.seed, self.playback().now().as_ms())
+    }
+
+    /// Saves what `kind` asks for.
+    fn export(&self, kind: ExportKind) -> Result<(), String> {
+        let stem = self.export_stem();
+        match kind {
+            ExportKind::Trace => {
+                let t = &self.timeline;
+                let actions = t.actions()[..t.applied()].to_vec();
+                let events = crate::timeline::replay_trace(
+                    &self.scenario,
+                    self.scenario.seed,
+                    actions,
+                    (t.ticks(), self.playback().now()),
+                )
+                .map_err(|e| e.to_string())?;
+                let mut text = String::new();
+                for event in &events {
+                    text.push_str(&event.to_json_line());
+                    text.push('\n');
+                }
+                export::download(&format!("{stem}.jsonl"), "application/x-ndjson", text.as_bytes())
+            }
+            ExportKind::Svg => {
+                export::download(&format!("{stem}.svg"), "image/svg+xml", export::cluster_svg()?.as_bytes())
+            }
+            ExportKind::Png => {
+                export::save_cluster_png(format!("{stem}.png"));
+                Ok(())
+            }
+        }
+    }
+
     /// The link that reopens this run here, or why there is none.
     pub fn link(&self, speed_exp: i32) -> Result<String, String> {
         let scenario =
@@ -218,6 +267,7 @@ pub fn app() -> Html {
     let storage: Rc<RefCell<Storage>> = use_mut_ref(Storage::default);
     let log_cache: Rc<RefCell<(f64, Rc<Vec<LogLine>>)>> = use_mut_ref(|| (0.0, Rc::default()));
     let comparison: UseStateHandle<Option<Rc<Comparison>>> = use_state(|| None);
+    let storage_choice: UseStateHandle<Option<(NodeId, String)>> = use_state(|| None);
     let on_storage = {
         let ui = ui.clone();
         Callback::from(move |()| ui.dispatch(Action::Changed))
@@ -436,6 +486,35 @@ pub fn app() -> Html {
         let (engine, comparison) = (engine.clone(), comparison.clone());
         Callback::from(move |_: MouseEvent| comparison.set(Some(Rc::new(Comparison::of(&engine.borrow())))))
     };
+    let on_export = {
+        let (engine, ui) = (engine.clone(), ui.clone());
+        Callback::from(move |kind: ExportKind| {
+            let result = engine.borrow().export(kind);
+            if let Err(e) = result {
+                ui.dispatch(Action::Error(format!("Export failed: {e}")));
+            }
+        })
+    };
+    let on_storage_select = {
+        let storage_choice = storage_choice.clone();
+        Callback::from(move |r: (NodeId, String)| storage_choice.set(Some(r)))
+    };
+    let on_segment_download = {
+        let (engine, ui, storage_choice) = (engine.clone(), ui.clone(), storage_choice.clone());
+        Callback::from(move |(base, ext): (i64, &'static str)| {
+            let e = engine.borrow();
+            let sim = e.playback().sim();
+            let Some((broker, tp)) = chosen_replica(sim, &storage_choice) else { return };
+            let name = format!("{}.{ext}", crate::sim::log::segment::file_stem(base));
+            let result = match sim.segment_file(broker, &tp, base, ext) {
+                Some(bytes) => export::download(&name, "application/octet-stream", &bytes),
+                None => Err(format!("{tp} on {broker} has no segment {base} now")),
+            };
+            if let Err(err) = result {
+                ui.dispatch(Action::Error(format!("Export failed: {err}")));
+            }
+        })
+    };
     let on_file = {
         let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
         Callback::from(move |(name, text): (String, String)| match parse_json(&text) {
@@ -534,12 +613,14 @@ pub fn app() -> Html {
                 <ProducerPanel producers={producers} />
                 <NetworkMatrix view={view} {default_link} on_fault={on_fault.clone()} />
                 <ConfigPanel subjects={config_subjects(pb.sim())} now_ms={now.as_ns() as f64 / 1e6} on_change={on_fault} />
+                { storage_panel(pb, &storage_choice, on_storage_select, on_segment_download) }
             }
             <footer class="keys">
                 if !embed { { "Space play/pause · ← → step one event back / forward · " } }
                 { "seed " }{ pb.sim().seed() }{ " · trace hash " }
                 <code data-testid="trace-hash">{ pb.sim().trace_hash().hex() }</code>
                 if !embed { { " · " }<span data-testid="storage-status">{ storage_text }</span> }
+                if !embed { { export_bar(&on_export) } }
             </footer>
         </main>
     }
@@ -641,7 +722,7 @@ fn run_actions(timeline: &Timeline, on_compare: Callback<MouseEvent>, comparison
                 { "Recorded" }
             </span>
             if actions.is_empty() {
-                <span class="muted">{ "nothing yet: right-click a broker to crash it; every action is recorded into the run" }</span>
+                <span class="muted">{ "nothing yet: right-click a broker or a link, use the network matrix or the config panel; every action is recorded into the run" }</span>
             }
             <ol>
                 { for actions.iter().enumerate().map(|(i, a)| html! {
@@ -745,7 +826,9 @@ fn config_subjects(sim: &crate::sim::Sim) -> Rc<Vec<ConfigSubject>> {
     use crate::sim::node::NodeKind;
     use crate::sim::scenario::ConfigTarget;
     let set = |target: &ConfigTarget| -> Vec<(String, String)> {
-        sim.config_of(target).map(|p| p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap_or_default()
+        sim.config_of(target)
+            .map(|p| p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+            .unwrap_or_default()
     };
     let mut out = Vec::new();
     for id in sim.node_ids() {
@@ -763,4 +846,61 @@ fn config_subjects(sim: &crate::sim::Sim) -> Rc<Vec<ConfigSubject>> {
         out.push(ConfigSubject { label: format!("topic {topic}"), set: set(&target), target, scope: Scope::Topic });
     }
     Rc::new(out)
+}
+
+/// What the export buttons save.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ExportKind {
+    /// The trace from t = 0 to now, as JSON lines (what `brokerscope run --trace` writes).
+    Trace,
+    /// The cluster view as SVG.
+    Svg,
+    /// The cluster view as PNG.
+    Png,
+}
+
+fn export_bar(on_export: &Callback<ExportKind>) -> Html {
+    let button = |kind: ExportKind, testid: &str, label: &str, title: &str| {
+        html! {
+            <button class="small" data-testid={testid.to_string()} title={title.to_string()}
+                onclick={on_export.reform(move |_: MouseEvent| kind)}>{ label }</button>
+        }
+    };
+    html! {
+        <span class="export" role="group" aria-label="Export">
+            { "Export: " }
+            { button(ExportKind::Trace, "export-trace", "trace .jsonl", "Every trace event from t = 0 to now, as JSON lines (the same lines as brokerscope run --trace)") }
+            { button(ExportKind::Svg, "export-svg", "view .svg", "The cluster view as an SVG file") }
+            { button(ExportKind::Png, "export-png", "view .png", "The cluster view as a PNG image (2×)") }
+        </span>
+    }
+}
+
+/// The replica the storage panel shows: the one chosen, else the first replica of a user
+/// topic (internal `__consumer_offsets` replicas come last).
+fn chosen_replica(sim: &crate::sim::Sim, choice: &Option<(NodeId, String)>) -> Option<(NodeId, String)> {
+    choice.clone().or_else(|| {
+        let names = sim.replica_names();
+        names.iter().find(|(_, tp)| !tp.starts_with("__")).or(names.first()).cloned()
+    })
+}
+
+fn storage_panel(
+    pb: &Playback,
+    choice: &Option<(NodeId, String)>,
+    on_select: Callback<(NodeId, String)>,
+    on_download: Callback<(i64, &'static str)>,
+) -> Html {
+    let sim = pb.sim();
+    let mut replicas = sim.replica_names();
+    replicas.sort_by_key(|(b, tp)| (tp.starts_with("__"), tp.clone(), *b));
+    let chosen = chosen_replica(sim, choice);
+    let storage = chosen.as_ref().and_then(|(b, tp)| sim.replica_storage(*b, tp)).map(Rc::new);
+    let history: Vec<String> = chosen
+        .as_ref()
+        .map(|(b, tp)| pb.storage_history(*b, tp).map(|e| format!("{} · {}", e.at, e.kind)).collect())
+        .unwrap_or_default();
+    html! {
+        <StoragePanel replicas={Rc::new(replicas)} {storage} history={Rc::new(history)} {on_select} {on_download} />
+    }
 }

@@ -1,11 +1,12 @@
 //! The web app (wasm32 only): a Yew UI over the same core as the CLI.
 //!
-//! `app` owns the engine ([`crate::playback::Playback`]) and the animation clock; `model` is the
+//! `app` owns the engine (a [`crate::timeline::Timeline`]) and the animation clock; `model` is the
 //! UI state reducer; `components/` are thin views, one per file.
 
 mod api;
 mod app;
 mod components;
+mod export;
 mod frames;
 mod layout;
 mod model;

@@ -4,8 +4,8 @@
 use crate::playback::Flight;
 use crate::sim::net::LinkConfig;
 use crate::sim::node::{NodeId, NodeKind};
-use crate::sim::time::SimDuration;
 use crate::sim::scenario::{Action, CrashKind};
+use crate::sim::time::SimDuration;
 use crate::sim::{BrokerView, ClusterView, ConsumerView, ControllerView, ProducerView};
 use crate::ui::layout::*;
 use std::collections::BTreeMap;
@@ -72,7 +72,7 @@ pub fn cluster(props: &ClusterProps) -> Html {
     let leo_max =
         view.brokers.iter().flat_map(|b| b.replicas.iter()).map(|r| r.log_end_offset).max().unwrap_or(0).max(1);
     html! {
-        <svg data-testid="cluster" class="cluster" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
+        <svg xmlns="http://www.w3.org/2000/svg" data-testid="cluster" class="cluster" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
             aria-label="Cluster: producers on the left, brokers in the middle, consumers on the right; dots are messages in flight">
             <g class="links">{ links(view, &pos, &open_link_menu) }</g>
             <g class="nodes">
@@ -340,7 +340,11 @@ fn link_menu(view: &ClusterView, a: NodeId, b: NodeId, default: LinkConfig) -> (
         items.push(("slow", label, Action::SetLink { from: a, to: b, both: true, link: slow }));
     }
     if state.cut || state.slow {
-        items.push(("heal", "Heal (default latency, no loss)".to_string(), Action::HealLink { from: a, to: b, both: true }));
+        items.push((
+            "heal",
+            "Heal (default latency, no loss)".to_string(),
+            Action::HealLink { from: a, to: b, both: true },
+        ));
     }
     (format!("link-menu-{a}-{b}"), items)
 }

@@ -7,3 +7,4 @@ pub mod event_log;
 pub mod network_matrix;
 pub mod producer_panel;
 pub mod scenario_picker;
+pub mod storage_panel;

@@ -43,7 +43,8 @@ pub fn network_matrix(props: &NetworkMatrixProps) -> Html {
     let mode = use_state(|| Mode::Cut);
     let view = &props.view;
     let nodes = nodes(view);
-    let slow = LinkConfig { latency: props.default_link.latency + SimDuration::from_ms(SLOW_EXTRA_MS), ..props.default_link };
+    let slow =
+        LinkConfig { latency: props.default_link.latency + SimDuration::from_ms(SLOW_EXTRA_MS), ..props.default_link };
     let cell = |from: NodeId, to: NodeId| -> Html {
         if from == to {
             return html! { <td class="self" aria-hidden="true">{ "·" }</td> };

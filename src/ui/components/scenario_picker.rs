@@ -43,13 +43,30 @@ pub fn scenario_picker(props: &ScenarioPickerProps) -> Html {
             input.set_value("");
         })
     };
-    let built_in = props.built_in.iter().enumerate().map(|(i, (id, name))| {
-        let onclick = props.on_built_in.reform(move |_: MouseEvent| i);
-        let current = *name == props.name;
-        html! {
-            <button {onclick} class={classes!(current.then_some("current"))} title={format!("Load the built-in scenario “{name}”")}
-                data-testid={format!("load-{id}")} aria-pressed={current.to_string()}>{ name }</button>
-        }
+    let open = use_state(|| false);
+    let toggle = {
+        let open = open.clone();
+        Callback::from(move |_: MouseEvent| open.set(!*open))
+    };
+    let chapters = crate::scenario::LIBRARY.iter().map(|(title, ids)| {
+        let items = ids.iter().filter_map(|id| {
+            let i = props.built_in.iter().position(|(known, _)| known == id)?;
+            let name = props.built_in[i].1.clone();
+            let onclick = {
+                let (open, on_built_in) = (open.clone(), props.on_built_in.clone());
+                Callback::from(move |_: MouseEvent| {
+                    open.set(false);
+                    on_built_in.emit(i);
+                })
+            };
+            let current = name == props.name;
+            Some(html! {
+                <li><button {onclick} class={classes!(current.then_some("current"))} title={format!("Load “{name}”")}
+                    data-testid={format!("load-{id}")} aria-pressed={current.to_string()}>
+                    <span class="number">{ i + 1 }</span>{ name }</button></li>
+            })
+        });
+        html! { <section><h3>{ *title }</h3><ul>{ for items }</ul></section> }
     });
     html! {
         <header class="scenario">
@@ -58,11 +75,17 @@ pub fn scenario_picker(props: &ScenarioPickerProps) -> Html {
                 <p class="description">{ &props.description }</p>
             </div>
             <div class="picker">
-                { for built_in }
+                <button class="primary library-toggle" data-testid="library" onclick={toggle} aria-expanded={open.to_string()}
+                    aria-controls="library" title="The scenario library: guided, narrated scenes">
+                    { format!("Scenarios ({}) {}", props.built_in.len(), if *open { "▴" } else { "▾" }) }
+                </button>
                 <label class="file" title="Open a scenario JSON file">
-                    { "Open scenario…" }
+                    { "Open file…" }
                     <input data-testid="scenario-file" type="file" accept=".json,application/json" onchange={on_change} aria-label="Open a scenario file" />
                 </label>
+                if *open {
+                    <nav id="library" class="library" aria-label="Scenario library">{ for chapters }</nav>
+                }
             </div>
         </header>
     }
