@@ -556,3 +556,37 @@ test('exports: the trace equals the CLI trace, segment files equal the CLI expor
   assert.ok(png.bytes.length > 20000, `a real picture, ${png.bytes.length} bytes`);
   assert.deepEqual(problems, []);
 });
+
+test('seed search: runs seeds in the background with a progress bar, and a failing seed opens in the viewer', async () => {
+  const { page, problems } = await openPage(browser, `${server.url}?scenario=unclean-election`, { width: 1400, height: 1000 });
+  await page.click('[data-testid="seed-search"] summary');
+  await page.fill('[data-testid="seed-from"]', '1');
+  await page.fill('[data-testid="seed-count"]', '6');
+  await page.click('[data-testid="seed-start"]');
+  await page.waitForSelector('[data-testid="seed-stop"]');
+  // The page keeps answering while seeds run: Step works between search frames.
+  await page.click('[data-testid="step"]');
+  await page.waitForSelector('[data-testid="seed-start"]', { timeout: 60000 });
+  assert.match(await page.textContent('[data-testid="seed-status"]'), /^6 of 6 seeds checked: [1-6] failing\.$/);
+  assert.equal(await page.getAttribute('[data-testid="seed-progress"]', 'value'), '6');
+  assert.equal(await page.inputValue('[data-testid="seed-count"]'), '6', 'what was typed stays while seeds run');
+  const first = await page.locator('[data-testid="seed-failing"] li').first().textContent();
+  assert.match(first, /^Open seed (\d+)AckedLost: orders-\d: \d+ acknowledged records lost/);
+  const seed = first.match(/^Open seed (\d+)/)[1];
+  // The CLI agrees: `brokerscope seeds` reports the same failing seeds.
+  const report = (() => {
+    try { return execFileSync(cli, ['seeds', '--scenario', join(here, '..', 'www', 'scenarios', 'unclean-election.json'), '--count', '6', '--from', '1'], { encoding: 'utf8' }); }
+    catch (e) { return e.stdout; }
+  })();
+  const cliFailing = [...report.matchAll(/^seed (\d+): /gm)].map((m) => m[1]);
+  const pageFailing = (await page.locator('[data-testid="seed-failing"] li button').allTextContents()).map((t) => t.replace('Open seed ', ''));
+  // The CLI details the first five failing seeds and counts them all.
+  assert.equal(pageFailing.length, Number(report.match(/: (\d+) with violations/)[1]), report);
+  assert.deepEqual(pageFailing.slice(0, cliFailing.length), cliFailing, 'the same failing seeds as brokerscope seeds');
+  assert.ok(cliFailing.includes(seed));
+  await page.locator('[data-testid="seed-search"]').screenshot({ path: join(shots, 'seed-search.png') });
+  await page.click(`[data-testid="seed-open-${seed}"]`);
+  assert.match(await page.textContent('footer.keys'), new RegExp(`seed ${seed} · trace hash`));
+  assert.equal(await clockNs(page), 0, 'the failing seed opens at its start');
+  assert.deepEqual(problems, []);
+});

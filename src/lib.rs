@@ -33,6 +33,7 @@ pub mod bench;
 pub mod playback;
 pub mod run_link;
 pub mod scenario;
+pub mod seed_search;
 pub mod sim;
 pub mod suggest;
 pub mod summary;

@@ -3,6 +3,7 @@
 use crate::playback::{Flight, Playback};
 use crate::run_link::RunLink;
 use crate::scenario::{parse_json, BUILT_IN};
+use crate::seed_search::SeedSearch;
 use crate::sim::node::NodeId;
 use crate::sim::scenario::{NarrationStep, Scenario};
 use crate::sim::time::SimTime;
@@ -10,6 +11,7 @@ use crate::timeline::{run_branch, BranchOutcome, RecordedAction, ReplayError, Ti
 use crate::ui::components::config_panel::{ConfigPanel, ConfigSubject};
 use crate::ui::components::network_matrix::NetworkMatrix;
 use crate::ui::components::producer_panel::ProducerPanel;
+use crate::ui::components::seed_search_panel::SeedSearchPanel;
 use crate::ui::components::storage_panel::StoragePanel;
 use crate::ui::components::{
     cluster::Cluster, controls::Controls, event_log::EventLog, scenario_picker::ScenarioPicker,
@@ -30,6 +32,10 @@ const TICK_GAP_MS_MAX: f64 = 100.0;
 /// While playing, store operations are mirrored to IndexedDB at most this often (wall ms), in
 /// one transaction; pausing, stepping and the end of a run flush at once.
 const PERSIST_EVERY_MS: f64 = 250.0;
+/// Events a seed search runs between checks of the frame's time budget.
+const SEARCH_SLICE_STEPS: u64 = 2_000;
+/// Wall time a seed search may take per frame (ms), leaving the rest of the frame to the view.
+const SEARCH_FRAME_MS: f64 = 8.0;
 /// Trace lines shown.
 const LOG_LINES: usize = 16;
 /// While playing, the trace lines are refreshed at most this often (wall ms): hundreds of
@@ -515,10 +521,64 @@ pub fn app() -> Html {
             }
         })
     };
-    let on_file = {
+    let search: Rc<RefCell<Option<SeedSearch>>> = use_mut_ref(|| None);
+    let search_frames: Rc<RefCell<Option<FrameLoop>>> = use_mut_ref(|| None);
+    let on_search_start = {
+        let (engine, search, search_frames, ui) = (engine.clone(), search.clone(), search_frames.clone(), ui.clone());
+        Callback::from(move |(from, count): (u64, u64)| {
+            *search.borrow_mut() = Some(SeedSearch::new(&engine.borrow().scenario, from, count));
+            let (search, ui2) = (search.clone(), ui.clone());
+            let frames = FrameLoop::start(move |_| {
+                let started = js_sys::Date::now();
+                let finished = loop {
+                    let Some(s) = search.borrow_mut().as_mut().map(|s| s.run_for(SEARCH_SLICE_STEPS)) else {
+                        break true;
+                    };
+                    if s || js_sys::Date::now() - started > SEARCH_FRAME_MS {
+                        break s;
+                    }
+                };
+                ui2.dispatch(Action::Changed);
+                !finished
+            });
+            *search_frames.borrow_mut() = Some(frames);
+            ui.dispatch(Action::Changed);
+        })
+    };
+    let on_search_stop = {
+        let (search_frames, ui) = (search_frames.clone(), ui.clone());
+        Callback::from(move |()| {
+            search_frames.borrow_mut().take();
+            ui.dispatch(Action::Changed);
+        })
+    };
+    let on_open_seed = {
         let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
+        Callback::from(move |seed: u64| {
+            let (scenario, built_in) = {
+                let e = engine.borrow();
+                (e.scenario.clone(), e.built_in)
+            };
+            let mut fresh = Engine::with_seed(seed, scenario);
+            fresh.built_in = built_in;
+            *engine.borrow_mut() = fresh;
+            new_run();
+            ui.dispatch(Action::Loaded);
+        })
+    };
+    // A new scenario: the search was about the old one.
+    let forget_search = {
+        let (search, search_frames) = (search.clone(), search_frames.clone());
+        Rc::new(move || {
+            search_frames.borrow_mut().take();
+            search.borrow_mut().take();
+        })
+    };
+    let on_file = {
+        let (engine, ui, new_run, forget_search) = (engine.clone(), ui.clone(), new_run.clone(), forget_search.clone());
         Callback::from(move |(name, text): (String, String)| match parse_json(&text) {
             Ok(scenario) => {
+                forget_search();
                 *engine.borrow_mut() = Engine::new(scenario);
                 new_run();
                 ui.dispatch(Action::Loaded);
@@ -529,6 +589,7 @@ pub fn app() -> Html {
     let on_built_in = {
         let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
         Callback::from(move |index: usize| {
+            forget_search();
             *engine.borrow_mut() = Engine::built_in(index);
             new_run();
             ui.dispatch(Action::Loaded);
@@ -614,6 +675,7 @@ pub fn app() -> Html {
                 <NetworkMatrix view={view} {default_link} on_fault={on_fault.clone()} />
                 <ConfigPanel subjects={config_subjects(pb.sim())} now_ms={now.as_ns() as f64 / 1e6} on_change={on_fault} />
                 { storage_panel(pb, &storage_choice, on_storage_select, on_segment_download) }
+                { seed_search_panel(&search.borrow(), search_frames.borrow().is_some(), on_search_start, on_search_stop, on_open_seed) }
             }
             <footer class="keys">
                 if !embed { { "Space play/pause · ← → step one event back / forward · " } }
@@ -903,4 +965,17 @@ fn storage_panel(
     html! {
         <StoragePanel replicas={Rc::new(replicas)} {storage} history={Rc::new(history)} {on_select} {on_download} />
     }
+}
+
+fn seed_search_panel(
+    search: &Option<SeedSearch>,
+    looping: bool,
+    on_start: Callback<(u64, u64)>,
+    on_stop: Callback<()>,
+    on_open: Callback<u64>,
+) -> Html {
+    let running = looping && search.as_ref().is_some_and(|s| !s.finished());
+    let progress = search.as_ref().map_or((0, 0), |s| (s.done(), s.total()));
+    let failing = Rc::new(search.as_ref().map(|s| s.failing().to_vec()).unwrap_or_default());
+    html! { <SeedSearchPanel {running} {progress} {failing} {on_start} {on_stop} {on_open} /> }
 }

@@ -7,4 +7,5 @@ pub mod event_log;
 pub mod network_matrix;
 pub mod producer_panel;
 pub mod scenario_picker;
+pub mod seed_search_panel;
 pub mod storage_panel;
