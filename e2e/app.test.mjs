@@ -590,3 +590,122 @@ test('seed search: runs seeds in the background with a progress bar, and a faili
   assert.equal(await clockNs(page), 0, 'the failing seed opens at its start');
   assert.deepEqual(problems, []);
 });
+
+test('metrics charts follow the timeline under Kafka names; the trace filters by node or partition; Why? explains the HW and a consumer', async () => {
+  const { page, problems } = await openPage(browser, `${server.url}?scenario=slow-follower`, { width: 1400, height: 1000 });
+  await scrubTo(page, 7000);
+  const now = async (name) => Number(await page.getAttribute(`[data-testid="metric-${name}"]`, 'data-now'));
+  assert.ok(await now('UnderReplicatedPartitions') >= 1, 'broker-3 left the ISR at ~6 s');
+  assert.ok(await now('record-send-rate') > 0);
+  await page.locator('[data-testid="metrics-panel"]').screenshot({ path: join(shots, 'metrics.png') });
+  await scrubTo(page, 11500);
+  assert.equal(await now('UnderReplicatedPartitions'), 0, 'back in the ISR after 9 s');
+  await scrubTo(page, 7000);
+  assert.ok(await now('UnderReplicatedPartitions') >= 1, 'scrubbing back shows the same value');
+
+  await page.fill('[data-testid="log-filter"]', 'broker-3');
+  const rows = await page.locator('[data-testid="event-log"] li').allTextContents();
+  assert.ok(rows.length > 0);
+  assert.ok(rows.every((r) => r.includes('broker-3')), rows.join('\n'));
+  await page.fill('[data-testid="log-filter"]', 'no-such-thing');
+  assert.match(await page.textContent('[data-testid="event-log"]'), /No recent event matches “no-such-thing”/);
+  await page.fill('[data-testid="log-filter"]', '');
+
+  await scrubTo(page, 4000);
+  const leader = await page.evaluate(() => [...document.querySelectorAll('[data-testid^="replica-broker-"]')]
+    .find((g) => g.dataset.testid.endsWith('-orders-0') && g.classList.contains('leader')).dataset.testid.replace('replica-', ''));
+  await page.click(`[data-testid="hw-${leader}"]`, { force: true });
+  const why = await page.textContent('[data-testid="why-text"]');
+  assert.match(why, /^orders-0 on broker-\d \(leader, epoch 0\): HW \d+, LEO \d+\. /);
+  await page.screenshot({ path: join(shots, 'why-hw.png') });
+  await page.click('[data-testid="consumer-1"]');
+  assert.match(await page.textContent('[data-testid="why-text"]'), /^consumer-1 is /);
+  await page.click('[data-testid="why-close"]');
+  assert.equal(await page.locator('[data-testid="why"]').count(), 0);
+  assert.deepEqual(problems, []);
+});
+
+test('clear storage deletes what is stored: a reload finds nothing; the next run mirrors again', async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  await scrubTo(page, 1500);
+  await page.waitForFunction(() => /IndexedDB, [1-9]\d* segment/.test(document.querySelector('[data-testid="storage-status"]').textContent));
+  await page.click('[data-testid="clear-storage"]');
+  await page.waitForFunction(() => /cleared/.test(document.querySelector('[data-testid="storage-status"]').textContent));
+  await page.keyboard.press('ArrowRight'); // stepping does not write while cleared
+  await page.waitForTimeout(300);
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('[data-testid="storage-status"]').textContent.includes('IndexedDB'));
+  assert.equal(await page.locator('[data-testid="storage-notice"]').count(), 0, 'nothing to restore');
+  assert.deepEqual(problems, []);
+});
+
+test('producer internals: the send path, and each connection\'s in-flight window with sequence numbers', async () => {
+  const { page, problems } = await openPage(browser, `${server.url}?scenario=idempotent-dedup`, { width: 1400, height: 1000 });
+  // The producer ⇄ broker-1 link is cut at 2 s: max.in.flight.requests.per.connection=5 fill up.
+  await scrubTo(page, 2600);
+  const slots = await page.locator('[data-testid="window-broker-1"] .slot.used').allTextContents();
+  assert.equal(slots.length, 5, `five requests in flight: ${slots}`);
+  assert.ok(slots.every((t) => /^p0 #\d+–\d+/.test(t)), `each carries its base sequence range: ${slots}`);
+  const path = await page.textContent('[data-testid="send-path"]');
+  assert.match(path, /^send\(\)\d+ records.*interceptors.*serializer.*partitioner.*accumulator\d+ queued.*Sender\d+ in flight.*callbacks\d+ acked · 0 failed$/);
+  await page.locator('[data-testid="producer-panel"]').screenshot({ path: join(shots, 'producer-in-flight.png') });
+  assert.deepEqual(problems, []);
+});
+
+test('themes, phone width and a steady layout: dark and light screenshots, no sideways scroll at 390 px, nothing moves while playing', async () => {
+  const dark = await browser.newPage({ viewport: { width: 1400, height: 1000 }, colorScheme: 'dark' });
+  await dark.goto(`${server.url}?scenario=cooperative-rebalance`);
+  await dark.waitForSelector('[data-testid="app"]');
+  await scrubTo(dark, 12000);
+  const bg = await dark.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(17, 21, 28)', 'prefers-color-scheme: dark gives the dark palette');
+  await dark.screenshot({ path: join(shots, 'dark.png'), fullPage: true });
+  await dark.close();
+
+  const { page: phone, problems } = await openPage(browser, `${server.url}?scenario=hello`, { width: 390, height: 844 });
+  await scrubTo(phone, 1500);
+  const overflow = await phone.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at phone width (${overflow} px too wide)`);
+  await phone.screenshot({ path: join(shots, 'phone.png'), fullPage: true });
+
+  const { page, problems: p2 } = await openPage(browser, `${server.url}?scenario=cooperative-rebalance`);
+  const boxes = () => page.evaluate(() => ['controls', 'stage', 'producers', 'event-log'].map((c) => {
+    const el = document.querySelector(c === 'event-log' ? '[data-testid="event-log"]' : `.${c}`);
+    const r = el.getBoundingClientRect();
+    return [c, Math.round(r.x), Math.round(r.y), Math.round(r.width)];
+  }));
+  const before = await boxes();
+  await page.fill('[data-testid="speed"]', '100');
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="clock"]').dataset.nowNs) > 8e9, null, { timeout: 20000 });
+  const during = await boxes();
+  await page.click('[data-testid="play"]');
+  assert.deepEqual(during, before, 'the main regions keep their place while animating');
+  assert.deepEqual(problems, []);
+  assert.deepEqual(p2, []);
+});
+
+test('a scenario opened from a file travels whole in a copied link', async () => {
+  const { page, problems } = await openPage(browser, server.url, { width: 1400, height: 1000 });
+  const scenario = {
+    name: 'My cluster', duration_ms: 4000, brokers: 2, network: { latency_ms: 4 },
+    topics: [{ name: 'events', partitions: 2, replication_factor: 2 }],
+    producers: [{ id: 'p', config: { acks: 'all', 'linger.ms': 20 }, workload: { topic: 'events', records: 200, rate_per_sec: 100, key: 'k-{i%4}' } }],
+  };
+  await page.setInputFiles('[data-testid="scenario-file"]', { name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(scenario, null, 2)) });
+  await page.waitForFunction(() => document.querySelector('[data-testid="scenario-name"]').textContent === 'My cluster');
+  await scrubTo(page, 900);
+  await page.click('[data-testid="broker-2"]', { button: 'right' });
+  await page.click('[data-testid="fault-crash-process"]');
+  await scrubTo(page, 1700);
+  await page.click('[data-testid="copy-link"]');
+  const url = await page.inputValue('[data-testid="run-link"]');
+  assert.match(url, /\?scenario_json=[A-Za-z0-9_-]+&seed=1&speed=-150&t=\d+,1700000000&actions=\d+,900000000,crash,2,process$/);
+  const before = await shown(page);
+  const other = await openPage(browser, url, { width: 1400, height: 1000 });
+  await other.page.waitForFunction((h) => document.querySelector('[data-testid="trace-hash"]').textContent === h, before.hash, { timeout: 15000 });
+  assert.equal(await other.page.textContent('[data-testid="scenario-name"]'), 'My cluster');
+  assert.deepEqual(await shown(other.page), before);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(other.problems, []);
+});

@@ -30,6 +30,7 @@
 pub mod assign_json;
 pub mod batch_json;
 pub mod bench;
+pub mod metrics;
 pub mod playback;
 pub mod run_link;
 pub mod scenario;

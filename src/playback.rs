@@ -56,6 +56,8 @@ pub struct Playback {
     violations: Vec<TraceEvent>,
     /// Every event, when an export asked to keep them.
     kept: Option<Vec<TraceEvent>>,
+    /// Charted metrics, folded from every event.
+    metrics: crate::metrics::Metrics,
     /// The latest storage events (rolls, retention deletions, truncations, compaction passes)
     /// per (broker, `topic-partition`).
     storage: BTreeMap<(NodeId, String), VecDeque<TraceEvent>>,
@@ -77,7 +79,13 @@ impl Playback {
             violations: Vec::new(),
             kept: None,
             storage: BTreeMap::new(),
+            metrics: crate::metrics::Metrics::new(scenario),
         }
+    }
+
+    /// The charted metrics so far.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// The latest rolls, retention deletions, truncations and compaction passes of `tp`
@@ -208,6 +216,7 @@ impl Playback {
             if matches!(event.kind, TraceKind::InvariantViolated { .. }) {
                 self.violations.push(event.clone());
             }
+            self.metrics.observe(&event);
             match &event.kind {
                 TraceKind::SegmentRolled { tp, .. }
                 | TraceKind::SegmentDeleted { tp, .. }

@@ -164,11 +164,53 @@ pub fn parse_position(text: &str) -> Result<(u64, SimTime), String> {
     Ok((tick, SimTime::from_ns(ns)))
 }
 
+/// Base64url without padding (RFC 4648 §5): how a link carries a scenario file.
+pub fn base64url_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Decodes [`base64url_encode`]'s text; the error names the first bad character's position.
+pub fn base64url_decode(text: &str) -> Result<Vec<u8>, String> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
+    };
+    if text.len() % 4 == 1 {
+        return Err(format!("{} characters is not a base64url length", text.len()));
+    }
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for (c, chunk) in text.as_bytes().chunks(4).enumerate() {
+        let mut n = 0u32;
+        for (i, b) in chunk.iter().enumerate() {
+            let v = value(*b).ok_or_else(|| format!("character {} ({:?}) is not base64url", c * 4 + i, *b as char))?;
+            n |= u32::from(v) << (18 - 6 * i);
+        }
+        for i in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    Ok(out)
+}
+
 /// Everything a link carries.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunLink {
-    /// Built-in scenario id.
+    /// Built-in scenario id (ignored when `scenario_json` is set).
     pub scenario: String,
+    /// A scenario file's JSON (minified), carried whole in the link.
+    pub scenario_json: Option<String>,
     /// Seed.
     pub seed: Option<u64>,
     /// Speed slider exponent.
@@ -182,7 +224,10 @@ pub struct RunLink {
 impl RunLink {
     /// The query string (with `?`) that reopens this run.
     pub fn to_query(&self) -> String {
-        let mut q = format!("?scenario={}", escape(&self.scenario));
+        let mut q = match &self.scenario_json {
+            Some(json) => format!("?scenario_json={}", base64url_encode(json.as_bytes())),
+            None => format!("?scenario={}", escape(&self.scenario)),
+        };
         if let Some(seed) = self.seed {
             let _ = write!(q, "&seed={seed}");
         }
@@ -299,8 +344,31 @@ mod tests {
     }
 
     #[test]
+    fn base64url_round_trips_and_names_a_bad_character() {
+        // RFC 4648 test vectors, without padding.
+        for (plain, coded) in [
+            ("", ""),
+            ("f", "Zg"),
+            ("fo", "Zm8"),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg"),
+            ("fooba", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64url_encode(plain.as_bytes()), coded);
+            assert_eq!(base64url_decode(coded).unwrap(), plain.as_bytes());
+        }
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(base64url_decode(&base64url_encode(&all)).unwrap(), all);
+        assert_eq!(base64url_encode(&[0xfb, 0xff]), "-_8");
+        assert_eq!(base64url_decode("Zm9v+mE").unwrap_err(), "character 4 ('+') is not base64url");
+        assert!(base64url_decode("Zm9vY").unwrap_err().contains("not a base64url length"));
+    }
+
+    #[test]
     fn the_link_carries_position_and_actions() {
         let link = RunLink {
+            scenario_json: None,
             scenario: "leader-failover".into(),
             seed: Some(7),
             speed_exp: Some(-150),

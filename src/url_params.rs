@@ -4,8 +4,9 @@
 
 use crate::scenario::BUILT_IN;
 
-/// Longest query string accepted (room for about 150 recorded actions).
-pub const QUERY_BYTES_MAX: usize = 4096;
+/// Longest query string accepted (room for a scenario file of about 4 KB, or about 300 recorded
+/// actions).
+pub const QUERY_BYTES_MAX: usize = 8192;
 /// Slowest speed exponent of the slider (10^(exp/100) simulated ms per wall ms).
 pub const SPEED_EXP_MIN: i32 = -300;
 /// Fastest speed exponent of the slider.
@@ -21,6 +22,8 @@ pub struct ViewParams {
     pub autoplay: bool,
     /// `scenario=ID`: a built-in scenario's index in [`BUILT_IN`].
     pub scenario: Option<usize>,
+    /// `scenario_json=…`: a whole scenario file (base64url of its JSON): the JSON, validated.
+    pub scenario_json: Option<String>,
     /// `seed=N`: run with this seed instead of the scenario's.
     pub seed: Option<u64>,
     /// `speed=E`: the speed slider's exponent.
@@ -64,12 +67,20 @@ pub fn parse(query: &str) -> Result<ViewParams, ParamError> {
                     Some(v.parse().map_err(|_| err("seed", format!("{v:?} is not a whole number in 0..=2^64-1")))?)
             }
             ("speed", Some(v)) => params.speed_exp = Some(speed(v)?),
+            ("scenario_json", Some(v)) => params.scenario_json = Some(scenario_json(v)?),
             ("t", Some(v)) => params.position = Some(crate::run_link::parse_position(v).map_err(|e| err("t", e))?),
             ("actions", Some(v)) => {
                 params.actions = crate::run_link::parse_actions(v).map_err(|e| err("actions", e))?
             }
-            ("scenario" | "seed" | "speed" | "t" | "actions", None) => return Err(err(name, "needs a value")),
-            _ => return Err(err(name, "unknown (known: embed, autoplay, scenario, seed, speed, t, actions)")),
+            ("scenario" | "scenario_json" | "seed" | "speed" | "t" | "actions", None) => {
+                return Err(err(name, "needs a value"))
+            }
+            _ => {
+                return Err(err(
+                    name,
+                    "unknown (known: embed, autoplay, scenario, scenario_json, seed, speed, t, actions)",
+                ))
+            }
         }
     }
     Ok(params)
@@ -80,6 +91,13 @@ fn built_in(id: &str) -> Result<usize, ParamError> {
         let known: Vec<&str> = BUILT_IN.iter().map(|(k, _)| *k).collect();
         err("scenario", format!("{id:?} is not a built-in scenario (one of {})", known.join(", ")))
     })
+}
+
+fn scenario_json(v: &str) -> Result<String, ParamError> {
+    let bytes = crate::run_link::base64url_decode(v).map_err(|e| err("scenario_json", e))?;
+    let text = String::from_utf8(bytes).map_err(|_| err("scenario_json", "not UTF-8 once decoded"))?;
+    crate::scenario::parse_json(&text).map_err(|e| err("scenario_json", e.to_string()))?;
+    Ok(text)
 }
 
 fn speed(v: &str) -> Result<i32, ParamError> {
@@ -127,7 +145,11 @@ mod tests {
             let e = parse(query).unwrap_err().to_string();
             assert!(e.starts_with(start), "{query}: {e}");
         }
-        assert!(parse(&"a".repeat(QUERY_BYTES_MAX + 1)).unwrap_err().to_string().contains("more than 4096"));
+        assert!(parse(&"a".repeat(QUERY_BYTES_MAX + 1)).unwrap_err().to_string().contains("more than 8192"));
+        let bad = crate::run_link::base64url_encode(br#"{"name": "x", "brokers": 1}"#);
+        let e = parse(&format!("scenario_json={bad}")).unwrap_err().to_string();
+        assert_eq!(e, "URL parameter scenario_json: duration_ms: required");
+        assert!(parse("scenario_json=%%").unwrap_err().to_string().contains("is not base64url"));
         let e = parse("scenario=hello&actions=1,2,crash,2,power").unwrap_err().to_string();
         assert!(e.starts_with("URL parameter actions: item 0: crash kind"), "{e}");
         assert!(parse("t=5").unwrap_err().to_string().starts_with("URL parameter t: expected TICK,NS"));
@@ -138,6 +160,7 @@ mod tests {
         use crate::sim::scenario::Action;
         use crate::sim::time::SimTime;
         let link = crate::run_link::RunLink {
+            scenario_json: None,
             scenario: "hello".into(),
             seed: Some(3),
             speed_exp: Some(-20),
@@ -152,5 +175,25 @@ mod tests {
         assert_eq!((p.seed, p.speed_exp, p.position), (Some(3), Some(-20), link.position));
         assert_eq!(p.actions, link.actions);
         assert_eq!(BUILT_IN[p.scenario.unwrap()].0, "hello");
+    }
+}
+
+#[cfg(test)]
+mod scenario_json_tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn a_scenario_file_travels_whole_in_the_link() {
+        let json = r#"{"name":"Mine","duration_ms":3000,"brokers":1,"topics":[{"name":"t","partitions":2,"replication_factor":1}]}"#;
+        let link = crate::run_link::RunLink { scenario_json: Some(json.into()), seed: Some(4), ..Default::default() };
+        let query = link.to_query();
+        assert!(query.starts_with("?scenario_json=eyJuYW1lIjoiTWluZSIs"), "{query}");
+        let p = parse(&query).unwrap();
+        let s = crate::scenario::parse_json(&p.scenario_json.unwrap()).unwrap();
+        assert_eq!((s.name.as_str(), s.duration_ms, s.topics[0].partitions, p.seed), ("Mine", 3000, 2, Some(4)));
+        assert_eq!(p.scenario, None);
     }
 }

@@ -139,3 +139,43 @@ fn a_crash_between_auto_commits_redelivers_the_uncommitted_records() {
     assert!(redelivered > 0, "records read after the last auto-commit are read again");
     assert_eq!(r.checks.acked_lost, 0);
 }
+
+/// Two producers, one idempotent and one not, sending records with equal content to one
+/// partition, and a retry window (a cut link) for the plain one only.
+fn mixed_producers(plain_retries: bool) -> Sim {
+    let json = format!(
+        r#"{{"name": "mixed", "duration_ms": 8000, "brokers": 3, "seed": 3,
+        "network": {{"latency_ms": 5, "jitter_ms": 2}},
+        "topics": [{{"name": "t", "partitions": 1, "replication_factor": 3}}],
+        "producers": [
+          {{"id": "plain", "config": {{"enable.idempotence": false, "acks": "all", "max.in.flight.requests.per.connection": 5, "request.timeout.ms": 1000}},
+            "workload": {{"topic": "t", "records": 400, "rate_per_sec": 200, "key": "k-{{i%5}}", "value_bytes": 50}}}},
+          {{"id": "safe", "config": {{"enable.idempotence": true, "acks": "all"}},
+            "workload": {{"topic": "t", "records": 400, "rate_per_sec": 200, "key": "k-{{i%5}}", "value_bytes": 50}}}}
+        ],
+        "events": {}}}"#,
+        if plain_retries {
+            r#"[{"at_ms": 1000, "action": "cut_link", "from": "producer-1", "to": "broker-1", "both": true},
+                {"at_ms": 2500, "action": "heal_link", "from": "producer-1", "to": "broker-1", "both": true}]"#
+        } else {
+            "[]"
+        }
+    );
+    let s = parse_json(&json).unwrap();
+    let mut sim = Sim::new(&s, s.seed);
+    sim.run_until(SimTime::from_ms(s.duration_ms), 10_000_000);
+    sim
+}
+
+#[test]
+fn equal_records_from_two_producers_are_not_duplicates_and_a_plain_producers_retries_break_no_promise() {
+    let quiet = mixed_producers(false).checks();
+    assert_eq!(quiet.acked, 800);
+    assert_eq!(quiet.duplicates, 0, "equal content from two producers is two records, not a duplicate");
+    assert!(quiet.violations.is_empty(), "{:?}", quiet.violations);
+
+    let retried = mixed_producers(true).checks();
+    assert!(retried.duplicates + retried.reordered > 0, "the plain producer's retries duplicate or reorder");
+    let kinds: Vec<_> = retried.violations.iter().map(|v| v.kind).collect();
+    assert!(kinds.is_empty(), "legal without idempotence, even beside an idempotent producer: {kinds:?}");
+}

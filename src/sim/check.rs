@@ -12,7 +12,7 @@ use super::node::NodeId;
 use super::protocol::Tp;
 use super::{Node, Sim};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Why an acknowledged record does not count as durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -61,15 +61,32 @@ pub struct AckedCheck {
     pub violations: Vec<super::invariants::Violation>,
 }
 
-/// Extra copies on the leader of the acknowledged records (by fingerprint).
-fn duplicates(records: &[(i64, u64, NodeId)], held: Option<&LeaderLog>) -> u64 {
-    let Some(h) = held else { return 0 };
-    let acked: std::collections::BTreeSet<u64> = records.iter().map(|r| r.1).collect();
+/// Extra copies on the leader of the acknowledged records: for each record content
+/// (fingerprint), the copies beyond the number of times it was acknowledged (two producers may
+/// send equal records). Returns (all extra copies, those of records an idempotent producer
+/// acknowledged — only those break a promise).
+fn duplicates(records: &[(i64, u64, NodeId)], held: Option<&LeaderLog>, idempotent: &BTreeSet<NodeId>) -> (u64, u64) {
+    let Some(h) = held else { return (0, 0) };
+    let mut acked: BTreeMap<u64, (u64, bool)> = BTreeMap::new();
+    for (_, fingerprint, producer) in records {
+        let e = acked.entry(*fingerprint).or_default();
+        e.0 += 1;
+        e.1 |= idempotent.contains(producer);
+    }
     let mut copies: BTreeMap<u64, u64> = BTreeMap::new();
-    for f in h.records.values().filter(|f| acked.contains(f)) {
+    for f in h.records.values().filter(|f| acked.contains_key(f)) {
         *copies.entry(*f).or_default() += 1;
     }
-    copies.values().map(|n| n.saturating_sub(1)).sum()
+    let mut out = (0, 0);
+    for (f, n) in copies {
+        let (expected, guarded) = acked[&f];
+        let extra = n.saturating_sub(expected);
+        out.0 += extra;
+        if guarded {
+            out.1 += extra;
+        }
+    }
+    out
 }
 
 /// A leader's log as the loss check reads it.
@@ -83,6 +100,21 @@ struct LeaderLog {
 impl Sim {
     /// Checks every acknowledged record against its partition's current leader.
     pub fn acked_check(&self) -> AckedCheck {
+        self.acked_check_parts().0
+    }
+
+    /// Producers with `enable.idempotence`.
+    fn idempotent_producers(&self) -> BTreeSet<NodeId> {
+        self.node_ids()
+            .filter(|id| matches!(self.node(*id), Some(Node::Producer(p)) if p.config().idempotence))
+            .collect()
+    }
+
+    /// [`Sim::acked_check`], plus the duplicates and reorderings of idempotent producers' records
+    /// (the ones that are violations).
+    fn acked_check_parts(&self) -> (AckedCheck, u64, u64) {
+        let idempotent = self.idempotent_producers();
+        let mut guarded_duplicates = 0;
         let mut wanted: BTreeMap<Tp, Vec<(i64, u64, NodeId)>> = BTreeMap::new();
         let mut check = AckedCheck::default();
         for id in self.node_ids() {
@@ -96,7 +128,9 @@ impl Sim {
         for (tp, mut records) in wanted {
             records.sort_unstable();
             let held = self.leader_fingerprints(&tp);
-            check.duplicates += duplicates(&records, held.as_ref());
+            let (all, guarded) = duplicates(&records, held.as_ref(), &idempotent);
+            check.duplicates += all;
+            guarded_duplicates += guarded;
             for (offset, fingerprint, producer) in records {
                 let kind = match &held {
                     None => LossKind::Unavailable,
@@ -115,8 +149,9 @@ impl Sim {
                 check.lost.push(LostRecord { producer, tp: tp.to_string(), offset, kind });
             }
         }
-        check.reordered = self.reordered();
-        check
+        let (reordered, guarded_reordered) = self.reordered(&idempotent);
+        check.reordered = reordered;
+        (check, guarded_duplicates, guarded_reordered)
     }
 
     /// The highest acknowledged offset per partition.
@@ -136,8 +171,9 @@ impl Sim {
     /// Acknowledged records, still on their leader, that sit before a record their producer
     /// sent earlier to the same partition (records lost since do not count: the loss check
     /// reports them).
-    fn reordered(&self) -> u64 {
-        let mut out = 0;
+    /// Returns (all, those of idempotent producers).
+    fn reordered(&self, idempotent: &BTreeSet<NodeId>) -> (u64, u64) {
+        let (mut out, mut guarded) = (0, 0);
         let mut leaders: BTreeMap<Tp, Option<LeaderLog>> = BTreeMap::new();
         for id in self.node_ids() {
             let Some(Node::Producer(p)) = self.node(id) else { continue };
@@ -155,12 +191,15 @@ impl Sim {
                 for (_, offset) in sends {
                     if offset < max {
                         out += 1;
+                        if idempotent.contains(&id) {
+                            guarded += 1;
+                        }
                     }
                     max = max.max(offset);
                 }
             }
         }
-        out
+        (out, guarded)
     }
 
     /// The acknowledged-record check plus every safety rule: the live checkers' violations and
@@ -168,7 +207,7 @@ impl Sim {
     /// replica, in-sync logs matching below the HW, duplicates and reordering under
     /// idempotence).
     pub fn checks(&self) -> AckedCheck {
-        let mut check = self.acked_check();
+        let (mut check, guarded_duplicates, guarded_reordered) = self.acked_check_parts();
         let mut found: Vec<(ViolationKind, String)> = vec![];
         // One line per partition: how many, which offsets, and what in the configuration allows it.
         let allowed = loss_allowed_by(self.scenario());
@@ -186,16 +225,14 @@ impl Sim {
             let m = format!("{tp}: {n} acknowledged records lost (offsets {lo}..={hi}); {allowed}");
             found.push((ViolationKind::AckedLost, m));
         }
-        let idempotent =
-            self.node_ids().any(|id| matches!(self.node(id), Some(Node::Producer(p)) if p.config().idempotence));
-        if idempotent && check.duplicates > 0 {
-            found.push((ViolationKind::Duplicate, format!("{} acknowledged records appear twice", check.duplicates)));
+        // Duplicates and reordering break a promise only for an idempotent producer's records.
+        if guarded_duplicates > 0 {
+            let m = format!("{guarded_duplicates} acknowledged records of an idempotent producer appear twice");
+            found.push((ViolationKind::Duplicate, m));
         }
-        if idempotent && check.reordered > 0 {
-            found.push((
-                ViolationKind::Reordered,
-                format!("{} acknowledged records out of send order", check.reordered),
-            ));
+        if guarded_reordered > 0 {
+            let m = format!("{guarded_reordered} acknowledged records of an idempotent producer out of send order");
+            found.push((ViolationKind::Reordered, m));
         }
         found.extend(self.consistent_reads());
         found.extend(self.offsets_order());

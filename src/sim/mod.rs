@@ -40,6 +40,7 @@ pub mod storage_view;
 pub mod time;
 pub mod trace;
 mod view;
+pub mod why;
 
 pub use view::*;
 

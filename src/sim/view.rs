@@ -142,6 +142,24 @@ pub struct ProducerView {
     pub idempotence: bool,
     /// CountingInterceptor totals (sent, acked, failed), when configured.
     pub interceptor_counts: Option<(u64, u64, u64)>,
+    /// Produce requests in flight, per broker oldest first: each connection's window.
+    pub requests: Vec<RequestView>,
+    /// The application thread's blocked `send()`: (`metadata`, `buffer memory` or `get`, ms
+    /// blocked so far).
+    pub blocked: Option<(String, u64)>,
+}
+
+/// A Produce request in flight.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestView {
+    /// Destination broker.
+    pub broker: u16,
+    /// Correlation id.
+    pub correlation_id: u64,
+    /// How long ago it was sent, ms.
+    pub age_ms: u64,
+    /// Its batches: (`topic-partition`, base sequence when idempotent, records, attempts).
+    pub batches: Vec<(String, Option<i32>, u32, u32)>,
 }
 
 /// A consumer.
@@ -481,6 +499,27 @@ fn producer_view(id: NodeId, label: String, p: &super::producer::Producer, now: 
         interceptor_counts: p.interceptors().iter().find_map(|i| match i {
             super::producer::serde::Interceptor::Counting { sent, acked, failed } => Some((*sent, *acked, *failed)),
             _ => None,
+        }),
+        requests: p
+            .in_flight_requests()
+            .into_iter()
+            .map(|(broker, correlation_id, sent, batches)| RequestView {
+                broker,
+                correlation_id,
+                age_ms: now.saturating_since(sent).as_ms(),
+                batches: batches
+                    .iter()
+                    .map(|b| (b.tp.to_string(), b.sequence.map(|(_, _, seq)| seq), b.record_count(), b.attempts))
+                    .collect(),
+            })
+            .collect(),
+        blocked: p.blocked_send().map(|(reason, since)| {
+            let what = match reason {
+                super::trace::BlockReason::Metadata => "metadata",
+                super::trace::BlockReason::BufferMemory => "buffer memory",
+                super::trace::BlockReason::Get => "get()",
+            };
+            (what.to_string(), now.saturating_since(since).as_ms())
         }),
     }
 }

@@ -9,12 +9,16 @@ use crate::sim::scenario::{NarrationStep, Scenario};
 use crate::sim::time::SimTime;
 use crate::timeline::{run_branch, BranchOutcome, RecordedAction, ReplayError, Timeline};
 use crate::ui::components::config_panel::{ConfigPanel, ConfigSubject};
+use crate::ui::components::metrics_panel::{Chart, MetricsPanel};
 use crate::ui::components::network_matrix::NetworkMatrix;
 use crate::ui::components::producer_panel::ProducerPanel;
 use crate::ui::components::seed_search_panel::SeedSearchPanel;
 use crate::ui::components::storage_panel::StoragePanel;
 use crate::ui::components::{
-    cluster::Cluster, controls::Controls, event_log::EventLog, scenario_picker::ScenarioPicker,
+    cluster::{Cluster, WhySubject},
+    controls::Controls,
+    event_log::EventLog,
+    scenario_picker::ScenarioPicker,
 };
 use crate::ui::export;
 use crate::ui::frames::FrameLoop;
@@ -45,8 +49,10 @@ const LOG_REFRESH_MS: f64 = 100.0;
 /// The engine host: a timeline plus the wall-clock → simulated-time mapping.
 pub struct Engine {
     scenario: Scenario,
-    /// The built-in scenario's id (links can only name those).
+    /// The built-in scenario's id (a link names it).
     built_in: Option<&'static str>,
+    /// A scenario file's JSON, minified (a link carries it whole).
+    source_json: Option<String>,
     timeline: Timeline,
     target_ns: f64,
     /// Stopped at a broken safety rule: ticks do nothing until Play resumes.
@@ -70,7 +76,7 @@ impl Engine {
         let mut playback = Playback::new(&scenario, seed);
         playback.enable_store_journal();
         let timeline = Timeline::from_playback(playback, actions);
-        Engine { scenario, built_in: None, timeline, target_ns: 0.0, halted: false }
+        Engine { scenario, built_in: None, source_json: None, timeline, target_ns: 0.0, halted: false }
     }
 
     fn built_in(index: usize) -> Engine {
@@ -85,10 +91,14 @@ impl Engine {
     fn from_params(params: &Result<ViewParams, ParamError>) -> (Engine, Option<String>) {
         let Ok(p) = params.as_ref() else { return (Engine::built_in(0), None) };
         let index = p.scenario.unwrap_or(0);
-        let fresh = Engine::built_in(index);
+        let fresh = match p.scenario_json.as_deref().and_then(|text| Engine::from_file_text(text).ok()) {
+            Some(engine) => engine,
+            None => Engine::built_in(index),
+        };
         let seed = p.seed.unwrap_or(fresh.scenario.seed);
         let mut engine = Engine::with_actions(seed, fresh.scenario.clone(), p.actions.clone());
         engine.built_in = fresh.built_in;
+        engine.source_json = fresh.source_json.clone();
         let replayed = match p.position {
             Some((tick, at)) => engine.timeline.goto(tick, at),
             None => Ok(()),
@@ -101,6 +111,7 @@ impl Engine {
             Err(e) => {
                 let mut plain = Engine::with_seed(seed, fresh.scenario.clone());
                 plain.built_in = fresh.built_in;
+                plain.source_json = fresh.source_json.clone();
                 (plain, Some(format!("This link does not replay ({e}); the scenario opens at its start.")))
             }
         }
@@ -161,11 +172,26 @@ impl Engine {
         self.timeline.playback_mut().rebase_store_journal();
     }
 
+    /// A scenario file's run: the scenario, and its JSON kept (minified) for links.
+    fn from_file_text(text: &str) -> Result<Engine, crate::scenario::ScenarioError> {
+        let scenario = parse_json(text)?;
+        let minified = serde_json::from_str::<serde_json::Value>(text).map(|v| v.to_string()).unwrap_or_default();
+        let mut engine = Engine::new(scenario);
+        engine.source_json = Some(minified);
+        Ok(engine)
+    }
+
+    /// The same scenario with `seed`, from its start.
+    fn reseeded(&self, seed: u64) -> Engine {
+        let mut fresh = Engine::with_seed(seed, self.scenario.clone());
+        fresh.built_in = self.built_in;
+        fresh.source_json = self.source_json.clone();
+        fresh
+    }
+
     /// Starts the scenario over without the recorded actions.
     pub fn restart(&mut self) {
-        let built_in = self.built_in;
-        *self = Engine::with_seed(self.scenario.seed, self.scenario.clone());
-        self.built_in = built_in;
+        *self = self.reseeded(self.scenario.seed);
     }
 
     /// True at the scenario's end.
@@ -221,10 +247,9 @@ impl Engine {
 
     /// The link that reopens this run here, or why there is none.
     pub fn link(&self, speed_exp: i32) -> Result<String, String> {
-        let scenario =
-            self.built_in.ok_or("a scenario loaded from a file cannot be linked: links name a built-in scenario")?;
         let link = RunLink {
-            scenario: scenario.to_string(),
+            scenario: self.built_in.unwrap_or_default().to_string(),
+            scenario_json: if self.built_in.is_some() { None } else { self.source_json.clone() },
             seed: Some(self.scenario.seed),
             speed_exp: Some(speed_exp),
             actions: self.timeline.actions().to_vec(),
@@ -271,9 +296,11 @@ pub fn app() -> Html {
     }
     let embed = params.as_ref().as_ref().is_ok_and(|p| p.embed);
     let storage: Rc<RefCell<Storage>> = use_mut_ref(Storage::default);
-    let log_cache: Rc<RefCell<(f64, Rc<Vec<LogLine>>)>> = use_mut_ref(|| (0.0, Rc::default()));
+    let log_cache: Rc<RefCell<LogCache>> = use_mut_ref(|| (0.0, String::new(), Rc::default()));
+    let log_filter = use_state(String::new);
     let comparison: UseStateHandle<Option<Rc<Comparison>>> = use_state(|| None);
     let storage_choice: UseStateHandle<Option<(NodeId, String)>> = use_state(|| None);
+    let why: UseStateHandle<Option<WhySubject>> = use_state(|| None);
     let on_storage = {
         let ui = ui.clone();
         Callback::from(move |()| ui.dispatch(Action::Changed))
@@ -300,6 +327,7 @@ pub fn app() -> Html {
         let (storage, on_storage, comparison) = (storage.clone(), on_storage.clone(), comparison.clone());
         Rc::new(move || {
             comparison.set(None);
+            storage::resume(&storage);
             storage::reset(storage.clone(), on_storage.clone())
         })
     };
@@ -501,6 +529,10 @@ pub fn app() -> Html {
             }
         })
     };
+    let on_clear_storage = {
+        let (storage, on_storage) = (storage.clone(), on_storage.clone());
+        Callback::from(move |_: MouseEvent| storage::clear(storage.clone(), on_storage.clone()))
+    };
     let on_storage_select = {
         let storage_choice = storage_choice.clone();
         Callback::from(move |r: (NodeId, String)| storage_choice.set(Some(r)))
@@ -555,12 +587,7 @@ pub fn app() -> Html {
     let on_open_seed = {
         let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
         Callback::from(move |seed: u64| {
-            let (scenario, built_in) = {
-                let e = engine.borrow();
-                (e.scenario.clone(), e.built_in)
-            };
-            let mut fresh = Engine::with_seed(seed, scenario);
-            fresh.built_in = built_in;
+            let fresh = engine.borrow().reseeded(seed);
             *engine.borrow_mut() = fresh;
             new_run();
             ui.dispatch(Action::Loaded);
@@ -576,10 +603,10 @@ pub fn app() -> Html {
     };
     let on_file = {
         let (engine, ui, new_run, forget_search) = (engine.clone(), ui.clone(), new_run.clone(), forget_search.clone());
-        Callback::from(move |(name, text): (String, String)| match parse_json(&text) {
-            Ok(scenario) => {
+        Callback::from(move |(name, text): (String, String)| match Engine::from_file_text(&text) {
+            Ok(fresh) => {
                 forget_search();
-                *engine.borrow_mut() = Engine::new(scenario);
+                *engine.borrow_mut() = fresh;
                 new_run();
                 ui.dispatch(Action::Loaded);
             }
@@ -600,6 +627,9 @@ pub fn app() -> Html {
         let s = storage.borrow();
         let text = match &s.status {
             StorageStatus::Opening => "storage: opening IndexedDB…".to_string(),
+            StorageStatus::IndexedDb { .. } if s.paused => {
+                "storage: cleared (mirroring resumes with the next run)".to_string()
+            }
             StorageStatus::IndexedDb { segments } => format!("storage: IndexedDB, {segments} segment(s) mirrored"),
             StorageStatus::MemoryOnly(why) => format!("storage: in memory only ({why})"),
         };
@@ -621,10 +651,11 @@ pub fn app() -> Html {
     let lines = {
         let mut cache = log_cache.borrow_mut();
         let wall = js_sys::Date::now();
-        if !ui.playing || wall - cache.0 >= LOG_REFRESH_MS || cache.1.is_empty() {
-            *cache = (wall, Rc::new(log_lines(pb)));
+        let stale = !ui.playing || wall - cache.0 >= LOG_REFRESH_MS || cache.2.is_empty() || cache.1 != *log_filter;
+        if stale {
+            *cache = (wall, (*log_filter).clone(), Rc::new(log_lines(pb, &log_filter)));
         }
-        cache.1.clone()
+        cache.2.clone()
     };
 
     html! {
@@ -638,6 +669,7 @@ pub fn app() -> Html {
                 <div class="error" role="alert" data-testid="error">{ err }</div>
             }
             { violation_banner(pb.violations()) }
+            { why_box(pb.sim(), &why) }
             if let Some(notice) = storage_notice {
                 <div class="notice" role="status" data-testid="storage-notice">{ notice }</div>
             }
@@ -655,7 +687,8 @@ pub fn app() -> Html {
             }
             <div class="stage">
                 <section class="panel canvas">
-                    <Cluster view={view.clone()} flights={flights} on_fault={on_fault.clone()} {default_link} />
+                    <Cluster view={view.clone()} flights={flights} on_fault={on_fault.clone()} {default_link}
+                        on_why={{ let why = why.clone(); Callback::from(move |w| why.set(Some(w))) }} />
                     <ul class="legend" aria-label="Legend">
                         <li><i class="msg produce"></i>{ "Produce" }</li>
                         <li><i class="msg produce-response"></i>{ "ack" }</li>
@@ -667,10 +700,14 @@ pub fn app() -> Html {
                     </ul>
                 </section>
                 if !embed {
-                    <EventLog lines={lines} />
+                    <EventLog lines={lines} filter={(*log_filter).clone()} on_filter={{
+                        let log_filter = log_filter.clone();
+                        Callback::from(move |f: String| log_filter.set(f))
+                    }} />
                 }
             </div>
             if !embed {
+                <MetricsPanel charts={charts(pb)} duration_ms={e.scenario.duration_ms} />
                 <ProducerPanel producers={producers} />
                 <NetworkMatrix view={view} {default_link} on_fault={on_fault.clone()} />
                 <ConfigPanel subjects={config_subjects(pb.sim())} now_ms={now.as_ns() as f64 / 1e6} on_change={on_fault} />
@@ -681,7 +718,11 @@ pub fn app() -> Html {
                 if !embed { { "Space play/pause · ← → step one event back / forward · " } }
                 { "seed " }{ pb.sim().seed() }{ " · trace hash " }
                 <code data-testid="trace-hash">{ pb.sim().trace_hash().hex() }</code>
-                if !embed { { " · " }<span data-testid="storage-status">{ storage_text }</span> }
+                if !embed {
+                    { " · " }<span data-testid="storage-status">{ storage_text }</span>
+                    { " " }<button class="small" data-testid="clear-storage" onclick={on_clear_storage}
+                        title="Delete every segment stored in this browser (IndexedDB); mirroring resumes with the next run">{ "clear storage" }</button>
+                }
                 if !embed { { export_bar(&on_export) } }
             </footer>
         </main>
@@ -705,14 +746,21 @@ fn embed_header(name: &str) -> Html {
 
 /// One event-log row: sequence number, node, text.
 type LogLine = (u64, String, String);
+/// The rendered event log: when (wall ms), for which filter, and the rows.
+type LogCache = (f64, String, Rc<Vec<LogLine>>);
 
-/// The newest [`LOG_LINES`] trace events, oldest first.
-fn log_lines(pb: &Playback) -> Vec<LogLine> {
+/// The newest [`LOG_LINES`] trace events whose node or text contains `filter` (any case),
+/// oldest first.
+fn log_lines(pb: &Playback, filter: &str) -> Vec<LogLine> {
+    let needle = filter.trim().to_lowercase();
     let mut lines: Vec<LogLine> = pb
         .log()
         .rev()
-        .take(LOG_LINES)
         .map(|ev| (ev.seq, ev.node.to_string(), format!("{} · {}", ev.at, ev.kind)))
+        .filter(|(_, node, text)| {
+            needle.is_empty() || node.to_lowercase().contains(&needle) || text.to_lowercase().contains(&needle)
+        })
+        .take(LOG_LINES)
         .collect();
     lines.reverse();
     lines
@@ -978,4 +1026,38 @@ fn seed_search_panel(
     let progress = search.as_ref().map_or((0, 0), |s| (s.done(), s.total()));
     let failing = Rc::new(search.as_ref().map(|s| s.failing().to_vec()).unwrap_or_default());
     html! { <SeedSearchPanel {running} {progress} {failing} {on_start} {on_stop} {on_open} /> }
+}
+
+/// The metric charts at the current time.
+fn charts(pb: &Playback) -> Rc<Vec<Chart>> {
+    let m = pb.metrics();
+    Rc::new(
+        crate::metrics::METRICS
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| Chart { spec: *spec, values: m.series(i, pb.now()) })
+            .collect(),
+    )
+}
+
+/// The "Why?" answer for what was clicked, recomputed at every position (it follows the clock).
+fn why_box(sim: &crate::sim::Sim, why: &UseStateHandle<Option<WhySubject>>) -> Html {
+    let Some(subject) = (**why).clone() else { return html! {} };
+    let (title, answer) = match &subject {
+        WhySubject::HighWatermark(broker, tp) => {
+            (format!("Why is the HW of {tp} on {broker} here?"), sim.why_high_watermark(*broker, tp))
+        }
+        WhySubject::Consumer(id) => (format!("What is {id} waiting on?"), sim.why_consumer(*id)),
+    };
+    let close = {
+        let why = why.clone();
+        Callback::from(move |_: MouseEvent| why.set(None))
+    };
+    html! {
+        <div class="why" role="status" aria-live="polite" data-testid="why">
+            <strong>{ title }</strong>
+            <p data-testid="why-text">{ answer.unwrap_or_else(|| "It is not in this run any more.".to_string()) }</p>
+            <button class="small" data-testid="why-close" onclick={close} aria-label="Close">{ "✕" }</button>
+        </div>
+    }
 }

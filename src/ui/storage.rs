@@ -39,6 +39,8 @@ pub struct Storage {
     pub status: StorageStatus,
     /// What was found in the database when the page loaded.
     pub restored: Option<String>,
+    /// Cleared by the user: nothing is mirrored until the next run starts.
+    pub paused: bool,
 }
 
 impl Default for Storage {
@@ -50,6 +52,7 @@ impl Default for Storage {
             flushing: false,
             status: StorageStatus::Opening,
             restored: None,
+            paused: false,
         }
     }
 }
@@ -57,7 +60,7 @@ impl Default for Storage {
 impl Storage {
     /// Queues store operations from the simulator.
     pub fn record(&mut self, ops: Vec<(u16, Tp, StoreOp)>) {
-        if !matches!(self.status, StorageStatus::MemoryOnly(_)) {
+        if !matches!(self.status, StorageStatus::MemoryOnly(_)) && !self.paused {
             self.queued.extend(ops);
         }
     }
@@ -144,4 +147,19 @@ pub fn reset(storage: Rc<RefCell<Storage>>, on_change: Callback<()>) {
         s.needs_clear = true;
     }
     flush(storage, on_change);
+}
+
+/// Deletes everything stored and stops mirroring until the next run ([`resume`]).
+pub fn clear(storage: Rc<RefCell<Storage>>, on_change: Callback<()>) {
+    {
+        let mut s = storage.borrow_mut();
+        s.paused = true;
+        s.restored = None;
+    }
+    reset(storage, on_change);
+}
+
+/// A new run starts: mirroring resumes after a [`clear`].
+pub fn resume(storage: &Rc<RefCell<Storage>>) {
+    storage.borrow_mut().paused = false;
 }

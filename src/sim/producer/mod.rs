@@ -226,6 +226,20 @@ impl Producer {
         &self.interceptors
     }
 
+    /// Every Produce request in flight: (broker, correlation id, sent at, its batches), per
+    /// broker oldest first.
+    pub fn in_flight_requests(&self) -> Vec<(u16, u64, SimTime, &[ProducerBatch])> {
+        self.in_flight
+            .iter()
+            .flat_map(|(b, q)| q.iter().map(move |f| (*b, f.correlation_id, f.sent, f.batches.as_slice())))
+            .collect()
+    }
+
+    /// The application thread's blocked `send()`, if any: (what it waits for, since when).
+    pub fn blocked_send(&self) -> Option<(BlockReason, SimTime)> {
+        self.blocked.as_ref().map(|b| (b.reason, b.since))
+    }
+
     /// Requests in flight per broker.
     pub fn in_flight_per_broker(&self) -> BTreeMap<u16, u32> {
         self.in_flight.iter().filter(|(_, q)| !q.is_empty()).map(|(b, q)| (*b, q.len() as u32)).collect()

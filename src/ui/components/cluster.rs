@@ -23,6 +23,17 @@ pub struct ClusterProps {
     pub on_fault: Callback<Action>,
     /// The network's default link (a slowed link is this plus [`SLOW_EXTRA_MS`]).
     pub default_link: LinkConfig,
+    /// "Why?" asked about a high watermark or a consumer.
+    pub on_why: Callback<WhySubject>,
+}
+
+/// What a "Why?" is about.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WhySubject {
+    /// The high watermark of a partition (`topic-partition`) on a broker.
+    HighWatermark(NodeId, String),
+    /// A consumer's progress.
+    Consumer(NodeId),
 }
 
 /// Latency a "slow" link gets on top of the default, ms.
@@ -77,8 +88,8 @@ pub fn cluster(props: &ClusterProps) -> Html {
             <g class="links">{ links(view, &pos, &open_link_menu) }</g>
             <g class="nodes">
                 { for view.producers.iter().map(|p| producer(p, pos[&p.id])) }
-                { for view.consumers.iter().map(|c| consumer(view, c, pos[&c.id])) }
-                { for view.brokers.iter().map(|b| broker(view, b, pos[&b.id], leo_max, &isr, &open_menu)) }
+                { for view.consumers.iter().map(|c| consumer(view, c, pos[&c.id], &props.on_why)) }
+                { for view.brokers.iter().map(|b| broker(view, b, pos[&b.id], leo_max, &isr, &open_menu, &props.on_why)) }
                 { for view.controller.iter().map(|c| controller(c, pos[&c.id])) }
             </g>
             <g class="groups">{ groups(view) }</g>
@@ -210,7 +221,7 @@ fn owners(view: &ClusterView) -> BTreeMap<String, NodeId> {
     view.consumers.iter().flat_map(|c| c.assignment.iter().map(move |tp| (tp.clone(), c.id))).collect()
 }
 
-fn consumer(view: &ClusterView, c: &ConsumerView, (cx, cy): (f64, f64)) -> Html {
+fn consumer(view: &ClusterView, c: &ConsumerView, (cx, cy): (f64, f64), on_why: &Callback<WhySubject>) -> Html {
     let (x, y) = (cx - CLIENT_W / 2.0, cy - CLIENT_H / 2.0);
     let lag: i64 = c.lag.iter().map(|(_, l)| l).sum();
     let state = match (&c.member_state, c.active) {
@@ -225,8 +236,9 @@ fn consumer(view: &ClusterView, c: &ConsumerView, (cx, cy): (f64, f64)) -> Html 
     let member = c.member_id.as_deref().unwrap_or("(no member id yet)");
     let group = c.group.as_deref().map_or("no group (assign)".to_string(), |g| format!("group {g}"));
     html! {
-        <g class={classes!("node", "consumer", member_class(view, c.id), (!c.active).then_some("inactive"))} data-testid={c.id.to_string()}>
-            <title>{ format!("{} ({}): {group}, member {member}; owns [{}]; {} records consumed ({} redelivered), {} buffered; lag {lag}; positions {:?}; commits {} ok, {} failed",
+        <g class={classes!("node", "consumer", "asks-why", member_class(view, c.id), (!c.active).then_some("inactive"))} data-testid={c.id.to_string()}
+            onclick={{ let id = c.id; on_why.reform(move |_: MouseEvent| WhySubject::Consumer(id)) }}>
+            <title>{ format!("{} ({}): {group}, member {member}; owns [{}]; {} records consumed ({} redelivered), {} buffered; lag {lag}; positions {:?}; commits {} ok, {} failed. Click: what is it waiting on?",
                 c.id, c.label, c.assignment.join(", "), c.records_consumed, c.redelivered, c.buffered, c.positions, c.commits.0, c.commits.1) }</title>
             <rect x={x.to_string()} y={y.to_string()} width={CLIENT_W.to_string()} height={CLIENT_H.to_string()} rx="10" />
             <rect class="member-stripe" x={x.to_string()} y={(y + 8.0).to_string()} width="5" height={(CLIENT_H - 16.0).to_string()} rx="2" />
@@ -398,6 +410,7 @@ fn broker(
     leo_max: i64,
     isr: &BTreeMap<String, Vec<u16>>,
     open_menu: &Callback<(MouseEvent, NodeId)>,
+    on_why: &Callback<WhySubject>,
 ) -> Html {
     let h = broker_height(b.replicas.len());
     let (x, y) = (cx - BROKER_W / 2.0, cy - h / 2.0);
@@ -445,6 +458,11 @@ fn broker(
                 <rect class="bar-bg" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={bar_w.to_string()} height="12" rx="3" />
                 <rect class="bar" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={fill.to_string()} height="12" rx="3" />
                 <line class="hw" x1={hw_x.to_string()} x2={hw_x.to_string()} y1={(ry - 9.0).to_string()} y2={(ry + 9.0).to_string()} />
+                <line class="hw-hit" data-testid={format!("hw-{}-{}", b.id, r.tp)} x1={hw_x.to_string()} x2={hw_x.to_string()}
+                    y1={(ry - 9.0).to_string()} y2={(ry + 9.0).to_string()}
+                    onclick={{ let (id, tp) = (b.id, r.tp.clone()); on_why.reform(move |_: MouseEvent| WhySubject::HighWatermark(id, tp.clone())) }}>
+                    <title>{ format!("HW {} of {} on {}. Click: why is it here?", r.high_watermark, r.tp, b.id) }</title>
+                </line>
                 <text class="offsets" x={(x + BROKER_W - 10.0).to_string()} y={(ry + 4.0).to_string()} text-anchor="end">{ format!("{}/{}", r.high_watermark, r.log_end_offset) }</text>
             </g>
         }

@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod config_panel;
 pub mod controls;
 pub mod event_log;
+pub mod metrics_panel;
 pub mod network_matrix;
 pub mod producer_panel;
 pub mod scenario_picker;

@@ -2,7 +2,7 @@
 //! toward `batch.size` (with the linger countdown), the BufferPool gauge, and each connection's
 //! in-flight window.
 
-use crate::sim::{BatchView, ProducerView};
+use crate::sim::{BatchView, ProducerView, RequestView};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -59,6 +59,7 @@ fn producer(p: &ProducerView) -> Html {
                 <strong>{ p.id.to_string() }</strong>
                 <span>{ format!("acks={} · linger.ms={} · batch.size={} · {identity}", p.acks, p.linger_ms, p.batch_size_bytes) }</span>
             </div>
+            { send_path(p) }
             <div class="internals-grid">
                 <div class="accumulator" data-testid="accumulator" title="RecordAccumulator: one deque of batches per partition, oldest (next to send) on the left">
                     <div class="label">{ "RecordAccumulator" }</div>
@@ -79,14 +80,19 @@ fn producer(p: &ProducerView) -> Html {
                         if p.pool_waiters > 0 { <strong class="blocked">{ format!(" · {} blocked", p.pool_waiters) }</strong> }
                     </div>
                 </div>
-                <div class="inflight" data-testid="in-flight" title="Requests in flight per broker connection (max.in.flight.requests.per.connection)">
-                    <div class="label">{ "In flight" }</div>
-                    if p.in_flight.is_empty() { <div class="muted">{ "none" }</div> }
-                    { for p.in_flight.iter().map(|(broker, n)| html! {
-                        <div class="slots">
-                            <span class="part">{ format!("broker-{broker}") }</span>
-                            { for (0..p.in_flight_max.min(10)).map(|i| html! { <i class={classes!((i < *n).then_some("used"))}></i> }) }
-                        </div>
+                <div class="inflight" data-testid="in-flight" title="Each broker connection's in-flight window: max.in.flight.requests.per.connection slots, oldest first">
+                    <div class="label">{ format!("In flight (max {} per connection)", p.in_flight_max) }</div>
+                    if p.requests.is_empty() { <div class="muted">{ "none" }</div> }
+                    { for brokers_with_requests(p).into_iter().map(|broker| {
+                        let requests: Vec<&RequestView> = p.requests.iter().filter(|r| r.broker == broker).collect();
+                        let free = (p.in_flight_max as usize).saturating_sub(requests.len()).min(10);
+                        html! {
+                            <div class="window" data-testid={format!("window-broker-{broker}")}>
+                                <span class="part">{ format!("broker-{broker}") }</span>
+                                { for requests.iter().map(|r| request_slot(r)) }
+                                { for (0..free).map(|_| html! { <span class="slot free" title="free slot"></span> }) }
+                            </div>
+                        }
                     }) }
                 </div>
             </div>
@@ -103,4 +109,66 @@ pub fn producer_panel(props: &ProducerPanelProps) -> Html {
             { for props.producers.iter().map(producer) }
         </section>
     }
+}
+
+/// The send path, left to right: the application's send(), interceptors, serializer,
+/// partitioner, the accumulator, the Sender, and the callbacks completing.
+fn send_path(p: &ProducerView) -> Html {
+    let queued: u32 = p.deques.iter().flat_map(|(_, d)| d.iter()).map(|b| b.records).sum();
+    let in_flight: u32 = p.requests.iter().flat_map(|r| r.batches.iter()).map(|b| b.2).sum();
+    let blocked = p.blocked.as_ref().map(|(what, ms)| format!("blocked on {what} for {ms} ms (max.block.ms)"));
+    let stage = |name: &str, detail: String, title: &str| {
+        html! { <li title={title.to_string()}><span class="step-name">{ name.to_string() }</span><span class="detail">{ detail }</span></li> }
+    };
+    let interceptors = p.interceptor_counts.map_or("none configured".to_string(), |(sent, acked, failed)| {
+        format!("onSend {sent} · ack {acked} · fail {failed}")
+    });
+    html! {
+        <ol class={classes!("send-path", blocked.is_some().then_some("blocked"))} data-testid="send-path" aria-label="The send path">
+            { stage("send()", blocked.clone().unwrap_or_else(|| format!("{} records", p.records_sent)),
+                "KafkaProducer.send() on the application thread: waits for metadata and buffer memory up to max.block.ms") }
+            { stage("interceptors", interceptors, "ProducerInterceptor.onSend, then onAcknowledgement") }
+            { stage("serializer", "key, value → bytes".to_string(), "key.serializer and value.serializer") }
+            { stage("partitioner", "murmur2(key) or sticky".to_string(), "the partition: explicit, murmur2(key) % partitions, or the uniform sticky partitioner") }
+            { stage("accumulator", format!("{queued} queued"), "RecordAccumulator: appended to the partition's last batch or a new one") }
+            { stage("Sender", format!("{in_flight} in flight"), "the Sender thread drains ready batches into Produce requests per broker") }
+            { stage("callbacks", format!("{} acked · {} failed", p.records_acked, p.records_failed), "Callback.onCompletion: acknowledged with an offset, or failed for good") }
+        </ol>
+    }
+}
+
+fn brokers_with_requests(p: &ProducerView) -> Vec<u16> {
+    let mut brokers: Vec<u16> = p.requests.iter().map(|r| r.broker).collect();
+    brokers.dedup();
+    brokers
+}
+
+/// One used slot of a connection's window: its batches by partition, with sequence ranges.
+fn request_slot(r: &RequestView) -> Html {
+    let parts: Vec<String> = r
+        .batches
+        .iter()
+        .map(|(tp, seq, records, attempts)| {
+            let part = tp.rsplit_once('-').map_or(tp.as_str(), |(_, p)| p);
+            let seq = seq.map_or(String::new(), |s| format!(" #{}–{}", s, s + *records as i32 - 1));
+            let retry = if *attempts > 0 { format!(" (retry {attempts})") } else { String::new() };
+            format!("p{part}{seq}{retry}")
+        })
+        .collect();
+    let retry = r.batches.iter().any(|b| b.3 > 0);
+    let title = format!(
+        "Produce request {} to broker-{}, sent {} ms ago: {}",
+        r.correlation_id,
+        r.broker,
+        r.age_ms,
+        r.batches
+            .iter()
+            .map(|(tp, seq, n, _)| format!(
+                "{tp}: {n} records{}",
+                seq.map_or(String::new(), |s| format!(", base sequence {s}"))
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    html! { <span class={classes!("slot", "used", retry.then_some("retry"))} {title}>{ parts.join(" ") }</span> }
 }
