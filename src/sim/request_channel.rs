@@ -120,6 +120,11 @@ impl RequestChannel {
         self.read(capacity, now);
     }
 
+    /// Handlers working on a request now.
+    pub fn busy(&self) -> u32 {
+        self.busy
+    }
+
     /// Requests waiting for a handler (`RequestQueueSize`).
     pub fn depth(&self) -> usize {
         self.queue.len()

@@ -48,6 +48,8 @@ pub struct BrokerView {
     pub registered: bool,
     /// Requests waiting for a handler.
     pub request_queue_depth: u32,
+    /// Request handler threads (`num.io.threads`) and how many are working now.
+    pub handlers: (u32, u32),
     /// Requests not yet read off their connections (muted, or the queue is full).
     pub requests_unread: u32,
     /// Hosted replicas.
@@ -110,6 +112,8 @@ pub struct ProducerView {
     pub id: NodeId,
     /// The scenario's name.
     pub label: String,
+    /// The topic its workload sends to.
+    pub topic: String,
     /// Records handed to send().
     pub records_sent: u64,
     /// Records acknowledged.
@@ -136,6 +140,8 @@ pub struct ProducerView {
     pub buffer_total_bytes: u64,
     /// Sends blocked waiting for memory.
     pub pool_waiters: u32,
+    /// Free-list buffers of `batch.size` bytes (BufferPool's `free` deque).
+    pub pool_free_buffers: u32,
     /// Producer id, when idempotent and assigned.
     pub producer_id: Option<i64>,
     /// Effective `enable.idempotence`.
@@ -430,6 +436,7 @@ fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker, offsets_shown
         alive,
         registered: b.is_registered(),
         request_queue_depth: b.request_channel().depth() as u32,
+        handlers: (b.config().num_io_threads, b.request_channel().busy()),
         requests_unread: b.request_channel().unread() as u32,
         replicas,
     }
@@ -481,6 +488,7 @@ fn producer_view(id: NodeId, label: String, p: &super::producer::Producer, now: 
     ProducerView {
         id,
         label,
+        topic: p.topic().to_string(),
         records_sent: p.stats().records_sent,
         records_acked: p.stats().records_acked,
         batch_errors: p.stats().batch_errors,
@@ -494,6 +502,7 @@ fn producer_view(id: NodeId, label: String, p: &super::producer::Producer, now: 
         buffer_available_bytes: pool.available(),
         buffer_total_bytes: pool.total(),
         pool_waiters: pool.waiters.len() as u32,
+        pool_free_buffers: pool.free_buffers() as u32,
         producer_id: p.producer_id().map(|(id, _)| id),
         idempotence: p.config().idempotence,
         interceptor_counts: p.interceptors().iter().find_map(|i| match i {

@@ -131,6 +131,60 @@ pub fn why_consumer(view: &ClusterView, consumer: NodeId) -> Option<String> {
     Some(out.trim_end().to_string())
 }
 
+/// Why a producer's batch (by id) is still in its accumulator: what the Sender's ready check
+/// waits for, from the view (the partition's leader as the cluster has it).
+pub fn why_batch(view: &ClusterView, producer: NodeId, batch_id: u64) -> Option<String> {
+    let p = view.producers.iter().find(|p| p.id == producer)?;
+    let (partition, deque) = p.deques.iter().find(|(_, d)| d.iter().any(|b| b.batch_id == batch_id))?;
+    let b = deque.iter().find(|b| b.batch_id == batch_id)?;
+    let tp = format!("{}-{partition}", p.topic);
+    let leader = view
+        .brokers
+        .iter()
+        .filter(|br| br.alive)
+        .find(|br| br.replicas.iter().any(|r| r.tp == tp && r.leader == Some(br.id.number)))
+        .map(|br| br.id.number);
+    let mut out =
+        format!("{producer}'s batch {batch_id} for {tp}: {} records, {} of {} bytes. ", b.records, b.bytes, b.capacity);
+    if deque.first().map(|h| h.batch_id) != Some(batch_id) {
+        out.push_str("It is behind an older batch of the same partition: the Sender drains one batch per partition per request, head first.");
+        return Some(out);
+    }
+    if b.attempts > 0 {
+        let _ = write!(
+            out,
+            "It failed {} time(s) and went back to the front of its deque; it waits out retry.backoff.ms (exponential, \
+             with jitter) before it is sent again.",
+            b.attempts
+        );
+        return Some(out);
+    }
+    let linger_left = p.linger_ms.saturating_sub(b.age_ms);
+    let in_flight = leader.map_or(0, |l| p.requests.iter().filter(|r| r.broker == l).count() as u32);
+    match leader {
+        None => out.push_str("Its partition has no live leader: it waits for a metadata refresh that names one."),
+        Some(l) if in_flight >= p.in_flight_max => {
+            let _ = write!(
+                out,
+                "The connection to broker-{l} (its leader) has {in_flight} requests in flight = \
+                 max.in.flight.requests.per.connection: it waits for a response to free a slot."
+            );
+        }
+        Some(l) if !b.full && linger_left > 0 => {
+            let _ = write!(
+                out,
+                "It is neither full (batch.size) nor old enough: linger.ms={} leaves {linger_left} ms before the \
+                 Sender takes it to broker-{l}, unless it fills first.",
+                p.linger_ms
+            );
+        }
+        Some(l) => {
+            let _ = write!(out, "It is ready (full, or linger.ms passed): the Sender drains it into the next Produce request to broker-{l}.");
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(target_arch = "wasm32")]
@@ -178,6 +232,25 @@ mod tests {
         assert!(why.starts_with("consumer-1 is Stable in group order-readers"), "{why}");
         assert!(why.contains("Caught up with the high watermark on orders-0 at "), "{why}");
         assert!(sim.why_high_watermark(NodeId::broker(9), "orders-0").is_none());
+    }
+
+    #[test]
+    fn a_lingering_batch_and_a_full_window_are_explained() {
+        // batching: producer-1 lingers 1000 ms on a slow stream.
+        let sim = at("batching", 600);
+        let view = sim.view();
+        let p = view.producers.iter().find(|p| p.label == "producer-1").unwrap();
+        let b = p.deques.iter().find_map(|(_, d)| d.first()).expect("a lingering batch");
+        let why = why_batch(&view, p.id, b.batch_id).unwrap();
+        assert!(why.contains("linger.ms=1000 leaves"), "{why}");
+        // idempotent-dedup: the producer's link to broker-1 is cut at 2 s; five requests wait.
+        let sim = at("idempotent-dedup", 2_600);
+        let view = sim.view();
+        let p = &view.producers[0];
+        let b = p.deques.iter().find_map(|(_, d)| d.first()).expect("a waiting batch");
+        let why = why_batch(&view, p.id, b.batch_id).unwrap();
+        assert!(why.contains("has 5 requests in flight = max.in.flight.requests.per.connection"), "{why}");
+        assert!(why_batch(&view, p.id, u64::MAX).is_none());
     }
 
     #[test]

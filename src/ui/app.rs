@@ -708,7 +708,7 @@ pub fn app() -> Html {
             </div>
             if !embed {
                 <MetricsPanel charts={charts(pb)} duration_ms={e.scenario.duration_ms} />
-                <ProducerPanel producers={producers} />
+                <ProducerPanel producers={producers} on_why={{ let why = why.clone(); Callback::from(move |w| why.set(Some(w))) }} />
                 <NetworkMatrix view={view} {default_link} on_fault={on_fault.clone()} />
                 <ConfigPanel subjects={config_subjects(pb.sim())} now_ms={now.as_ns() as f64 / 1e6} on_change={on_fault} />
                 { storage_panel(pb, &storage_choice, on_storage_select, on_segment_download) }
@@ -1048,6 +1048,12 @@ fn why_box(sim: &crate::sim::Sim, why: &UseStateHandle<Option<WhySubject>>) -> H
             (format!("Why is the HW of {tp} on {broker} here?"), sim.why_high_watermark(*broker, tp))
         }
         WhySubject::Consumer(id) => (format!("What is {id} waiting on?"), sim.why_consumer(*id)),
+        WhySubject::Batch(producer, batch) => (
+            format!("Why is {producer}'s batch {batch} waiting?"),
+            crate::sim::why::why_batch(&sim.view(), *producer, *batch).or_else(|| {
+                Some("It has left the accumulator: the Sender drained it into a Produce request.".to_string())
+            }),
+        ),
     };
     let close = {
         let why = why.clone();

@@ -235,6 +235,11 @@ impl Producer {
             .collect()
     }
 
+    /// The topic its workload sends to.
+    pub fn topic(&self) -> &str {
+        &self.workload.topic
+    }
+
     /// The application thread's blocked `send()`, if any: (what it waits for, since when).
     pub fn blocked_send(&self) -> Option<(BlockReason, SimTime)> {
         self.blocked.as_ref().map(|b| (b.reason, b.since))

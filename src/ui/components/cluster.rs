@@ -8,8 +8,10 @@ use crate::sim::scenario::{Action, CrashKind};
 use crate::sim::time::SimDuration;
 use crate::sim::{BrokerView, ClusterView, ConsumerView, ControllerView, ProducerView};
 use crate::ui::layout::*;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// Props of [`Cluster`].
@@ -34,6 +36,8 @@ pub enum WhySubject {
     HighWatermark(NodeId, String),
     /// A consumer's progress.
     Consumer(NodeId),
+    /// A producer's batch (by id) waiting in its accumulator.
+    Batch(NodeId, u64),
 }
 
 /// Latency a "slow" link gets on top of the default, ms.
@@ -56,11 +60,23 @@ pub fn cluster(props: &ClusterProps) -> Html {
     let menu = use_state(|| None::<Menu>);
     let open_menu = {
         let menu = menu.clone();
-        Callback::from(move |(e, id): (MouseEvent, NodeId)| {
-            e.prevent_default();
-            menu.set(Some(Menu::Broker(id)));
-        })
+        Callback::from(move |id: NodeId| menu.set(Some(Menu::Broker(id))))
     };
+    // Touch: a long press opens a broker's menu, as a right-click does.
+    let press: Rc<RefCell<Option<gloo::timers::callback::Timeout>>> = use_mut_ref(|| None);
+    // Opened from the keyboard: focus its first row.
+    {
+        let open = menu.is_some();
+        use_effect_with(open, move |open| {
+            if *open {
+                let first = gloo::utils::document().query_selector(".fault-menu .menu-item").ok().flatten();
+                if let Some(el) = first.and_then(|e| e.dyn_into::<web_sys::SvgElement>().ok()) {
+                    let _ = el.focus();
+                }
+            }
+        });
+    }
+    let broker_input = BrokerInput { open_menu: open_menu.clone(), press: press.clone(), on_why: props.on_why.clone() };
     let open_link_menu = {
         let menu = menu.clone();
         Callback::from(move |(e, a, b, at): (MouseEvent, NodeId, NodeId, (f64, f64))| {
@@ -89,7 +105,7 @@ pub fn cluster(props: &ClusterProps) -> Html {
             <g class="nodes">
                 { for view.producers.iter().map(|p| producer(p, pos[&p.id])) }
                 { for view.consumers.iter().map(|c| consumer(view, c, pos[&c.id], &props.on_why)) }
-                { for view.brokers.iter().map(|b| broker(view, b, pos[&b.id], leo_max, &isr, &open_menu, &props.on_why)) }
+                { for view.brokers.iter().map(|b| broker(view, b, pos[&b.id], leo_max, &isr, &broker_input)) }
                 { for view.controller.iter().map(|c| controller(c, pos[&c.id])) }
             </g>
             <g class="groups">{ groups(view) }</g>
@@ -142,7 +158,6 @@ fn links(view: &ClusterView, pos: &BTreeMap<NodeId, (f64, f64)>, open_menu: &Lin
 
 /// Where a pointer event falls in the canvas's own units.
 fn canvas_point(e: &MouseEvent) -> Option<(f64, f64)> {
-    use wasm_bindgen::JsCast;
     let svg = e.current_target()?.dyn_into::<web_sys::Element>().ok()?.closest("svg").ok()??;
     let rect = svg.get_bounding_client_rect();
     if rect.width() <= 0.0 {
@@ -308,6 +323,45 @@ fn committed_isr(view: &ClusterView) -> BTreeMap<String, Vec<u16>> {
     view.controller.iter().flat_map(|c| c.partitions.iter().map(|p| (p.tp.clone(), p.isr.clone()))).collect()
 }
 
+/// The broker's request handler threads (`num.io.threads`, at most 16 drawn): a filled dot is
+/// working on a request.
+fn handler_dots(b: &BrokerView, x: f64, y: f64) -> Html {
+    let (threads, busy) = b.handlers;
+    let shown = threads.min(16);
+    let x0 = x + BROKER_W - 12.0 - f64::from(shown) * 6.0;
+    html! {
+        <g class="handlers" data-testid={format!("handlers-{}", b.id)}>
+            <title>{ format!("{}: {busy} of {threads} request handler threads (num.io.threads) busy; {} request(s) queued for them", b.id, b.request_queue_depth) }</title>
+            { for (0..shown).map(|i| html! {
+                <rect class={classes!("handler", (i < busy).then_some("busy"))} x={(x0 + f64::from(i) * 6.0).to_string()} y={(y + 29.0).to_string()} width="4" height="4" rx="1" />
+            }) }
+        </g>
+    }
+}
+
+/// What a broker card answers to: its menu (right-click, Enter, long press) and "Why?".
+struct BrokerInput {
+    open_menu: Callback<NodeId>,
+    press: Rc<RefCell<Option<gloo::timers::callback::Timeout>>>,
+    on_why: Callback<WhySubject>,
+}
+
+/// How long a touch must stay down to open a broker's menu (like a right-click).
+const LONG_PRESS_MS: u32 = 550;
+
+/// Enter or Space on a focused menu row does what a click does; Escape is left to the page.
+fn activate_on_enter(onclick: Callback<MouseEvent>) -> Callback<KeyboardEvent> {
+    Callback::from(move |e: KeyboardEvent| {
+        if matches!(e.key().as_str(), "Enter" | " ") {
+            e.prevent_default();
+            e.stop_propagation();
+            if let Ok(click) = web_sys::MouseEvent::new("click") {
+                onclick.emit(click);
+            }
+        }
+    })
+}
+
 /// A context menu's rows: (test id suffix, label, action).
 type MenuItems = Vec<(&'static str, String, Action)>;
 
@@ -388,14 +442,16 @@ fn context_menu(
                     menu.set(None);
                 });
                 let iy = y + 4.0 + row * i as f64;
+                let onkeydown = activate_on_enter(onclick.clone());
                 html! {
-                    <g class="menu-item" role="menuitem" data-testid={format!("fault-{id}")} {onclick}>
+                    <g class="menu-item" role="menuitem" tabindex="0" data-testid={format!("fault-{id}")} {onclick} {onkeydown}>
                         <rect x={(x + 4.0).to_string()} y={iy.to_string()} width={(w - 8.0).to_string()} height={(row - 2.0).to_string()} rx="5" />
                         <text x={(x + 14.0).to_string()} y={(iy + 17.0).to_string()}>{ label }</text>
                     </g>
                 }
             }) }
-            <g class="menu-item cancel" role="menuitem" data-testid="fault-cancel" onclick={close}>
+            <g class="menu-item cancel" role="menuitem" tabindex="0" data-testid="fault-cancel" onclick={close.clone()}
+                onkeydown={activate_on_enter(close)}>
                 <rect x={(x + 4.0).to_string()} y={cancel_y.to_string()} width={(w - 8.0).to_string()} height={(row - 2.0).to_string()} rx="5" />
                 <text x={(x + 14.0).to_string()} y={(cancel_y + 17.0).to_string()}>{ "Cancel" }</text>
             </g>
@@ -409,9 +465,9 @@ fn broker(
     (cx, cy): (f64, f64),
     leo_max: i64,
     isr: &BTreeMap<String, Vec<u16>>,
-    open_menu: &Callback<(MouseEvent, NodeId)>,
-    on_why: &Callback<WhySubject>,
+    input: &BrokerInput,
 ) -> Html {
+    let BrokerInput { open_menu, press, on_why } = input;
     let h = broker_height(b.replicas.len());
     let (x, y) = (cx - BROKER_W / 2.0, cy - h / 2.0);
     let bar_x = x + 96.0;
@@ -472,17 +528,50 @@ fn broker(
         (true, 0) => "up".to_string(),
         (true, n) => format!("up · {n} queued"),
     };
+    let id = b.id;
     let oncontextmenu = {
-        let (open_menu, id) = (open_menu.clone(), b.id);
-        Callback::from(move |e: MouseEvent| open_menu.emit((e, id)))
+        let open_menu = open_menu.clone();
+        Callback::from(move |e: MouseEvent| {
+            e.prevent_default();
+            open_menu.emit(id);
+        })
+    };
+    let onkeydown = {
+        let open_menu = open_menu.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if matches!(e.key().as_str(), "Enter" | " " | "ContextMenu") || (e.key() == "F10" && e.shift_key()) {
+                // Not also the page's Space = play/pause.
+                e.prevent_default();
+                e.stop_propagation();
+                open_menu.emit(id);
+            }
+        })
+    };
+    let onpointerdown = {
+        let (open_menu, press) = (open_menu.clone(), press.clone());
+        Callback::from(move |e: PointerEvent| {
+            if e.pointer_type() == "touch" {
+                let open_menu = open_menu.clone();
+                *press.borrow_mut() =
+                    Some(gloo::timers::callback::Timeout::new(LONG_PRESS_MS, move || open_menu.emit(id)));
+            }
+        })
+    };
+    let cancel_press = {
+        let press = press.clone();
+        Callback::from(move |_: PointerEvent| drop(press.borrow_mut().take()))
     };
     html! {
-        <g class={classes!("node", "broker", (!b.alive).then_some("down"))} data-testid={b.id.to_string()} {oncontextmenu}>
+        <g class={classes!("node", "broker", (!b.alive).then_some("down"))} data-testid={b.id.to_string()} {oncontextmenu} {onkeydown}
+            {onpointerdown} onpointerup={cancel_press.clone()} onpointerleave={cancel_press.clone()} onpointercancel={cancel_press}
+            tabindex="0" role="button" aria-haspopup="menu"
+            aria-label={format!("{}: {}. Enter, or a right-click or long press, opens its faults.", b.id, if b.alive { "up" } else { "down" })}>
             <title>{ format!("{}: {}; {} requests in the request queue, {} unread on muted or blocked connections; bars show each replica's log (LEO), the tick is the high watermark; numbers are HW/LEO. Right-click to crash or restart it.",
                 b.id, if b.alive { "up" } else { "DOWN (crashed)" }, b.request_queue_depth, b.requests_unread) }</title>
             <rect x={x.to_string()} y={y.to_string()} width={BROKER_W.to_string()} height={h.to_string()} rx="12" />
             <text class="name" x={(x + 12.0).to_string()} y={(y + 22.0).to_string()}>{ b.id.to_string() }</text>
             <text class="status" x={(x + BROKER_W - 12.0).to_string()} y={(y + 22.0).to_string()} text-anchor="end">{ status }</text>
+            if b.alive { { handler_dots(b, x, y) } }
             { for rows }
         </g>
     }

@@ -3,6 +3,7 @@
 //! in-flight window.
 
 use crate::sim::{BatchView, ProducerView, RequestView};
+use crate::ui::components::cluster::WhySubject;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -11,6 +12,8 @@ use yew::prelude::*;
 pub struct ProducerPanelProps {
     /// The producers now.
     pub producers: Rc<Vec<ProducerView>>,
+    /// "Why?" asked about a batch.
+    pub on_why: Callback<WhySubject>,
 }
 
 fn kib(bytes: u64) -> String {
@@ -21,7 +24,7 @@ fn kib(bytes: u64) -> String {
     }
 }
 
-fn batch(p: &ProducerView, b: &BatchView) -> Html {
+fn batch(p: &ProducerView, b: &BatchView, on_why: &Callback<WhySubject>) -> Html {
     let fill = (f64::from(b.bytes) / f64::from(b.capacity.max(1)) * 100.0).min(100.0);
     let linger_left = p.linger_ms.saturating_sub(b.age_ms);
     let state = if b.attempts > 0 {
@@ -34,18 +37,19 @@ fn batch(p: &ProducerView, b: &BatchView) -> Html {
         "linger.ms passed: ready to send".to_string()
     };
     let title = format!(
-        "batch {}: {} records, {} of {} bytes ({fill:.0}%); {state}",
+        "batch {}: {} records, {} of {} bytes ({fill:.0}%); {state}. Click: why is it waiting?",
         b.batch_id, b.records, b.bytes, b.capacity
     );
     html! {
-        <span class={classes!("batch", (b.attempts > 0).then_some("retry"), b.full.then_some("full"))} title={title}>
+        <span class={classes!("batch", "asks-why", (b.attempts > 0).then_some("retry"), b.full.then_some("full"))} title={title}
+            data-testid={format!("batch-{}", b.batch_id)} onclick={{ let (id, batch) = (p.id, b.batch_id); on_why.reform(move |_: MouseEvent| WhySubject::Batch(id, batch)) }}>
             <span class="fill" style={format!("width:{fill:.1}%")}></span>
             <span class="count">{ b.records }</span>
         </span>
     }
 }
 
-fn producer(p: &ProducerView) -> Html {
+fn producer(p: &ProducerView, on_why: &Callback<WhySubject>) -> Html {
     let used = p.buffer_total_bytes.saturating_sub(p.buffer_available_bytes);
     let used_pct = used as f64 / p.buffer_total_bytes.max(1) as f64 * 100.0;
     let identity = match (p.idempotence, p.producer_id) {
@@ -69,7 +73,7 @@ fn producer(p: &ProducerView) -> Html {
                     { for p.deques.iter().filter(|(_, d)| !d.is_empty()).map(|(part, d)| html! {
                         <div class="deque" data-testid={format!("deque-{part}")}>
                             <span class="part">{ format!("p{part}") }</span>
-                            { for d.iter().map(|b| batch(p, b)) }
+                            { for d.iter().map(|b| batch(p, b, on_why)) }
                         </div>
                     }) }
                 </div>
@@ -77,8 +81,9 @@ fn producer(p: &ProducerView) -> Html {
                     <div class="label">{ "BufferPool" }</div>
                     <div class="gauge"><span style={format!("width:{used_pct:.2}%")}></span></div>
                     <div class="muted">{ format!("{} of {} in use", kib(used), kib(p.buffer_total_bytes)) }
-                        if p.pool_waiters > 0 { <strong class="blocked">{ format!(" · {} blocked", p.pool_waiters) }</strong> }
+                        if p.pool_waiters > 0 { <strong class="blocked">{ format!(" · {} blocked (max.block.ms)", p.pool_waiters) }</strong> }
                     </div>
+                    <div class="muted" data-testid="pool-detail">{ pool_detail(p) }</div>
                 </div>
                 <div class="inflight" data-testid="in-flight" title="Each broker connection's in-flight window: max.in.flight.requests.per.connection slots, oldest first">
                     <div class="label">{ format!("In flight (max {} per connection)", p.in_flight_max) }</div>
@@ -106,7 +111,7 @@ pub fn producer_panel(props: &ProducerPanelProps) -> Html {
     html! {
         <section class="panel producers" data-testid="producer-panel" aria-label="Producer internals">
             <h2>{ "Producer internals" }<span class="hint">{ " batches fill toward batch.size; hover for details" }</span></h2>
-            { for props.producers.iter().map(producer) }
+            { for props.producers.iter().map(|p| producer(p, &props.on_why)) }
         </section>
     }
 }
@@ -171,4 +176,12 @@ fn request_slot(r: &RequestView) -> Html {
             .join("; ")
     );
     html! { <span class={classes!("slot", "used", retry.then_some("retry"))} {title}>{ parts.join(" ") }</span> }
+}
+
+/// The BufferPool's free memory as Kafka keeps it: a free list of `batch.size` buffers and
+/// non-pooled bytes.
+fn pool_detail(p: &ProducerView) -> String {
+    let pooled = u64::from(p.pool_free_buffers) * u64::from(p.batch_size_bytes);
+    let non_pooled = p.buffer_available_bytes.saturating_sub(pooled);
+    format!("free list: {} × {} B · non-pooled: {}", p.pool_free_buffers, p.batch_size_bytes, kib(non_pooled))
 }
