@@ -628,7 +628,8 @@ test('clear storage deletes what is stored: a reload finds nothing; the next run
   await scrubTo(page, 1500);
   await page.waitForFunction(() => /IndexedDB, [1-9]\d* segment/.test(document.querySelector('[data-testid="storage-status"]').textContent));
   await page.click('[data-testid="clear-storage"]');
-  await page.waitForFunction(() => /cleared/.test(document.querySelector('[data-testid="storage-status"]').textContent));
+  // "cleared" only once IndexedDB has committed the clear ("clearing…" before).
+  await page.waitForFunction(() => /: cleared \(/.test(document.querySelector('[data-testid="storage-status"]').textContent));
   await page.keyboard.press('ArrowRight'); // stepping does not write while cleared
   await page.waitForTimeout(300);
   await page.reload();

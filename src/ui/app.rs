@@ -627,6 +627,7 @@ pub fn app() -> Html {
         let s = storage.borrow();
         let text = match &s.status {
             StorageStatus::Opening => "storage: opening IndexedDB…".to_string(),
+            StorageStatus::IndexedDb { .. } if s.paused && s.busy() => "storage: clearing…".to_string(),
             StorageStatus::IndexedDb { .. } if s.paused => {
                 "storage: cleared (mirroring resumes with the next run)".to_string()
             }

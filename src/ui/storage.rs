@@ -58,6 +58,11 @@ impl Default for Storage {
 }
 
 impl Storage {
+    /// True while a clear or a write is queued or running.
+    pub fn busy(&self) -> bool {
+        self.needs_clear || self.flushing
+    }
+
     /// Queues store operations from the simulator.
     pub fn record(&mut self, ops: Vec<(u16, Tp, StoreOp)>) {
         if !matches!(self.status, StorageStatus::MemoryOnly(_)) && !self.paused {
