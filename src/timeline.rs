@@ -145,15 +145,26 @@ impl Timeline {
     /// their positions; at most [`STEPS_PER_ADVANCE_MAX`] events between actions. Stops early
     /// right after an event that breaks a safety rule ([`RunStop::Violation`]).
     pub fn advance_to(&mut self, target: SimTime) -> Result<RunStop, ReplayError> {
+        self.advance_within(target, STEPS_PER_ADVANCE_MAX)
+    }
+
+    /// As [`Timeline::advance_to`], processing at most `budget` events: [`RunStop::StepsMax`]
+    /// when the budget ran out before `target` (the viewer bounds a frame's work this way).
+    pub fn advance_within(&mut self, target: SimTime, budget: u64) -> Result<RunStop, ReplayError> {
         let target = target.min(self.playback.end());
+        let start = self.steps();
         loop {
             if self.apply_due_action(target)? {
                 continue;
             }
+            let left = budget.saturating_sub(self.steps() - start);
+            if left == 0 {
+                return Ok(RunStop::StepsMax);
+            }
             let pending = self.pending_action(target);
             let (deadline, max) = match &pending {
-                Some((index, a)) => (a.at, a.steps.checked_sub(self.steps()).ok_or_else(|| behind(*index))?),
-                None => (target, STEPS_PER_ADVANCE_MAX),
+                Some((index, a)) => (a.at, a.steps.checked_sub(self.steps()).ok_or_else(|| behind(*index))?.min(left)),
+                None => (target, left),
             };
             let stop = self.run_events(deadline, max);
             match (stop, pending) {

@@ -12,7 +12,11 @@ static PEAK: AtomicUsize = AtomicUsize::new(0);
 
 fn grew(bytes: usize) {
     let live = LIVE.fetch_add(bytes, Relaxed) + bytes;
-    PEAK.fetch_max(live, Relaxed);
+    // A plain load first: the locked read-modify-write only when a new peak is reached (rarely),
+    // not on every allocation.
+    if live > PEAK.load(Relaxed) {
+        PEAK.fetch_max(live, Relaxed);
+    }
 }
 
 // SAFETY: every call is forwarded unchanged to `System`; only counters are added.

@@ -231,3 +231,35 @@ fn an_exported_trace_is_the_cli_trace_to_the_same_time() {
     assert_eq!(ours.len() as u64, t.playback().sim().trace_len());
     assert_eq!(ours, cli);
 }
+
+#[test]
+fn advancing_within_small_budgets_reaches_the_same_state_as_one_advance() {
+    // Record a crash and a restart, then replay them in one advance and in 37-event slices
+    // (a budget that lands inside the gaps between actions and right on them).
+    let mut live = hello(1_000);
+    play(&mut live, 900);
+    live.act(CRASH).unwrap();
+    play(&mut live, 2_000);
+    live.act(RESTART).unwrap();
+    play(&mut live, 3_500);
+    let actions = live.actions().to_vec();
+    let s = parse_json(HELLO_JSON).unwrap();
+    let mut whole = Timeline::with_actions(&s, 1, actions.clone());
+    assert_eq!(whole.advance_to(SimTime::from_ms(3_500)).unwrap(), RunStop::Deadline);
+    let mut sliced = Timeline::with_actions(&s, 1, actions);
+    let mut slices = 0;
+    loop {
+        let before = sliced.steps();
+        let stop = sliced.advance_within(SimTime::from_ms(3_500), 37).unwrap();
+        assert!(sliced.steps() - before <= 37, "a slice processed {} events", sliced.steps() - before);
+        slices += 1;
+        if stop != RunStop::StepsMax {
+            assert_eq!(stop, RunStop::Deadline);
+            break;
+        }
+    }
+    assert!(slices > 10, "the budget split the run: {slices} slices");
+    assert_eq!(sliced.applied(), 2);
+    assert_eq!(seen(&sliced), seen(&whole));
+    assert_eq!(seen(&sliced), seen(&live));
+}

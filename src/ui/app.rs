@@ -45,6 +45,40 @@ const LOG_LINES: usize = 16;
 /// While playing, the trace lines are refreshed at most this often (wall ms): hundreds of
 /// events a second cannot be read anyway, and re-laying out the log every frame dropped frames.
 const LOG_REFRESH_MS: f64 = 100.0;
+/// While playing, the panels under the cluster view (metrics, producers, network matrix,
+/// config, storage) are rebuilt at most this often (wall ms, in [`PanelCache`] order);
+/// between refreshes the same virtual DOM is handed back, so Yew skips them. They are read,
+/// not animated, and re-rendering them every frame cost more than the animated cluster view
+/// itself (profiled at 10×). The producer's deques and in-flight windows move fastest.
+const PANEL_REFRESH_MS: [f64; PANELS] = [250.0, 100.0, 250.0, 500.0, 250.0];
+/// Wall time the simulation may take per animation frame (ms), leaving the rest of a 16.7 ms
+/// frame to rendering.
+const SIM_FRAME_BUDGET_MS: f64 = 5.0;
+/// Frames "CPU-bound" stays up after the last frame that ran out of budget.
+const CPU_BOUND_HOLD_FRAMES: u32 = 30;
+/// Events processed between two looks at the clock within a frame.
+const SIM_FRAME_STEPS: u64 = 200;
+
+/// Wall-clock ms with sub-millisecond resolution where the browser offers it.
+fn performance_now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// The panels under the cluster view as last rendered while playing (see [`PANEL_REFRESH_MS`]),
+/// with what they were rendered from.
+#[derive(Default)]
+struct PanelCache {
+    /// Each panel (metrics, producers, network matrix, config, storage) and the wall-clock ms
+    /// of its render.
+    panels: Vec<(f64, Html)>,
+    /// The timeline position at the last render (a jump back re-renders every panel).
+    ticks: u64,
+    /// The storage replica chosen then.
+    choice: Option<(NodeId, String)>,
+}
+
+/// Panels in [`PanelCache`].
+const PANELS: usize = 5;
 
 /// The engine host: a timeline plus the wall-clock → simulated-time mapping.
 pub struct Engine {
@@ -57,6 +91,9 @@ pub struct Engine {
     target_ns: f64,
     /// Stopped at a broken safety rule: ticks do nothing until Play resumes.
     halted: bool,
+    /// Frames left to show "CPU-bound" for: reset whenever a frame's events did not fit its
+    /// budget.
+    cpu_bound_frames: u32,
 }
 
 impl Engine {
@@ -76,7 +113,15 @@ impl Engine {
         let mut playback = Playback::new(&scenario, seed);
         playback.enable_store_journal();
         let timeline = Timeline::from_playback(playback, actions);
-        Engine { scenario, built_in: None, source_json: None, timeline, target_ns: 0.0, halted: false }
+        Engine {
+            scenario,
+            built_in: None,
+            source_json: None,
+            timeline,
+            target_ns: 0.0,
+            halted: false,
+            cpu_bound_frames: 0,
+        }
     }
 
     fn built_in(index: usize) -> Engine {
@@ -124,19 +169,43 @@ impl Engine {
 
     /// Advances by `wall_ms` of wall-clock time at `speed` simulated ms per wall ms. Returns
     /// true when a safety rule broke: the clock freezes at that event.
-    pub fn advance_wall(&mut self, wall_ms: f64, speed: f64) -> Result<bool, ReplayError> {
+    ///
+    /// The simulation gets at most [`SIM_FRAME_BUDGET_MS`] of each frame (`clock` returns wall
+    /// ms): when the events due cannot be processed in that time, the clock falls behind the
+    /// asked speed instead of the frame running late ([`Engine::cpu_bound`] says so).
+    pub fn advance_wall(&mut self, wall_ms: f64, speed: f64, clock: &dyn Fn() -> f64) -> Result<bool, ReplayError> {
         if self.halted {
             // A tick already scheduled before the pause took effect.
             return Ok(true);
         }
         let now = self.playback().now().as_ns() as f64;
         self.target_ns = self.target_ns.max(now) + wall_ms.clamp(0.0, TICK_GAP_MS_MAX) * speed * 1e6;
-        let stop = self.timeline.advance_to(SimTime::from_ns(self.target_ns as u64))?;
+        let target = SimTime::from_ns(self.target_ns as u64);
+        let started = clock();
+        let stop = loop {
+            let stop = self.timeline.advance_within(target, SIM_FRAME_STEPS)?;
+            if stop != crate::sim::RunStop::StepsMax || clock() - started >= SIM_FRAME_BUDGET_MS {
+                break stop;
+            }
+        };
+        let bound = stop == crate::sim::RunStop::StepsMax;
+        // Shown for half a second after the last bound frame, so a borderline load does not flicker.
+        self.cpu_bound_frames = if bound { CPU_BOUND_HOLD_FRAMES } else { self.cpu_bound_frames.saturating_sub(1) };
+        if bound {
+            // Drop the backlog: catching up later would only make later frames late.
+            self.target_ns = self.playback().now().as_ns() as f64;
+        }
         self.halted = stop == crate::sim::RunStop::Violation;
         if self.halted {
             self.target_ns = self.playback().now().as_ns() as f64;
         }
         Ok(self.halted)
+    }
+
+    /// Whether the last frame ran out of its simulation budget (the clock runs slower than the
+    /// speed asked).
+    pub fn cpu_bound(&self) -> bool {
+        self.cpu_bound_frames > 0
     }
 
     /// Play pressed: go on past a violation.
@@ -298,6 +367,7 @@ pub fn app() -> Html {
     let storage: Rc<RefCell<Storage>> = use_mut_ref(Storage::default);
     let log_cache: Rc<RefCell<LogCache>> = use_mut_ref(|| (0.0, String::new(), Rc::default()));
     let log_filter = use_state(String::new);
+    let panel_cache: Rc<RefCell<PanelCache>> = use_mut_ref(PanelCache::default);
     let comparison: UseStateHandle<Option<Rc<Comparison>>> = use_state(|| None);
     let storage_choice: UseStateHandle<Option<(NodeId, String)>> = use_state(|| None);
     let why: UseStateHandle<Option<WhySubject>> = use_state(|| None);
@@ -350,11 +420,14 @@ pub fn app() -> Html {
                 FrameLoop::start(move |now| {
                     let result = {
                         let mut e = engine.borrow_mut();
-                        e.advance_wall(last.map_or(0.0, |l| now - l), speed).map(|halted| halted || e.finished())
+                        e.advance_wall(last.map_or(0.0, |l| now - l), speed, &performance_now)
+                            .map(|halted| halted || e.finished())
                     };
                     let stop = result.as_ref().map_or(true, |stop| *stop);
                     if stop || now - persisted >= PERSIST_EVERY_MS {
-                        persist();
+                        // In a task of its own after this frame's render, not inside the frame.
+                        let persist = persist.clone();
+                        gloo::timers::callback::Timeout::new(0, move || persist()).forget();
                         persisted = now;
                     }
                     last = Some(now);
@@ -646,7 +719,6 @@ pub fn app() -> Html {
     let pb = e.playback();
     let now = pb.now();
     let view = Rc::new(pb.sim().view());
-    let producers = Rc::new(view.producers.clone());
     let default_link = pb.sim().network().default_link();
     let flights: Rc<Vec<(Flight, f64)>> = Rc::new(pb.flights().map(|f| (f.clone(), f.progress(now))).collect());
     let lines = {
@@ -657,6 +729,42 @@ pub fn app() -> Html {
             *cache = (wall, (*log_filter).clone(), Rc::new(log_lines(pb, &log_filter)));
         }
         cache.2.clone()
+    };
+
+    let panels = {
+        let mut cache = panel_cache.borrow_mut();
+        let wall = js_sys::Date::now();
+        let moved_back = e.timeline.ticks() < cache.ticks;
+        let all = !ui.playing || moved_back || *storage_choice != cache.choice || cache.panels.is_empty();
+        if cache.panels.is_empty() {
+            cache.panels = vec![(0.0, Html::default()); PANELS];
+        }
+        // While playing, at most one panel is rebuilt in a frame (the most overdue one), so
+        // the rebuilds spread over frames instead of landing together in one late frame.
+        let overdue = |i: usize| wall - cache.panels[i].0 - PANEL_REFRESH_MS[i];
+        let most_overdue =
+            (0..PANELS).filter(|i| overdue(*i) >= 0.0).max_by(|a, b| overdue(*a).total_cmp(&overdue(*b)));
+        let due: Vec<usize> = match (embed, all, most_overdue) {
+            (true, _, _) => vec![],
+            (false, true, _) => (0..PANELS).collect(),
+            (false, false, Some(i)) => vec![i],
+            _ => vec![],
+        };
+        for i in due {
+            let html = match i {
+                0 => html! { <MetricsPanel charts={charts(pb)} duration_ms={e.scenario.duration_ms} /> },
+                1 => html! { <ProducerPanel producers={Rc::new(view.producers.clone())}
+                on_why={{ let why = why.clone(); Callback::from(move |w| why.set(Some(w))) }} /> },
+                2 => html! { <NetworkMatrix view={view.clone()} {default_link} on_fault={on_fault.clone()} /> },
+                3 => html! { <ConfigPanel subjects={config_subjects(pb.sim())} now_ms={now.as_ns() as f64 / 1e6}
+                on_change={on_fault.clone()} /> },
+                _ => storage_panel(pb, &storage_choice, on_storage_select.clone(), on_segment_download.clone()),
+            };
+            cache.panels[i] = (wall, html);
+        }
+        cache.ticks = e.timeline.ticks();
+        cache.choice = (*storage_choice).clone();
+        cache.panels.iter().map(|(_, html)| html.clone()).collect::<Html>()
     };
 
     html! {
@@ -680,7 +788,7 @@ pub fn app() -> Html {
                     <input readonly=true data-testid="run-link" value={url.clone()} aria-label="Link to this run" />
                 </div>
             }
-            <Controls playing={ui.playing} speed_exp={ui.speed_exp} now_ns={now.as_ns()} end_ms={e.scenario.duration_ms}
+            <Controls playing={ui.playing} speed_exp={ui.speed_exp} cpu_bound={ui.playing && e.cpu_bound()} now_ns={now.as_ns()} end_ms={e.scenario.duration_ms}
                 {on_toggle} {on_step} {on_step_back} {on_restart} {on_speed} {on_seek} on_copy_link={(!embed).then_some(on_copy_link)} />
             { narration_panel(&e.scenario.narration, now, &on_tour) }
             if !embed {
@@ -708,11 +816,7 @@ pub fn app() -> Html {
                 }
             </div>
             if !embed {
-                <MetricsPanel charts={charts(pb)} duration_ms={e.scenario.duration_ms} />
-                <ProducerPanel producers={producers} on_why={{ let why = why.clone(); Callback::from(move |w| why.set(Some(w))) }} />
-                <NetworkMatrix view={view} {default_link} on_fault={on_fault.clone()} />
-                <ConfigPanel subjects={config_subjects(pb.sim())} now_ms={now.as_ns() as f64 / 1e6} on_change={on_fault} />
-                { storage_panel(pb, &storage_choice, on_storage_select, on_segment_download) }
+                { panels }
                 { seed_search_panel(&search.borrow(), search_frames.borrow().is_some(), on_search_start, on_search_stop, on_open_seed) }
             }
             <footer class="keys">
@@ -1066,5 +1170,43 @@ fn why_box(sim: &crate::sim::Sim, why: &UseStateHandle<Option<WhySubject>>) -> H
             <p data-testid="why-text">{ answer.unwrap_or_else(|| "It is not in this run any more.".to_string()) }</p>
             <button class="small" data-testid="why-close" onclick={close} aria-label="Close">{ "✕" }</button>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn cooperative() -> Engine {
+        Engine::built_in(BUILT_IN.iter().position(|(id, _)| *id == "cooperative-rebalance").unwrap())
+    }
+
+    #[wasm_bindgen_test]
+    fn a_frame_out_of_budget_slows_the_clock_instead_of_running_late() {
+        // 100 ms of wall time at 100× asks for 10 s simulated: thousands of events of this scenario.
+        let mut fast = cooperative();
+        assert!(!fast.advance_wall(100.0, 100.0, &|| 0.0).unwrap(), "no violation");
+        assert_eq!(fast.playback().now(), SimTime::from_ms(10_000), "a clock that never moves: everything due ran");
+        assert!(!fast.cpu_bound());
+        assert!(fast.playback().sim().steps() > 3 * SIM_FRAME_STEPS, "the second is busier than the budget below");
+
+        // A clock that moves 2 ms per look: the budget allows three slices of events.
+        let mut slow = cooperative();
+        let wall = Cell::new(0.0);
+        let clock = || {
+            wall.set(wall.get() + 2.0);
+            wall.get()
+        };
+        slow.advance_wall(100.0, 100.0, &clock).unwrap();
+        assert!(slow.cpu_bound());
+        assert_eq!(slow.playback().sim().steps(), 3 * SIM_FRAME_STEPS);
+        assert!(slow.playback().now() < SimTime::from_ms(10_000));
+        // The backlog is dropped: the next frame asks for its own 100 ms only.
+        let behind = slow.playback().now();
+        slow.advance_wall(100.0, 100.0, &|| 0.0).unwrap();
+        assert_eq!(slow.playback().now(), behind + crate::sim::time::SimDuration::from_ms(10_000));
+        assert!(slow.cpu_bound(), "still shown for a while after the last bound frame");
     }
 }

@@ -36,6 +36,7 @@ pub struct ConfigPanelProps {
 #[function_component(ConfigPanel)]
 pub fn config_panel(props: &ConfigPanelProps) -> Html {
     let selected = use_state(|| 0usize);
+    let (open, on_fold) = super::use_fold(false);
     let property = use_node_ref();
     let value = use_node_ref();
     let index = (*selected).min(props.subjects.len().saturating_sub(1));
@@ -59,8 +60,9 @@ pub fn config_panel(props: &ConfigPanelProps) -> Html {
     };
     let list_id = format!("props-{}", subject.scope.name());
     html! {
-        <details class="panel config" data-testid="config-panel">
+        <details class="panel config" data-testid="config-panel" {open} ontoggle={on_fold}>
             <summary><h2>{ "Config" }<span class="hint">{ " · Kafka properties; change one at the current time" }</span></h2></summary>
+            if open {
             <div class="config-body">
                 <label class="subject">{ "Applies to " }
                     <select data-testid="config-target" onchange={on_select} aria-label="Node or topic">
@@ -89,6 +91,7 @@ pub fn config_panel(props: &ConfigPanelProps) -> Html {
                     { for names(subject.scope).map(|n| html! { <option value={n} /> }) }
                 </datalist>
             </div>
+            }
         </details>
     }
 }

@@ -11,6 +11,8 @@ pub struct ControlsProps {
     pub playing: bool,
     /// Speed exponent (see `UiState::speed_exp`).
     pub speed_exp: i32,
+    /// The simulation cannot keep up with the speed asked: the clock runs slower.
+    pub cpu_bound: bool,
     /// Simulated time now, ns.
     pub now_ns: u64,
     /// Scenario end, ms.
@@ -63,7 +65,14 @@ pub fn controls(props: &ControlsProps) -> Html {
                 <span>{ "Speed" }</span>
                 <input data-testid="speed" type="range" min={SPEED_EXP_MIN.to_string()} max={SPEED_EXP_MAX.to_string()}
                     step="5" value={props.speed_exp.to_string()} oninput={speed} aria-label="Speed, log scale" />
-                <output data-testid="speed-label">{ label }</output>
+                <span class="speed-value">
+                    <output data-testid="speed-label">{ label }</output>
+                    // Positioned under the label, taking no room, so the bar never shifts.
+                    if props.cpu_bound {
+                        <span class="cpu-bound" data-testid="cpu-bound"
+                            title="This machine cannot simulate this scenario at this speed within a frame: the clock runs slower than asked, so the animation stays smooth">{ "CPU-bound" }</span>
+                    }
+                </span>
             </label>
             <div class="clock" title="Simulated time">
                 <span class="clock-label">{ "t =" }</span>

@@ -29,10 +29,13 @@ const H: f64 = 56.0;
 /// The panel.
 #[function_component(MetricsPanel)]
 pub fn metrics_panel(props: &MetricsPanelProps) -> Html {
+    let (open, on_fold) = super::use_fold(true);
     html! {
-        <details class="panel metrics" data-testid="metrics-panel" open=true>
+        <details class="panel metrics" data-testid="metrics-panel" {open} ontoggle={on_fold}>
             <summary><h2>{ "Metrics" }<span class="hint">{ format!(" · Kafka's metric names over simulated time (0 – {} ms)", props.duration_ms) }</span></h2></summary>
-            <div class="charts">{ for props.charts.iter().map(chart) }</div>
+            if open {
+                <div class="charts">{ for props.charts.iter().map(chart) }</div>
+            }
         </details>
     }
 }

@@ -41,6 +41,7 @@ fn nodes(view: &ClusterView) -> Vec<NodeId> {
 #[function_component(NetworkMatrix)]
 pub fn network_matrix(props: &NetworkMatrixProps) -> Html {
     let mode = use_state(|| Mode::Cut);
+    let (open, on_fold) = super::use_fold(false);
     let view = &props.view;
     let nodes = nodes(view);
     let slow =
@@ -80,8 +81,9 @@ pub fn network_matrix(props: &NetworkMatrixProps) -> Html {
         Callback::from(move |_: Event| mode.set(m))
     };
     html! {
-        <details class="panel network" data-testid="network-matrix">
+        <details class="panel network" data-testid="network-matrix" {open} ontoggle={on_fold}>
             <summary><h2>{ "Network" }<span class="hint">{ " · per-link control: rows send, columns receive" }</span></h2></summary>
+            if open {
             <div class="mode" role="radiogroup" aria-label="A click on a healthy link">
                 <label><input type="radio" name="net-mode" checked={*mode == Mode::Cut} onchange={set_mode(Mode::Cut)}
                     data-testid="net-mode-cut" />{ " cut it" }</label>
@@ -97,6 +99,7 @@ pub fn network_matrix(props: &NetworkMatrixProps) -> Html {
                     }) }
                 </tbody>
             </table>
+            }
         </details>
     }
 }

@@ -29,6 +29,7 @@ pub struct StoragePanelProps {
 /// The panel.
 #[function_component(StoragePanel)]
 pub fn storage_panel(props: &StoragePanelProps) -> Html {
+    let (open, on_fold) = super::use_fold(false);
     let on_select = {
         let (replicas, on_select) = (props.replicas.clone(), props.on_select.clone());
         Callback::from(move |e: Event| {
@@ -40,8 +41,9 @@ pub fn storage_panel(props: &StoragePanelProps) -> Html {
     };
     let chosen = props.storage.as_ref().map(|s| (s.broker, s.tp.clone()));
     html! {
-        <details class="panel storage" data-testid="storage-panel">
+        <details class="panel storage" data-testid="storage-panel" {open} ontoggle={on_fold}>
             <summary><h2>{ "Storage" }<span class="hint">{ " · a replica's segments, indexes, retention and compaction" }</span></h2></summary>
+            if open {
             <label class="subject">{ "Replica " }
                 <select data-testid="storage-replica" onchange={on_select} aria-label="Replica">
                     { for props.replicas.iter().enumerate().map(|(i, r)| html! {
@@ -50,6 +52,7 @@ pub fn storage_panel(props: &StoragePanelProps) -> Html {
                 </select>
             </label>
             { for props.storage.as_ref().map(|s| details(s, &props.history, &props.on_download)) }
+            }
         </details>
     }
 }
