@@ -93,6 +93,9 @@ pub struct Figures {
     pub seeds_per_sec: Option<f64>,
     /// Peak heap bytes while it ran, when the host can measure it.
     pub peak_heap_bytes: Option<u64>,
+    /// Threads the workload ran on (the swarm may run seeds side by side; one simulation is
+    /// always one thread).
+    pub threads: u64,
 }
 
 /// The scenario file of a record workload (a, b or c) with `records` records.
@@ -204,24 +207,39 @@ fn figures(workload: Workload, records: u64, seconds: f64, bytes: u64, steps: Op
         steps,
         seeds_per_sec: None,
         peak_heap_bytes: None,
+        threads: 1,
     }
 }
 
 /// Runs workload (d) for `seeds` seeds (1, 2, …) on this thread; `clock` returns seconds.
 /// Fails if a seed of this safe configuration breaks a rule (that would be a bug).
 pub fn run_swarm(seeds: u64, clock: &mut dyn FnMut() -> f64) -> Result<Figures, String> {
-    let (base, config) = (swarm_base(), swarm_config());
+    let base = swarm_base();
     let start = clock();
     for seed in 1..=seeds {
-        let scenario = swarm::with_faults(&base, &swarm::fault_schedule(&base, seed, config), config);
-        let check = swarm::check(&scenario, seed).map_err(|e| e.to_string())?;
-        if let Some(v) = check.violations.first() {
-            return Err(format!("swarm seed {seed}: {}", v.message));
-        }
+        swarm_seed(&base, seed)?;
     }
-    let seconds = (clock() - start).max(1e-9);
+    Ok(swarm_figures(seeds, clock() - start, 1))
+}
+
+/// One seed of workload (d): its fault schedule over `base` (see [`swarm_base`]), run and
+/// checked; an error names the seed and the first rule it broke.
+pub fn swarm_seed(base: &Value, seed: u64) -> Result<(), String> {
+    let config = swarm_config();
+    let scenario = swarm::with_faults(base, &swarm::fault_schedule(base, seed, config), config);
+    let check = swarm::check(&scenario, seed).map_err(|e| e.to_string())?;
+    match check.violations.first() {
+        Some(v) => Err(format!("swarm seed {seed}: {}", v.message)),
+        None => Ok(()),
+    }
+}
+
+/// The figures of `seeds` swarm seeds that took `seconds` on `threads` threads.
+pub fn swarm_figures(seeds: u64, seconds: f64, threads: u64) -> Figures {
+    let seconds = seconds.max(1e-9);
     let records = seeds * SWARM_RECORDS;
     let mut f = figures(Workload::Swarm, records, seconds, records * 64, None);
     f.seeds_per_sec = Some(seeds as f64 / seconds);
-    Ok(f)
+    f.threads = threads;
+    f
 }

@@ -393,3 +393,26 @@ fn seeds_swarm_adds_faults_heals_them_and_checks_convergence() {
     assert_eq!(code, 2);
     assert!(err.contains("leaves no time for faults before the 60000 ms liveness phase"), "{err}");
 }
+
+#[test]
+fn bench_prints_figures_of_each_workload_and_the_threaded_swarm() {
+    // Debug builds are slow: tiny workloads; only that the figures are measured is checked.
+    let (code, out, err) =
+        brokerscope(&["bench", "--workload", "a", "--workload", "d", "--records", "3000", "--seeds", "3", "--jobs", "2", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let w = v["workloads"].as_array().unwrap();
+    let names: Vec<(&str, u64)> =
+        w.iter().map(|f| (f["workload"].as_str().unwrap(), f["threads"].as_u64().unwrap())).collect();
+    assert_eq!(names, [("a", 1), ("d", 1), ("d", 2)]);
+    assert_eq!(w[0]["records"], 3000);
+    assert!(w[0]["steps"].as_u64().unwrap() > 3000 / 100, "queue events of (a) counted");
+    for swarm in &w[1..] {
+        assert_eq!(swarm["records"], 3 * 1000, "3 seeds of 1,000 records");
+        assert!(swarm["seeds_per_sec"].as_f64().unwrap() > 0.0);
+        assert!(swarm["peak_heap_bytes"].as_u64().unwrap() > 0);
+    }
+    let (code, table, _) = brokerscope(&["bench", "--workload", "d", "--seeds", "2", "--jobs", "2"]);
+    assert_eq!(code, 0);
+    assert!(table.contains("(d) swarm, faults on, 2 threads"), "{table}");
+}

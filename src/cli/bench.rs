@@ -20,6 +20,10 @@ pub struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Threads for a second swarm run with seeds side by side, as `seeds --jobs` runs them
+    /// (default: every core; 1 skips it). Each simulation stays on one thread.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: Option<u64>,
 }
 
 /// Runs the selected workloads and prints their figures.
@@ -29,9 +33,14 @@ pub fn run(args: &BenchArgs) -> Result<String, Failure> {
         .filter(|w| args.workloads.is_empty() || args.workloads.iter().any(|n| n == w.name()))
         .collect();
     let mut results = vec![];
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u64));
     for workload in selected {
         eprintln!("running {} …", workload.label());
         results.push(measure(workload, args).map_err(bad_input)?);
+        if workload == Workload::Swarm && jobs > 1 {
+            eprintln!("running {} on {jobs} threads …", workload.label());
+            results.push(measure_swarm_threads(args.seeds, jobs).map_err(bad_input)?);
+        }
     }
     let machine = machine();
     if args.json {
@@ -51,6 +60,28 @@ fn measure(workload: Workload, args: &BenchArgs) -> Result<Figures, String> {
         Workload::Swarm => bench::run_swarm(args.seeds, &mut clock)?,
         _ => bench::run_records(workload, args.records, &mut clock)?,
     };
+    figures.peak_heap_bytes = Some(heap::peak().saturating_sub(baseline) as u64);
+    Ok(figures)
+}
+
+/// Workload (d) with its seeds spread over `jobs` threads (seed i on thread i mod jobs).
+#[allow(clippy::disallowed_methods)]
+fn measure_swarm_threads(seeds: u64, jobs: u64) -> Result<Figures, String> {
+    let base = bench::swarm_base();
+    let baseline = heap::reset_peak();
+    let origin = Instant::now();
+    let outcomes: Vec<Result<(), String>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|j| {
+                let base = &base;
+                scope.spawn(move || (1 + j..=seeds).step_by(jobs as usize).try_for_each(|seed| bench::swarm_seed(base, seed)))
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("a swarm worker panicked")).collect()
+    });
+    let seconds = origin.elapsed().as_secs_f64();
+    outcomes.into_iter().collect::<Result<(), String>>()?;
+    let mut figures = bench::swarm_figures(seeds, seconds, jobs);
     figures.peak_heap_bytes = Some(heap::peak().saturating_sub(baseline) as u64);
     Ok(figures)
 }
@@ -85,6 +116,7 @@ fn table(results: &[Figures], machine: &str) -> String {
     );
     for f in results {
         let label = Workload::ALL.iter().find(|w| w.name() == f.workload).map_or(f.workload, |w| w.label());
+        let label = if f.threads > 1 { format!("{label}, {} threads", f.threads) } else { label.to_string() };
         out += &format!(
             "{:<30} {:>10} {:>14.0} {:>9.1} {:>11.0} {:>12} {:>10}\n",
             label,

@@ -1,7 +1,9 @@
 //! A counting wrapper around the system allocator, so `brokerscope bench` can report the peak
-//! heap of each workload. Two relaxed atomic operations per allocation; nothing else changes.
+//! heap of each workload. Each thread adds up its own allocations and publishes them to the
+//! shared count every 64 KiB; nothing else changes.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// The system allocator, counting live and peak bytes.
@@ -10,12 +12,37 @@ pub struct Counting;
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
-fn grew(bytes: usize) {
-    let live = LIVE.fetch_add(bytes, Relaxed) + bytes;
-    // A plain load first: the locked read-modify-write only when a new peak is reached (rarely),
-    // not on every allocation.
-    if live > PEAK.load(Relaxed) {
-        PEAK.fetch_max(live, Relaxed);
+/// Bytes a thread allocates (or frees) before it adds them to the shared count: per-allocation
+/// atomics on one shared word made the threaded swarm bench contend on that cache line. The
+/// peak is exact to this many bytes per thread.
+const BATCH_BYTES: isize = 64 * 1024;
+
+thread_local! {
+    // No destructor and a const initialiser: safe to use inside the allocator.
+    static PENDING: Cell<isize> = const { Cell::new(0) };
+}
+
+fn changed(delta: isize) {
+    let flush = PENDING
+        .try_with(|p| {
+            let v = p.get() + delta;
+            if v.abs() >= BATCH_BYTES {
+                p.set(0);
+                v
+            } else {
+                p.set(v);
+                0
+            }
+        })
+        .unwrap_or(delta); // the thread is exiting: count it directly
+    if flush > 0 {
+        let live = LIVE.fetch_add(flush as usize, Relaxed) + flush as usize;
+        // A plain load first: the locked read-modify-write only when a new peak is reached.
+        if live > PEAK.load(Relaxed) {
+            PEAK.fetch_max(live, Relaxed);
+        }
+    } else if flush < 0 {
+        LIVE.fetch_sub(flush.unsigned_abs(), Relaxed);
     }
 }
 
@@ -24,7 +51,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            grew(layout.size());
+            changed(layout.size() as isize);
         }
         p
     }
@@ -32,21 +59,20 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
-            grew(layout.size());
+            changed(layout.size() as isize);
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Relaxed);
+        changed(-(layout.size() as isize));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            LIVE.fetch_sub(layout.size(), Relaxed);
-            grew(new_size);
+            changed(new_size as isize - layout.size() as isize);
         }
         p
     }
