@@ -397,8 +397,20 @@ fn seeds_swarm_adds_faults_heals_them_and_checks_convergence() {
 #[test]
 fn bench_prints_figures_of_each_workload_and_the_threaded_swarm() {
     // Debug builds are slow: tiny workloads; only that the figures are measured is checked.
-    let (code, out, err) =
-        brokerscope(&["bench", "--workload", "a", "--workload", "d", "--records", "3000", "--seeds", "3", "--jobs", "2", "--json"]);
+    let (code, out, err) = brokerscope(&[
+        "bench",
+        "--workload",
+        "a",
+        "--workload",
+        "d",
+        "--records",
+        "3000",
+        "--seeds",
+        "3",
+        "--jobs",
+        "2",
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let w = v["workloads"].as_array().unwrap();

@@ -74,7 +74,9 @@ fn measure_swarm_threads(seeds: u64, jobs: u64) -> Result<Figures, String> {
         let workers: Vec<_> = (0..jobs)
             .map(|j| {
                 let base = &base;
-                scope.spawn(move || (1 + j..=seeds).step_by(jobs as usize).try_for_each(|seed| bench::swarm_seed(base, seed)))
+                scope.spawn(move || {
+                    (1 + j..=seeds).step_by(jobs as usize).try_for_each(|seed| bench::swarm_seed(base, seed))
+                })
             })
             .collect();
         workers.into_iter().map(|w| w.join().expect("a swarm worker panicked")).collect()
