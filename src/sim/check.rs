@@ -12,7 +12,9 @@ use super::node::NodeId;
 use super::protocol::Tp;
 use super::{Node, Sim};
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// Why an acknowledged record does not count as durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -97,10 +99,34 @@ struct LeaderLog {
     compacted: bool,
 }
 
+/// Each partition's [`LeaderLog`], decoded once per check: the loss, duplicate, reorder,
+/// ConsistentRead and log-matching checks all read it (decoding it for each was a tenth of a
+/// swarm seed's time).
+struct LeaderLogs<'a> {
+    sim: &'a Sim,
+    decoded: RefCell<BTreeMap<Tp, Option<Rc<LeaderLog>>>>,
+}
+
+impl<'a> LeaderLogs<'a> {
+    fn new(sim: &'a Sim) -> LeaderLogs<'a> {
+        LeaderLogs { sim, decoded: RefCell::new(BTreeMap::new()) }
+    }
+
+    /// What `tp`'s committed leader holds, if it is up.
+    fn get(&self, tp: &Tp) -> Option<Rc<LeaderLog>> {
+        if let Some(held) = self.decoded.borrow().get(tp) {
+            return held.clone();
+        }
+        let held = self.sim.leader_fingerprints(tp).map(Rc::new);
+        self.decoded.borrow_mut().insert(tp.clone(), held.clone());
+        held
+    }
+}
+
 impl Sim {
     /// Checks every acknowledged record against its partition's current leader.
     pub fn acked_check(&self) -> AckedCheck {
-        self.acked_check_parts().0
+        self.acked_check_parts(&LeaderLogs::new(self)).0
     }
 
     /// Producers with `enable.idempotence`.
@@ -112,7 +138,7 @@ impl Sim {
 
     /// [`Sim::acked_check`], plus the duplicates and reorderings of idempotent producers' records
     /// (the ones that are violations).
-    fn acked_check_parts(&self) -> (AckedCheck, u64, u64) {
+    fn acked_check_parts(&self, leaders: &LeaderLogs) -> (AckedCheck, u64, u64) {
         let idempotent = self.idempotent_producers();
         let mut guarded_duplicates = 0;
         let mut wanted: BTreeMap<Tp, Vec<(i64, u64, NodeId)>> = BTreeMap::new();
@@ -127,8 +153,8 @@ impl Sim {
         }
         for (tp, mut records) in wanted {
             records.sort_unstable();
-            let held = self.leader_fingerprints(&tp);
-            let (all, guarded) = duplicates(&records, held.as_ref(), &idempotent);
+            let held = leaders.get(&tp);
+            let (all, guarded) = duplicates(&records, held.as_deref(), &idempotent);
             check.duplicates += all;
             guarded_duplicates += guarded;
             for (offset, fingerprint, producer) in records {
@@ -149,7 +175,7 @@ impl Sim {
                 check.lost.push(LostRecord { producer, tp: tp.to_string(), offset, kind });
             }
         }
-        let (reordered, guarded_reordered) = self.reordered(&idempotent);
+        let (reordered, guarded_reordered) = self.reordered(&idempotent, leaders);
         check.reordered = reordered;
         (check, guarded_duplicates, guarded_reordered)
     }
@@ -172,15 +198,14 @@ impl Sim {
     /// sent earlier to the same partition (records lost since do not count: the loss check
     /// reports them).
     /// Returns (all, those of idempotent producers).
-    fn reordered(&self, idempotent: &BTreeSet<NodeId>) -> (u64, u64) {
+    fn reordered(&self, idempotent: &BTreeSet<NodeId>, leaders: &LeaderLogs) -> (u64, u64) {
         let (mut out, mut guarded) = (0, 0);
-        let mut leaders: BTreeMap<Tp, Option<LeaderLog>> = BTreeMap::new();
         for id in self.node_ids() {
             let Some(Node::Producer(p)) = self.node(id) else { continue };
             let mut by_tp: BTreeMap<u32, Vec<(u64, i64)>> = BTreeMap::new();
             for a in p.acked() {
                 let tp = p.acked_tp(a);
-                let held = leaders.entry(tp).or_insert_with_key(|tp| self.leader_fingerprints(tp));
+                let held = leaders.get(&tp);
                 if held.as_ref().is_some_and(|h| h.records.get(&a.offset) == Some(&a.fingerprint)) {
                     by_tp.entry(a.partition).or_default().push((a.send, a.offset));
                 }
@@ -207,7 +232,8 @@ impl Sim {
     /// replica, in-sync logs matching below the HW, duplicates and reordering under
     /// idempotence).
     pub fn checks(&self) -> AckedCheck {
-        let (mut check, guarded_duplicates, guarded_reordered) = self.acked_check_parts();
+        let leaders = LeaderLogs::new(self);
+        let (mut check, guarded_duplicates, guarded_reordered) = self.acked_check_parts(&leaders);
         let mut found: Vec<(ViolationKind, String)> = vec![];
         // One line per partition: how many, which offsets, and what in the configuration allows it.
         let allowed = loss_allowed_by(self.scenario());
@@ -234,9 +260,9 @@ impl Sim {
             let m = format!("{guarded_reordered} acknowledged records of an idempotent producer out of send order");
             found.push((ViolationKind::Reordered, m));
         }
-        found.extend(self.consistent_reads());
+        found.extend(self.consistent_reads(&leaders));
         found.extend(self.offsets_order());
-        found.extend(self.log_matching());
+        found.extend(self.log_matching(&leaders));
         check.violations = self.violations().to_vec();
         let (seq, at_ms) = (self.trace_len(), self.now().as_ms());
         check.violations.extend(found.into_iter().map(|(kind, message)| Violation { kind, seq, at_ms, message }));
@@ -245,12 +271,12 @@ impl Sim {
 
     /// ConsistentRead: a record `poll()` returned stays where it was, unchanged, on the
     /// partition's leader (unless retention removed it since, or compaction left a gap).
-    fn consistent_reads(&self) -> Vec<(ViolationKind, String)> {
+    fn consistent_reads(&self, leaders: &LeaderLogs) -> Vec<(ViolationKind, String)> {
         let mut out = vec![];
         for id in self.node_ids() {
             let Some(Node::Consumer(c)) = self.node(id) else { continue };
             for (tp, records) in c.returned() {
-                let Some(held) = self.leader_fingerprints(tp) else { continue };
+                let Some(held) = leaders.get(tp) else { continue };
                 let (mut changed, mut gone, mut first) = (0u64, 0u64, None);
                 for (offset, fingerprint) in records.iter().filter(|(o, _)| *o >= held.log_start_offset) {
                     match held.records.get(offset) {
@@ -290,12 +316,12 @@ impl Sim {
 
     /// Every live in-sync follower holds the leader's records below the leader's HW (where both
     /// still have them: compaction cleans each replica on its own schedule).
-    fn log_matching(&self) -> Vec<(ViolationKind, String)> {
+    fn log_matching(&self, leaders: &LeaderLogs) -> Vec<(ViolationKind, String)> {
         let mut out = vec![];
         let Some(Node::Controller(c)) = self.node(NodeId::CONTROLLER) else { return out };
         for (tp, state) in c.partitions() {
             let Some(leader) = state.leader else { continue };
-            let Some(held) = self.leader_fingerprints(tp) else { continue };
+            let Some(held) = leaders.get(tp) else { continue };
             let hw = self.replica_log(leader, tp).map_or(0, |l| l.high_watermark());
             for follower in state.isr.iter().filter(|b| **b != leader) {
                 let Some(log) = self.replica_log(*follower, tp) else { continue };

@@ -467,12 +467,26 @@ impl PartitionLog {
             .unwrap_or_default()
     }
 
-    /// Bytes available from `offset` up to `limit` (for `fetch.min.bytes`).
+    /// Bytes available from `offset` up to `limit` (for `fetch.min.bytes`): the batches
+    /// ending at or after `offset` and before `limit`.
+    ///
+    /// Every parked fetch asks again after every append, so this starts at the segment and
+    /// batch holding `offset` (binary searches; batches are in offset order across segments)
+    /// instead of walking the whole log: the walk was a tenth of the swarm's time.
     pub fn bytes_available(&self, offset: i64, limit: i64) -> u32 {
-        self.batches()
-            .filter(|b| b.last_offset() >= offset && b.last_offset() < limit)
-            .map(RecordBatch::size_bytes)
-            .sum()
+        let first = self.segments.partition_point(|s| s.base_offset() <= offset).saturating_sub(1);
+        let mut sum = 0;
+        for segment in &self.segments[first..] {
+            let batches = segment.batches();
+            let from = batches.partition_point(|b| b.last_offset() < offset);
+            for b in &batches[from..] {
+                if b.last_offset() >= limit {
+                    return sum;
+                }
+                sum += b.size_bytes();
+            }
+        }
+        sum
     }
 
     /// Removes everything at or after `offset` (follower truncation): later segments are

@@ -250,3 +250,28 @@ fn without_flush_messages_only_segment_rolls_move_the_recovery_point() {
     log.truncate_to(2, at(6));
     assert_eq!(log.recovery_point(), 2, "truncation pulls the recovery point back");
 }
+
+#[test]
+fn bytes_available_counts_the_batches_ending_from_the_offset_up_to_the_limit() {
+    let mut log = PartitionLog::new(small(), at(0));
+    let three = batch(&[(Some("a"), Some("1")), (Some("b"), Some("2")), (Some("c"), Some("3"))], 1, 10);
+    log.append_as_leader(&three, 0, at(1));
+    fill(&mut log, 14, 2);
+    assert!(log.segments().len() >= 4, "several segments: {}", log.segments().len());
+    let end = log.log_end_offset();
+    // The definition, summed over every batch of the log.
+    let naive = |offset: i64, limit: i64| -> u32 {
+        log.batches()
+            .filter(|b| b.last_offset() >= offset && b.last_offset() < limit)
+            .map(RecordBatch::size_bytes)
+            .sum()
+    };
+    for offset in -1..=end + 1 {
+        for limit in 0..=end + 1 {
+            assert_eq!(log.bytes_available(offset, limit), naive(offset, limit), "offset {offset}, limit {limit}");
+        }
+    }
+    assert_eq!(log.bytes_available(0, end), log.size_bytes() as u32, "everything below the LEO");
+    assert_eq!(log.bytes_available(1, 3), three.size_bytes(), "offset 1 lies in the batch 0..2");
+    assert_eq!(log.bytes_available(end, end + 5), 0);
+}

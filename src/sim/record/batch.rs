@@ -412,6 +412,17 @@ pub fn record_size_in_bytes(r: &StoredRecord) -> usize {
     record_size(&r.fields())
 }
 
+/// [`record_size_in_bytes`] of a record given by its borrowed fields (no copy).
+pub fn borrowed_record_size(
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[RecordHeader],
+) -> usize {
+    record_size(&RecordFields { offset_delta, timestamp_delta, key, value, headers })
+}
+
 fn record_size(r: &RecordFields) -> usize {
     let body = record_body_len(r);
     varint_len(body as i32) + body

@@ -142,13 +142,8 @@ pub fn record_size(
     value: Option<&[u8]>,
     headers: &[RecordHeader],
 ) -> usize {
-    batch::record_size_in_bytes(&StoredRecord {
-        offset_delta,
-        timestamp_delta,
-        key: key.map(<[u8]>::to_vec),
-        value: value.map(<[u8]>::to_vec),
-        headers: headers.to_vec(),
-    })
+    // Called for every record the producer appends: sized from borrowed fields, not a copy.
+    batch::borrowed_record_size(offset_delta, timestamp_delta, key, value, headers)
 }
 
 /// Kafka's `estimateSizeInBytesUpperBound` for one record in a v2 batch:
