@@ -209,7 +209,7 @@ pub enum Timer {
 }
 
 /// Everything a handler asks the simulator to do.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Outbox {
     /// Messages to send.
     pub sends: Vec<(NodeId, Message)>,
