@@ -13,13 +13,47 @@ use std::sync::Arc;
 /// A topic name, cheap to clone.
 pub type TopicName = Arc<str>;
 
-/// A topic-partition, shown as Kafka shows it: `orders-0`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A topic-partition, shown as Kafka shows it: `orders-0`. Ordered by topic name, then
+/// partition.
+#[derive(Clone, Debug, Eq, Serialize, Deserialize)]
 pub struct Tp {
     /// Topic name.
     pub topic: TopicName,
     /// Partition number.
     pub partition: u32,
+}
+
+// Comparisons of the same topic are the common case (one shared name per topic) and skip the
+// string comparison: map lookups by `Tp` compared topic names in every event's path.
+impl PartialEq for Tp {
+    fn eq(&self, other: &Tp) -> bool {
+        self.partition == other.partition && (Arc::ptr_eq(&self.topic, &other.topic) || self.topic == other.topic)
+    }
+}
+
+// As derived (the trace hash folds it): the topic, then the partition.
+impl std::hash::Hash for Tp {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.topic.hash(state);
+        self.partition.hash(state);
+    }
+}
+
+impl Ord for Tp {
+    fn cmp(&self, other: &Tp) -> std::cmp::Ordering {
+        let topics = if Arc::ptr_eq(&self.topic, &other.topic) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.topic.cmp(&other.topic)
+        };
+        topics.then(self.partition.cmp(&other.partition))
+    }
+}
+
+impl PartialOrd for Tp {
+    fn partial_cmp(&self, other: &Tp) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl Tp {
@@ -456,5 +490,35 @@ mod tests {
         assert!(ErrorCode::NotLeaderOrFollower.is_retriable());
         assert!(!ErrorCode::MessageTooLarge.is_retriable());
         assert_eq!(Tp::new(&"orders".into(), 3).to_string(), "orders-3");
+    }
+
+    #[test]
+    fn tp_order_and_equality_are_by_topic_name_then_partition_whoever_holds_the_name() {
+        use std::hash::{Hash, Hasher};
+        let names = ["a", "orders", "orders-x", "b"];
+        // Every name twice, as separately allocated strings and as one shared name.
+        let shared: Vec<TopicName> = names.iter().map(|n| TopicName::from(*n)).collect();
+        let mut all = vec![];
+        for (i, n) in names.iter().enumerate() {
+            for p in [0, 1, 10] {
+                all.push(Tp::new(&shared[i], p));
+                all.push(Tp::new(&TopicName::from(*n), p));
+            }
+        }
+        let hash = |tp: &Tp| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            tp.hash(&mut h);
+            h.finish()
+        };
+        for x in &all {
+            for y in &all {
+                let by_value = (x.topic.as_ref(), x.partition).cmp(&(y.topic.as_ref(), y.partition));
+                assert_eq!(x.cmp(y), by_value, "{x} vs {y}");
+                assert_eq!(x == y, by_value.is_eq(), "{x} vs {y}");
+                if x == y {
+                    assert_eq!(hash(x), hash(y));
+                }
+            }
+        }
     }
 }
