@@ -326,12 +326,8 @@ impl Sim {
             for follower in state.isr.iter().filter(|b| **b != leader) {
                 let Some(log) = self.replica_log(*follower, tp) else { continue };
                 let end = hw.min(log.log_end_offset());
-                let theirs: BTreeMap<i64, u64> = log
-                    .batches()
-                    .flat_map(|b| b.records())
-                    .filter(|(o, _)| *o < end)
-                    .map(|(o, r)| (o, r.fingerprint()))
-                    .collect();
+                let theirs: BTreeMap<i64, u64> =
+                    log.batches().flat_map(|b| b.fingerprints()).filter(|(o, _)| *o < end).collect();
                 let differs = theirs.iter().find(|(o, f)| held.records.get(o).is_some_and(|mine| mine != *f));
                 if let Some((offset, _)) = differs {
                     let m = format!("{tp}: broker-{follower} (in sync) differs from leader broker-{leader} at offset {offset}, below HW {hw}");
@@ -381,7 +377,7 @@ impl Sim {
     fn leader_fingerprints(&self, tp: &Tp) -> Option<LeaderLog> {
         let log = self.replica_log(self.committed_leader(tp)?, tp)?;
         Some(LeaderLog {
-            records: log.batches().flat_map(|batch| batch.records()).map(|(o, r)| (o, r.fingerprint())).collect(),
+            records: log.batches().flat_map(|batch| batch.fingerprints()).collect(),
             log_start_offset: log.log_start_offset(),
             log_end_offset: log.log_end_offset(),
             compacted: log.config().cleanup_policy.compact,

@@ -1254,9 +1254,9 @@ impl Consumer {
                     break;
                 }
             }
-            for (offset, record) in batch.records() {
+            for (offset, fingerprint) in batch.fingerprints() {
                 if offset >= next {
-                    queue.push_back((offset, record.fingerprint()));
+                    queue.push_back((offset, fingerprint));
                 }
             }
             // Compaction leaves offset gaps (even empty batches): move past the whole batch.

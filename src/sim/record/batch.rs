@@ -192,20 +192,25 @@ impl Record {
     /// A 64-bit fingerprint of timestamp, key and value: how the loss checker tells
     /// whether the record at an acknowledged offset is still the one that was acknowledged.
     pub fn fingerprint(&self) -> u64 {
-        use std::hash::Hasher;
-        let mut h = crate::sim::stable_hash::StableHasher::default();
-        h.write_i64(self.timestamp_ms);
-        for part in [&self.key, &self.value] {
-            match part {
-                Some(bytes) => {
-                    h.write_u64(bytes.len() as u64);
-                    h.write(bytes);
-                }
-                None => h.write_u64(u64::MAX),
-            }
-        }
-        h.finish()
+        fingerprint(self.timestamp_ms, self.key.as_deref(), self.value.as_deref())
     }
+}
+
+/// [`Record::fingerprint`] of a record given by its parts.
+pub fn fingerprint(timestamp_ms: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> u64 {
+    use std::hash::Hasher;
+    let mut h = crate::sim::stable_hash::StableHasher::default();
+    h.write_i64(timestamp_ms);
+    for part in [key, value] {
+        match part {
+            Some(bytes) => {
+                h.write_u64(bytes.len() as u64);
+                h.write(bytes);
+            }
+            None => h.write_u64(u64::MAX),
+        }
+    }
+    h.finish()
 }
 
 /// A record as stored: its deltas from the batch header plus its data.
@@ -473,13 +478,13 @@ impl<'a> Reader<'a> {
         self.pos += n;
         Ok(v)
     }
-    fn bytes(&mut self, field: &'static str, nullable: bool) -> Result<Option<Vec<u8>>, DecodeError> {
+    fn bytes(&mut self, field: &'static str, nullable: bool) -> Result<Option<&'a [u8]>, DecodeError> {
         let at = self.here();
         let len = self.varint(field)?;
         match len {
             -1 if nullable => Ok(None),
             n if n < 0 => Err(err(at, field, format!("invalid length {n}"))),
-            n => Ok(Some(self.take(n as usize, field)?.to_vec())),
+            n => Ok(Some(self.take(n as usize, field)?)),
         }
     }
 }
@@ -555,6 +560,44 @@ pub fn decode_header(buf: &[u8], origin: usize) -> Result<BatchHeader, DecodeErr
 
 /// Decodes and fully validates the batch at the start of `buf`; returns it and its size.
 pub fn decode(buf: &[u8], origin: usize) -> Result<(BatchHeader, Vec<StoredRecord>), DecodeError> {
+    let (header, records) = decode_in_place(buf, origin)?;
+    Ok((header, records.into_iter().map(RecordRef::into_stored).collect()))
+}
+
+/// A record decoded in place: its data borrowed from the batch's bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// Offset minus the batch's base offset.
+    pub offset_delta: i32,
+    /// Timestamp minus the batch's base timestamp, ms.
+    pub timestamp_delta: i64,
+    /// Key, or null.
+    pub key: Option<&'a [u8]>,
+    /// Value, or null.
+    pub value: Option<&'a [u8]>,
+    /// Headers: key and value.
+    pub headers: Vec<(&'a [u8], Option<&'a [u8]>)>,
+}
+
+impl RecordRef<'_> {
+    fn into_stored(self) -> StoredRecord {
+        StoredRecord {
+            offset_delta: self.offset_delta,
+            timestamp_delta: self.timestamp_delta,
+            key: self.key.map(<[u8]>::to_vec),
+            value: self.value.map(<[u8]>::to_vec),
+            headers: self
+                .headers
+                .into_iter()
+                .map(|(k, v)| RecordHeader { key: k.to_vec(), value: v.map(<[u8]>::to_vec) })
+                .collect(),
+        }
+    }
+}
+
+/// [`decode`] without copying any record's data (the checks and the consumer only fingerprint
+/// records: copying every key and value was most of their allocations).
+pub fn decode_in_place(buf: &[u8], origin: usize) -> Result<(BatchHeader, Vec<RecordRef<'_>>), DecodeError> {
     let header = decode_header(buf, origin)?;
     let end = header.size_in_bytes();
     let mut r = Reader { buf: &buf[..end], pos: RECORD_BATCH_OVERHEAD, origin };
@@ -572,7 +615,7 @@ pub fn decode(buf: &[u8], origin: usize) -> Result<(BatchHeader, Vec<StoredRecor
     Ok((header, records))
 }
 
-fn decode_record(r: &mut Reader) -> Result<StoredRecord, DecodeError> {
+fn decode_record<'a>(r: &mut Reader<'a>) -> Result<RecordRef<'a>, DecodeError> {
     let at = r.here();
     let length = r.varint("record.length")?;
     if length < 0 || length as usize > r.buf.len() - r.pos {
@@ -593,12 +636,12 @@ fn decode_record(r: &mut Reader) -> Result<StoredRecord, DecodeError> {
     for _ in 0..header_count {
         let key = r.bytes("header.key", false)?.expect("non-nullable");
         let value = r.bytes("header.value", true)?;
-        headers.push(RecordHeader { key, value });
+        headers.push((key, value));
     }
     if r.pos - body_start != length as usize {
         return Err(err(at, "record.length", format!("says {length} bytes, record used {}", r.pos - body_start)));
     }
-    Ok(StoredRecord { offset_delta, timestamp_delta, key, value, headers })
+    Ok(RecordRef { offset_delta, timestamp_delta, key, value, headers })
 }
 
 /// Overwrites `baseOffset` and `partitionLeaderEpoch` in an encoded batch (outside the CRC).

@@ -105,6 +105,18 @@ impl RecordBatch {
         self.bytes.len() as u32
     }
 
+    /// Each record's offset and [`Record::fingerprint`], decoded in place (no copy).
+    pub fn fingerprints(&self) -> Vec<(i64, u64)> {
+        let (_, records) = batch::decode_in_place(&self.bytes, 0).expect("validated on construction");
+        records
+            .into_iter()
+            .map(|r| {
+                let offset = self.header.base_offset + i64::from(r.offset_delta);
+                (offset, batch::fingerprint(self.header.base_timestamp + r.timestamp_delta, r.key, r.value))
+            })
+            .collect()
+    }
+
     /// The records with absolute offsets and timestamps.
     pub fn records(&self) -> Vec<(i64, Record)> {
         let (_, stored) = batch::decode(&self.bytes, 0).expect("validated on construction");
