@@ -70,7 +70,9 @@ fn performance_now() -> f64 {
 struct PanelCache {
     /// Each panel (metrics, producers, network matrix, config, storage) and the wall-clock ms
     /// of its render.
-    panels: Vec<(f64, Html)>,
+    panels: [(f64, Html); PANELS],
+    /// Whether every panel has been rendered once.
+    rendered: bool,
     /// The timeline position at the last render (a jump back re-renders every panel).
     ticks: u64,
     /// The storage replica chosen then.
@@ -733,22 +735,22 @@ pub fn app() -> Html {
 
     let panels = {
         let mut cache = panel_cache.borrow_mut();
-        let wall = js_sys::Date::now();
+        let wall = performance_now();
         let moved_back = e.timeline.ticks() < cache.ticks;
-        let all = !ui.playing || moved_back || *storage_choice != cache.choice || cache.panels.is_empty();
-        if cache.panels.is_empty() {
-            cache.panels = vec![(0.0, Html::default()); PANELS];
-        }
+        let all = !ui.playing || moved_back || *storage_choice != cache.choice || !cache.rendered;
         // While playing, at most one panel is rebuilt in a frame (the most overdue one), so
         // the rebuilds spread over frames instead of landing together in one late frame.
         let overdue = |i: usize| wall - cache.panels[i].0 - PANEL_REFRESH_MS[i];
-        let most_overdue =
-            (0..PANELS).filter(|i| overdue(*i) >= 0.0).max_by(|a, b| overdue(*a).total_cmp(&overdue(*b)));
-        let due: Vec<usize> = match (embed, all, most_overdue) {
-            (true, _, _) => vec![],
-            (false, true, _) => (0..PANELS).collect(),
-            (false, false, Some(i)) => vec![i],
-            _ => vec![],
+        let due: Vec<usize> = if embed {
+            vec![]
+        } else if all {
+            (0..PANELS).collect()
+        } else {
+            (0..PANELS)
+                .filter(|i| overdue(*i) >= 0.0)
+                .max_by(|a, b| overdue(*a).total_cmp(&overdue(*b)))
+                .into_iter()
+                .collect()
         };
         for i in due {
             let html = match i {
@@ -762,6 +764,7 @@ pub fn app() -> Html {
             };
             cache.panels[i] = (wall, html);
         }
+        cache.rendered |= !embed;
         cache.ticks = e.timeline.ticks();
         cache.choice = (*storage_choice).clone();
         cache.panels.iter().map(|(_, html)| html.clone()).collect::<Html>()

@@ -146,17 +146,9 @@ impl fmt::Debug for RecordBatch {
     }
 }
 
-/// Bytes of a record appended at `offset_delta`/`timestamp_delta` (Kafka `DefaultRecord.sizeInBytes`).
-pub fn record_size(
-    offset_delta: i32,
-    timestamp_delta: i64,
-    key: Option<&[u8]>,
-    value: Option<&[u8]>,
-    headers: &[RecordHeader],
-) -> usize {
-    // Called for every record the producer appends: sized from borrowed fields, not a copy.
-    batch::borrowed_record_size(offset_delta, timestamp_delta, key, value, headers)
-}
+/// Bytes of a record appended at `offset_delta`/`timestamp_delta` (Kafka `DefaultRecord.sizeInBytes`),
+/// sized from borrowed fields (the producer asks for every record it appends).
+pub use batch::borrowed_record_size as record_size;
 
 /// Kafka's `estimateSizeInBytesUpperBound` for one record in a v2 batch:
 /// `RECORD_BATCH_OVERHEAD (61) + MAX_RECORD_OVERHEAD (21) + sizeOf(key, value, headers)`.
