@@ -2,6 +2,7 @@
 //! README). Built from the simulator's state and counters, never from the UI.
 
 use crate::sim::check::AckedCheck;
+use crate::sim::collect::CollectMap;
 use crate::sim::{ClusterView, MessageCounts, RunStop, Sim};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -109,7 +110,7 @@ fn broker_summaries(sim: &Sim, cluster: &ClusterView) -> BTreeMap<String, Broker
             };
             (b.id.to_string(), summary)
         })
-        .collect()
+        .collect_map()
 }
 
 /// One partition at the end of a run: the leader's view of it plus each replica's own log end
@@ -180,7 +181,7 @@ impl RunSummary {
             steps: sim.steps(),
             stopped: stop.name(),
             trace_hash: sim.trace_hash().hex(),
-            messages: sim.message_counts().iter().map(|(id, c)| (id.to_string(), *c)).collect(),
+            messages: sim.message_counts().iter().map(|(id, c)| (id.to_string(), *c)).collect_map(),
             partitions: partition_summaries(&cluster),
             checks: sim.checks(),
             brokers: broker_summaries(sim, &cluster),
@@ -201,7 +202,7 @@ impl RunSummary {
                     };
                     (c.label.clone(), summary)
                 })
-                .collect(),
+                .collect_map(),
             cluster,
             producer_metrics: sim
                 .node_ids()
@@ -211,7 +212,7 @@ impl RunSummary {
                     }
                     _ => None,
                 })
-                .collect(),
+                .collect_map(),
         }
     }
 

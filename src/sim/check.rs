@@ -11,6 +11,7 @@ use super::invariants::{Violation, ViolationKind};
 use super::node::NodeId;
 use super::protocol::Tp;
 use super::{Node, Sim};
+use crate::sim::collect::CollectSet;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -133,7 +134,7 @@ impl Sim {
     fn idempotent_producers(&self) -> BTreeSet<NodeId> {
         self.node_ids()
             .filter(|id| matches!(self.node(*id), Some(Node::Producer(p)) if p.config().idempotence))
-            .collect()
+            .collect_set()
     }
 
     /// [`Sim::acked_check`], plus the duplicates and reorderings of idempotent producers' records

@@ -24,6 +24,7 @@ use super::node::{Ctx, NodeId, Timer};
 use super::protocol::*;
 use super::time::{SimDuration, SimTime};
 use super::trace::TraceKind;
+use crate::sim::collect::{CollectMap, CollectSet};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Counters for the run summary.
@@ -299,7 +300,7 @@ impl Consumer {
                 let (hw, pos) = (self.high_watermarks.get(tp)?, self.positions.get(tp)?);
                 Some((tp.clone(), (hw - pos).max(0)))
             })
-            .collect()
+            .collect_map()
     }
 
     /// Every record `poll()` returned: (offset, fingerprint) per partition, in order, except
@@ -367,7 +368,7 @@ impl Consumer {
         self.next_auto_commit = ctx.now + self.config.auto_commit_interval;
         let initial = self.initial_offset();
         if self.group.is_none() {
-            self.assigned = self.manual.iter().cloned().collect();
+            self.assigned = self.manual.iter().cloned().collect_set();
             for tp in self.manual.clone() {
                 let offset = self.seeks.get(&tp).copied().unwrap_or(initial);
                 self.set_position(&tp, offset);
@@ -789,13 +790,14 @@ impl Consumer {
             Some("cooperative-sticky") => Assignor::CooperativeSticky,
             _ => Assignor::Range,
         };
-        let wanted: BTreeSet<&str> = resp.members.iter().flat_map(|m| m.topics.iter().map(String::as_str)).collect();
+        let wanted: BTreeSet<&str> =
+            resp.members.iter().flat_map(|m| m.topics.iter().map(String::as_str)).collect_set();
         let partitions: BTreeMap<String, u32> = self
             .partitions_per_topic
             .iter()
             .filter(|(t, _)| wanted.contains(t.as_str()))
             .map(|(t, n)| (t.clone(), *n))
-            .collect();
+            .collect_map();
         assign(assignor, &partitions, &resp.members)
             .into_iter()
             .map(|(member, tps)| (member, tps.into_iter().map(|(t, p)| Tp::new(&t.as_str().into(), p)).collect()))
@@ -806,7 +808,7 @@ impl Consumer {
         if error != ErrorCode::None {
             return self.on_group_error(ctx, "SyncGroup", error);
         }
-        let new: BTreeSet<Tp> = assignment.into_iter().collect();
+        let new: BTreeSet<Tp> = assignment.into_iter().collect_set();
         let revoked: Vec<Tp> = self.assigned.difference(&new).cloned().collect();
         let added: Vec<Tp> = new.difference(&self.assigned).cloned().collect();
         if !revoked.is_empty() {

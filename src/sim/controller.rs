@@ -16,6 +16,7 @@ use super::node::{Ctx, NodeId, Timer};
 use super::protocol::*;
 use super::time::SimTime;
 use super::trace::{ElectionKind, TraceKind};
+use crate::sim::collect::{CollectMap, CollectSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The controller's record of one broker.
@@ -58,12 +59,12 @@ impl Controller {
                 };
                 (*b, r)
             })
-            .collect();
+            .collect_map();
         let next_broker_epoch = 1_000;
         Controller {
             config,
             brokers,
-            partitions: partitions.into_iter().map(|p| (p.tp.clone(), p)).collect(),
+            partitions: partitions.into_iter().map(|p| (p.tp.clone(), p)).collect_map(),
             unclean_by_topic: BTreeMap::new(),
             metadata_offset: 0,
             next_broker_epoch,
@@ -340,10 +341,10 @@ impl Controller {
         if proposal.leader_epoch != current.leader_epoch {
             return (ErrorCode::FencedLeaderEpoch, None);
         }
-        let proposed: BTreeSet<u16> = proposal.isr.iter().copied().collect();
+        let proposed: BTreeSet<u16> = proposal.isr.iter().copied().collect_set();
         if proposal.partition_epoch != current.partition_epoch {
             // A retry of a change already committed is answered with the committed state.
-            let same = current.isr.iter().copied().collect::<BTreeSet<u16>>() == proposed;
+            let same = current.isr.iter().copied().collect_set() == proposed;
             return if same { (ErrorCode::None, Some(current)) } else { (ErrorCode::InvalidUpdateVersion, None) };
         }
         let added_ineligible = proposed.iter().any(|b| !current.isr.contains(b) && !self.acceptable(*b));

@@ -16,6 +16,7 @@ const PRUNE_EVERY_STEPS: u64 = 1 << 14;
 
 pub mod broker;
 pub mod check;
+pub mod collect;
 pub mod config;
 pub mod consumer;
 pub mod controller;
@@ -45,6 +46,7 @@ pub mod why;
 pub use view::*;
 
 use broker::{replicas_for_broker, Broker, TopicLayout};
+use collect::CollectMap;
 use config::{
     log_config, BrokerConfig, ConsumerConfig, ControllerConfig, ProducerConfig, PropertyError, Props, TopicConfig,
 };
@@ -300,7 +302,7 @@ impl Sim {
     fn build_nodes(&mut self, root: &SimRng) {
         let s = self.scenario.clone();
         self.topic_props =
-            s.topics.iter().chain(&self.internal_topics).map(|t| (t.name.clone(), t.config.clone())).collect();
+            s.topics.iter().chain(&self.internal_topics).map(|t| (t.name.clone(), t.config.clone())).collect_map();
         let layouts = self.topic_layouts();
         let cluster: Vec<u16> = (1..=s.brokers).collect();
         let states = initial_partition_states(&layouts);
@@ -333,7 +335,7 @@ impl Sim {
             self.insert(id, Node::Producer(Box::new(producer)), p.label.clone(), p.config.clone());
         }
         let partitions_per_topic: BTreeMap<String, u32> =
-            s.topics.iter().map(|t| (t.name.clone(), t.partitions)).collect();
+            s.topics.iter().map(|t| (t.name.clone(), t.partitions)).collect_map();
         for (i, c) in s.consumers.iter().enumerate() {
             let id = NodeId::consumer(i as u16 + 1);
             let mut config = ConsumerConfig::from_props(&c.config);
@@ -1094,9 +1096,13 @@ fn consumer_leaders(layouts: &[TopicLayout], source: &ConsumerSource, topics: &[
     let all: BTreeMap<Tp, u16> = layouts
         .iter()
         .flat_map(|t| t.replicas.iter().enumerate().map(move |(p, r)| (Tp::new(&t.name, p as u32), r[0])))
-        .collect();
+        .collect_map();
     match source {
-        ConsumerSource::Assigned(tps) => tps.iter().filter_map(|tp| all.get(tp).map(|l| (tp.clone(), *l))).collect(),
-        ConsumerSource::Group(_) => all.into_iter().filter(|(tp, _)| topics.iter().any(|t| **t == *tp.topic)).collect(),
+        ConsumerSource::Assigned(tps) => {
+            tps.iter().filter_map(|tp| all.get(tp).map(|l| (tp.clone(), *l))).collect_map()
+        }
+        ConsumerSource::Group(_) => {
+            all.into_iter().filter(|(tp, _)| topics.iter().any(|t| **t == *tp.topic)).collect_map()
+        }
     }
 }

@@ -5,6 +5,7 @@ use super::broker::OFFSETS_TOPIC;
 use super::group::coordinator::CoordinatorConfig;
 use super::node::NodeId;
 use super::{Node, Sim};
+use crate::sim::collect::{CollectMap, CollectSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -266,7 +267,7 @@ impl ClusterView {
             .iter()
             .flat_map(|b| b.replicas.iter().filter(move |r| b.alive && r.leader == Some(b.id.number)))
             .map(|r| (r.tp.as_str(), r.high_watermark))
-            .collect()
+            .collect_map()
     }
 }
 
@@ -303,7 +304,7 @@ impl Sim {
 
     /// `__consumer_offsets` partitions worth showing: those coordinating a scenario's group.
     fn shown_offsets_partitions(&self) -> BTreeSet<String> {
-        self.group_ids().map(|g| format!("{OFFSETS_TOPIC}-{}", self.offsets_partition(&g))).collect()
+        self.group_ids().map(|g| format!("{OFFSETS_TOPIC}-{}", self.offsets_partition(&g))).collect_set()
     }
 
     fn group_ids(&self) -> impl Iterator<Item = String> + '_ {
@@ -315,7 +316,7 @@ impl Sim {
                 super::scenario::ConsumerSource::Group(g) => Some(g.clone()),
                 _ => None,
             })
-            .collect();
+            .collect_set();
         ids.into_iter()
     }
 
@@ -361,10 +362,10 @@ impl Sim {
                 .iter()
                 .filter(|c| matches!(&c.source, super::scenario::ConsumerSource::Group(g) if *g == group))
                 .flat_map(|c| c.topics.iter().cloned())
-                .collect();
+                .collect_set();
             let committed: BTreeMap<String, i64> = found
                 .as_ref()
-                .map(|(_, g)| g.offsets.iter().map(|(tp, o)| (tp.to_string(), *o)).collect())
+                .map(|(_, g)| g.offsets.iter().map(|(tp, o)| (tp.to_string(), *o)).collect_map())
                 .unwrap_or_default();
             let lag = self
                 .scenario()

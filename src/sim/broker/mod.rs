@@ -37,6 +37,7 @@ use super::request_channel::{Request, RequestChannel};
 use super::scenario::ServiceTime;
 use super::time::{SimDuration, SimTime};
 use super::trace::{AppendRole, TraceKind};
+use crate::sim::collect::{CollectMap, CollectSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The leader's view of one follower.
@@ -230,7 +231,7 @@ impl Broker {
     pub fn set_metadata(&mut self, broker_epoch: i64, live_brokers: Vec<u16>, partitions: Vec<PartitionState>) {
         self.broker_epoch = Some(broker_epoch);
         self.live_brokers = live_brokers;
-        self.metadata = partitions.into_iter().map(|p| (p.tp.clone(), p)).collect();
+        self.metadata = partitions.into_iter().map(|p| (p.tp.clone(), p)).collect_map();
     }
 
     /// The metadata cache: every partition's state as this broker last learned it.
@@ -439,7 +440,7 @@ impl Broker {
         r.partition_epoch = state.partition_epoch;
         r.leader_epoch_start_offset = leo;
         r.log.assign_epoch(state.leader_epoch, leo);
-        r.isr = state.isr.iter().copied().collect();
+        r.isr = state.isr.iter().copied().collect_set();
         r.pending_isr = None;
         // `Replica.resetReplicaState`: LEO unknown until the follower fetches; in-sync
         // followers count as caught up now.
@@ -451,7 +452,7 @@ impl Broker {
                 let caught_up = if r.isr.contains(b) { ctx.now } else { SimTime::ZERO };
                 (*b, FollowerState { log_end_offset: -1, last_caught_up: caught_up, ..Default::default() })
             })
-            .collect();
+            .collect_map();
         ctx.trace(TraceKind::BecameLeader {
             tp: state.tp.clone(),
             leader_epoch: state.leader_epoch,
@@ -491,7 +492,7 @@ impl Broker {
     /// controller removing a fenced broker).
     fn commit_isr(&mut self, ctx: &mut Ctx, state: &PartitionState) {
         let r = self.replicas.get_mut(&state.tp).expect("hosted");
-        let new: BTreeSet<u16> = state.isr.iter().copied().collect();
+        let new: BTreeSet<u16> = state.isr.iter().copied().collect_set();
         let isr = state.isr.clone();
         for removed in r.isr.difference(&new) {
             ctx.trace(TraceKind::IsrShrunk { tp: state.tp.clone(), removed: *removed, isr: isr.clone() });
@@ -937,7 +938,7 @@ impl Broker {
 
     /// After appends or follower progress: move HWs, then wake parked produces and fetches.
     fn advance_after_append<'a>(&mut self, ctx: &mut Ctx, tps: impl Iterator<Item = &'a Tp>) {
-        let tps: BTreeSet<&Tp> = tps.collect();
+        let tps: BTreeSet<&Tp> = tps.collect_set();
         for tp in tps {
             self.maybe_advance_leader_hw(ctx, tp);
         }
@@ -1081,9 +1082,9 @@ impl Broker {
                     let f = r.followers.get(b).cloned().unwrap_or_default();
                     f.log_end_offset != leo && ctx.now.saturating_since(f.last_caught_up) > lag_max
                 })
-                .collect();
+                .collect_set();
             if !lagging.is_empty() {
-                let proposed = r.isr.difference(&lagging).copied().collect();
+                let proposed = r.isr.difference(&lagging).copied().collect_set();
                 let maximal = r.isr.clone();
                 self.propose_isr(ctx, &tp, proposed, maximal);
             }
@@ -1095,7 +1096,7 @@ impl Broker {
     // ----- follower side -----
 
     fn leaders_followed(&self) -> BTreeSet<u16> {
-        self.replicas.values().filter_map(|r| r.leader).filter(|l| *l != self.id).collect()
+        self.replicas.values().filter_map(|r| r.leader).filter(|l| *l != self.id).collect_set()
     }
 
     fn send_follower_fetch(&mut self, ctx: &mut Ctx, leader: u16) {
@@ -1343,7 +1344,7 @@ pub fn replicas_for_broker(id: u16, topics: &[TopicLayout], now: SimTime) -> BTr
                 continue;
             }
             let leader = replicas[0];
-            let isr = if leader == id { replicas.iter().copied().collect() } else { BTreeSet::new() };
+            let isr = if leader == id { replicas.iter().copied().collect_set() } else { BTreeSet::new() };
             let mut log = PartitionLog::new(topic.log.clone(), now);
             if leader == id {
                 log.assign_epoch(0, 0);

@@ -2,6 +2,7 @@
 //! `RoundRobinAssignor` exactly, the sticky pair in [`super::sticky`]. The group leader runs one
 //! of these during SyncGroup.
 
+use crate::sim::collect::CollectMap;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -90,7 +91,7 @@ pub fn assign(
     partitions_per_topic: &BTreeMap<String, u32>,
     members: &[Subscription],
 ) -> Assignment {
-    let mut out: Assignment = members.iter().map(|m| (m.member_id.clone(), Vec::new())).collect();
+    let mut out: Assignment = members.iter().map(|m| (m.member_id.clone(), Vec::new())).collect_map();
     match assignor {
         Assignor::Range => range(partitions_per_topic, members, &mut out),
         Assignor::RoundRobin => round_robin(partitions_per_topic, members, &mut out),

@@ -19,6 +19,7 @@ use super::coordinator_partition;
 use super::messages::{GroupMessage, JoinGroupRequest, JoinGroupResponse, MemberRef};
 use super::offsets_records::{self as records, GroupMetadata, OffsetCommit, OffsetsRecord, StoredMember};
 use super::sticky::java_hash_map_order;
+use crate::sim::collect::{CollectMap, CollectSet};
 use crate::sim::node::{Ctx, NodeId, Timer};
 use crate::sim::protocol::{ErrorCode, Message, Tp};
 use crate::sim::rng::SimRng;
@@ -144,10 +145,10 @@ impl Group {
     fn candidate_protocols(&self) -> BTreeSet<String> {
         let mut members = self.members.values();
         let Some(first) = members.next() else { return BTreeSet::new() };
-        let mut set: BTreeSet<String> = first.protocols.iter().map(|(n, _)| n.clone()).collect();
+        let mut set: BTreeSet<String> = first.protocols.iter().map(|(n, _)| n.clone()).collect_set();
         for m in members {
-            let theirs: BTreeSet<String> = m.protocols.iter().map(|(n, _)| n.clone()).collect();
-            set = set.intersection(&theirs).cloned().collect();
+            let theirs: BTreeSet<String> = m.protocols.iter().map(|(n, _)| n.clone()).collect_set();
+            set = set.intersection(&theirs).cloned().collect_set();
         }
         set
     }
@@ -772,7 +773,7 @@ impl GroupCoordinator {
                 }
                 // The leader's assignment: written to the log first, handed out once committed.
                 let assignments: BTreeMap<String, Vec<Tp>> =
-                    assignments.into_iter().filter(|(id, _)| g.members.contains_key(id)).collect();
+                    assignments.into_iter().filter(|(id, _)| g.members.contains_key(id)).collect_map();
                 let mut staged = g.clone();
                 for (id, m) in staged.members.iter_mut() {
                     m.assignment = assignments.get(id).cloned().unwrap_or_default();

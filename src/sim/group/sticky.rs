@@ -22,6 +22,7 @@
 
 use super::assignor::{java_compare, Assignment, Subscription};
 use super::java_string_hash;
+use crate::sim::collect::{CollectMap, CollectSet};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -94,8 +95,8 @@ fn all_partitions(partitions_per_topic: &BTreeMap<String, u32>, topics: &BTreeSe
 pub fn assign(partitions_per_topic: &BTreeMap<String, u32>, members: &[Subscription], cooperative: bool) -> Assignment {
     let (owned, doubly_claimed) = valid_owned(partitions_per_topic, members);
     let equal = members.windows(2).all(|w| {
-        let a: BTreeSet<&String> = w[0].topics.iter().collect();
-        let b: BTreeSet<&String> = w[1].topics.iter().collect();
+        let a: BTreeSet<&String> = w[0].topics.iter().collect_set();
+        let b: BTreeSet<&String> = w[1].topics.iter().collect_set();
         a == b
     });
     let (mut lists, transferring) = if equal {
@@ -110,7 +111,7 @@ pub fn assign(partitions_per_topic: &BTreeMap<String, u32>, members: &[Subscript
             list.retain(|tp| transferring.get(tp) != Some(&i));
         }
     }
-    members.iter().zip(lists).map(|(m, list)| (m.member_id.clone(), list)).collect()
+    members.iter().zip(lists).map(|(m, list)| (m.member_id.clone(), list)).collect_map()
 }
 
 /// Partitions now assigned to a member other than one that reported owning them:
@@ -142,7 +143,7 @@ fn constrained(
     doubly_claimed: &BTreeSet<TopicPartition>,
 ) -> (Vec<Vec<TopicPartition>>, BTreeMap<TopicPartition, usize>) {
     let n = members.len();
-    let topics: BTreeSet<&String> = members.iter().flat_map(|m| &m.topics).collect();
+    let topics: BTreeSet<&String> = members.iter().flat_map(|m| &m.topics).collect_set();
     let all = all_partitions(partitions_per_topic, &topics);
     let mut lists: Vec<Vec<TopicPartition>> = vec![Vec::new(); n];
     let mut transferring = BTreeMap::new();
@@ -174,7 +175,7 @@ fn constrained(
         revoked.extend(mine.split_off(keep));
         lists[i] = mine;
     }
-    let kept: BTreeSet<&TopicPartition> = lists.iter().flatten().collect();
+    let kept: BTreeSet<&TopicPartition> = lists.iter().flatten().collect_set();
     let unassigned: Vec<TopicPartition> = all.iter().filter(|tp| !kept.contains(tp)).cloned().collect();
     under_min.sort_by(|a, b| java_compare(ids[*a], ids[*b]));
     at_min.sort_by(|a, b| java_compare(ids[*a], ids[*b]));
@@ -217,8 +218,8 @@ fn general(
 ) -> Vec<Vec<TopicPartition>> {
     let n = members.len();
     let mut lists: Vec<Vec<TopicPartition>> = owned.to_vec();
-    let topics: BTreeSet<&String> = members.iter().flat_map(|m| &m.topics).collect();
-    let kept: BTreeSet<TopicPartition> = lists.iter().flatten().cloned().collect();
+    let topics: BTreeSet<&String> = members.iter().flat_map(|m| &m.topics).collect_set();
+    let kept: BTreeSet<TopicPartition> = lists.iter().flatten().cloned().collect_set();
     let subscribed = |i: usize, tp: &TopicPartition| members[i].topics.contains(&tp.0);
     let by_load_then_id = |lists: &Vec<Vec<TopicPartition>>, a: usize, b: usize| {
         lists[a].len().cmp(&lists[b].len()).then(java_compare(&members[a].member_id, &members[b].member_id))

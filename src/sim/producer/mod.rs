@@ -28,6 +28,7 @@ use super::rng::SimRng;
 use super::scenario::Workload;
 use super::time::{SimDuration, SimTime};
 use super::trace::{BlockReason, TraceKind};
+use crate::sim::collect::CollectMap;
 use accumulator::{AppendResult, RecordAccumulator};
 use backoff::ExponentialBackoff;
 use batch::{ProducerBatch, SendId};
@@ -247,7 +248,7 @@ impl Producer {
 
     /// Requests in flight per broker.
     pub fn in_flight_per_broker(&self) -> BTreeMap<u16, u32> {
-        self.in_flight.iter().filter(|(_, q)| !q.is_empty()).map(|(b, q)| (*b, q.len() as u32)).collect()
+        self.in_flight.iter().filter(|(_, q)| !q.is_empty()).map(|(b, q)| (*b, q.len() as u32)).collect_map()
     }
 
     /// Current configuration.

@@ -2,6 +2,7 @@
 //! responses, retries, expiry.
 
 use super::*;
+use crate::sim::collect::CollectMap;
 
 impl Producer {
     fn next_correlation_id(&mut self) -> u64 {
@@ -237,7 +238,7 @@ impl Producer {
             .in_flight_sequences
             .iter()
             .filter_map(|(tp, s)| s.iter().next().map(|f| (tp.clone(), *f)))
-            .collect();
+            .collect_map();
         let unresolved = self.idempotence.unresolved.clone();
         let stop = move |b: &ProducerBatch| {
             should_stop_drain(idempotent, pid.is_some(), &first_in_flight, b)

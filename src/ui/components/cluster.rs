@@ -2,6 +2,7 @@
 //! travelling on the links.
 
 use crate::playback::Flight;
+use crate::sim::collect::CollectMap;
 use crate::sim::net::LinkConfig;
 use crate::sim::node::{NodeId, NodeKind};
 use crate::sim::scenario::{Action, CrashKind};
@@ -233,7 +234,7 @@ fn member_class(view: &ClusterView, id: NodeId) -> String {
 
 /// Partition (`topic-partition`) → the consumer that owns it now.
 fn owners(view: &ClusterView) -> BTreeMap<String, NodeId> {
-    view.consumers.iter().flat_map(|c| c.assignment.iter().map(move |tp| (tp.clone(), c.id))).collect()
+    view.consumers.iter().flat_map(|c| c.assignment.iter().map(move |tp| (tp.clone(), c.id))).collect_map()
 }
 
 fn consumer(view: &ClusterView, c: &ConsumerView, (cx, cy): (f64, f64), on_why: &Callback<WhySubject>) -> Html {
@@ -320,7 +321,7 @@ fn short_tp(tp: &str) -> String {
 
 /// The controller's committed ISR per partition (`topic-partition` → brokers).
 fn committed_isr(view: &ClusterView) -> BTreeMap<String, Vec<u16>> {
-    view.controller.iter().flat_map(|c| c.partitions.iter().map(|p| (p.tp.clone(), p.isr.clone()))).collect()
+    view.controller.iter().flat_map(|c| c.partitions.iter().map(|p| (p.tp.clone(), p.isr.clone()))).collect_map()
 }
 
 /// The broker's request handler threads (`num.io.threads`, at most 16 drawn): a filled dot is
