@@ -2,7 +2,7 @@
 //! README). Built from the simulator's state and counters, never from the UI.
 
 use crate::sim::check::AckedCheck;
-use crate::sim::collect::CollectMap;
+use crate::sim::collections::CollectMap;
 use crate::sim::{ClusterView, MessageCounts, RunStop, Sim};
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@
 
 use crate::scenario::{from_value, ScenarioError};
 use crate::sim::check::AckedCheck;
+use crate::sim::collections::sort_by_key;
 use crate::sim::invariants::{Violation, ViolationKind};
 use crate::sim::rng::SimRng;
 use crate::sim::time::SimTime;
@@ -125,7 +126,7 @@ pub fn with_faults(base: &Value, faults: &[Fault], config: SwarmConfig) -> Value
     for c in 1..=base["consumers"].as_array().map_or(0, Vec::len) {
         events.push(json!({"at_ms": heal, "action": "consumer_join", "consumer": format!("consumer-{c}")}));
     }
-    events.sort_by_key(|e| e["at_ms"].as_u64().unwrap_or(0));
+    sort_by_key(&mut events, |e| e["at_ms"].as_u64().unwrap_or(0));
     v["events"] = Value::Array(events);
     v
 }

@@ -11,7 +11,7 @@ use super::invariants::{Violation, ViolationKind};
 use super::node::NodeId;
 use super::protocol::Tp;
 use super::{Node, Sim};
-use crate::sim::collect::CollectSet;
+use crate::sim::collections::CollectSet;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};

@@ -24,7 +24,7 @@ use super::node::{Ctx, NodeId, Timer};
 use super::protocol::*;
 use super::time::{SimDuration, SimTime};
 use super::trace::TraceKind;
-use crate::sim::collect::{CollectMap, CollectSet};
+use crate::sim::collections::{CollectMap, CollectSet};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Counters for the run summary.

@@ -16,7 +16,7 @@ use super::node::{Ctx, NodeId, Timer};
 use super::protocol::*;
 use super::time::SimTime;
 use super::trace::{ElectionKind, TraceKind};
-use crate::sim::collect::{CollectMap, CollectSet};
+use crate::sim::collections::{CollectMap, CollectSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The controller's record of one broker.

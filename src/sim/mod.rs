@@ -16,7 +16,7 @@ const PRUNE_EVERY_STEPS: u64 = 1 << 14;
 
 pub mod broker;
 pub mod check;
-pub mod collect;
+pub mod collections;
 pub mod config;
 pub mod consumer;
 pub mod controller;
@@ -46,7 +46,7 @@ pub mod why;
 pub use view::*;
 
 use broker::{replicas_for_broker, Broker, TopicLayout};
-use collect::CollectMap;
+use collections::CollectMap;
 use config::{
     log_config, BrokerConfig, ConsumerConfig, ControllerConfig, ProducerConfig, PropertyError, Props, TopicConfig,
 };

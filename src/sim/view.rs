@@ -5,7 +5,7 @@ use super::broker::OFFSETS_TOPIC;
 use super::group::coordinator::CoordinatorConfig;
 use super::node::NodeId;
 use super::{Node, Sim};
-use crate::sim::collect::{CollectMap, CollectSet};
+use crate::sim::collections::{CollectMap, CollectSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 

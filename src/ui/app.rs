@@ -4,6 +4,7 @@ use crate::playback::{Flight, Playback};
 use crate::run_link::RunLink;
 use crate::scenario::{parse_json, BUILT_IN};
 use crate::seed_search::SeedSearch;
+use crate::sim::collections::sort_by_key;
 use crate::sim::node::NodeId;
 use crate::sim::scenario::{NarrationStep, Scenario};
 use crate::sim::time::SimTime;
@@ -1111,7 +1112,7 @@ fn storage_panel(
 ) -> Html {
     let sim = pb.sim();
     let mut replicas = sim.replica_names();
-    replicas.sort_by_key(|(b, tp)| (tp.starts_with("__"), tp.clone(), *b));
+    sort_by_key(&mut replicas, |(b, tp)| (tp.starts_with("__"), tp.clone(), *b));
     let chosen = chosen_replica(sim, choice);
     let storage = chosen.as_ref().and_then(|(b, tp)| sim.replica_storage(*b, tp)).map(Rc::new);
     let history: Vec<String> = chosen

@@ -37,7 +37,7 @@ use super::request_channel::{Request, RequestChannel};
 use super::scenario::ServiceTime;
 use super::time::{SimDuration, SimTime};
 use super::trace::{AppendRole, TraceKind};
-use crate::sim::collect::{CollectMap, CollectSet};
+use crate::sim::collections::{CollectMap, CollectSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The leader's view of one follower.

@@ -2,7 +2,7 @@
 //! `RoundRobinAssignor` exactly, the sticky pair in [`super::sticky`]. The group leader runs one
 //! of these during SyncGroup.
 
-use crate::sim::collect::CollectMap;
+use crate::sim::collections::{sort_by, CollectMap};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -80,7 +80,7 @@ fn member_order(a: &Subscription, b: &Subscription) -> Ordering {
 
 fn sorted_members(members: &[Subscription]) -> Vec<&Subscription> {
     let mut sorted: Vec<&Subscription> = members.iter().collect();
-    sorted.sort_by(|a, b| member_order(a, b));
+    sort_by(&mut sorted, |a, b| member_order(a, b));
     sorted
 }
 
@@ -99,7 +99,7 @@ pub fn assign(
         Assignor::CooperativeSticky => out = super::sticky::assign(partitions_per_topic, members, true),
     }
     for list in out.values_mut() {
-        list.sort_by(|a, b| java_compare(&a.0, &b.0).then(a.1.cmp(&b.1)));
+        sort_by(list, |a, b| java_compare(&a.0, &b.0).then(a.1.cmp(&b.1)));
     }
     out
 }
@@ -133,7 +133,7 @@ fn round_robin(partitions_per_topic: &BTreeMap<String, u32>, members: &[Subscrip
         return;
     }
     let mut topics: Vec<&String> = members.iter().flat_map(|m| &m.topics).collect();
-    topics.sort_by(|a, b| java_compare(a, b));
+    sort_by(&mut topics, |a, b| java_compare(a, b));
     topics.dedup();
     let mut next = 0usize;
     for topic in topics {

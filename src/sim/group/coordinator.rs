@@ -19,7 +19,7 @@ use super::coordinator_partition;
 use super::messages::{GroupMessage, JoinGroupRequest, JoinGroupResponse, MemberRef};
 use super::offsets_records::{self as records, GroupMetadata, OffsetCommit, OffsetsRecord, StoredMember};
 use super::sticky::java_hash_map_order;
-use crate::sim::collect::{CollectMap, CollectSet};
+use crate::sim::collections::{CollectMap, CollectSet};
 use crate::sim::node::{Ctx, NodeId, Timer};
 use crate::sim::protocol::{ErrorCode, Message, Tp};
 use crate::sim::rng::SimRng;

@@ -22,7 +22,7 @@
 
 use super::assignor::{java_compare, Assignment, Subscription};
 use super::java_string_hash;
-use crate::sim::collect::{CollectMap, CollectSet};
+use crate::sim::collections::{sort_by, sort_by_key, CollectMap, CollectSet};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -42,7 +42,7 @@ pub fn java_hash_map_order(keys: &[&str]) -> Vec<usize> {
         ((h ^ (h >> 16)) as usize) & (capacity - 1)
     };
     let mut order: Vec<usize> = (0..keys.len()).collect();
-    order.sort_by_key(|i| (bucket(keys[*i]), *i));
+    sort_by_key(&mut order, |i| (bucket(keys[*i]), *i));
     order
 }
 
@@ -87,7 +87,7 @@ fn all_partitions(partitions_per_topic: &BTreeMap<String, u32>, topics: &BTreeSe
         .filter_map(|t| partitions_per_topic.get(*t).map(|n| (t.to_string(), *n)))
         .flat_map(|(t, n)| (0..n).map(move |p| (t.clone(), p)))
         .collect();
-    all.sort_by(partition_order);
+    sort_by(&mut all, partition_order);
     all
 }
 
@@ -159,7 +159,7 @@ fn constrained(
     let ids: Vec<&str> = members.iter().map(|m| m.member_id.as_str()).collect();
     for i in java_hash_map_order(&ids) {
         let mut mine = owned[i].clone();
-        mine.sort_by(|a, b| a.1.cmp(&b.1).then(java_compare(&a.0, &b.0)));
+        sort_by(&mut mine, |a, b| a.1.cmp(&b.1).then(java_compare(&a.0, &b.0)));
         let keep = if mine.len() < min_quota {
             under_min.push(i);
             mine.len()
@@ -177,8 +177,8 @@ fn constrained(
     }
     let kept: BTreeSet<&TopicPartition> = lists.iter().flatten().collect_set();
     let unassigned: Vec<TopicPartition> = all.iter().filter(|tp| !kept.contains(tp)).cloned().collect();
-    under_min.sort_by(|a, b| java_compare(ids[*a], ids[*b]));
-    at_min.sort_by(|a, b| java_compare(ids[*a], ids[*b]));
+    sort_by(&mut under_min, |a, b| java_compare(ids[*a], ids[*b]));
+    sort_by(&mut at_min, |a, b| java_compare(ids[*a], ids[*b]));
     let mut at_min: VecDeque<usize> = at_min.into();
     let mut cursor = 0usize;
     for tp in unassigned {
@@ -235,7 +235,7 @@ fn general(
     for _ in 0..total {
         let mut best: Option<(usize, usize, usize)> = None;
         let mut donors: Vec<usize> = (0..n).collect();
-        donors.sort_by(|a, b| by_load_then_id(&lists, *b, *a));
+        sort_by(&mut donors, |a, b| by_load_then_id(&lists, *b, *a));
         'search: for &from in &donors {
             for (k, tp) in lists[from].iter().enumerate().rev() {
                 let to = (0..n)
@@ -252,7 +252,7 @@ fn general(
         lists[to].push(tp);
     }
     for list in &mut lists {
-        list.sort_by(partition_order);
+        sort_by(list, partition_order);
     }
     lists
 }

@@ -28,7 +28,7 @@ use super::rng::SimRng;
 use super::scenario::Workload;
 use super::time::{SimDuration, SimTime};
 use super::trace::{BlockReason, TraceKind};
-use crate::sim::collect::CollectMap;
+use crate::sim::collections::CollectMap;
 use accumulator::{AppendResult, RecordAccumulator};
 use backoff::ExponentialBackoff;
 use batch::{ProducerBatch, SendId};

@@ -2,7 +2,7 @@
 //! responses, retries, expiry.
 
 use super::*;
-use crate::sim::collect::CollectMap;
+use crate::sim::collections::CollectMap;
 
 impl Producer {
     fn next_correlation_id(&mut self) -> u64 {

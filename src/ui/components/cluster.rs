@@ -2,7 +2,7 @@
 //! travelling on the links.
 
 use crate::playback::Flight;
-use crate::sim::collect::CollectMap;
+use crate::sim::collections::CollectMap;
 use crate::sim::net::LinkConfig;
 use crate::sim::node::{NodeId, NodeKind};
 use crate::sim::scenario::{Action, CrashKind};
