@@ -327,10 +327,8 @@ impl Sim {
             for follower in state.isr.iter().filter(|b| **b != leader) {
                 let Some(log) = self.replica_log(*follower, tp) else { continue };
                 let end = hw.min(log.log_end_offset());
-                let theirs: BTreeMap<i64, u64> =
-                    log.batches().flat_map(|b| b.fingerprints()).filter(|(o, _)| *o < end).collect();
-                let differs = theirs.iter().find(|(o, f)| held.records.get(o).is_some_and(|mine| mine != *f));
-                if let Some((offset, _)) = differs {
+                let theirs = log.batches().flat_map(|b| b.fingerprints());
+                if let Some(offset) = first_mismatch(theirs, end, &held.records) {
                     let m = format!("{tp}: broker-{follower} (in sync) differs from leader broker-{leader} at offset {offset}, below HW {hw}");
                     out.push((ViolationKind::LogMismatch, m));
                 }
@@ -425,4 +423,32 @@ pub fn loss_allowed_by(scenario: &super::scenario::Scenario) -> Vec<String> {
         why.push("machine crashes lose unflushed records (the last in-sync replica may lose them all)".into());
     }
     why
+}
+
+/// The lowest offset below `end` at which `theirs` (a replica's `(offset, fingerprint)` pairs)
+/// holds a record other than the leader's `held`; offsets the leader no longer holds do not
+/// count. Order is not assumed: this checks logs that may be wrong.
+fn first_mismatch(theirs: impl Iterator<Item = (i64, u64)>, end: i64, held: &BTreeMap<i64, u64>) -> Option<i64> {
+    theirs.filter(|(o, f)| *o < end && held.get(o).is_some_and(|mine| mine != f)).map(|(o, _)| o).min()
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::first_mismatch;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn log_matching_reports_the_lowest_differing_offset_below_the_end() {
+        let held: BTreeMap<i64, u64> = [(3, 30), (4, 40), (5, 50), (6, 60)].into_iter().collect();
+        let same = [(3, 30), (4, 40), (5, 50), (6, 60)];
+        assert_eq!(first_mismatch(same.into_iter(), 7, &held), None);
+        // 6 differs but is not below the end; 2 differs but the leader no longer holds it.
+        assert_eq!(first_mismatch([(2, 99), (3, 30), (6, 61)].into_iter(), 6, &held), None);
+        assert_eq!(first_mismatch([(2, 99), (3, 30), (6, 61)].into_iter(), 7, &held), Some(6));
+        // The lowest, whatever order the replica's pairs come in.
+        assert_eq!(first_mismatch([(5, 51), (3, 30), (4, 41)].into_iter(), 7, &held), Some(4));
+    }
 }
