@@ -7,11 +7,11 @@
 //! while the partition has no live leader. Records that retention deleted (below the log start)
 //! or that compaction removed (a later record has the key) are gone by design, not lost.
 
+use super::collections::CollectSet;
 use super::invariants::{Violation, ViolationKind};
 use super::node::NodeId;
 use super::protocol::Tp;
 use super::{Node, Sim};
-use crate::sim::collections::CollectSet;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};

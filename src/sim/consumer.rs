@@ -17,6 +17,7 @@
 //! The fetcher runs alongside: it fetches the assigned partitions that have nothing buffered
 //! from their leaders (below the HW only), and refreshes metadata when a leader moves.
 
+use super::collections::{CollectMap, CollectSet};
 use super::config::{ConsumerConfig, OffsetReset};
 use super::group::assignor::{assign, Assignor, Subscription};
 use super::group::messages::{GroupMessage, JoinGroupRequest, JoinGroupResponse, MemberRef};
@@ -24,7 +25,6 @@ use super::node::{Ctx, NodeId, Timer};
 use super::protocol::*;
 use super::time::{SimDuration, SimTime};
 use super::trace::TraceKind;
-use crate::sim::collections::{CollectMap, CollectSet};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Counters for the run summary.

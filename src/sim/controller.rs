@@ -11,12 +11,12 @@
 //! epoch. Every committed change is a metadata delta pushed to all brokers over the network, so
 //! brokers (and the clients that ask them) see it late.
 
+use super::collections::{CollectMap, CollectSet};
 use super::config::ControllerConfig;
 use super::node::{Ctx, NodeId, Timer};
 use super::protocol::*;
 use super::time::SimTime;
 use super::trace::{ElectionKind, TraceKind};
-use crate::sim::collections::{CollectMap, CollectSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The controller's record of one broker.

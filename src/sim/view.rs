@@ -2,10 +2,10 @@
 //! changes the simulation.
 
 use super::broker::OFFSETS_TOPIC;
+use super::collections::{CollectMap, CollectSet};
 use super::group::coordinator::CoordinatorConfig;
 use super::node::NodeId;
 use super::{Node, Sim};
-use crate::sim::collections::{CollectMap, CollectSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
