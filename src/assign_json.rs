@@ -4,14 +4,14 @@
 
 use crate::batch_json::{bad, InputError};
 use crate::sim::group::assignor::{Assignment, Subscription};
+use crate::sim::vec_map::{VecMap, VecSet};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// A parsed assignor input.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AssignInput {
     /// Partition count per topic (the metadata the leader sees).
-    pub partitions_per_topic: BTreeMap<String, u32>,
+    pub partitions_per_topic: VecMap<String, u32>,
     /// Members' subscriptions.
     pub members: Vec<Subscription>,
     /// Whether any member reported owned partitions (only the sticky assignors use them).
@@ -30,7 +30,7 @@ pub fn parse_input(v: &Value) -> Result<AssignInput, InputError> {
         .get("partitions_per_topic")
         .and_then(Value::as_object)
         .ok_or_else(|| bad("partitions_per_topic", "expected an object of topic → partition count"))?;
-    let mut partitions_per_topic = BTreeMap::new();
+    let mut partitions_per_topic = VecMap::new();
     for (t, n) in topics {
         let n = n
             .as_u64()
@@ -39,7 +39,7 @@ pub fn parse_input(v: &Value) -> Result<AssignInput, InputError> {
         partitions_per_topic.insert(t.clone(), n as u32);
     }
     let members = root.get("members").and_then(Value::as_array).ok_or_else(|| bad("members", "expected an array"))?;
-    let mut seen = BTreeSet::new();
+    let mut seen = VecSet::new();
     let mut out = AssignInput { partitions_per_topic, members: vec![], has_owned_partitions: false };
     for (i, m) in members.iter().enumerate() {
         let path = |k: &str| format!("members[{i}].{k}");

@@ -6,7 +6,7 @@ use crate::sim::protocol::Tp;
 use crate::sim::scenario::Scenario;
 use crate::sim::time::{SimDuration, SimTime};
 use crate::sim::trace::{BlockReason, TraceEvent, TraceKind};
-use std::collections::BTreeMap;
+use crate::sim::vec_map::VecMap;
 
 /// Buckets over the scenario's duration.
 pub const BUCKETS: usize = 200;
@@ -83,17 +83,17 @@ pub struct Metrics {
     latency: Vec<(u64, u32)>,
     wait_ns: Vec<u64>,
     consumed: Vec<u64>,
-    replication_factor: BTreeMap<Tp, usize>,
-    isr_size: BTreeMap<Tp, usize>,
-    high_watermark: BTreeMap<Tp, i64>,
-    next_read: BTreeMap<Tp, i64>,
+    replication_factor: VecMap<Tp, usize>,
+    isr_size: VecMap<Tp, usize>,
+    high_watermark: VecMap<Tp, i64>,
+    next_read: VecMap<Tp, i64>,
 }
 
 impl Metrics {
     /// Empty series for `scenario`.
     pub fn new(scenario: &Scenario) -> Metrics {
         let bucket = SimDuration::from_ns((scenario.duration_ms * 1_000_000 / BUCKETS as u64).max(1));
-        let mut replication_factor = BTreeMap::new();
+        let mut replication_factor = VecMap::new();
         for t in &scenario.topics {
             for p in 0..t.partitions {
                 let tp = Tp { topic: t.name.as_str().into(), partition: p };
@@ -108,9 +108,9 @@ impl Metrics {
             wait_ns: vec![0; BUCKETS],
             consumed: vec![0; BUCKETS],
             replication_factor,
-            isr_size: BTreeMap::new(),
-            high_watermark: BTreeMap::new(),
-            next_read: BTreeMap::new(),
+            isr_size: VecMap::new(),
+            high_watermark: VecMap::new(),
+            next_read: VecMap::new(),
         }
     }
 

@@ -7,8 +7,9 @@ use crate::sim::node::NodeId;
 use crate::sim::scenario::Scenario;
 use crate::sim::time::SimTime;
 use crate::sim::trace::{TraceEvent, TraceKind};
+use crate::sim::vec_map::VecMap;
 use crate::sim::{RunStop, Sim};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// How many recent events the log keeps.
 pub const LOG_EVENTS_MAX: usize = 400;
@@ -49,7 +50,7 @@ impl Flight {
 #[derive(Clone, Debug)]
 pub struct Playback {
     sim: Sim,
-    flights: BTreeMap<u64, Flight>,
+    flights: VecMap<u64, Flight>,
     log: VecDeque<TraceEvent>,
     end: SimTime,
     /// Every `InvariantViolated` event so far.
@@ -60,7 +61,7 @@ pub struct Playback {
     metrics: crate::metrics::Metrics,
     /// The latest storage events (rolls, retention deletions, truncations, compaction passes)
     /// per (broker, `topic-partition`).
-    storage: BTreeMap<(NodeId, String), VecDeque<TraceEvent>>,
+    storage: VecMap<(NodeId, String), VecDeque<TraceEvent>>,
 }
 
 /// Storage events kept per replica.
@@ -73,12 +74,12 @@ impl Playback {
         sim.set_halt_on_violation(true);
         Playback {
             sim,
-            flights: BTreeMap::new(),
+            flights: VecMap::new(),
             log: VecDeque::new(),
             end: SimTime::from_ms(scenario.duration_ms),
             violations: Vec::new(),
             kept: None,
-            storage: BTreeMap::new(),
+            storage: VecMap::new(),
             metrics: crate::metrics::Metrics::new(scenario),
         }
     }
@@ -248,12 +249,13 @@ mod tests {
 
     use super::*;
     use crate::scenario::{parse_json, HELLO_JSON};
+    use crate::sim::vec_map::VecSet;
 
     #[test]
     fn flights_are_exactly_the_messages_on_the_wire() {
         let s = parse_json(HELLO_JSON).unwrap();
         let mut p = Playback::new(&s, 1);
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = VecSet::new();
         for ms in 1..=1000 {
             p.advance_to(SimTime::from_ms(ms));
             for f in p.flights() {

@@ -3,9 +3,9 @@
 
 use crate::sim::check::AckedCheck;
 use crate::sim::collections::CollectMap;
+use crate::sim::vec_map::VecMap;
 use crate::sim::{ClusterView, MessageCounts, RunStop, Sim};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The machine-readable summary of a run.
@@ -26,22 +26,22 @@ pub struct RunSummary {
     /// Stable trace hash (16 hex digits).
     pub trace_hash: String,
     /// Messages sent, received and dropped per node.
-    pub messages: BTreeMap<String, MessageCounts>,
+    pub messages: VecMap<String, MessageCounts>,
     /// Per partition, as the leader sees it plus every replica's log end offset.
     pub partitions: Vec<PartitionSummary>,
     /// Final cluster state.
     pub cluster: ClusterView,
     /// Kafka's producer metrics per producer (averaged over the run).
-    pub producer_metrics: BTreeMap<String, BTreeMap<&'static str, f64>>,
+    pub producer_metrics: VecMap<String, VecMap<&'static str, f64>>,
     /// Safety checks at the end of the run: acknowledged records and those lost.
     pub checks: AckedCheck,
     /// Per broker (`broker-N`): liveness and Kafka's replica-manager gauges.
-    pub brokers: BTreeMap<String, BrokerSummary>,
+    pub brokers: VecMap<String, BrokerSummary>,
     /// Per consumer group: state, generation, protocol, members and their assignment,
     /// committed offsets and lag, as the group's coordinator holds them.
     pub groups: Vec<crate::sim::GroupView>,
     /// Per consumer (scenario id): records consumed and redelivered, group membership.
-    pub consumers: BTreeMap<String, ConsumerSummary>,
+    pub consumers: VecMap<String, ConsumerSummary>,
 }
 
 /// One consumer at the end of a run.
@@ -79,10 +79,10 @@ pub struct BrokerSummary {
     /// Kafka metrics: `LeaderCount` (partitions it leads), `UnderReplicatedPartitions` (led
     /// partitions whose ISR is smaller than the replica set), `RequestQueueSize`,
     /// `RequestQueueTimeMs` (average), `RequestHandlerAvgIdlePercent` (0–1), `RequestsHandled`.
-    pub metrics: BTreeMap<&'static str, f64>,
+    pub metrics: VecMap<&'static str, f64>,
 }
 
-fn broker_summaries(sim: &Sim, cluster: &ClusterView) -> BTreeMap<String, BrokerSummary> {
+fn broker_summaries(sim: &Sim, cluster: &ClusterView) -> VecMap<String, BrokerSummary> {
     let fenced = cluster.controller.as_ref().map(|c| c.fenced.clone()).unwrap_or_default();
     let elapsed = sim.now().saturating_since(crate::sim::time::SimTime::ZERO);
     cluster
@@ -97,7 +97,7 @@ fn broker_summaries(sim: &Sim, cluster: &ClusterView) -> BTreeMap<String, Broker
                     let under = led.iter().filter(|r| r.isr.len() < r.replicas.len()).count();
                     (broker.request_metrics(elapsed), led.len(), under)
                 }
-                _ => (BTreeMap::new(), 0, 0),
+                _ => (VecMap::new(), 0, 0),
             };
             metrics.insert("LeaderCount", led as f64);
             metrics.insert("UnderReplicatedPartitions", under as f64);
@@ -128,7 +128,7 @@ pub struct PartitionSummary {
     /// In-sync replicas as the leader knows them.
     pub isr: Vec<u16>,
     /// Log end offset per replica (`broker-N`), including crashed brokers' retained logs.
-    pub leo: BTreeMap<String, i64>,
+    pub leo: VecMap<String, i64>,
     /// The leader's high watermark (-1 without a leader).
     pub hw: i64,
     /// The leader's log start offset (-1 without a leader).
@@ -138,7 +138,7 @@ pub struct PartitionSummary {
 /// Groups the brokers' replicas by partition, sorted by topic then partition number; the
 /// leader is the live broker whose replica names itself leader (the highest epoch, if several).
 pub fn partition_summaries(cluster: &ClusterView) -> Vec<PartitionSummary> {
-    let mut by_tp: BTreeMap<(&str, u32), PartitionSummary> = BTreeMap::new();
+    let mut by_tp: VecMap<(&str, u32), PartitionSummary> = VecMap::new();
     for b in &cluster.brokers {
         for r in &b.replicas {
             let key = r.tp.rsplit_once('-').map_or((r.tp.as_str(), 0), |(t, p)| (t, p.parse().unwrap_or(0)));
@@ -148,7 +148,7 @@ pub fn partition_summaries(cluster: &ClusterView) -> Vec<PartitionSummary> {
                 leader_epoch: -1,
                 replicas: r.replicas.clone(),
                 isr: vec![],
-                leo: BTreeMap::new(),
+                leo: VecMap::new(),
                 hw: -1,
                 log_start_offset: -1,
             });

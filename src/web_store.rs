@@ -18,10 +18,10 @@
 
 use crate::sim::log::store::{MemSegmentStore, SegmentKey, SegmentStore, StoreError};
 use crate::sim::record::RecordBatch;
+use crate::sim::vec_map::VecMap;
 use idb::builder::ObjectStoreBuilder;
 use idb::{Database, KeyRange, Query, Transaction, TransactionMode};
 use js_sys::{Array, Uint8Array};
-use std::collections::BTreeMap;
 use std::ops::Range;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -54,7 +54,7 @@ pub struct IdbSegmentStore {
     pending: Vec<Pending>,
     /// Per segment, the queued `Put` that its next contiguous append extends (index into
     /// `pending`, end position): one chunk per segment per flush instead of one per batch.
-    open_chunks: BTreeMap<SegmentKey, (usize, u64)>,
+    open_chunks: VecMap<SegmentKey, (usize, u64)>,
 }
 
 fn js_err(e: impl std::fmt::Debug) -> StoreError {
@@ -120,7 +120,7 @@ impl IdbSegmentStore {
     pub async fn open(name: &str) -> Result<(IdbSegmentStore, Vec<Recovery>), StoreError> {
         let db = open_database(name).await?;
         let mut store =
-            IdbSegmentStore { db, memory: MemSegmentStore::new(), pending: vec![], open_chunks: BTreeMap::new() };
+            IdbSegmentStore { db, memory: MemSegmentStore::new(), pending: vec![], open_chunks: VecMap::new() };
         let recoveries = store.load().await?;
         store.flush().await?;
         Ok((store, recoveries))
@@ -131,7 +131,7 @@ impl IdbSegmentStore {
         let os = tx.object_store(OBJECT_STORE).map_err(js_err)?;
         let keys = os.get_all_keys(None, None).map_err(js_err)?.await.map_err(js_err)?;
         let values = os.get_all(None, None).map_err(js_err)?.await.map_err(js_err)?;
-        let mut segments: BTreeMap<SegmentKey, Vec<u8>> = BTreeMap::new();
+        let mut segments: VecMap<SegmentKey, Vec<u8>> = VecMap::new();
         for (k, v) in keys.iter().zip(values.iter()) {
             let Some((key, _position)) = parse_chunk_key(k) else { continue };
             let bytes = v.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec).unwrap_or_default();

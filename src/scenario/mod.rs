@@ -15,9 +15,9 @@ use crate::sim::rng::Ratio;
 pub use crate::sim::scenario::Scenario;
 use crate::sim::scenario::*;
 use crate::sim::time::{SimDuration, SimTime};
+use crate::sim::vec_map::{VecMap, VecSet};
 use crate::suggest::closest;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
 use walk::Obj;
 
 /// A scenario file error: the field path and what is wrong there.
@@ -263,7 +263,7 @@ fn known_topic(name: &str, path: &str, topics: &[TopicSpec]) -> Result<String> {
     Err(ScenarioError::new(path, format!("no topic {name:?}{hint}")))
 }
 
-fn client_id(obj: &mut Obj, seen: &mut BTreeSet<String>, fallback: String) -> Result<String> {
+fn client_id(obj: &mut Obj, seen: &mut VecSet<String>, fallback: String) -> Result<String> {
     let id = obj.opt_str("id")?.map(str::to_string).unwrap_or(fallback);
     if id.is_empty() || !seen.insert(id.clone()) {
         return Err(ScenarioError::new(obj.path_of("id"), format!("duplicate or empty id {id:?}")));
@@ -272,7 +272,7 @@ fn client_id(obj: &mut Obj, seen: &mut BTreeSet<String>, fallback: String) -> Re
 }
 
 fn parse_producers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ProducerSpec>> {
-    let mut seen = BTreeSet::new();
+    let mut seen = VecSet::new();
     let mut out = vec![];
     for (i, mut p) in root.opt_array_of_obj("producers")?.into_iter().enumerate() {
         let label = client_id(&mut p, &mut seen, format!("producer-{}", i + 1))?;
@@ -351,7 +351,7 @@ fn check_offsets_topic(broker_config: &Props, brokers: u16, consumers: &[Consume
 }
 
 fn parse_consumers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ConsumerSpec>> {
-    let mut seen = BTreeSet::new();
+    let mut seen = VecSet::new();
     let mut out = vec![];
     for (i, mut c) in root.opt_array_of_obj("consumers")?.into_iter().enumerate() {
         let label = client_id(&mut c, &mut seen, format!("consumer-{}", i + 1))?;
@@ -450,12 +450,12 @@ fn parse_app(c: &mut Obj, source: &ConsumerSource, config: &Props) -> Result<cra
 }
 
 /// `seek: {"orders-0": 100}`: where an assigned consumer starts (`KafkaConsumer.seek`).
-fn parse_seek(c: &mut Obj, source: &ConsumerSource) -> Result<BTreeMap<Tp, i64>> {
-    let Some(mut obj) = c.opt_obj("seek")? else { return Ok(BTreeMap::new()) };
+fn parse_seek(c: &mut Obj, source: &ConsumerSource) -> Result<VecMap<Tp, i64>> {
+    let Some(mut obj) = c.opt_obj("seek")? else { return Ok(VecMap::new()) };
     let ConsumerSource::Assigned(assigned) = source else {
         return Err(ScenarioError::new(c.path_of("seek"), "seek needs assigned partitions (not a group)"));
     };
-    let mut out = BTreeMap::new();
+    let mut out = VecMap::new();
     for tp in assigned {
         let key = tp.to_string();
         if let Some(offset) = obj.opt_u64(&key, 0, i64::MAX as u64)? {

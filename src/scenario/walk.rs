@@ -3,15 +3,15 @@
 
 use super::{Result, ScenarioError};
 use crate::sim::config::{Props, Scope};
+use crate::sim::vec_map::VecSet;
 use crate::suggest::closest;
 use serde_json::{Map, Value};
-use std::collections::BTreeSet;
 
 /// An object being read at `path`.
 pub(crate) struct Obj<'a> {
     path: String,
     map: &'a Map<String, Value>,
-    seen: BTreeSet<String>,
+    seen: VecSet<String>,
 }
 
 fn describe(v: &Value) -> &'static str {
@@ -40,7 +40,7 @@ pub(crate) fn scalar_text(v: &Value, path: &str) -> Result<String> {
 impl<'a> Obj<'a> {
     fn at(value: &'a Value, path: String) -> Result<Obj<'a>> {
         match value {
-            Value::Object(map) => Ok(Obj { path, map, seen: BTreeSet::new() }),
+            Value::Object(map) => Ok(Obj { path, map, seen: VecSet::new() }),
             other => Err(ScenarioError::new(
                 if path.is_empty() { "(root)".into() } else { path },
                 format!("expected an object, got {}", describe(other)),

@@ -12,9 +12,10 @@ use super::invariants::{Violation, ViolationKind};
 use super::node::NodeId;
 use super::protocol::Tp;
 use super::{Node, Sim};
+use crate::sim::vec_map::{VecMap, VecSet};
 use serde::Serialize;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Why an acknowledged record does not count as durable.
@@ -68,7 +69,7 @@ pub struct AckedCheck {
 /// (fingerprint), the copies beyond the number of times it was acknowledged (two producers may
 /// send equal records). Returns (all extra copies, those of records an idempotent producer
 /// acknowledged — only those break a promise).
-fn duplicates(records: &[(i64, u64, NodeId)], held: Option<&LeaderLog>, idempotent: &BTreeSet<NodeId>) -> (u64, u64) {
+fn duplicates(records: &[(i64, u64, NodeId)], held: Option<&LeaderLog>, idempotent: &VecSet<NodeId>) -> (u64, u64) {
     let Some(h) = held else { return (0, 0) };
     let mut acked: BTreeMap<u64, (u64, bool)> = BTreeMap::new();
     for (_, fingerprint, producer) in records {
@@ -94,7 +95,7 @@ fn duplicates(records: &[(i64, u64, NodeId)], held: Option<&LeaderLog>, idempote
 
 /// A leader's log as the loss check reads it.
 struct LeaderLog {
-    records: BTreeMap<i64, u64>,
+    records: VecMap<i64, u64>,
     log_start_offset: i64,
     log_end_offset: i64,
     compacted: bool,
@@ -105,12 +106,12 @@ struct LeaderLog {
 /// swarm seed's time).
 struct LeaderLogs<'a> {
     sim: &'a Sim,
-    decoded: RefCell<BTreeMap<Tp, Option<Rc<LeaderLog>>>>,
+    decoded: RefCell<VecMap<Tp, Option<Rc<LeaderLog>>>>,
 }
 
 impl<'a> LeaderLogs<'a> {
     fn new(sim: &'a Sim) -> LeaderLogs<'a> {
-        LeaderLogs { sim, decoded: RefCell::new(BTreeMap::new()) }
+        LeaderLogs { sim, decoded: RefCell::new(VecMap::new()) }
     }
 
     /// What `tp`'s committed leader holds, if it is up.
@@ -131,7 +132,7 @@ impl Sim {
     }
 
     /// Producers with `enable.idempotence`.
-    fn idempotent_producers(&self) -> BTreeSet<NodeId> {
+    fn idempotent_producers(&self) -> VecSet<NodeId> {
         self.node_ids()
             .filter(|id| matches!(self.node(*id), Some(Node::Producer(p)) if p.config().idempotence))
             .collect_set()
@@ -142,7 +143,7 @@ impl Sim {
     fn acked_check_parts(&self, leaders: &LeaderLogs) -> (AckedCheck, u64, u64) {
         let idempotent = self.idempotent_producers();
         let mut guarded_duplicates = 0;
-        let mut wanted: BTreeMap<Tp, Vec<(i64, u64, NodeId)>> = BTreeMap::new();
+        let mut wanted: VecMap<Tp, Vec<(i64, u64, NodeId)>> = VecMap::new();
         let mut check = AckedCheck::default();
         for id in self.node_ids() {
             if let Some(Node::Producer(p)) = self.node(id) {
@@ -182,8 +183,8 @@ impl Sim {
     }
 
     /// The highest acknowledged offset per partition.
-    pub fn acked_high_offsets(&self) -> BTreeMap<Tp, i64> {
-        let mut out: BTreeMap<Tp, i64> = BTreeMap::new();
+    pub fn acked_high_offsets(&self) -> VecMap<Tp, i64> {
+        let mut out: VecMap<Tp, i64> = VecMap::new();
         for id in self.node_ids() {
             if let Some(Node::Producer(p)) = self.node(id) {
                 for a in p.acked() {
@@ -199,11 +200,11 @@ impl Sim {
     /// sent earlier to the same partition (records lost since do not count: the loss check
     /// reports them).
     /// Returns (all, those of idempotent producers).
-    fn reordered(&self, idempotent: &BTreeSet<NodeId>, leaders: &LeaderLogs) -> (u64, u64) {
+    fn reordered(&self, idempotent: &VecSet<NodeId>, leaders: &LeaderLogs) -> (u64, u64) {
         let (mut out, mut guarded) = (0, 0);
         for id in self.node_ids() {
             let Some(Node::Producer(p)) = self.node(id) else { continue };
-            let mut by_tp: BTreeMap<u32, Vec<(u64, i64)>> = BTreeMap::new();
+            let mut by_tp: VecMap<u32, Vec<(u64, i64)>> = VecMap::new();
             for a in p.acked() {
                 let tp = p.acked_tp(a);
                 let held = leaders.get(&tp);
@@ -243,7 +244,7 @@ impl Sim {
         } else {
             format!("allowed by {}", allowed.join("; "))
         };
-        let mut per_tp: BTreeMap<&str, (u64, i64, i64)> = BTreeMap::new();
+        let mut per_tp: VecMap<&str, (u64, i64, i64)> = VecMap::new();
         for l in check.lost.iter().filter(|l| l.kind != LossKind::Unavailable) {
             let e = per_tp.entry(&l.tp).or_insert((0, l.offset, l.offset));
             *e = (e.0 + 1, e.1.min(l.offset), e.2.max(l.offset));
@@ -343,7 +344,7 @@ impl Sim {
     /// memory of long runs by retention instead of by the records sent. Duplicates are then
     /// counted among the records still held.
     pub fn prune_check_history(&mut self) {
-        let mut starts: BTreeMap<Tp, i64> = BTreeMap::new();
+        let mut starts: VecMap<Tp, i64> = VecMap::new();
         for id in self.node_ids() {
             let Some(Node::Broker(b)) = self.node(id) else { continue };
             for (tp, r) in b.replicas() {
@@ -428,7 +429,7 @@ pub fn loss_allowed_by(scenario: &super::scenario::Scenario) -> Vec<String> {
 /// The lowest offset below `end` at which `theirs` (a replica's `(offset, fingerprint)` pairs)
 /// holds a record other than the leader's `held`; offsets the leader no longer holds do not
 /// count. Order is not assumed: this checks logs that may be wrong.
-fn first_mismatch(theirs: impl Iterator<Item = (i64, u64)>, end: i64, held: &BTreeMap<i64, u64>) -> Option<i64> {
+fn first_mismatch(theirs: impl Iterator<Item = (i64, u64)>, end: i64, held: &VecMap<i64, u64>) -> Option<i64> {
     theirs.filter(|(o, f)| *o < end && held.get(o).is_some_and(|mine| mine != f)).map(|(o, _)| o).min()
 }
 
@@ -438,11 +439,11 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::first_mismatch;
-    use std::collections::BTreeMap;
+    use crate::sim::vec_map::VecMap;
 
     #[test]
     fn log_matching_reports_the_lowest_differing_offset_below_the_end() {
-        let held: BTreeMap<i64, u64> = [(3, 30), (4, 40), (5, 50), (6, 60)].into_iter().collect();
+        let held: VecMap<i64, u64> = [(3, 30), (4, 40), (5, 50), (6, 60)].into_iter().collect();
         let same = [(3, 30), (4, 40), (5, 50), (6, 60)];
         assert_eq!(first_mismatch(same.into_iter(), 7, &held), None);
         // 6 differs but is not below the end; 2 differs but the leader no longer holds it.

@@ -11,7 +11,7 @@ use super::group::assignor::Assignor;
 use super::log::{CleanupPolicy, LogConfig};
 use super::protocol::Acks;
 use super::time::SimDuration;
-use std::collections::BTreeMap;
+use crate::sim::vec_map::VecMap;
 
 /// Where a property applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -308,13 +308,13 @@ pub enum PropertyError {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Props {
     scope: Option<Scope>,
-    values: BTreeMap<String, String>,
+    values: VecMap<String, String>,
 }
 
 impl Props {
     /// No properties set: every default applies.
     pub fn empty(scope: Scope) -> Props {
-        Props { scope: Some(scope), values: BTreeMap::new() }
+        Props { scope: Some(scope), values: VecMap::new() }
     }
 
     /// Sets `name = value` after checking that Kafka knows it, the model honours it, and the

@@ -25,7 +25,8 @@ use super::node::{Ctx, NodeId, Timer};
 use super::protocol::*;
 use super::time::{SimDuration, SimTime};
 use super::trace::TraceKind;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use crate::sim::vec_map::{VecMap, VecSet};
+use std::collections::VecDeque;
 
 /// Counters for the run summary.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -112,7 +113,7 @@ struct Membership {
     protocol: Option<String>,
     state: MemberState,
     need_rejoin: bool,
-    requests: BTreeMap<u64, GroupRequest>,
+    requests: VecMap<u64, GroupRequest>,
 }
 
 impl Membership {
@@ -146,30 +147,30 @@ pub struct Consumer {
     app_behaviour: AppBehaviour,
     group: Option<Membership>,
     /// Partition count of every topic (the group leader's metadata for the assignor).
-    partitions_per_topic: BTreeMap<String, u32>,
+    partitions_per_topic: VecMap<String, u32>,
     /// Partition → its leader broker (subscribed or assigned topics).
-    leaders: BTreeMap<Tp, u16>,
+    leaders: VecMap<Tp, u16>,
     /// Partitions this consumer reads now.
-    assigned: BTreeSet<Tp>,
+    assigned: VecSet<Tp>,
     /// Assign mode: the partitions it was given.
     manual: Vec<Tp>,
     /// Assign mode: `seek` offsets.
-    seeks: BTreeMap<Tp, i64>,
+    seeks: VecMap<Tp, i64>,
     /// Next offset `poll()` returns, per partition (the consumer's position).
-    positions: BTreeMap<Tp, i64>,
+    positions: VecMap<Tp, i64>,
     /// Next offset to fetch (positions plus what is buffered).
-    fetch_positions: BTreeMap<Tp, i64>,
+    fetch_positions: VecMap<Tp, i64>,
     /// Fetched records not yet returned by `poll()` (their offsets).
-    buffer: BTreeMap<Tp, VecDeque<(i64, u64)>>,
+    buffer: VecMap<Tp, VecDeque<(i64, u64)>>,
     /// What `poll()` returned, per partition: (offset, record fingerprint), in order — the
     /// consistent-read checker's evidence (kept across crashes: it is the application's output).
-    returned: BTreeMap<Tp, Vec<(i64, u64)>>,
+    returned: VecMap<Tp, Vec<(i64, u64)>>,
     /// Partitions without a committed offset under `auto.offset.reset=none`.
-    no_offset: BTreeSet<Tp>,
+    no_offset: VecSet<Tp>,
     /// The high watermark each partition's last fetch response reported.
-    high_watermarks: BTreeMap<Tp, i64>,
+    high_watermarks: VecMap<Tp, i64>,
     /// Broker → (correlation id, partitions) of the outstanding fetch.
-    in_flight: BTreeMap<u16, (u64, Vec<Tp>)>,
+    in_flight: VecMap<u16, (u64, Vec<Tp>)>,
     bootstrap: Vec<u16>,
     metadata_in_flight: Option<(u64, u16)>,
     metadata_next: usize,
@@ -199,11 +200,11 @@ pub struct ConsumerSetup {
     /// Assign mode: partitions and their `seek` offsets.
     pub assign: Vec<Tp>,
     /// Assign mode: `seek` offsets.
-    pub seeks: BTreeMap<Tp, i64>,
+    pub seeks: VecMap<Tp, i64>,
     /// Every partition of the topics it may read → its first leader.
-    pub leaders: BTreeMap<Tp, u16>,
+    pub leaders: VecMap<Tp, u16>,
     /// Partition count per topic (all topics).
-    pub partitions_per_topic: BTreeMap<String, u32>,
+    pub partitions_per_topic: VecMap<String, u32>,
     /// Brokers to ask for metadata.
     pub bootstrap: Vec<u16>,
     /// When it starts polling.
@@ -225,7 +226,7 @@ impl Consumer {
             protocol: None,
             state: MemberState::Unjoined,
             need_rejoin: true,
-            requests: BTreeMap::new(),
+            requests: VecMap::new(),
         });
         Consumer {
             config: setup.config,
@@ -233,16 +234,16 @@ impl Consumer {
             group,
             partitions_per_topic: setup.partitions_per_topic,
             leaders: setup.leaders,
-            assigned: BTreeSet::new(),
+            assigned: VecSet::new(),
             manual: setup.assign,
             seeks: setup.seeks,
-            positions: BTreeMap::new(),
-            fetch_positions: BTreeMap::new(),
-            buffer: BTreeMap::new(),
-            returned: BTreeMap::new(),
-            no_offset: BTreeSet::new(),
-            high_watermarks: BTreeMap::new(),
-            in_flight: BTreeMap::new(),
+            positions: VecMap::new(),
+            fetch_positions: VecMap::new(),
+            buffer: VecMap::new(),
+            returned: VecMap::new(),
+            no_offset: VecSet::new(),
+            high_watermarks: VecMap::new(),
+            in_flight: VecMap::new(),
             bootstrap: setup.bootstrap,
             metadata_in_flight: None,
             metadata_next: 0,
@@ -268,12 +269,12 @@ impl Consumer {
     }
 
     /// Position (next offset `poll()` returns) per partition.
-    pub fn positions(&self) -> &BTreeMap<Tp, i64> {
+    pub fn positions(&self) -> &VecMap<Tp, i64> {
         &self.positions
     }
 
     /// Partitions it reads now.
-    pub fn assignment(&self) -> &BTreeSet<Tp> {
+    pub fn assignment(&self) -> &VecSet<Tp> {
         &self.assigned
     }
 
@@ -293,7 +294,7 @@ impl Consumer {
     }
 
     /// `records-lag` per assigned partition: the last fetched high watermark minus the position.
-    pub fn lag(&self) -> BTreeMap<Tp, i64> {
+    pub fn lag(&self) -> VecMap<Tp, i64> {
         self.assigned
             .iter()
             .filter_map(|tp| {
@@ -305,12 +306,12 @@ impl Consumer {
 
     /// Every record `poll()` returned: (offset, fingerprint) per partition, in order, except
     /// those pruned by [`Consumer::prune_returned`].
-    pub fn returned(&self) -> &BTreeMap<Tp, Vec<(i64, u64)>> {
+    pub fn returned(&self) -> &VecMap<Tp, Vec<(i64, u64)>> {
         &self.returned
     }
 
     /// Forgets returned records below `below[tp]` (gone from every replica by retention).
-    pub fn prune_returned(&mut self, below: &BTreeMap<Tp, i64>) {
+    pub fn prune_returned(&mut self, below: &VecMap<Tp, i64>) {
         for (tp, records) in &mut self.returned {
             if let Some(start) = below.get(tp) {
                 records.retain(|(offset, _)| offset >= start);
@@ -790,9 +791,8 @@ impl Consumer {
             Some("cooperative-sticky") => Assignor::CooperativeSticky,
             _ => Assignor::Range,
         };
-        let wanted: BTreeSet<&str> =
-            resp.members.iter().flat_map(|m| m.topics.iter().map(String::as_str)).collect_set();
-        let partitions: BTreeMap<String, u32> = self
+        let wanted: VecSet<&str> = resp.members.iter().flat_map(|m| m.topics.iter().map(String::as_str)).collect_set();
+        let partitions: VecMap<String, u32> = self
             .partitions_per_topic
             .iter()
             .filter(|(t, _)| wanted.contains(t.as_str()))
@@ -808,7 +808,7 @@ impl Consumer {
         if error != ErrorCode::None {
             return self.on_group_error(ctx, "SyncGroup", error);
         }
-        let new: BTreeSet<Tp> = assignment.into_iter().collect_set();
+        let new: VecSet<Tp> = assignment.into_iter().collect_set();
         let revoked: Vec<Tp> = self.assigned.difference(&new).cloned().collect();
         let added: Vec<Tp> = new.difference(&self.assigned).cloned().collect();
         if !revoked.is_empty() {
@@ -1137,8 +1137,8 @@ impl Consumer {
     }
 
     /// Assigned partitions ready to fetch (a known position, nothing buffered), by leader.
-    fn fetchable(&self) -> BTreeMap<u16, Vec<Tp>> {
-        let mut out: BTreeMap<u16, Vec<Tp>> = BTreeMap::new();
+    fn fetchable(&self) -> VecMap<u16, Vec<Tp>> {
+        let mut out: VecMap<u16, Vec<Tp>> = VecMap::new();
         for tp in &self.assigned {
             let ready =
                 self.fetch_positions.contains_key(tp) && !self.buffer.contains_key(tp) && !self.no_offset.contains(tp);

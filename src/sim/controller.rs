@@ -17,7 +17,7 @@ use super::node::{Ctx, NodeId, Timer};
 use super::protocol::*;
 use super::time::SimTime;
 use super::trace::{ElectionKind, TraceKind};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::sim::vec_map::{VecMap, VecSet};
 
 /// The controller's record of one broker.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,9 +36,9 @@ pub struct Registration {
 #[derive(Clone, Debug)]
 pub struct Controller {
     config: ControllerConfig,
-    brokers: BTreeMap<u16, Registration>,
-    partitions: BTreeMap<Tp, PartitionState>,
-    unclean_by_topic: BTreeMap<TopicName, bool>,
+    brokers: VecMap<u16, Registration>,
+    partitions: VecMap<Tp, PartitionState>,
+    unclean_by_topic: VecMap<TopicName, bool>,
     metadata_offset: u64,
     next_broker_epoch: i64,
     session_check_at: Option<SimTime>,
@@ -65,7 +65,7 @@ impl Controller {
             config,
             brokers,
             partitions: partitions.into_iter().map(|p| (p.tp.clone(), p)).collect_map(),
-            unclean_by_topic: BTreeMap::new(),
+            unclean_by_topic: VecMap::new(),
             metadata_offset: 0,
             next_broker_epoch,
             session_check_at: None,
@@ -73,12 +73,12 @@ impl Controller {
     }
 
     /// Committed partition states.
-    pub fn partitions(&self) -> &BTreeMap<Tp, PartitionState> {
+    pub fn partitions(&self) -> &VecMap<Tp, PartitionState> {
         &self.partitions
     }
 
     /// Broker registrations.
-    pub fn brokers(&self) -> &BTreeMap<u16, Registration> {
+    pub fn brokers(&self) -> &VecMap<u16, Registration> {
         &self.brokers
     }
 
@@ -341,7 +341,7 @@ impl Controller {
         if proposal.leader_epoch != current.leader_epoch {
             return (ErrorCode::FencedLeaderEpoch, None);
         }
-        let proposed: BTreeSet<u16> = proposal.isr.iter().copied().collect_set();
+        let proposed: VecSet<u16> = proposal.isr.iter().copied().collect_set();
         if proposal.partition_epoch != current.partition_epoch {
             // A retry of a change already committed is answered with the committed state.
             let same = current.isr.iter().copied().collect_set() == proposed;

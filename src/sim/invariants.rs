@@ -21,8 +21,8 @@ use super::group::coordinator::GroupState;
 use super::protocol::Tp;
 use super::time::{SimDuration, SimTime};
 use super::trace::{ElectionKind, TraceEvent, TraceKind};
+use crate::sim::vec_map::{VecMap, VecSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// Which rule broke.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -73,23 +73,23 @@ pub struct Violation {
 #[derive(Clone, Debug, Default)]
 pub struct Invariants {
     /// (partition, leader epoch) → the broker that became leader in it.
-    epoch_leaders: BTreeMap<(Tp, i32), u16>,
+    epoch_leaders: VecMap<(Tp, i32), u16>,
     /// (broker, partition) → leader epoch while that broker leads it.
-    leading: BTreeMap<(u16, Tp), i32>,
+    leading: VecMap<(u16, Tp), i32>,
     /// (broker, partition) → its HW as last advanced.
-    hw: BTreeMap<(u16, Tp), i64>,
+    hw: VecMap<(u16, Tp), i64>,
     /// Partition → the highest HW a leader reached (what a clean election must keep).
-    committed_hw: BTreeMap<Tp, (i64, u16)>,
+    committed_hw: VecMap<Tp, (i64, u16)>,
     /// (partition, leader epoch) → how the controller elected that leader.
-    elections: BTreeMap<(Tp, i32), ElectionKind>,
+    elections: VecMap<(Tp, i32), ElectionKind>,
     /// Group → (generation, when it started), as the trace last showed it.
-    generations: BTreeMap<String, (i32, SimTime)>,
+    generations: VecMap<String, (i32, SimTime)>,
     /// Group → the highest generation that reached Stable (stored), and when.
-    stable_generations: BTreeMap<String, (i32, SimTime)>,
+    stable_generations: VecMap<String, (i32, SimTime)>,
     /// Group → the partitions its members subscribe to.
-    subscribed: BTreeMap<String, BTreeSet<Tp>>,
+    subscribed: VecMap<String, VecSet<Tp>>,
     /// Group → the protocol (assignor) of its current generation.
-    protocols: BTreeMap<String, String>,
+    protocols: VecMap<String, String>,
     /// How long an accepted commit may take to replicate.
     commit_timeout: SimDuration,
     violations: Vec<Violation>,
@@ -97,7 +97,7 @@ pub struct Invariants {
 
 impl Invariants {
     /// Checkers for a cluster whose groups subscribe to `subscribed`.
-    pub fn new(subscribed: BTreeMap<String, BTreeSet<Tp>>, commit_timeout: SimDuration) -> Invariants {
+    pub fn new(subscribed: VecMap<String, VecSet<Tp>>, commit_timeout: SimDuration) -> Invariants {
         Invariants { subscribed, commit_timeout, ..Default::default() }
     }
 
@@ -255,7 +255,7 @@ impl Invariants {
     }
 
     fn assignment(&mut self, e: &TraceEvent, group: &str, generation: i32, assignment: &[(String, Vec<Tp>)]) {
-        let mut owners: BTreeMap<&Tp, Vec<&str>> = BTreeMap::new();
+        let mut owners: VecMap<&Tp, Vec<&str>> = VecMap::new();
         for (member, tps) in assignment {
             for tp in tps {
                 owners.entry(tp).or_default().push(member);
@@ -311,7 +311,7 @@ mod tests {
     }
 
     fn checker() -> Invariants {
-        let subscribed = BTreeMap::from([("g".to_string(), (0..2).map(tp).collect())]);
+        let subscribed = VecMap::from([("g".to_string(), (0..2).map(tp).collect())]);
         Invariants::new(subscribed, SimDuration::from_ms(5000))
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Nothing in here reads a clock, draws ambient randomness, touches the browser, awaits or spawns
 //! a thread. Time is an input, one `u64` seed is forked per subsystem, and every iteration order
-//! is defined (`BTreeMap`, sorted vectors). Same scenario + seed ⇒ same trace, natively and in
+//! is defined (`VecMap`, sorted vectors). Same scenario + seed ⇒ same trace, natively and in
 //! wasm.
 //!
 //! The driver API follows one rule: after every mutation ([`Sim::handle_input`], [`Sim::step`],
@@ -40,11 +40,13 @@ pub mod stable_hash;
 pub mod storage_view;
 pub mod time;
 pub mod trace;
+pub mod vec_map;
 mod view;
 pub mod why;
 
 pub use view::*;
 
+use crate::sim::vec_map::{VecMap, VecSet};
 use broker::{replicas_for_broker, Broker, TopicLayout};
 use collections::CollectMap;
 use config::{
@@ -60,7 +62,6 @@ use protocol::{Message, PartitionState, Tp};
 use queue::EventQueue;
 use rng::SimRng;
 use scenario::{assign_replicas, Action, ConfigTarget, ConsumerSource, CrashKind, Scenario};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::SimTime;
 use trace::{TraceEvent, TraceHasher, TraceKind};
@@ -185,7 +186,7 @@ pub struct Sim {
     now: SimTime,
     queue: EventQueue<Event>,
     net: Network,
-    nodes: BTreeMap<NodeId, Slot>,
+    nodes: VecMap<NodeId, Slot>,
     /// The handlers' outbox, reused by every event (see [`Sim::with_node`]); empty between
     /// events.
     outbox: Outbox,
@@ -195,18 +196,18 @@ pub struct Sim {
     trace_out: Vec<TraceEvent>,
     msg_id_next: u64,
     steps: u64,
-    counts: BTreeMap<NodeId, MessageCounts>,
-    topic_props: BTreeMap<String, Props>,
+    counts: VecMap<NodeId, MessageCounts>,
+    topic_props: VecMap<String, Props>,
     /// Messages waiting on a cut link, per directed link, oldest first: a cut stalls a TCP
     /// connection (retransmissions fail) rather than losing what was sent.
-    held: BTreeMap<(NodeId, NodeId), Vec<HeldMessage>>,
+    held: VecMap<(NodeId, NodeId), Vec<HeldMessage>>,
     /// Topics the cluster creates itself (`__consumer_offsets` when a group exists).
     internal_topics: Vec<scenario::TopicSpec>,
     /// Per group (or per assigned consumer), per partition: the highest offset any member has
     /// returned to its application, for counting redeliveries.
-    delivered: BTreeMap<(String, Tp), i64>,
+    delivered: VecMap<(String, Tp), i64>,
     /// Records returned again after an earlier delivery, per consumer.
-    redelivered: BTreeMap<NodeId, u64>,
+    redelivered: VecMap<NodeId, u64>,
     /// The safety checkers, fed every recorded event.
     invariants: invariants::Invariants,
     /// Stop [`Sim::run_until`] right after an event that breaks a safety rule (the viewer
@@ -233,7 +234,7 @@ impl Sim {
             now: SimTime::ZERO,
             queue: EventQueue::default(),
             net,
-            nodes: BTreeMap::new(),
+            nodes: VecMap::new(),
             outbox: Outbox::default(),
             trace_seq: 0,
             hasher: TraceHasher::default(),
@@ -241,12 +242,12 @@ impl Sim {
             trace_out: Vec::new(),
             msg_id_next: 0,
             steps: 0,
-            counts: BTreeMap::new(),
-            topic_props: BTreeMap::new(),
-            held: BTreeMap::new(),
+            counts: VecMap::new(),
+            topic_props: VecMap::new(),
+            held: VecMap::new(),
             internal_topics: internal_topics(scenario),
-            delivered: BTreeMap::new(),
-            redelivered: BTreeMap::new(),
+            delivered: VecMap::new(),
+            redelivered: VecMap::new(),
             invariants: invariants::Invariants::new(
                 subscriptions(scenario),
                 CoordinatorConfig::from_props(&scenario.broker_config).commit_timeout,
@@ -334,7 +335,7 @@ impl Sim {
             let producer = Producer::new(config, p.workload.clone(), cluster.clone(), root.fork(&id.to_string()));
             self.insert(id, Node::Producer(Box::new(producer)), p.label.clone(), p.config.clone());
         }
-        let partitions_per_topic: BTreeMap<String, u32> =
+        let partitions_per_topic: VecMap<String, u32> =
             s.topics.iter().map(|t| (t.name.clone(), t.partitions)).collect_map();
         for (i, c) in s.consumers.iter().enumerate() {
             let id = NodeId::consumer(i as u16 + 1);
@@ -406,7 +407,7 @@ impl Sim {
     }
 
     /// Message counters per node.
-    pub fn message_counts(&self) -> &BTreeMap<NodeId, MessageCounts> {
+    pub fn message_counts(&self) -> &VecMap<NodeId, MessageCounts> {
         &self.counts
     }
 
@@ -508,7 +509,7 @@ impl Sim {
     }
 
     /// Per group (or assigned consumer) and partition: the highest offset returned by `poll()`.
-    pub fn delivered(&self) -> &BTreeMap<(String, Tp), i64> {
+    pub fn delivered(&self) -> &VecMap<(String, Tp), i64> {
         &self.delivered
     }
 
@@ -1048,8 +1049,8 @@ fn internal_topics(s: &Scenario) -> Vec<scenario::TopicSpec> {
 }
 
 /// Each group → every partition of the topics its members subscribe to.
-fn subscriptions(s: &Scenario) -> BTreeMap<String, std::collections::BTreeSet<Tp>> {
-    let mut out: BTreeMap<String, std::collections::BTreeSet<Tp>> = BTreeMap::new();
+fn subscriptions(s: &Scenario) -> VecMap<String, VecSet<Tp>> {
+    let mut out: VecMap<String, VecSet<Tp>> = VecMap::new();
     for c in &s.consumers {
         if let ConsumerSource::Group(g) = &c.source {
             let set = out.entry(g.clone()).or_default();
@@ -1092,8 +1093,8 @@ fn initial_partition_states(layouts: &[TopicLayout]) -> Vec<PartitionState> {
         .collect()
 }
 
-fn consumer_leaders(layouts: &[TopicLayout], source: &ConsumerSource, topics: &[String]) -> BTreeMap<Tp, u16> {
-    let all: BTreeMap<Tp, u16> = layouts
+fn consumer_leaders(layouts: &[TopicLayout], source: &ConsumerSource, topics: &[String]) -> VecMap<Tp, u16> {
+    let all: VecMap<Tp, u16> = layouts
         .iter()
         .flat_map(|t| t.replicas.iter().enumerate().map(move |(p, r)| (Tp::new(&t.name, p as u32), r[0])))
         .collect_map();

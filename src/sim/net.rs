@@ -13,8 +13,8 @@
 use super::node::NodeId;
 use super::rng::{Ratio, SimRng};
 use super::time::{SimDuration, SimTime};
+use crate::sim::vec_map::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// Behaviour of one directed link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,16 +60,16 @@ pub enum Transit {
 #[derive(Clone, Debug)]
 pub struct Network {
     default_link: LinkConfig,
-    links: BTreeMap<(NodeId, NodeId), LinkConfig>,
-    cut: BTreeSet<(NodeId, NodeId)>,
-    last_arrival: BTreeMap<(NodeId, NodeId), SimTime>,
+    links: VecMap<(NodeId, NodeId), LinkConfig>,
+    cut: VecSet<(NodeId, NodeId)>,
+    last_arrival: VecMap<(NodeId, NodeId), SimTime>,
     rng: SimRng,
 }
 
 impl Network {
     /// A fully connected network where every link behaves like `default_link`.
     pub fn new(default_link: LinkConfig, rng: SimRng) -> Network {
-        Network { default_link, links: BTreeMap::new(), cut: BTreeSet::new(), last_arrival: BTreeMap::new(), rng }
+        Network { default_link, links: VecMap::new(), cut: VecSet::new(), last_arrival: VecMap::new(), rng }
     }
 
     /// The configuration of the directed link `from → to`.
@@ -169,7 +169,7 @@ mod tests {
             LinkConfig { latency: SimDuration::from_ms(5), jitter: SimDuration::from_ms(5), ..LinkConfig::default() };
         n.configure(A, B, jittery);
         let mut last = SimTime::ZERO;
-        let mut distinct = BTreeSet::new();
+        let mut distinct = VecSet::new();
         for i in 0..200 {
             let now = SimTime::from_us(i * 100);
             let Transit::Deliver(at) = n.transmit(now, A, B) else { panic!("dropped") };

@@ -3,7 +3,8 @@
 
 use super::protocol::ErrorCode;
 use super::record::BatchHeader;
-use std::collections::{BTreeMap, VecDeque};
+use crate::sim::vec_map::VecMap;
+use std::collections::VecDeque;
 
 /// Kafka's `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`.
 pub const BATCHES_RETAINED: usize = 5;
@@ -40,7 +41,7 @@ pub enum Check {
 /// Producer state of one partition.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProducerStates {
-    entries: BTreeMap<i64, ProducerEntry>,
+    entries: VecMap<i64, ProducerEntry>,
 }
 
 fn in_sequence(last: i32, next: i32) -> bool {

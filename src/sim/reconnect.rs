@@ -4,12 +4,12 @@
 //! (Kafka adds ±20 % jitter; the model does not). A successful response clears it.
 
 use super::time::{SimDuration, SimTime};
-use std::collections::BTreeMap;
+use crate::sim::vec_map::VecMap;
 
 /// Per broker: consecutive failures and when the last one happened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReconnectBackoff {
-    failures: BTreeMap<u16, (u32, SimTime)>,
+    failures: VecMap<u16, (u32, SimTime)>,
 }
 
 impl ReconnectBackoff {

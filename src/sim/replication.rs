@@ -2,7 +2,7 @@
 //! epoch cache. Free functions over plain data, so they are tested against Kafka's vectors and
 //! reused by the broker.
 
-use std::collections::BTreeMap;
+use crate::sim::vec_map::VecMap;
 
 /// What the leader knows about one remote replica when it recomputes the HW.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +79,7 @@ pub const UNDEFINED_EPOCH_OFFSET: i64 = -1;
 /// Kafka's `LeaderEpochFileCache`: for each leader epoch, the first offset written in it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LeaderEpochCache {
-    epochs: BTreeMap<i32, i64>,
+    epochs: VecMap<i32, i64>,
 }
 
 impl LeaderEpochCache {

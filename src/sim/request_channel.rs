@@ -19,7 +19,8 @@
 use super::node::NodeId;
 use super::protocol::Message;
 use super::time::{SimDuration, SimTime};
-use std::collections::{BTreeSet, VecDeque};
+use crate::sim::vec_map::VecSet;
+use std::collections::VecDeque;
 
 /// A request on its way through the broker.
 #[derive(Clone, Debug)]
@@ -51,7 +52,7 @@ pub struct RequestChannel {
     queue: VecDeque<Request>,
     unread: VecDeque<Request>,
     /// Muted connections: (client, whether it is the client's coordinator connection).
-    muted: BTreeSet<(NodeId, bool)>,
+    muted: VecSet<(NodeId, bool)>,
     busy: u32,
     stats: RequestStats,
 }

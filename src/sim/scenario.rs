@@ -7,6 +7,7 @@ use super::node::NodeId;
 use super::protocol::Tp;
 use super::time::SimDuration;
 use super::time::SimTime;
+use crate::sim::vec_map::VecMap;
 use std::fmt::Write;
 
 /// A scenario after validation.
@@ -206,7 +207,7 @@ pub struct ConsumerSpec {
     pub stop_ms: Option<u64>,
     /// Assigned mode: the offset to start each partition at (`seek`); others follow
     /// `auto.offset.reset`.
-    pub seek: std::collections::BTreeMap<Tp, i64>,
+    pub seek: VecMap<Tp, i64>,
     /// The application: processing time per record and manual commits.
     pub app: super::consumer::AppBehaviour,
 }

@@ -6,8 +6,8 @@ use super::collections::{CollectMap, CollectSet};
 use super::group::coordinator::CoordinatorConfig;
 use super::node::NodeId;
 use super::{Node, Sim};
+use crate::sim::vec_map::{VecMap, VecSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// One partition replica as a broker holds it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -262,7 +262,7 @@ pub struct ClusterView {
 
 impl ClusterView {
     /// The HW of every partition as its live leader holds it (`topic-partition` → HW).
-    pub fn leader_high_watermarks(&self) -> BTreeMap<&str, i64> {
+    pub fn leader_high_watermarks(&self) -> VecMap<&str, i64> {
         self.brokers
             .iter()
             .flat_map(|b| b.replicas.iter().filter(move |r| b.alive && r.leader == Some(b.id.number)))
@@ -303,12 +303,12 @@ impl Sim {
     }
 
     /// `__consumer_offsets` partitions worth showing: those coordinating a scenario's group.
-    fn shown_offsets_partitions(&self) -> BTreeSet<String> {
+    fn shown_offsets_partitions(&self) -> VecSet<String> {
         self.group_ids().map(|g| format!("{OFFSETS_TOPIC}-{}", self.offsets_partition(&g))).collect_set()
     }
 
     fn group_ids(&self) -> impl Iterator<Item = String> + '_ {
-        let ids: BTreeSet<String> = self
+        let ids: VecSet<String> = self
             .scenario()
             .consumers
             .iter()
@@ -356,14 +356,14 @@ impl Sim {
                     Some(Node::Broker(b)) => b.group_coordinator().groups().get(&group).map(|g| (id.number, g.clone())),
                     _ => None,
                 });
-            let topics: BTreeSet<String> = self
+            let topics: VecSet<String> = self
                 .scenario()
                 .consumers
                 .iter()
                 .filter(|c| matches!(&c.source, super::scenario::ConsumerSource::Group(g) if *g == group))
                 .flat_map(|c| c.topics.iter().cloned())
                 .collect_set();
-            let committed: BTreeMap<String, i64> = found
+            let committed: VecMap<String, i64> = found
                 .as_ref()
                 .map(|(_, g)| g.offsets.iter().map(|(tp, o)| (tp.to_string(), *o)).collect_map())
                 .unwrap_or_default();
@@ -408,11 +408,11 @@ impl Sim {
 }
 
 /// Internal partitions are left out unless they coordinate a group of the scenario.
-fn shown(tp: &str, offsets_shown: &BTreeSet<String>) -> bool {
+fn shown(tp: &str, offsets_shown: &VecSet<String>) -> bool {
     !tp.starts_with(OFFSETS_TOPIC) || offsets_shown.contains(tp)
 }
 
-fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker, offsets_shown: &BTreeSet<String>) -> BrokerView {
+fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker, offsets_shown: &VecSet<String>) -> BrokerView {
     let replicas = b
         .replicas()
         .iter()
@@ -443,7 +443,7 @@ fn broker_view(id: NodeId, alive: bool, b: &super::broker::Broker, offsets_shown
     }
 }
 
-fn controller_view(id: NodeId, c: &super::controller::Controller, offsets_shown: &BTreeSet<String>) -> ControllerView {
+fn controller_view(id: NodeId, c: &super::controller::Controller, offsets_shown: &VecSet<String>) -> ControllerView {
     ControllerView {
         id,
         metadata_offset: c.metadata_offset(),

@@ -1,8 +1,8 @@
 //! Where nodes sit on the canvas (a 1000 × 560 SVG view box).
 
 use crate::sim::node::NodeId;
+use crate::sim::vec_map::VecMap;
 use crate::sim::ClusterView;
-use std::collections::BTreeMap;
 
 /// Canvas width in view-box units.
 pub const WIDTH: f64 = 1000.0;
@@ -26,8 +26,8 @@ pub fn broker_height(rows: usize) -> f64 {
 
 /// Centre of every node: producers left, brokers on a ring in the middle, consumers right, the
 /// controller inside a ring of three (top left otherwise).
-pub fn positions(view: &ClusterView) -> BTreeMap<NodeId, (f64, f64)> {
-    let mut out = BTreeMap::new();
+pub fn positions(view: &ClusterView) -> VecMap<NodeId, (f64, f64)> {
+    let mut out = VecMap::new();
     let column = |count: usize, i: usize| HEIGHT * (i as f64 + 1.0) / (count as f64 + 1.0);
     for (i, p) in view.producers.iter().enumerate() {
         out.insert(p.id, (CLIENT_W / 2.0 + 16.0, column(view.producers.len(), i)));

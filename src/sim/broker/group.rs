@@ -11,13 +11,14 @@ use crate::sim::protocol::{ErrorCode, Message, Record, RecordBatch, Tp};
 use crate::sim::record::batch::BatchSpec;
 use crate::sim::rng::SimRng;
 use crate::sim::trace::{AppendRole, TraceKind};
+use crate::sim::vec_map::VecMap;
 
 /// The internal topic holding group metadata and committed offsets.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
 /// Appends coordinator records to this broker's leader replicas of `__consumer_offsets`.
 struct Appender<'a> {
-    broker: &'a mut std::collections::BTreeMap<Tp, super::Replica>,
+    broker: &'a mut VecMap<Tp, super::Replica>,
     me: u16,
     touched: Vec<Tp>,
 }

@@ -38,7 +38,7 @@ use super::scenario::ServiceTime;
 use super::time::{SimDuration, SimTime};
 use super::trace::{AppendRole, TraceKind};
 use crate::sim::collections::{CollectMap, CollectSet};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::sim::vec_map::{VecMap, VecSet};
 
 /// The leader's view of one follower.
 #[derive(Clone, Debug, Default)]
@@ -57,10 +57,10 @@ pub struct FollowerState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingIsr {
     /// The proposed ISR.
-    pub proposed: BTreeSet<u16>,
+    pub proposed: VecSet<u16>,
     /// The maximal ISR while it is pending: committed ∪ proposed (a shrink still counts the
     /// replicas it removes; an expansion counts the new one at once).
-    pub maximal: BTreeSet<u16>,
+    pub maximal: VecSet<u16>,
     /// When it was sent (resent if unanswered for `replica.lag.time.max.ms`).
     pub sent_at: SimTime,
 }
@@ -83,11 +83,11 @@ pub struct Replica {
     /// The log.
     pub log: PartitionLog,
     /// Leader only: the committed ISR (broker ids, leader included).
-    pub isr: BTreeSet<u16>,
+    pub isr: VecSet<u16>,
     /// Leader only: an AlterPartition in flight.
     pub pending_isr: Option<PendingIsr>,
     /// Leader only: followers' fetch state.
-    pub followers: BTreeMap<u16, FollowerState>,
+    pub followers: VecMap<u16, FollowerState>,
     /// Idempotent producers' state on this partition.
     pub producers: ProducerStates,
 }
@@ -98,7 +98,7 @@ impl Replica {
     }
 
     /// The maximal ISR: the committed ISR plus a pending expansion.
-    pub fn maximal_isr(&self) -> &BTreeSet<u16> {
+    pub fn maximal_isr(&self) -> &VecSet<u16> {
         self.pending_isr.as_ref().map_or(&self.isr, |p| &p.maximal)
     }
 
@@ -126,15 +126,15 @@ struct ParkedProduce {
 pub struct Broker {
     id: u16,
     config: BrokerConfig,
-    replicas: BTreeMap<Tp, Replica>,
-    parked_fetches: BTreeMap<u64, ParkedFetch>,
-    parked_produces: BTreeMap<u64, ParkedProduce>,
+    replicas: VecMap<Tp, Replica>,
+    parked_fetches: VecMap<u64, ParkedFetch>,
+    parked_produces: VecMap<u64, ParkedProduce>,
     park_id_next: u64,
     correlation_id_next: u64,
     /// Follower side: the outstanding fetch to each leader.
-    fetch_in_flight: BTreeMap<u16, u64>,
+    fetch_in_flight: VecMap<u16, u64>,
     /// Metadata cache: every partition's committed state, as last pushed by the controller.
-    metadata: BTreeMap<Tp, PartitionState>,
+    metadata: VecMap<Tp, PartitionState>,
     /// Unfenced brokers, as last pushed by the controller.
     live_brokers: Vec<u16>,
     /// The last metadata offset applied.
@@ -148,7 +148,7 @@ pub struct Broker {
     /// The request path: connections, request queue, handlers.
     channel: RequestChannel,
     /// Requests a handler is working on, by token, with their service time.
-    in_service: BTreeMap<u64, (Request, SimDuration)>,
+    in_service: VecMap<u64, (Request, SimDuration)>,
     service_token_next: u64,
     service_time: ServiceTime,
     /// The group coordinator for the offsets partitions this broker leads.
@@ -166,24 +166,24 @@ pub enum BrokenRule {
 
 impl Broker {
     /// A broker hosting `replicas` (partition → replica state).
-    pub fn new(id: u16, config: BrokerConfig, replicas: BTreeMap<Tp, Replica>) -> Broker {
+    pub fn new(id: u16, config: BrokerConfig, replicas: VecMap<Tp, Replica>) -> Broker {
         Broker {
             id,
             config,
             replicas,
-            parked_fetches: BTreeMap::new(),
-            parked_produces: BTreeMap::new(),
+            parked_fetches: VecMap::new(),
+            parked_produces: VecMap::new(),
             park_id_next: 0,
             correlation_id_next: 0,
-            fetch_in_flight: BTreeMap::new(),
-            metadata: BTreeMap::new(),
+            fetch_in_flight: VecMap::new(),
+            metadata: VecMap::new(),
             live_brokers: Vec::new(),
             metadata_offset: 0,
             incarnation: 1,
             broker_epoch: None,
             producer_id_next: i64::from(id) * PRODUCER_ID_BLOCK,
             channel: RequestChannel::default(),
-            in_service: BTreeMap::new(),
+            in_service: VecMap::new(),
             service_token_next: 0,
             service_time: ServiceTime::default(),
             broken_rule: None,
@@ -213,12 +213,12 @@ impl Broker {
     /// Kafka's request metrics over `elapsed`: `RequestQueueSize` (now),
     /// `RequestQueueTimeMs` (average), `RequestHandlerAvgIdlePercent` (fraction of handler
     /// time idle) and `RequestsHandled`.
-    pub fn request_metrics(&self, elapsed: SimDuration) -> BTreeMap<&'static str, f64> {
+    pub fn request_metrics(&self, elapsed: SimDuration) -> VecMap<&'static str, f64> {
         let stats = self.channel.stats();
         let handled = stats.handled.max(1) as f64;
         let capacity = elapsed.as_ns() as f64 * f64::from(self.config.num_io_threads);
         let idle = if capacity > 0.0 { 1.0 - (stats.busy.as_ns() as f64 / capacity).min(1.0) } else { 1.0 };
-        BTreeMap::from([
+        VecMap::from([
             ("RequestQueueSize", self.channel.depth() as f64),
             ("RequestQueueTimeMs", stats.queue_time.as_ns() as f64 / 1e6 / handled),
             ("RequestHandlerAvgIdlePercent", idle),
@@ -235,7 +235,7 @@ impl Broker {
     }
 
     /// The metadata cache: every partition's state as this broker last learned it.
-    pub fn metadata(&self) -> &BTreeMap<Tp, PartitionState> {
+    pub fn metadata(&self) -> &VecMap<Tp, PartitionState> {
         &self.metadata
     }
 
@@ -245,7 +245,7 @@ impl Broker {
     }
 
     fn handle_metadata(&mut self, ctx: &mut Ctx, from: NodeId, correlation_id: u64, topics: Vec<TopicName>) {
-        let mut by_topic: BTreeMap<TopicName, Vec<PartitionMetadata>> = BTreeMap::new();
+        let mut by_topic: VecMap<TopicName, Vec<PartitionMetadata>> = VecMap::new();
         for (tp, st) in self.metadata.iter().filter(|(tp, _)| topics.contains(&tp.topic)) {
             by_topic.entry(tp.topic.clone()).or_default().push(PartitionMetadata {
                 partition: tp.partition,
@@ -285,7 +285,7 @@ impl Broker {
     }
 
     /// The partitions this broker hosts.
-    pub fn replicas(&self) -> &BTreeMap<Tp, Replica> {
+    pub fn replicas(&self) -> &VecMap<Tp, Replica> {
         &self.replicas
     }
 
@@ -492,7 +492,7 @@ impl Broker {
     /// controller removing a fenced broker).
     fn commit_isr(&mut self, ctx: &mut Ctx, state: &PartitionState) {
         let r = self.replicas.get_mut(&state.tp).expect("hosted");
-        let new: BTreeSet<u16> = state.isr.iter().copied().collect_set();
+        let new: VecSet<u16> = state.isr.iter().copied().collect_set();
         let isr = state.isr.clone();
         for removed in r.isr.difference(&new) {
             ctx.trace(TraceKind::IsrShrunk { tp: state.tp.clone(), removed: *removed, isr: isr.clone() });
@@ -519,7 +519,7 @@ impl Broker {
     }
 
     /// Proposes `isr` for `tp` to the controller; `maximal` is what the HW counts meanwhile.
-    fn propose_isr(&mut self, ctx: &mut Ctx, tp: &Tp, proposed: BTreeSet<u16>, maximal: BTreeSet<u16>) {
+    fn propose_isr(&mut self, ctx: &mut Ctx, tp: &Tp, proposed: VecSet<u16>, maximal: VecSet<u16>) {
         let Some(broker_epoch) = self.broker_epoch else { return };
         let me = self.id;
         let r = self.replicas.get_mut(tp).expect("hosted");
@@ -938,7 +938,7 @@ impl Broker {
 
     /// After appends or follower progress: move HWs, then wake parked produces and fetches.
     fn advance_after_append<'a>(&mut self, ctx: &mut Ctx, tps: impl Iterator<Item = &'a Tp>) {
-        let tps: BTreeSet<&Tp> = tps.collect_set();
+        let tps: VecSet<&Tp> = tps.collect_set();
         for tp in tps {
             self.maybe_advance_leader_hw(ctx, tp);
         }
@@ -1073,7 +1073,7 @@ impl Broker {
                 continue;
             }
             let leo = r.log.log_end_offset();
-            let lagging: BTreeSet<u16> = r
+            let lagging: VecSet<u16> = r
                 .isr
                 .iter()
                 .copied()
@@ -1095,7 +1095,7 @@ impl Broker {
 
     // ----- follower side -----
 
-    fn leaders_followed(&self) -> BTreeSet<u16> {
+    fn leaders_followed(&self) -> VecSet<u16> {
         self.replicas.values().filter_map(|r| r.leader).filter(|l| *l != self.id).collect_set()
     }
 
@@ -1336,15 +1336,15 @@ pub struct TopicLayout {
 }
 
 /// Builds the replica states for broker `id` from topic layouts.
-pub fn replicas_for_broker(id: u16, topics: &[TopicLayout], now: SimTime) -> BTreeMap<Tp, Replica> {
-    let mut out = BTreeMap::new();
+pub fn replicas_for_broker(id: u16, topics: &[TopicLayout], now: SimTime) -> VecMap<Tp, Replica> {
+    let mut out = VecMap::new();
     for topic in topics {
         for (p, replicas) in topic.replicas.iter().enumerate() {
             if !replicas.contains(&id) {
                 continue;
             }
             let leader = replicas[0];
-            let isr = if leader == id { replicas.iter().copied().collect_set() } else { BTreeSet::new() };
+            let isr = if leader == id { replicas.iter().copied().collect_set() } else { VecSet::new() };
             let mut log = PartitionLog::new(topic.log.clone(), now);
             if leader == id {
                 log.assign_epoch(0, 0);
@@ -1359,7 +1359,7 @@ pub fn replicas_for_broker(id: u16, topics: &[TopicLayout], now: SimTime) -> BTr
                 log,
                 isr,
                 pending_isr: None,
-                followers: BTreeMap::new(),
+                followers: VecMap::new(),
                 producers: ProducerStates::default(),
             };
             out.insert(Tp::new(&topic.name, p as u32), replica);

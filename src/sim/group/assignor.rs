@@ -3,8 +3,8 @@
 //! of these during SyncGroup.
 
 use crate::sim::collections::{sort_by, CollectMap};
+use crate::sim::vec_map::VecMap;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 /// A member's subscription as the group leader sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,7 +60,7 @@ impl Assignor {
 }
 
 /// Partitions assigned per member id, each list sorted by topic then partition.
-pub type Assignment = BTreeMap<String, Vec<(String, u32)>>;
+pub type Assignment = VecMap<String, Vec<(String, u32)>>;
 
 /// Java `String.compareTo`: lexicographic over UTF-16 code units.
 pub(crate) fn java_compare(a: &str, b: &str) -> Ordering {
@@ -86,11 +86,7 @@ fn sorted_members(members: &[Subscription]) -> Vec<&Subscription> {
 
 /// Assigns the partitions of `partitions_per_topic` to `members`. Every member appears in the
 /// result (possibly with nothing); topics without metadata are skipped, as Kafka does.
-pub fn assign(
-    assignor: Assignor,
-    partitions_per_topic: &BTreeMap<String, u32>,
-    members: &[Subscription],
-) -> Assignment {
+pub fn assign(assignor: Assignor, partitions_per_topic: &VecMap<String, u32>, members: &[Subscription]) -> Assignment {
     let mut out: Assignment = members.iter().map(|m| (m.member_id.clone(), Vec::new())).collect_map();
     match assignor {
         Assignor::Range => range(partitions_per_topic, members, &mut out),
@@ -106,7 +102,7 @@ pub fn assign(
 
 /// Per topic: its subscribers in member order; `P / C` each, the first `P % C` one more,
 /// in contiguous ranges.
-fn range(partitions_per_topic: &BTreeMap<String, u32>, members: &[Subscription], out: &mut Assignment) {
+fn range(partitions_per_topic: &VecMap<String, u32>, members: &[Subscription], out: &mut Assignment) {
     let sorted = sorted_members(members);
     for (topic, &partitions) in partitions_per_topic {
         let subscribers: Vec<&&Subscription> = sorted.iter().filter(|m| m.topics.contains(topic)).collect();
@@ -127,7 +123,7 @@ fn range(partitions_per_topic: &BTreeMap<String, u32>, members: &[Subscription],
 
 /// All subscribed partitions, topics sorted by name, dealt over the sorted members in a circle;
 /// each partition goes to the next member subscribed to its topic.
-fn round_robin(partitions_per_topic: &BTreeMap<String, u32>, members: &[Subscription], out: &mut Assignment) {
+fn round_robin(partitions_per_topic: &VecMap<String, u32>, members: &[Subscription], out: &mut Assignment) {
     let sorted = sorted_members(members);
     if sorted.is_empty() {
         return;
@@ -161,7 +157,7 @@ mod tests {
 
     #[test]
     fn range_gives_the_first_members_the_remainder_and_static_members_sort_first() {
-        let topics = BTreeMap::from([("t".to_string(), 7)]);
+        let topics = VecMap::from([("t".to_string(), 7)]);
         let members = [member("a", None, &["t"]), member("z", Some("i-1"), &["t"]), member("b", None, &["t"])];
         let got = assign(Assignor::Range, &topics, &members);
         let parts = |id: &str| got[id].iter().map(|(_, p)| *p).collect::<Vec<_>>();
@@ -172,7 +168,7 @@ mod tests {
 
     #[test]
     fn round_robin_skips_members_not_subscribed_to_the_topic() {
-        let topics = BTreeMap::from([("t1".to_string(), 3), ("t2".to_string(), 2)]);
+        let topics = VecMap::from([("t1".to_string(), 3), ("t2".to_string(), 2)]);
         let members = [member("c0", None, &["t1"]), member("c1", None, &["t1", "t2"]), member("c2", None, &["t1"])];
         let got = assign(Assignor::RoundRobin, &topics, &members);
         assert_eq!(got["c0"], [("t1".to_string(), 0)]);

@@ -25,8 +25,8 @@ use crate::sim::protocol::{ErrorCode, Message, Tp};
 use crate::sim::rng::SimRng;
 use crate::sim::time::{SimDuration, SimTime};
 use crate::sim::trace::TraceKind;
+use crate::sim::vec_map::{VecMap, VecSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// Broker settings the coordinator honours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,11 +104,11 @@ pub struct Group {
     /// The leader's member id.
     pub leader: Option<String>,
     /// Members by id.
-    pub members: BTreeMap<String, Member>,
+    pub members: VecMap<String, Member>,
     /// Committed offsets (next offset to consume).
-    pub offsets: BTreeMap<Tp, i64>,
+    pub offsets: VecMap<Tp, i64>,
     /// Ids handed out with `MEMBER_ID_REQUIRED`, not yet joined, with their expiry.
-    pending: BTreeMap<String, SimTime>,
+    pending: VecMap<String, SimTime>,
     join_order_next: u64,
     /// Bumped on every state change so stale join/sync deadlines are ignored.
     token: u64,
@@ -126,9 +126,9 @@ impl Group {
             generation: 0,
             protocol: None,
             leader: None,
-            members: BTreeMap::new(),
-            offsets: BTreeMap::new(),
-            pending: BTreeMap::new(),
+            members: VecMap::new(),
+            offsets: VecMap::new(),
+            pending: VecMap::new(),
             join_order_next: 0,
             token: 0,
             new_member_added: false,
@@ -142,12 +142,12 @@ impl Group {
     }
 
     /// Assignors every member supports.
-    fn candidate_protocols(&self) -> BTreeSet<String> {
+    fn candidate_protocols(&self) -> VecSet<String> {
         let mut members = self.members.values();
-        let Some(first) = members.next() else { return BTreeSet::new() };
-        let mut set: BTreeSet<String> = first.protocols.iter().map(|(n, _)| n.clone()).collect_set();
+        let Some(first) = members.next() else { return VecSet::new() };
+        let mut set: VecSet<String> = first.protocols.iter().map(|(n, _)| n.clone()).collect_set();
         for m in members {
-            let theirs: BTreeSet<String> = m.protocols.iter().map(|(n, _)| n.clone()).collect_set();
+            let theirs: VecSet<String> = m.protocols.iter().map(|(n, _)| n.clone()).collect_set();
             set = set.intersection(&theirs).cloned().collect_set();
         }
         set
@@ -158,7 +158,7 @@ impl Group {
     /// candidate first in Java `HashMap` order (`range` before `cooperative-sticky`).
     fn select_protocol(&self) -> Option<String> {
         let candidates = self.candidate_protocols();
-        let mut votes: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut votes: VecMap<&str, u32> = VecMap::new();
         for m in self.members.values() {
             if let Some((name, _)) = m.protocols.iter().find(|(n, _)| candidates.contains(n)) {
                 *votes.entry(name).or_default() += 1;
@@ -216,7 +216,7 @@ impl Group {
 #[derive(Clone, Debug)]
 enum WriteKind {
     Commit { to: NodeId, correlation_id: u64, group: String, generation: i32, offsets: Vec<(Tp, i64)> },
-    Sync { group: String, generation: i32, assignments: BTreeMap<String, Vec<Tp>> },
+    Sync { group: String, generation: i32, assignments: VecMap<String, Vec<Tp>> },
     Metadata,
 }
 
@@ -244,9 +244,9 @@ pub trait OffsetsLog {
 #[derive(Clone, Debug)]
 pub struct GroupCoordinator {
     config: CoordinatorConfig,
-    groups: BTreeMap<String, Group>,
-    loaded: BTreeSet<u32>,
-    writes: BTreeMap<u64, PendingWrite>,
+    groups: VecMap<String, Group>,
+    loaded: VecSet<u32>,
+    writes: VecMap<u64, PendingWrite>,
     write_id_next: u64,
     rng: SimRng,
     responses: Vec<(NodeId, Message)>,
@@ -264,9 +264,9 @@ impl GroupCoordinator {
     pub fn new(config: CoordinatorConfig, rng: SimRng) -> GroupCoordinator {
         GroupCoordinator {
             config,
-            groups: BTreeMap::new(),
-            loaded: BTreeSet::new(),
-            writes: BTreeMap::new(),
+            groups: VecMap::new(),
+            loaded: VecSet::new(),
+            writes: VecMap::new(),
             write_id_next: 0,
             rng,
             responses: Vec::new(),
@@ -286,12 +286,12 @@ impl GroupCoordinator {
     }
 
     /// Groups this broker coordinates now.
-    pub fn groups(&self) -> &BTreeMap<String, Group> {
+    pub fn groups(&self) -> &VecMap<String, Group> {
         &self.groups
     }
 
     /// `__consumer_offsets` partitions loaded here.
-    pub fn loaded(&self) -> &BTreeSet<u32> {
+    pub fn loaded(&self) -> &VecSet<u32> {
         &self.loaded
     }
 
@@ -772,7 +772,7 @@ impl GroupCoordinator {
                     return Ok(());
                 }
                 // The leader's assignment: written to the log first, handed out once committed.
-                let assignments: BTreeMap<String, Vec<Tp>> =
+                let assignments: VecMap<String, Vec<Tp>> =
                     assignments.into_iter().filter(|(id, _)| g.members.contains_key(id)).collect_map();
                 let mut staged = g.clone();
                 for (id, m) in staged.members.iter_mut() {
@@ -952,7 +952,7 @@ impl GroupCoordinator {
         }
     }
 
-    fn finish_sync(&mut self, ctx: &mut Ctx, group_id: &str, generation: i32, assignments: BTreeMap<String, Vec<Tp>>) {
+    fn finish_sync(&mut self, ctx: &mut Ctx, group_id: &str, generation: i32, assignments: VecMap<String, Vec<Tp>>) {
         let Some(g) = self.groups.get_mut(group_id) else { return };
         if g.state != GroupState::CompletingRebalance || g.generation != generation {
             return;

@@ -5,7 +5,7 @@
 
 use super::assignor::Subscription;
 use crate::sim::protocol::{TopicName, Tp};
-use std::collections::BTreeMap;
+use crate::sim::vec_map::VecMap;
 
 /// One committed offset.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,7 +121,7 @@ impl W {
         }
     }
     fn topic_partitions(&mut self, tps: &[(String, u32)]) -> &mut W {
-        let mut by_topic: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+        let mut by_topic: VecMap<&str, Vec<u32>> = VecMap::new();
         for (t, p) in tps {
             by_topic.entry(t).or_default().push(*p);
         }

@@ -23,8 +23,9 @@
 use super::assignor::{java_compare, Assignment, Subscription};
 use super::java_string_hash;
 use crate::sim::collections::{sort_by, sort_by_key, CollectMap, CollectSet};
+use crate::sim::vec_map::{VecMap, VecSet};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 type TopicPartition = (String, u32);
 
@@ -52,12 +53,12 @@ fn partition_order(a: &TopicPartition, b: &TopicPartition) -> Ordering {
 
 /// Step 1: each member's valid owned partitions, and the partitions claimed twice.
 fn valid_owned(
-    partitions_per_topic: &BTreeMap<String, u32>,
+    partitions_per_topic: &VecMap<String, u32>,
     members: &[Subscription],
-) -> (Vec<Vec<TopicPartition>>, BTreeSet<TopicPartition>) {
+) -> (Vec<Vec<TopicPartition>>, VecSet<TopicPartition>) {
     let max_generation = members.iter().map(|m| m.generation).max().unwrap_or(-1);
-    let mut owner: BTreeMap<TopicPartition, usize> = BTreeMap::new();
-    let mut doubly_claimed = BTreeSet::new();
+    let mut owner: VecMap<TopicPartition, usize> = VecMap::new();
+    let mut doubly_claimed = VecSet::new();
     let mut owned: Vec<Vec<TopicPartition>> = vec![Vec::new(); members.len()];
     for (i, m) in members.iter().enumerate() {
         if m.generation != max_generation {
@@ -81,7 +82,7 @@ fn valid_owned(
 }
 
 /// Every partition of the topics in `topics` that exist, sorted by topic then partition.
-fn all_partitions(partitions_per_topic: &BTreeMap<String, u32>, topics: &BTreeSet<&String>) -> Vec<TopicPartition> {
+fn all_partitions(partitions_per_topic: &VecMap<String, u32>, topics: &VecSet<&String>) -> Vec<TopicPartition> {
     let mut all: Vec<TopicPartition> = topics
         .iter()
         .filter_map(|t| partitions_per_topic.get(*t).map(|n| (t.to_string(), *n)))
@@ -92,11 +93,11 @@ fn all_partitions(partitions_per_topic: &BTreeMap<String, u32>, topics: &BTreeSe
 }
 
 /// The sticky assignment; with `cooperative`, partitions changing owner are held back a round.
-pub fn assign(partitions_per_topic: &BTreeMap<String, u32>, members: &[Subscription], cooperative: bool) -> Assignment {
+pub fn assign(partitions_per_topic: &VecMap<String, u32>, members: &[Subscription], cooperative: bool) -> Assignment {
     let (owned, doubly_claimed) = valid_owned(partitions_per_topic, members);
     let equal = members.windows(2).all(|w| {
-        let a: BTreeSet<&String> = w[0].topics.iter().collect_set();
-        let b: BTreeSet<&String> = w[1].topics.iter().collect_set();
+        let a: VecSet<&String> = w[0].topics.iter().collect_set();
+        let b: VecSet<&String> = w[1].topics.iter().collect_set();
         a == b
     });
     let (mut lists, transferring) = if equal {
@@ -116,14 +117,14 @@ pub fn assign(partitions_per_topic: &BTreeMap<String, u32>, members: &[Subscript
 
 /// Partitions now assigned to a member other than one that reported owning them:
 /// partition → its new owner.
-fn moved_partitions(members: &[Subscription], lists: &[Vec<TopicPartition>]) -> BTreeMap<TopicPartition, usize> {
-    let mut previous: BTreeMap<&TopicPartition, BTreeSet<usize>> = BTreeMap::new();
+fn moved_partitions(members: &[Subscription], lists: &[Vec<TopicPartition>]) -> VecMap<TopicPartition, usize> {
+    let mut previous: VecMap<&TopicPartition, VecSet<usize>> = VecMap::new();
     for (i, m) in members.iter().enumerate() {
         for tp in &m.owned_partitions {
             previous.entry(tp).or_default().insert(i);
         }
     }
-    let mut moved = BTreeMap::new();
+    let mut moved = VecMap::new();
     for (i, list) in lists.iter().enumerate() {
         for tp in list {
             if previous.get(tp).is_some_and(|owners| owners.iter().any(|o| *o != i)) {
@@ -137,16 +138,16 @@ fn moved_partitions(members: &[Subscription], lists: &[Vec<TopicPartition>]) -> 
 /// Step 2, the constrained builder. Returns the lists (by member index, in assignment order)
 /// and the partitions changing owner (partition → new owner).
 fn constrained(
-    partitions_per_topic: &BTreeMap<String, u32>,
+    partitions_per_topic: &VecMap<String, u32>,
     members: &[Subscription],
     owned: &[Vec<TopicPartition>],
-    doubly_claimed: &BTreeSet<TopicPartition>,
-) -> (Vec<Vec<TopicPartition>>, BTreeMap<TopicPartition, usize>) {
+    doubly_claimed: &VecSet<TopicPartition>,
+) -> (Vec<Vec<TopicPartition>>, VecMap<TopicPartition, usize>) {
     let n = members.len();
-    let topics: BTreeSet<&String> = members.iter().flat_map(|m| &m.topics).collect_set();
+    let topics: VecSet<&String> = members.iter().flat_map(|m| &m.topics).collect_set();
     let all = all_partitions(partitions_per_topic, &topics);
     let mut lists: Vec<Vec<TopicPartition>> = vec![Vec::new(); n];
-    let mut transferring = BTreeMap::new();
+    let mut transferring = VecMap::new();
     if n == 0 {
         return (lists, transferring);
     }
@@ -155,7 +156,7 @@ fn constrained(
     let mut over_min = 0usize;
     let mut under_min: Vec<usize> = Vec::new();
     let mut at_min: Vec<usize> = Vec::new();
-    let mut revoked: BTreeSet<TopicPartition> = BTreeSet::new();
+    let mut revoked: VecSet<TopicPartition> = VecSet::new();
     let ids: Vec<&str> = members.iter().map(|m| m.member_id.as_str()).collect();
     for i in java_hash_map_order(&ids) {
         let mut mine = owned[i].clone();
@@ -175,7 +176,7 @@ fn constrained(
         revoked.extend(mine.split_off(keep));
         lists[i] = mine;
     }
-    let kept: BTreeSet<&TopicPartition> = lists.iter().flatten().collect_set();
+    let kept: VecSet<&TopicPartition> = lists.iter().flatten().collect_set();
     let unassigned: Vec<TopicPartition> = all.iter().filter(|tp| !kept.contains(tp)).cloned().collect();
     sort_by(&mut under_min, |a, b| java_compare(ids[*a], ids[*b]));
     sort_by(&mut at_min, |a, b| java_compare(ids[*a], ids[*b]));
@@ -212,14 +213,14 @@ fn constrained(
 /// subscribed member, then move partitions from the fullest to the emptiest eligible member
 /// while that narrows the gap by more than one.
 fn general(
-    partitions_per_topic: &BTreeMap<String, u32>,
+    partitions_per_topic: &VecMap<String, u32>,
     members: &[Subscription],
     owned: &[Vec<TopicPartition>],
 ) -> Vec<Vec<TopicPartition>> {
     let n = members.len();
     let mut lists: Vec<Vec<TopicPartition>> = owned.to_vec();
-    let topics: BTreeSet<&String> = members.iter().flat_map(|m| &m.topics).collect_set();
-    let kept: BTreeSet<TopicPartition> = lists.iter().flatten().cloned().collect_set();
+    let topics: VecSet<&String> = members.iter().flat_map(|m| &m.topics).collect_set();
+    let kept: VecSet<TopicPartition> = lists.iter().flatten().cloned().collect_set();
     let subscribed = |i: usize, tp: &TopicPartition| members[i].topics.contains(&tp.0);
     let by_load_then_id = |lists: &Vec<Vec<TopicPartition>>, a: usize, b: usize| {
         lists[a].len().cmp(&lists[b].len()).then(java_compare(&members[a].member_id, &members[b].member_id))
@@ -294,7 +295,7 @@ mod tests {
 
     #[test]
     fn a_new_member_takes_only_what_balance_requires_and_cooperative_defers_the_move() {
-        let topics = BTreeMap::from([("t".to_string(), 6)]);
+        let topics = VecMap::from([("t".to_string(), 6)]);
         let a = member("a", &["t"], &[("t", 0), ("t", 1), ("t", 2)], 3);
         let b = member("b", &["t"], &[("t", 3), ("t", 4), ("t", 5)], 3);
         let c = member("c", &["t"], &[], -1);
@@ -308,7 +309,7 @@ mod tests {
 
     #[test]
     fn old_generations_and_double_claims_lose_their_ownership() {
-        let topics = BTreeMap::from([("t".to_string(), 4)]);
+        let topics = VecMap::from([("t".to_string(), 4)]);
         let a = member("a", &["t"], &[("t", 0), ("t", 1)], 5);
         let b = member("b", &["t"], &[("t", 1), ("t", 2), ("t", 3)], 5);
         let stale = member("c", &["t"], &[("t", 0), ("t", 3)], 4);
@@ -321,7 +322,7 @@ mod tests {
 
     #[test]
     fn general_builder_balances_unequal_subscriptions_and_stays_sticky() {
-        let topics = BTreeMap::from([("t1".to_string(), 4), ("t2".to_string(), 2)]);
+        let topics = VecMap::from([("t1".to_string(), 4), ("t2".to_string(), 2)]);
         let a = member("a", &["t1", "t2"], &[("t1", 0), ("t1", 1), ("t1", 2), ("t1", 3), ("t2", 0), ("t2", 1)], 1);
         let b = member("b", &["t1"], &[], -1);
         let got = assign(&topics, &[a, b], false);

@@ -2,7 +2,7 @@
 //! core and native tests use, and [`StoreOp`], the journal a [`super::PartitionLog`] records so a
 //! slower store (IndexedDB in the browser) can mirror it after each run slice.
 
-use std::collections::BTreeMap;
+use crate::sim::vec_map::VecMap;
 use std::ops::Range;
 
 /// Identifies one segment: which broker's log, which partition, which base offset.
@@ -123,7 +123,7 @@ pub trait SegmentStore {
 /// Segments in memory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemSegmentStore {
-    segments: BTreeMap<SegmentKey, Vec<u8>>,
+    segments: VecMap<SegmentKey, Vec<u8>>,
 }
 
 impl MemSegmentStore {

@@ -29,11 +29,12 @@ use super::scenario::Workload;
 use super::time::{SimDuration, SimTime};
 use super::trace::{BlockReason, TraceKind};
 use crate::sim::collections::CollectMap;
+use crate::sim::vec_map::{VecMap, VecSet};
 use accumulator::{AppendResult, RecordAccumulator};
 use backoff::ExponentialBackoff;
 use batch::{ProducerBatch, SendId};
 use partitioner::{BuiltInPartitioner, RoundRobin};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Counters for the run summary and Kafka's producer metrics.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -101,10 +102,10 @@ struct Metadata {
 struct Idempotence {
     producer_id: Option<(i64, i16)>,
     init_in_flight: Option<u64>,
-    next_sequence: BTreeMap<Tp, i32>,
-    in_flight_sequences: BTreeMap<Tp, BTreeSet<i32>>,
+    next_sequence: VecMap<Tp, i32>,
+    in_flight_sequences: VecMap<Tp, VecSet<i32>>,
     /// Partitions where a sequenced batch failed for good: a gap the broker will never fill.
-    unresolved: BTreeSet<Tp>,
+    unresolved: VecSet<Tp>,
 }
 
 /// A producer node.
@@ -120,16 +121,16 @@ pub struct Producer {
     round_robin: RoundRobin,
     accumulator: RecordAccumulator,
     backoff: ExponentialBackoff,
-    in_flight: BTreeMap<u16, VecDeque<InFlight>>,
+    in_flight: VecMap<u16, VecDeque<InFlight>>,
     idempotence: Idempotence,
     blocked: Option<Blocked>,
     record_due: bool,
     correlation_id_next: u64,
     wakeup_at: Option<SimTime>,
-    sync_pending: BTreeMap<SendId, SimTime>,
+    sync_pending: VecMap<SendId, SimTime>,
     /// Per leader: when it last had ready data, and when it could last be drained
     /// (`NodeLatencyStats.readyTimeMs` / `drainTimeMs`).
-    node_stats: BTreeMap<u16, (SimTime, SimTime)>,
+    node_stats: VecMap<u16, (SimTime, SimTime)>,
     interceptors: Vec<serde::Interceptor>,
     stats: ProducerStats,
     acked: Vec<AckedRecord>,
@@ -170,14 +171,14 @@ impl Producer {
             metadata: Metadata::default(),
             round_robin: RoundRobin::default(),
             accumulator,
-            in_flight: BTreeMap::new(),
+            in_flight: VecMap::new(),
             idempotence: Idempotence::default(),
             blocked: None,
             record_due: false,
             correlation_id_next: 0,
             wakeup_at: None,
-            sync_pending: BTreeMap::new(),
-            node_stats: BTreeMap::new(),
+            sync_pending: VecMap::new(),
+            node_stats: VecMap::new(),
             stats: ProducerStats::default(),
             acked: Vec::new(),
             acked_pruned: 0,
@@ -203,7 +204,7 @@ impl Producer {
 
     /// Forgets acknowledged records below `below[tp]` (the lowest log start offset of every
     /// replica: retention removed them everywhere, so no check can look at them again).
-    pub fn prune_acked(&mut self, below: &BTreeMap<Tp, i64>) {
+    pub fn prune_acked(&mut self, below: &VecMap<Tp, i64>) {
         let starts: Vec<i64> = (0..self.metadata.leaders.as_ref().map_or(0, Vec::len) as u32)
             .map(|p| below.get(&Tp::new(&self.topic, p)).copied().unwrap_or(0))
             .collect();
@@ -247,7 +248,7 @@ impl Producer {
     }
 
     /// Requests in flight per broker.
-    pub fn in_flight_per_broker(&self) -> BTreeMap<u16, u32> {
+    pub fn in_flight_per_broker(&self) -> VecMap<u16, u32> {
         self.in_flight.iter().filter(|(_, q)| !q.is_empty()).map(|(b, q)| (*b, q.len() as u32)).collect_map()
     }
 
@@ -334,11 +335,11 @@ impl Producer {
     /// `record-send-rate`, `record-queue-time-avg` (ms), `request-latency-avg` (ms),
     /// `batch-size-avg` (bytes), `records-per-request-avg`, `record-retry-rate`,
     /// `record-error-rate`, `bufferpool-wait-ratio` and `buffer-available-bytes`.
-    pub fn metrics(&self, elapsed: SimDuration) -> BTreeMap<&'static str, f64> {
+    pub fn metrics(&self, elapsed: SimDuration) -> VecMap<&'static str, f64> {
         let s = &self.stats;
         let seconds = (elapsed.as_ns() as f64 / 1e9).max(f64::MIN_POSITIVE);
         let avg = |total: u64, n: u64| if n == 0 { 0.0 } else { total as f64 / n as f64 };
-        BTreeMap::from([
+        VecMap::from([
             ("record-send-rate", s.records_in_requests as f64 / seconds),
             ("record-queue-time-avg", avg(s.queue_time_ms_total, s.first_drains)),
             ("request-latency-avg", avg(s.request_latency_ms_total, s.responses)),

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::sim::collections::CollectMap;
+use crate::sim::vec_map::VecMap;
 
 impl Producer {
     fn next_correlation_id(&mut self) -> u64 {
@@ -233,7 +234,7 @@ impl Producer {
         let max = self.config.max_request_size;
         let idempotent = self.config.idempotence;
         let pid = self.idempotence.producer_id;
-        let first_in_flight: BTreeMap<Tp, i32> = self
+        let first_in_flight: VecMap<Tp, i32> = self
             .idempotence
             .in_flight_sequences
             .iter()
@@ -533,7 +534,7 @@ impl Producer {
 fn should_stop_drain(
     idempotent: bool,
     has_producer_id: bool,
-    first_in_flight: &BTreeMap<Tp, i32>,
+    first_in_flight: &VecMap<Tp, i32>,
     first: &ProducerBatch,
 ) -> bool {
     if !idempotent {

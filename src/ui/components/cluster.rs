@@ -7,10 +7,10 @@ use crate::sim::net::LinkConfig;
 use crate::sim::node::{NodeId, NodeKind};
 use crate::sim::scenario::{Action, CrashKind};
 use crate::sim::time::SimDuration;
+use crate::sim::vec_map::VecMap;
 use crate::sim::{BrokerView, ClusterView, ConsumerView, ControllerView, ProducerView};
 use crate::ui::layout::*;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -118,7 +118,7 @@ pub fn cluster(props: &ClusterProps) -> Html {
 
 type LinkMenuOpener = Callback<(MouseEvent, NodeId, NodeId, (f64, f64))>;
 
-fn links(view: &ClusterView, pos: &BTreeMap<NodeId, (f64, f64)>, open_menu: &LinkMenuOpener) -> Html {
+fn links(view: &ClusterView, pos: &VecMap<NodeId, (f64, f64)>, open_menu: &LinkMenuOpener) -> Html {
     let brokers: Vec<NodeId> = view.brokers.iter().map(|b| b.id).collect();
     let clients = view.producers.iter().map(|p| p.id).chain(view.consumers.iter().map(|c| c.id));
     let mut pairs: Vec<(NodeId, NodeId)> = clients.flat_map(|c| brokers.iter().map(move |b| (c, *b))).collect();
@@ -233,7 +233,7 @@ fn member_class(view: &ClusterView, id: NodeId) -> String {
 }
 
 /// Partition (`topic-partition`) → the consumer that owns it now.
-fn owners(view: &ClusterView) -> BTreeMap<String, NodeId> {
+fn owners(view: &ClusterView) -> VecMap<String, NodeId> {
     view.consumers.iter().flat_map(|c| c.assignment.iter().map(move |tp| (tp.clone(), c.id))).collect_map()
 }
 
@@ -320,7 +320,7 @@ fn short_tp(tp: &str) -> String {
 }
 
 /// The controller's committed ISR per partition (`topic-partition` → brokers).
-fn committed_isr(view: &ClusterView) -> BTreeMap<String, Vec<u16>> {
+fn committed_isr(view: &ClusterView) -> VecMap<String, Vec<u16>> {
     view.controller.iter().flat_map(|c| c.partitions.iter().map(|p| (p.tp.clone(), p.isr.clone()))).collect_map()
 }
 
@@ -465,7 +465,7 @@ fn broker(
     b: &BrokerView,
     (cx, cy): (f64, f64),
     leo_max: i64,
-    isr: &BTreeMap<String, Vec<u16>>,
+    isr: &VecMap<String, Vec<u16>>,
     input: &BrokerInput,
 ) -> Html {
     let BrokerInput { open_menu, press, on_why } = input;
@@ -578,7 +578,7 @@ fn broker(
     }
 }
 
-fn flight(view: &ClusterView, f: &Flight, t: f64, pos: &BTreeMap<NodeId, (f64, f64)>) -> Html {
+fn flight(view: &ClusterView, f: &Flight, t: f64, pos: &VecMap<NodeId, (f64, f64)>) -> Html {
     let ((x1, y1), (x2, y2)) = edge_to_edge(pos[&f.from], half_size(view, f.from), pos[&f.to], half_size(view, f.to));
     let (x, y) = (x1 + (x2 - x1) * t, y1 + (y2 - y1) * t);
     let control = f.from == NodeId::CONTROLLER || f.to == NodeId::CONTROLLER;

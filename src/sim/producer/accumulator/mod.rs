@@ -5,7 +5,8 @@ use super::batch::{BufferPool, ProducerBatch, SendId};
 use crate::sim::protocol::Tp;
 use crate::sim::record::{record_size_upper_bound, Record};
 use crate::sim::time::SimTime;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use crate::sim::vec_map::{VecMap, VecSet};
+use std::collections::VecDeque;
 
 /// What an append did (Kafka `RecordAppendResult`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,11 +25,11 @@ pub struct AppendResult {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReadyCheck {
     /// Leaders with at least one sendable partition.
-    pub ready_nodes: BTreeSet<u16>,
+    pub ready_nodes: VecSet<u16>,
     /// When to check again, if some partition is waiting on linger or backoff.
     pub next_ready_check_ms: Option<u64>,
     /// Topics with data but no known leader.
-    pub unknown_leader_topics: BTreeSet<String>,
+    pub unknown_leader_topics: VecSet<String>,
 }
 
 /// The accumulator.
@@ -36,11 +37,11 @@ pub struct ReadyCheck {
 pub struct RecordAccumulator {
     batch_size: u32,
     linger_ms: u64,
-    deques: BTreeMap<Tp, VecDeque<ProducerBatch>>,
+    deques: VecMap<Tp, VecDeque<ProducerBatch>>,
     /// The memory pool.
     pub pool: BufferPool,
-    muted: BTreeSet<Tp>,
-    drain_index: BTreeMap<u16, usize>,
+    muted: VecSet<Tp>,
+    drain_index: VecMap<u16, usize>,
     batch_id_next: u64,
 }
 
@@ -50,10 +51,10 @@ impl RecordAccumulator {
         RecordAccumulator {
             batch_size: batch_size.max(1),
             linger_ms,
-            deques: BTreeMap::new(),
+            deques: VecMap::new(),
             pool: BufferPool::new(buffer_memory, batch_size.max(1)),
-            muted: BTreeSet::new(),
-            drain_index: BTreeMap::new(),
+            muted: VecSet::new(),
+            drain_index: VecMap::new(),
             batch_id_next: 0,
         }
     }
@@ -64,7 +65,7 @@ impl RecordAccumulator {
     }
 
     /// The deques, by partition.
-    pub fn deques(&self) -> &BTreeMap<Tp, VecDeque<ProducerBatch>> {
+    pub fn deques(&self) -> &VecMap<Tp, VecDeque<ProducerBatch>> {
         &self.deques
     }
 
