@@ -51,31 +51,44 @@ test('perf: first render and frame intervals while the busiest scenario plays', 
   figures.first_render_ms = Math.round(firstRender);
   console.log(`first render ${figures.first_render_ms} ms after navigation`);
   await loadScenario(page, BUSIEST);
-  // Frames per pass: both passes end well before the scenario's 30 s even at 30 fps under load
+  // Frames per pass: every pass ends well before the scenario's 30 s even at 30 fps under load
   // (10× for 60 frames of 33 ms is 20 s simulated); a finished run stops animating, which would
-  // flatter the figures.
-  for (const [label, exp, frames] of [['1x', '0', 300], ['10x', '100', 60]]) {
-    await page.click('[data-testid="restart"]');
-    await page.fill('[data-testid="speed"]', exp);
-    await page.click('[data-testid="play"]');
-    await page.waitForTimeout(300); // past the first frames after Play
-    const clockNs = async () => Number(await page.getAttribute('[data-testid="clock"]', 'data-now-ns'));
-    const from = await clockNs();
-    const intervals = await frameIntervals(page, frames);
-    const clock = await clockNs();
-    assert.match(await page.textContent('[data-testid="play"]'), /Pause/, `still playing at ${clock / 1e6} ms`);
-    assert.ok(clock > 0 && clock < 30e9, `the scenario played and had not ended: ${clock / 1e6} ms`);
-    await page.click('[data-testid="play"]');
+  // flatter the figures. At 10× a pass can only be ~1 s long, and the p95 of 60 intervals is
+  // the third-worst frame: one stall of a neighbour on this shared machine decides it. So 10× is
+  // played three times from the start and the p95 is taken over all 180 intervals; each pass's
+  // own p95 is printed too.
+  for (const [label, exp, frames, passes] of [['1x', '0', 300, 1], ['10x', '100', 60, 3]]) {
+    const intervals = [];
+    const perPass = [];
+    let simulatedMs = 0;
+    for (let pass = 0; pass < passes; pass++) {
+      await page.click('[data-testid="restart"]');
+      await page.fill('[data-testid="speed"]', exp);
+      await page.click('[data-testid="play"]');
+      await page.waitForTimeout(300); // past the first frames after Play
+      const clockNs = async () => Number(await page.getAttribute('[data-testid="clock"]', 'data-now-ns'));
+      const from = await clockNs();
+      const these = await frameIntervals(page, frames);
+      const clock = await clockNs();
+      assert.match(await page.textContent('[data-testid="play"]'), /Pause/, `still playing at ${clock / 1e6} ms`);
+      assert.ok(clock > 0 && clock < 30e9, `the scenario played and had not ended: ${clock / 1e6} ms`);
+      await page.click('[data-testid="play"]');
+      assert.equal(these.length, frames);
+      intervals.push(...these);
+      perPass.push(Number(percentile(these, 95).toFixed(1)));
+      simulatedMs += (clock - from) / 1e6;
+    }
     figures[`raf_${label}_p50_ms`] = Number(percentile(intervals, 50).toFixed(1));
     figures[`raf_${label}_p95_ms`] = Number(percentile(intervals, 95).toFixed(1));
     figures[`raf_${label}_max_ms`] = Number(Math.max(...intervals).toFixed(1));
+    if (passes > 1) figures[`raf_${label}_p95_per_pass_ms`] = perPass;
     // The speed reached: a frame out of budget slows the simulated clock instead of running late.
     const wallMs = intervals.reduce((a, b) => a + b, 0);
-    figures[`raf_${label}_speed_reached`] = Number(((clock - from) / 1e6 / wallMs).toFixed(2));
+    figures[`raf_${label}_speed_reached`] = Number((simulatedMs / wallMs).toFixed(2));
     console.log(`rAF intervals while playing '${BUSIEST}' at ${label}: p50 ${figures[`raf_${label}_p50_ms`]} ms, `
-      + `p95 ${figures[`raf_${label}_p95_ms`]} ms, max ${figures[`raf_${label}_max_ms`]} ms over ${intervals.length} frames; `
+      + `p95 ${figures[`raf_${label}_p95_ms`]} ms, max ${figures[`raf_${label}_max_ms`]} ms over ${intervals.length} frames`
+      + `${passes > 1 ? ` (${passes} passes of ${frames}; p95 per pass ${perPass.join(', ')} ms)` : ''}; `
       + `speed reached ${figures[`raf_${label}_speed_reached`]}×`);
-    assert.equal(intervals.length, frames);
   }
   assert.deepEqual(problems, []);
   await page.close(); // nothing of this page may compete with the throughput runs
