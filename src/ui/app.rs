@@ -858,16 +858,19 @@ type LogLine = (u64, String, String);
 /// The rendered event log: when (wall ms), for which filter, and the rows.
 type LogCache = (f64, String, Rc<Vec<LogLine>>);
 
-/// The newest [`LOG_LINES`] trace events whose node or text contains `filter` (any case),
-/// oldest first.
+/// The newest [`LOG_LINES`] trace events whose node or text contains `filter` (any ASCII case:
+/// the trace's text is ASCII but for `·`, and Unicode case tables would add ~12 KB to the
+/// bundle), oldest first.
 fn log_lines(pb: &Playback, filter: &str) -> Vec<LogLine> {
-    let needle = filter.trim().to_lowercase();
+    let needle = filter.trim().to_ascii_lowercase();
     let mut lines: Vec<LogLine> = pb
         .log()
         .rev()
         .map(|ev| (ev.seq, ev.node.to_string(), format!("{} · {}", ev.at, ev.kind)))
         .filter(|(_, node, text)| {
-            needle.is_empty() || node.to_lowercase().contains(&needle) || text.to_lowercase().contains(&needle)
+            needle.is_empty()
+                || node.to_ascii_lowercase().contains(&needle)
+                || text.to_ascii_lowercase().contains(&needle)
         })
         .take(LOG_LINES)
         .collect();

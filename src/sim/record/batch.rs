@@ -385,7 +385,7 @@ fn write_fields<'a>(header: &BatchHeader, records: impl ExactSizeIterator<Item =
     }
     let batch_length = (out.len() - LOG_OVERHEAD) as i32;
     out[8..12].copy_from_slice(&batch_length.to_be_bytes());
-    let crc = crc32c::crc32c(&out[CRC_START..]);
+    let crc = super::crc::crc32c(&out[CRC_START..]);
     out[17..21].copy_from_slice(&crc.to_be_bytes());
     out
 }
@@ -538,7 +538,7 @@ pub fn decode_header(buf: &[u8], origin: usize) -> Result<BatchHeader, DecodeErr
     if h.magic != MAGIC_V2 {
         return Err(err(origin + 16, "magic", format!("{} (only magic 2 is supported)", h.magic)));
     }
-    let computed = crc32c::crc32c(&buf[CRC_START..h.size_in_bytes()]);
+    let computed = super::crc::crc32c(&buf[CRC_START..h.size_in_bytes()]);
     if computed != h.crc {
         return Err(err(origin + 17, "crc", format!("stored {:#010x}, computed {computed:#010x}", h.crc)));
     }

@@ -6,6 +6,7 @@
 //! does); followers append the leader's bytes unchanged.
 
 pub mod batch;
+pub mod crc;
 pub mod varint;
 
 pub use batch::{BatchHeader, BatchSpec, Compression, DecodeError, Record, RecordHeader, StoredRecord, TimestampType};

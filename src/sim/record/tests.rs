@@ -136,7 +136,7 @@ fn random_bytes_never_panic() {
             bytes[21] &= 0;
             bytes[22] &= 0x38;
             if bytes.len() >= 61 {
-                let crc = crc32c::crc32c(&bytes[21..]);
+                let crc = crate::sim::record::crc::crc32c(&bytes[21..]);
                 bytes[17..21].copy_from_slice(&crc.to_be_bytes());
             }
         }
@@ -164,7 +164,7 @@ fn errors_name_position_and_field() {
 fn compressed_batches_are_a_clear_error() {
     let mut b = hex(CHECKSUM_HEX);
     b[22] |= 0x01; // gzip
-    let crc = crc32c::crc32c(&b[21..]);
+    let crc = crate::sim::record::crc::crc32c(&b[21..]);
     b[17..21].copy_from_slice(&crc.to_be_bytes());
     assert_eq!(
         RecordBatch::from_bytes(b).unwrap_err().to_string(),

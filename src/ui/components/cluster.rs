@@ -242,8 +242,8 @@ fn consumer(view: &ClusterView, c: &ConsumerView, (cx, cy): (f64, f64), on_why: 
     let lag: i64 = c.lag.iter().map(|(_, l)| l).sum();
     let state = match (&c.member_state, c.active) {
         (_, false) => "stopped".to_string(),
-        (Some(s), true) if c.generation >= 0 => format!("{} · gen {}", s.to_lowercase(), c.generation),
-        (Some(s), true) => s.to_lowercase(),
+        (Some(s), true) if c.generation >= 0 => format!("{} · gen {}", s.to_ascii_lowercase(), c.generation),
+        (Some(s), true) => s.to_ascii_lowercase(),
         (None, true) => "assigned".to_string(),
     };
     let owned: Vec<String> =
@@ -274,7 +274,7 @@ fn groups(view: &ClusterView) -> Html {
             let coordinator = g.coordinator.map_or("no coordinator".to_string(), |b| format!("broker-{b}"));
             let protocol = g.protocol.as_deref().unwrap_or("–");
             html! {
-                <g class={classes!("group-label", g.state.to_lowercase())} data-testid={format!("group-{}", g.group)}>
+                <g class={classes!("group-label", g.state.to_ascii_lowercase())} data-testid={format!("group-{}", g.group)}>
                     <title>{ format!("Group {}: {} in generation {} ({protocol}); coordinator {coordinator} (leader of __consumer_offsets-{}); committed {:?}; lag {:?}",
                         g.group, g.state, g.generation, g.offsets_partition, g.committed, g.lag) }</title>
                     <text x={x.to_string()} y={(18.0 + 16.0 * i as f64).to_string()} text-anchor="end">
