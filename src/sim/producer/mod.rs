@@ -74,6 +74,10 @@ struct InFlight {
     correlation_id: u64,
     batches: Vec<ProducerBatch>,
     sent: SimTime,
+    /// When the oldest of `batches` was created: none can have reached `delivery.timeout.ms`
+    /// before this one has, so the expiry check (run on every wakeup of the sender, once per
+    /// record under backpressure) looks inside a request only when this one has.
+    oldest_created: SimTime,
 }
 
 #[derive(Clone, Debug)]

@@ -304,7 +304,13 @@ impl Producer {
             return;
         }
         ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
-        self.in_flight.entry(node).or_default().push_back(InFlight { correlation_id, batches, sent: ctx.now });
+        let oldest_created = batches.iter().map(|b| b.created).min().unwrap_or(ctx.now);
+        self.in_flight.entry(node).or_default().push_back(InFlight {
+            correlation_id,
+            batches,
+            sent: ctx.now,
+            oldest_created,
+        });
     }
 
     pub(super) fn on_produce_response(
@@ -506,7 +512,7 @@ impl Producer {
         let timeout = self.config.delivery_timeout.as_ms();
         let mut expired = self.accumulator.expired(timeout, ctx.now);
         for queue in self.in_flight.values_mut() {
-            for flight in queue.iter_mut() {
+            for flight in queue.iter_mut().filter(|f| ctx.now.saturating_since(f.oldest_created).as_ms() >= timeout) {
                 for b in flight.batches.iter_mut().filter(|b| !b.done && b.delivery_timed_out(timeout, ctx.now)) {
                     let mut copy = b.clone();
                     b.done = true;
