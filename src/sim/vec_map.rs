@@ -324,8 +324,10 @@ impl<'a, K, V> Entry<'a, K, V> {
         let i = match self.at {
             Ok(i) => i,
             Err(i) => {
+                // The value first: if `make` panics, keys and values stay aligned.
+                let value = make();
                 self.map.keys.insert(i, self.key.take().expect("an entry's key"));
-                self.map.vals.insert(i, make());
+                self.map.vals.insert(i, value);
                 i
             }
         };
@@ -505,7 +507,8 @@ impl<T: Ord> Extend<T> for VecSet<T> {
 }
 
 impl<T: Ord> FromIterator<T> for VecSet<T> {
-    /// As `BTreeSet`'s: of equal items the first is kept.
+    /// As `BTreeSet::insert` and `extend`: of equal items the first is kept (std's `collect`
+    /// keeps the last; no caller has equal items that differ).
     fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
         let mut set = VecSet::new();
         set.extend(items);
