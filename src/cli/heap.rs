@@ -4,12 +4,16 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
 
 /// The system allocator, counting live and peak bytes.
 pub struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// Signed: a thread that frees memory another thread allocated can publish the free before
+/// the other thread publishes the allocation, so the shared count may dip below zero for a
+/// moment. (As an unsigned count it wrapped around, and the next addition overflowed: a panic
+/// inside the allocator, which aborts the process.)
+static LIVE: AtomicIsize = AtomicIsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
 /// Bytes a thread allocates (or frees) before it adds them to the shared count: per-allocation
@@ -36,13 +40,13 @@ fn changed(delta: isize) {
         })
         .unwrap_or(delta); // the thread is exiting: count it directly
     if flush > 0 {
-        let live = LIVE.fetch_add(flush as usize, Relaxed) + flush as usize;
+        let live = usize::try_from(LIVE.fetch_add(flush, Relaxed).wrapping_add(flush)).unwrap_or(0);
         // A plain load first: the locked read-modify-write only when a new peak is reached.
         if live > PEAK.load(Relaxed) {
             PEAK.fetch_max(live, Relaxed);
         }
     } else if flush < 0 {
-        LIVE.fetch_sub(flush.unsigned_abs(), Relaxed);
+        LIVE.fetch_add(flush, Relaxed);
     }
 }
 
@@ -83,7 +87,7 @@ static GLOBAL: Counting = Counting;
 
 /// Restarts peak tracking from the bytes live now; returns them.
 pub fn reset_peak() -> usize {
-    let live = LIVE.load(Relaxed);
+    let live = usize::try_from(LIVE.load(Relaxed)).unwrap_or(0);
     PEAK.store(live, Relaxed);
     live
 }
