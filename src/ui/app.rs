@@ -374,9 +374,17 @@ pub fn app() -> Html {
     let comparison: UseStateHandle<Option<Rc<Comparison>>> = use_state(|| None);
     let storage_choice: UseStateHandle<Option<(NodeId, String)>> = use_state(|| None);
     let why: UseStateHandle<Option<WhySubject>> = use_state(|| None);
+    // Whether the frame loop runs. It renders every frame, so a finished IndexedDB write needs
+    // no render of its own then: one landed in a frame every 250 ms, a second full render of
+    // the app in that frame (the footer's storage count shows up with the next frame anyway).
+    let animating: Rc<RefCell<bool>> = use_mut_ref(|| false);
     let on_storage = {
-        let ui = ui.clone();
-        Callback::from(move |()| ui.dispatch(Action::Changed))
+        let (ui, animating) = (ui.clone(), animating.clone());
+        Callback::from(move |()| {
+            if !*animating.borrow() {
+                ui.dispatch(Action::Changed);
+            }
+        })
     };
     {
         let (storage, on_storage) = (storage.clone(), on_storage.clone());
@@ -414,9 +422,10 @@ pub fn app() -> Html {
     };
 
     {
-        let (engine, ui2, persist) = (engine.clone(), ui.clone(), persist.clone());
+        let (engine, ui2, persist, animating) = (engine.clone(), ui.clone(), persist.clone(), animating.clone());
         use_effect_with((ui.playing, ui.speed_exp), move |(playing, _)| {
             let speed = ui2.speed();
+            *animating.borrow_mut() = *playing;
             let flush_on_stop = persist.clone();
             let frames = playing.then(|| {
                 let (mut last, mut persisted): (Option<f64>, f64) = (None, 0.0);
@@ -446,6 +455,7 @@ pub fn app() -> Html {
                 })
             });
             move || {
+                *animating.borrow_mut() = false;
                 // Paused or speed changed: mirror what the last frames queued.
                 if frames.is_some() {
                     drop(frames);
