@@ -22,9 +22,7 @@ pub trait CollectMap<K: Ord, V>: Iterator<Item = (K, V)> + Sized {
     /// The pairs as a map; a later pair replaces the value of an earlier one with an equal key,
     /// exactly as `collect::<BTreeMap<_, _>>()` does.
     fn collect_map(self) -> VecMap<K, V> {
-        let mut map = VecMap::new();
-        map.extend(self);
-        map
+        self.collect()
     }
 }
 
@@ -35,9 +33,7 @@ impl<K: Ord, V, I: Iterator<Item = (K, V)>> CollectMap<K, V> for I {}
 pub trait CollectSet<T: Ord>: Iterator<Item = T> + Sized {
     /// The items as a set, as `collect::<BTreeSet<_>>()` makes it.
     fn collect_set(self) -> VecSet<T> {
-        let mut set = VecSet::new();
-        set.extend(self);
-        set
+        self.collect()
     }
 }
 

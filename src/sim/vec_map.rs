@@ -123,19 +123,6 @@ impl<K, V> VecMap<K, V> {
         self.keys.last().zip(self.vals.last())
     }
 
-    /// Removes and returns the entry with the smallest key.
-    pub fn pop_first(&mut self) -> Option<(K, V)> {
-        if self.keys.is_empty() {
-            return None;
-        }
-        Some((self.keys.remove(0), self.vals.remove(0)))
-    }
-
-    /// Removes and returns the entry with the largest key.
-    pub fn pop_last(&mut self) -> Option<(K, V)> {
-        Some((self.keys.pop()?, self.vals.pop().expect("values match keys")))
-    }
-
     /// Keeps the entries for which `keep` is true, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         let mut kept = 0;
@@ -214,18 +201,6 @@ impl<K: Ord, V> VecMap<K, V> {
     {
         let (lo, hi) = span(&self.keys, &range);
         self.keys[lo..hi].iter().zip(self.vals[lo..hi].iter())
-    }
-
-    /// The entries with keys in `range`, in order, values mutable.
-    pub fn range_mut<Q: Ord + ?Sized, R: RangeBounds<Q>>(
-        &mut self,
-        range: R,
-    ) -> std::iter::Zip<std::slice::Iter<'_, K>, std::slice::IterMut<'_, V>>
-    where
-        K: Borrow<Q>,
-    {
-        let (lo, hi) = span(&self.keys, &range);
-        self.keys[lo..hi].iter().zip(self.vals[lo..hi].iter_mut())
     }
 
     /// Moves the entries with keys at or above `key` into a new map.
@@ -410,19 +385,6 @@ impl<T> VecSet<T> {
         self.items.last()
     }
 
-    /// Removes and returns the smallest item.
-    pub fn pop_first(&mut self) -> Option<T> {
-        if self.items.is_empty() {
-            return None;
-        }
-        Some(self.items.remove(0))
-    }
-
-    /// Removes and returns the largest item.
-    pub fn pop_last(&mut self) -> Option<T> {
-        self.items.pop()
-    }
-
     /// Keeps the items for which `keep` is true, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         self.items.retain(|t| keep(t));
@@ -490,11 +452,6 @@ impl<T: Ord> VecSet<T> {
     /// Whether every item of this set is in `other`.
     pub fn is_subset(&self, other: &VecSet<T>) -> bool {
         self.items.iter().all(|t| other.contains(t))
-    }
-
-    /// Moves every item of `other` into this set.
-    pub fn append(&mut self, other: &mut VecSet<T>) {
-        self.extend(std::mem::take(&mut other.items));
     }
 }
 
