@@ -175,7 +175,10 @@ pub fn run_records(workload: Workload, records: u64, clock: &mut dyn FnMut() -> 
     let seconds = (clock() - start).max(1e-9);
     let key_bytes: u64 = match workload {
         Workload::PipelineKeyless => 0,
-        _ => (0..records).map(|i| format!("key-{i}").len() as u64).sum(),
+        _ => {
+            let mut digits = [0u8; 20];
+            (0..records).map(|i| ("key-".len() + crate::sim::scenario::decimal(i, &mut digits).len()) as u64).sum()
+        }
     };
     Ok(figures(workload, records, seconds, key_bytes + records * VALUE_BYTES, Some(playback.sim().steps())))
 }

@@ -315,7 +315,7 @@ fn parse_producers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ProducerS
             for i in [0, 1, workload.records.saturating_sub(1)] {
                 producer_config
                     .key_serializer
-                    .serialize(&k.key(i))
+                    .serialize(k.key(i))
                     .map_err(|e| ScenarioError::new(w.path_of("key"), format!("key.serializer: {e}")))?;
             }
         }

@@ -112,15 +112,15 @@ impl ProducerBatch {
     }
 
     /// `tryAppend`: appends if there is room; returns the growth of the estimated size.
-    pub fn try_append(&mut self, record: Record, send: SendId, now: SimTime) -> Option<u32> {
+    pub fn try_append(&mut self, record: Record, send: SendId, now: SimTime) -> Result<u32, Record> {
         if !self.has_room_for(&record) {
-            return None;
+            return Err(record);
         }
         let size = self.next_record_size(&record);
         self.estimated_bytes += size;
         self.records.push((record, send));
         self.last_append = now;
-        Some(size)
+        Ok(size)
     }
 
     /// `waitedTimeMs`.

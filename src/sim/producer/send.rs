@@ -35,11 +35,10 @@ impl Producer {
     /// `value.serializer` (numbers are the record index for Integer/Long value serializers).
     fn serialize(&self, index: u64) -> Result<(Option<Vec<u8>>, Vec<u8>), String> {
         use super::serde::Serializer as S;
-        let key =
-            self.workload.key.as_ref().map(|k| self.config.key_serializer.serialize(&k.key(index))).transpose()?;
+        let key = self.workload.key.as_ref().map(|k| self.config.key_serializer.serialize(k.key(index))).transpose()?;
         let value = match self.config.value_serializer {
             S::String | S::ByteArray => super::value_bytes(index, self.workload.value_bytes),
-            numeric => numeric.serialize(&index.to_string())?,
+            numeric => numeric.serialize(index.to_string())?,
         };
         Ok((key, value))
     }
@@ -55,7 +54,7 @@ impl Producer {
         self.send_with_metadata(ctx, send, record, partition);
     }
 
-    fn send_with_metadata(&mut self, ctx: &mut Ctx, send: SendId, record: Record, partition: Option<u32>) {
+    fn send_with_metadata(&mut self, ctx: &mut Ctx, send: SendId, mut record: Record, partition: Option<u32>) {
         let upper = self.accumulator.buffer_size_for(&record);
         let size = crate::sim::record::record_size_upper_bound(
             record.key.as_deref(),
@@ -77,9 +76,12 @@ impl Producer {
             if sticky && self.maybe_switch(ctx, &tp) {
                 continue;
             }
-            if let Some(result) = self.accumulator.try_append(&tp, &record, send, ctx.now) {
-                self.after_append(ctx, send, &tp, result);
-                return;
+            match self.accumulator.try_append(&tp, record, send, ctx.now) {
+                Ok(result) => {
+                    self.after_append(ctx, send, &tp, result);
+                    return;
+                }
+                Err(back) => record = back,
             }
             if sticky && self.maybe_switch(ctx, &tp) {
                 continue;
@@ -96,8 +98,22 @@ impl Producer {
         }
     }
 
+    /// Whether the workload's records go through the sticky partitioner: no explicit
+    /// partition, not round-robin, and no keys (or `partitioner.ignore.keys`). A workload's
+    /// records are all keyed or all not.
+    pub(super) fn workload_is_sticky(&self) -> bool {
+        self.workload.partition.is_none()
+            && !self.config.round_robin
+            && (self.workload.key.is_none() || self.config.ignore_keys)
+    }
+
     fn is_sticky_path(&self, explicit: Option<u32>, record: &Record) -> bool {
         explicit.is_none() && !self.config.round_robin && (record.key.is_none() || self.config.ignore_keys)
+    }
+
+    /// The topic's partition count, from metadata.
+    fn partition_count(&self) -> u32 {
+        self.metadata.leaders.as_ref().expect("metadata known").len() as u32
     }
 
     fn available_partitions(&self) -> (Vec<u32>, u32) {
@@ -130,12 +146,17 @@ impl Producer {
     /// Explicit partition, else `murmur2(key)` (unless `partitioner.ignore.keys`), else the
     /// round-robin or the current sticky partition.
     fn choose_partition(&mut self, record: &Record, explicit: Option<u32>) -> Tp {
-        let (available, n) = self.available_partitions();
         let partition = match (explicit, &record.key) {
             (Some(p), _) => p,
-            (None, Some(key)) if !self.config.ignore_keys => partition_for_key(key, n),
-            _ if self.config.round_robin => self.round_robin.next(&available, n),
-            _ => self.sticky.current(&mut self.rng, &available, n),
+            (None, Some(key)) if !self.config.ignore_keys => partition_for_key(key, self.partition_count()),
+            _ => {
+                let (available, n) = self.available_partitions();
+                if self.config.round_robin {
+                    self.round_robin.next(&available, n)
+                } else {
+                    self.sticky.current(&mut self.rng, &available, n)
+                }
+            }
         };
         Tp::new(&self.topic, partition)
     }
@@ -150,10 +171,7 @@ impl Producer {
             batch_records: batch.record_count(),
             batch_bytes: batch.estimated_size(),
         });
-        let sticky_path = self.workload.partition.is_none()
-            && !self.config.round_robin
-            && (self.workload.key.is_none() || self.config.ignore_keys);
-        if sticky_path {
+        if self.workload_is_sticky() {
             let (available, n) = self.available_partitions();
             let full = self.accumulator.all_batches_full(tp);
             let produced = self.sticky.produced_bytes() + result.appended_bytes;

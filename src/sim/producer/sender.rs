@@ -186,10 +186,16 @@ impl Producer {
     /// Kafka's `partitionReady` load stats for adaptive partitioning: once every partition has a
     /// deque, the queue size (batches) of each partition with a leader, leaving out partitions
     /// whose leader has had ready data it could not drain for `partitioner.availability.timeout.ms`.
+    ///
+    /// Only the sticky partitioner reads them, so a workload that never goes through it (keys,
+    /// an explicit partition, round-robin) skips this: it ran on every wakeup of the sender,
+    /// which under backpressure is every record, for a table nothing would read.
     fn update_load_stats(&mut self) {
+        if !self.workload_is_sticky() {
+            return;
+        }
         let partitions = self.metadata.leaders.as_ref().map_or(0, Vec::len);
-        let deques: Vec<(u32, usize)> =
-            self.accumulator.deques().iter().map(|(tp, d)| (tp.partition, d.len())).collect();
+        let deques = self.accumulator.deques();
         if !self.config.adaptive_partitioning || self.config.round_robin || partitions == 0 || deques.len() < partitions
         {
             self.sticky.update_load_stats(None);
@@ -199,7 +205,8 @@ impl Producer {
         let mut queue_sizes = vec![0u32; deques.len()];
         let mut ids = vec![0u32; deques.len()];
         let mut length = 0;
-        for (partition, len) in deques {
+        for (tp, deque) in deques.iter() {
+            let (partition, len) = (tp.partition, deque.len());
             let Some(leader) = self.leader_of_partition(partition) else { continue };
             let stalled = timeout > SimDuration::ZERO
                 && self.node_stats.get(&leader).is_some_and(|(ready, drain)| ready.saturating_since(*drain) > timeout);
@@ -441,8 +448,11 @@ impl Producer {
             if batch.is_split { largest.max(batch.estimated_size() / 2) } else { self.config.batch_size_bytes.max(1) };
         let mut pieces: Vec<ProducerBatch> = Vec::new();
         for (record, send) in batch.records.clone() {
-            let fits = pieces.last_mut().is_some_and(|p| p.try_append(record.clone(), send, ctx.now).is_some());
-            if !fits {
+            let appended = match pieces.last_mut() {
+                Some(piece) => piece.try_append(record, send, ctx.now),
+                None => Err(record),
+            };
+            if let Err(record) = appended {
                 let capacity = split_size.max(self.accumulator.buffer_size_for_unbatched(&record));
                 let mut piece = ProducerBatch::new(batch.batch_id, batch.tp.clone(), capacity, batch.created);
                 piece.is_split = true;

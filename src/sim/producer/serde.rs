@@ -35,9 +35,11 @@ impl Serializer {
     }
 
     /// Serializes the workload's text (a key from its pattern, or a value), or says why not.
-    pub fn serialize(self, text: &str) -> Result<Vec<u8>, String> {
+    /// An owned `String` becomes the bytes without a copy (this runs once per record).
+    pub fn serialize(self, text: impl Into<String>) -> Result<Vec<u8>, String> {
+        let text = text.into();
         match self {
-            Serializer::String | Serializer::ByteArray => Ok(text.as_bytes().to_vec()),
+            Serializer::String | Serializer::ByteArray => Ok(text.into_bytes()),
             Serializer::Integer => text
                 .parse::<i32>()
                 .map(|n| n.to_be_bytes().to_vec())

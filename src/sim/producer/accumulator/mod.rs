@@ -85,21 +85,22 @@ impl RecordAccumulator {
         self.deques.get(tp).and_then(VecDeque::back).is_none_or(ProducerBatch::is_full)
     }
 
-    /// `tryAppend` on the last batch; a record that does not fit closes that batch.
-    pub fn try_append(&mut self, tp: &Tp, record: &Record, send: SendId, now: SimTime) -> Option<AppendResult> {
-        let deque = self.deques.get_mut(tp)?;
+    /// `tryAppend` on the last batch; a record that does not fit closes that batch. Without a
+    /// batch to take it, the record comes back (`Err`) for a new batch.
+    pub fn try_append(&mut self, tp: &Tp, record: Record, send: SendId, now: SimTime) -> Result<AppendResult, Record> {
+        let Some(deque) = self.deques.get_mut(tp) else { return Err(record) };
         let len = deque.len();
-        let last = deque.back_mut()?;
-        match last.try_append(record.clone(), send, now) {
-            Some(appended_bytes) => Some(AppendResult {
+        let Some(last) = deque.back_mut() else { return Err(record) };
+        match last.try_append(record, send, now) {
+            Ok(appended_bytes) => Ok(AppendResult {
                 new_batch_created: false,
                 batch_is_full: len > 1 || last.is_full(),
                 appended_bytes,
                 batch_id: last.batch_id,
             }),
-            None => {
+            Err(record) => {
                 last.close_for_appends();
-                None
+                Err(record)
             }
         }
     }
