@@ -595,6 +595,12 @@ impl RecordRef<'_> {
     }
 }
 
+/// Checks one batch as [`decode`] does (header, CRC, every record) without copying any
+/// record: the consumer's `check.crcs` runs this on every fetched batch.
+pub fn validate(buf: &[u8], origin: usize) -> Result<BatchHeader, DecodeError> {
+    decode_in_place(buf, origin).map(|(header, _)| header)
+}
+
 /// [`decode`] without copying any record's data (the checks and the consumer only fingerprint
 /// records: copying every key and value was most of their allocations).
 pub fn decode_in_place(buf: &[u8], origin: usize) -> Result<(BatchHeader, Vec<RecordRef<'_>>), DecodeError> {

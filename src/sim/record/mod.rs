@@ -27,14 +27,14 @@ impl RecordBatch {
         let bytes = batch::build(spec, records);
         // The header (and CRC) is checked every time; decoding every record again is a
         // debug-build check only: it cost a third of the producer's time per record.
-        debug_assert!(batch::decode(&bytes, 0).is_ok(), "a freshly built batch decodes");
+        debug_assert!(batch::validate(&bytes, 0).is_ok(), "a freshly built batch decodes");
         let header = batch::decode_header(&bytes, 0).expect("a freshly built batch has a valid header");
         RecordBatch { bytes: bytes.into(), header }
     }
 
     /// Validates `bytes` as exactly one batch: header, CRC and every record.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<RecordBatch, DecodeError> {
-        let (header, _) = batch::decode(&bytes, 0)?;
+        let header = batch::validate(&bytes, 0)?;
         if header.size_in_bytes() != bytes.len() {
             return Err(DecodeError {
                 position: header.size_in_bytes(),
@@ -47,7 +47,7 @@ impl RecordBatch {
 
     /// Checks the batch's CRC-32C and records again (`check.crcs` on the consumer side).
     pub fn verify(&self) -> Result<(), DecodeError> {
-        batch::decode(&self.bytes, 0).map(|_| ())
+        batch::validate(&self.bytes, 0).map(|_| ())
     }
 
     /// Splits a byte stream (a `.log` file, a fetch response) into batches, validating each.
@@ -56,8 +56,8 @@ impl RecordBatch {
         let mut out = Vec::new();
         let mut pos = 0;
         while pos < bytes.len() {
-            match batch::decode(&bytes[pos..], pos) {
-                Ok((header, _)) => {
+            match batch::validate(&bytes[pos..], pos) {
+                Ok(header) => {
                     let size = header.size_in_bytes();
                     out.push(RecordBatch { bytes: bytes[pos..pos + size].into(), header });
                     pos += size;
