@@ -49,6 +49,9 @@ pub struct ProducerBatch {
     pub done: bool,
 }
 
+/// Most records a new batch reserves room for (see [`ProducerBatch::try_append`]).
+const RECORDS_RESERVED_MAX: u32 = 1024;
+
 impl ProducerBatch {
     /// An empty batch with a buffer of `capacity` bytes.
     pub fn new(batch_id: u64, tp: Tp, capacity: u32, now: SimTime) -> ProducerBatch {
@@ -117,6 +120,12 @@ impl ProducerBatch {
             return Err(record);
         }
         let size = self.next_record_size(&record);
+        if self.records.len() == 1 {
+            // A second record means the batch is filling (at a low rate batches hold one):
+            // room for as many records of this size as it holds (bounded), so it does not
+            // regrow its list seven times on the way.
+            self.records.reserve((self.capacity / size.max(1)).clamp(1, RECORDS_RESERVED_MAX) as usize);
+        }
         self.estimated_bytes += size;
         self.records.push((record, send));
         self.last_append = now;

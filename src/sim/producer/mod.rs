@@ -142,6 +142,9 @@ pub struct Producer {
     acked_pruned: u64,
     /// Brokers whose connection failed recently.
     reconnect: super::reconnect::ReconnectBackoff,
+    /// The sender's ready check, kept between passes for its buffers: under backpressure the
+    /// sender runs once per record, and a fresh check allocated every time.
+    ready_scratch: accumulator::ReadyCheck,
 }
 
 /// A record the producer saw acknowledged: where, and which record (for the loss checker).
@@ -187,6 +190,7 @@ impl Producer {
             acked: Vec::new(),
             acked_pruned: 0,
             reconnect: Default::default(),
+            ready_scratch: Default::default(),
         }
     }
 

@@ -152,10 +152,11 @@ impl Producer {
     pub(super) fn run_sender(&mut self, ctx: &mut Ctx) {
         self.maybe_request_metadata(ctx);
         self.maybe_init_producer_id(ctx);
-        let ready = {
+        let mut ready = std::mem::take(&mut self.ready_scratch);
+        {
             let leader_of = |tp: &Tp| self.leader_of(tp);
-            self.accumulator.ready(&leader_of, ctx.now)
-        };
+            self.accumulator.ready_into(&leader_of, ctx.now, &mut ready);
+        }
         if !ready.unknown_leader_topics.is_empty() {
             self.metadata.update_requested = true;
             self.maybe_request_metadata(ctx);
@@ -168,9 +169,12 @@ impl Producer {
                 stats.1 = ctx.now;
             }
         }
-        let nodes: Vec<u16> = ready.ready_nodes.iter().copied().filter(|n| self.can_send_more(*n)).collect();
-        for node in nodes {
-            self.drain_and_send(ctx, node);
+        let mut nodes = ready.ready_nodes.iter().copied().filter(|n| self.can_send_more(*n)).peekable();
+        if nodes.peek().is_some() {
+            let nodes: Vec<u16> = nodes.collect();
+            for node in nodes {
+                self.drain_and_send(ctx, node);
+            }
         }
         self.expire_batches(ctx);
         self.maybe_init_producer_id(ctx);
@@ -181,6 +185,7 @@ impl Producer {
         if let Some(ms) = next {
             self.arm_wakeup(ctx, ms.max(1));
         }
+        self.ready_scratch = ready;
     }
 
     /// Kafka's `partitionReady` load stats for adaptive partitioning: once every partition has a

@@ -32,6 +32,15 @@ pub struct ReadyCheck {
     pub unknown_leader_topics: VecSet<String>,
 }
 
+impl ReadyCheck {
+    /// Empties the check, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.ready_nodes.clear();
+        self.next_ready_check_ms = None;
+        self.unknown_leader_topics.clear();
+    }
+}
+
 /// The accumulator.
 #[derive(Clone, Debug)]
 pub struct RecordAccumulator {
@@ -127,8 +136,16 @@ impl RecordAccumulator {
     /// `ready()`: the nodes with sendable data, when to look again, and leaderless topics.
     /// `exhausted` is true while an allocation waits in the pool.
     pub fn ready(&self, leader_of: &dyn Fn(&Tp) -> Option<u16>, now: SimTime) -> ReadyCheck {
-        let exhausted = !self.pool.waiters.is_empty();
         let mut check = ReadyCheck::default();
+        self.ready_into(leader_of, now, &mut check);
+        check
+    }
+
+    /// [`RecordAccumulator::ready`] into `check`, which is cleared first (the sender reuses one
+    /// check's buffers).
+    pub fn ready_into(&self, leader_of: &dyn Fn(&Tp) -> Option<u16>, now: SimTime, check: &mut ReadyCheck) {
+        let exhausted = !self.pool.waiters.is_empty();
+        check.clear();
         for (tp, deque) in &self.deques {
             let Some(head) = deque.front() else { continue };
             let Some(leader) = leader_of(tp) else {
@@ -150,7 +167,6 @@ impl RecordAccumulator {
                 check.next_ready_check_ms = Some(check.next_ready_check_ms.map_or(left, |d| d.min(left)));
             }
         }
-        check
     }
 
     /// Marks a partition as having a batch in flight (max.in.flight = 1 keeps order).
