@@ -1247,16 +1247,21 @@ impl Consumer {
         let mut next = self.fetch_positions[&tp];
         let mut queue = VecDeque::new();
         for batch in &resp.batches {
-            if self.config.check_crcs {
-                if let Err(e) = batch.verify() {
-                    ctx.trace(TraceKind::GroupRequestFailed {
-                        api: format!("Fetch {tp} CRC check: {e}"),
-                        error: ErrorCode::InvalidRecord,
-                    });
-                    break;
+            let fingerprints = if self.config.check_crcs {
+                match batch.verified_fingerprints() {
+                    Ok(fingerprints) => fingerprints,
+                    Err(e) => {
+                        ctx.trace(TraceKind::GroupRequestFailed {
+                            api: format!("Fetch {tp} CRC check: {e}"),
+                            error: ErrorCode::InvalidRecord,
+                        });
+                        break;
+                    }
                 }
-            }
-            for (offset, fingerprint) in batch.fingerprints() {
+            } else {
+                batch.fingerprints()
+            };
+            for (offset, fingerprint) in fingerprints {
                 if offset >= next {
                     queue.push_back((offset, fingerprint));
                 }

@@ -596,7 +596,7 @@ impl RecordRef<'_> {
 }
 
 /// Checks one batch as [`decode`] does (header, CRC, every record) without copying any
-/// record: the consumer's `check.crcs` runs this on every fetched batch.
+/// record: every batch read from bytes (a segment file, a stream) goes through it.
 pub fn validate(buf: &[u8], origin: usize) -> Result<BatchHeader, DecodeError> {
     decode_in_place(buf, origin).map(|(header, _)| header)
 }
@@ -605,6 +605,17 @@ pub fn validate(buf: &[u8], origin: usize) -> Result<BatchHeader, DecodeError> {
 /// records: copying every key and value was most of their allocations).
 pub fn decode_in_place(buf: &[u8], origin: usize) -> Result<(BatchHeader, Vec<RecordRef<'_>>), DecodeError> {
     let header = decode_header(buf, origin)?;
+    let records = records_in_place(buf, &header, origin)?;
+    Ok((header, records))
+}
+
+/// The records of the batch at the start of `buf`, whose `header` [`decode_header`] already
+/// checked (the CRC included), decoded in place and validated.
+pub fn records_in_place<'a>(
+    buf: &'a [u8],
+    header: &BatchHeader,
+    origin: usize,
+) -> Result<Vec<RecordRef<'a>>, DecodeError> {
     let end = header.size_in_bytes();
     let mut r = Reader { buf: &buf[..end], pos: RECORD_BATCH_OVERHEAD, origin };
     let mut records = Vec::with_capacity((header.records_count as usize).min(end / 7));
@@ -618,7 +629,7 @@ pub fn decode_in_place(buf: &[u8], origin: usize) -> Result<(BatchHeader, Vec<Re
             format!("{} bytes left after recordsCount={} records", end - r.pos, header.records_count),
         ));
     }
-    Ok((header, records))
+    Ok(records)
 }
 
 fn decode_record<'a>(r: &mut Reader<'a>) -> Result<RecordRef<'a>, DecodeError> {

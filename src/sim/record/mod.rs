@@ -45,11 +45,6 @@ impl RecordBatch {
         Ok(RecordBatch { bytes: bytes.into(), header })
     }
 
-    /// Checks the batch's CRC-32C and records again (`check.crcs` on the consumer side).
-    pub fn verify(&self) -> Result<(), DecodeError> {
-        batch::validate(&self.bytes, 0).map(|_| ())
-    }
-
     /// Splits a byte stream (a `.log` file, a fetch response) into batches, validating each.
     /// Stops at the first invalid batch and returns the valid prefix with the error.
     pub fn parse_stream(bytes: &[u8]) -> (Vec<RecordBatch>, Option<DecodeError>) {
@@ -106,9 +101,21 @@ impl RecordBatch {
         self.bytes.len() as u32
     }
 
-    /// Each record's offset and [`Record::fingerprint`], decoded in place (no copy).
+    /// Each record's offset and [`Record::fingerprint`], decoded in place (no copy). The batch
+    /// was validated when it was made, so its CRC is not computed again.
     pub fn fingerprints(&self) -> Vec<(i64, u64)> {
-        let (_, records) = batch::decode_in_place(&self.bytes, 0).expect("validated on construction");
+        let records = batch::records_in_place(&self.bytes, &self.header, 0).expect("validated on construction");
+        self.fingerprints_of(records)
+    }
+
+    /// [`RecordBatch::verify`] and [`RecordBatch::fingerprints`] in one pass over the records
+    /// (the consumer with `check.crcs` needs both for every fetched batch).
+    pub fn verified_fingerprints(&self) -> Result<Vec<(i64, u64)>, DecodeError> {
+        let (_, records) = batch::decode_in_place(&self.bytes, 0)?;
+        Ok(self.fingerprints_of(records))
+    }
+
+    fn fingerprints_of(&self, records: Vec<batch::RecordRef<'_>>) -> Vec<(i64, u64)> {
         records
             .into_iter()
             .map(|r| {
