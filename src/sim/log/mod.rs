@@ -359,7 +359,8 @@ impl PartitionLog {
         }
         let position = self.active().size_bytes();
         let base = self.active().base_offset();
-        let bytes = batch.bytes().to_vec();
+        // A copy for the store journal only when there is one (every append copied it).
+        let journaled = self.journal.is_some().then(|| batch.bytes().to_vec());
         let interval = self.config.index_interval_bytes;
         let segment = self.segments.last_mut().expect("active segment");
         if let Some(e) = segment.append(batch, interval, now) {
@@ -370,7 +371,9 @@ impl PartitionLog {
                 timestamp: e.timestamp,
             });
         }
-        self.record(StoreOp::Append { base_offset: base, position, bytes });
+        if let Some(bytes) = journaled {
+            self.record(StoreOp::Append { base_offset: base, position, bytes });
+        }
         if self.unflushed_messages() >= self.config.flush_messages {
             self.flush(now);
             events.push(LogEvent::Flushed { recovery_point: self.recovery_point });
