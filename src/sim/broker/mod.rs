@@ -883,7 +883,17 @@ impl Broker {
 
     /// Why this broker cannot serve `fp` as asked: an error, or (followers) the diverging epoch.
     fn fetch_problem(&self, fp: &FetchPartition, follower: bool) -> Option<(ErrorCode, Option<(i32, i64)>)> {
-        let Some(r) = self.replicas.get(&fp.tp) else {
+        self.fetch_problem_of(self.replicas.get(&fp.tp), fp, follower)
+    }
+
+    /// [`Broker::fetch_problem`] given `fp`'s replica here, if any.
+    fn fetch_problem_of(
+        &self,
+        replica: Option<&Replica>,
+        fp: &FetchPartition,
+        follower: bool,
+    ) -> Option<(ErrorCode, Option<(i32, i64)>)> {
+        let Some(r) = replica else {
             return Some((ErrorCode::UnknownTopicOrPartition, None));
         };
         if !r.is_leader(self.id) {
@@ -965,27 +975,28 @@ impl Broker {
         }
     }
 
-    fn fetchable_bytes(&self, req: &FetchRequest) -> u32 {
-        req.partitions
-            .iter()
-            .filter_map(|fp| {
-                let r = self.replicas.get(&fp.tp).filter(|r| r.is_leader(self.id))?;
-                Some(r.log.bytes_available(fp.fetch_offset, fetch_limit(r, req.replica_id)))
-            })
-            .sum()
+    /// A parked fetch can complete (`DelayedFetch.tryComplete`): a partition it asks for can no
+    /// longer be served as asked, or the bytes readable reach `min_bytes`. One lookup of each
+    /// partition serves both tests: this runs over every parked fetch after every append and
+    /// every follower fetch.
+    fn fetch_satisfied(&self, req: &FetchRequest) -> bool {
+        let follower = req.replica_id.is_some();
+        let mut bytes = 0u32;
+        for fp in &req.partitions {
+            let replica = self.replicas.get(&fp.tp);
+            if self.fetch_problem_of(replica, fp, follower).is_some() {
+                return true;
+            }
+            if let Some(r) = replica.filter(|r| r.is_leader(self.id)) {
+                bytes += r.log.bytes_available(fp.fetch_offset, fetch_limit(r, req.replica_id));
+            }
+        }
+        bytes >= req.min_bytes
     }
 
     fn complete_fetches(&mut self, ctx: &mut Ctx) {
-        let ready: Vec<u64> = self
-            .parked_fetches
-            .iter()
-            .filter(|(_, p)| {
-                let follower = p.request.replica_id.is_some();
-                self.fetchable_bytes(&p.request) >= p.request.min_bytes
-                    || p.request.partitions.iter().any(|fp| self.fetch_problem(fp, follower).is_some())
-            })
-            .map(|(id, _)| *id)
-            .collect();
+        let ready: Vec<u64> =
+            self.parked_fetches.iter().filter(|(_, p)| self.fetch_satisfied(&p.request)).map(|(id, _)| *id).collect();
         for id in ready {
             let parked = self.parked_fetches.remove(&id).expect("id just listed");
             self.respond_fetch(ctx, parked.from, &parked.request);
