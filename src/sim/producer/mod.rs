@@ -143,7 +143,7 @@ pub struct Producer {
     /// Brokers whose connection failed recently.
     reconnect: super::reconnect::ReconnectBackoff,
     /// The sender's ready check, kept between passes for its buffers: under backpressure the
-    /// sender runs once per record, and a fresh check allocated every time.
+    /// sender runs once per record, and a fresh check allocated each time.
     ready_scratch: accumulator::ReadyCheck,
 }
 

@@ -108,8 +108,8 @@ impl RecordBatch {
         self.fingerprints_of(records)
     }
 
-    /// [`RecordBatch::verify`] and [`RecordBatch::fingerprints`] in one pass over the records
-    /// (the consumer with `check.crcs` needs both for every fetched batch).
+    /// [`RecordBatch::fingerprints`] after checking the batch again as [`batch::validate`] does
+    /// (header, CRC, every record), in one pass over the records: the consumer's `check.crcs`.
     pub fn verified_fingerprints(&self) -> Result<Vec<(i64, u64)>, DecodeError> {
         let (_, records) = batch::decode_in_place(&self.bytes, 0)?;
         Ok(self.fingerprints_of(records))

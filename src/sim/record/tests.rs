@@ -88,6 +88,10 @@ fn random_batches_round_trip() {
         assert_eq!(h.timestamp_type(), spec.timestamp_type);
         let decoded: Vec<Record> = b.records().into_iter().map(|(_, r)| r).collect();
         assert_eq!(decoded, records);
+        // Fingerprints decoded in place (with and without the CRC check) are the records' own.
+        let want: Vec<(i64, u64)> = b.records().iter().map(|(o, r)| (*o, r.fingerprint())).collect();
+        assert_eq!(b.fingerprints(), want);
+        assert_eq!(b.verified_fingerprints(), Ok(want));
         let offsets: Vec<i64> = b.records().iter().map(|(o, _)| *o).collect();
         assert_eq!(offsets, (0..records.len() as i64).map(|i| spec.base_offset + i).collect::<Vec<_>>());
         let stored = b.stored_records();
