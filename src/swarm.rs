@@ -138,6 +138,7 @@ pub fn check(scenario: &Value, seed: u64) -> Result<AckedCheck, ScenarioError> {
     let s = from_value(scenario)?;
     let mut sim = Sim::new(&s, seed);
     sim.set_trace_capture(false);
+    sim.disable_trace_hash();
     sim.run_until(SimTime::from_ms(s.duration_ms), u64::MAX);
     let mut checks = sim.checks();
     let (seq, at_ms) = (sim.trace_len(), sim.now().as_ms());

@@ -58,3 +58,28 @@ fn prng_first_draws_are_platform_independent() {
     assert_eq!(draws, (0..3).map(|_| again.next_u64()).collect::<Vec<_>>());
     assert_eq!(draws[0], include_str!("golden/prng_seed1_first.u64").trim().parse::<u64>().unwrap());
 }
+
+#[test]
+fn turning_the_trace_hash_off_does_not_change_the_run() {
+    let scenario = parse_json(HELLO_JSON).unwrap();
+    let mut hashed = Sim::new(&scenario, 5);
+    hashed.run_until(SimTime::from_ms(3_000), u64::MAX);
+    let mut unhashed = Sim::new(&scenario, 5);
+    unhashed.disable_trace_hash();
+    unhashed.run_until(SimTime::from_ms(3_000), u64::MAX);
+    assert_eq!(hashed.steps(), unhashed.steps());
+    let trace = hashed.drain_trace();
+    assert!(trace.len() > 100, "the run did something: {} events", trace.len());
+    assert_eq!(trace, unhashed.drain_trace());
+}
+
+// Checked natively (the browser build aborts on a panic).
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+#[should_panic(expected = "trace hashing was turned off")]
+fn a_run_without_its_hash_cannot_report_one() {
+    let mut sim = Sim::new(&parse_json(HELLO_JSON).unwrap(), 1);
+    sim.disable_trace_hash();
+    sim.run_until(SimTime::from_ms(100), u64::MAX);
+    let _ = sim.trace_hash();
+}

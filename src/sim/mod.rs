@@ -191,7 +191,8 @@ pub struct Sim {
     /// events.
     outbox: Outbox,
     trace_seq: u64,
-    hasher: TraceHasher,
+    /// The trace hash; `None` once a caller that never reads it turned it off.
+    hasher: Option<TraceHasher>,
     capture: bool,
     trace_out: Vec<TraceEvent>,
     msg_id_next: u64,
@@ -237,7 +238,7 @@ impl Sim {
             nodes: VecMap::new(),
             outbox: Outbox::default(),
             trace_seq: 0,
-            hasher: TraceHasher::default(),
+            hasher: Some(TraceHasher::default()),
             capture: true,
             trace_out: Vec::new(),
             msg_id_next: 0,
@@ -402,8 +403,17 @@ impl Sim {
     }
 
     /// Hash of the whole trace so far (every event, drained or not).
+    ///
+    /// # Panics
+    /// If [`Sim::disable_trace_hash`] turned hashing off.
     pub fn trace_hash(&self) -> TraceHasher {
-        self.hasher
+        self.hasher.expect("trace hashing was turned off for this run")
+    }
+
+    /// Turns the trace hash off for a run that never asks for it (the swarm's seeds): hashing
+    /// every field of every event is a few percent of a run. It cannot be turned back on.
+    pub fn disable_trace_hash(&mut self) {
+        self.hasher = None;
     }
 
     /// Message counters per node.
@@ -461,7 +471,9 @@ impl Sim {
         }
         let event = TraceEvent { seq: self.trace_seq, at: self.now, node, kind };
         self.trace_seq += 1;
-        self.hasher.update(&event);
+        if let Some(hasher) = self.hasher.as_mut() {
+            hasher.update(&event);
+        }
         let found = self.invariants.observe(&event);
         if self.capture {
             self.trace_out.push(event);
