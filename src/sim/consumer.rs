@@ -1140,34 +1140,46 @@ impl Consumer {
     fn fetchable(&self) -> VecMap<u16, Vec<Tp>> {
         let mut out: VecMap<u16, Vec<Tp>> = VecMap::new();
         for tp in &self.assigned {
-            let ready =
-                self.fetch_positions.contains_key(tp) && !self.buffer.contains_key(tp) && !self.no_offset.contains(tp);
-            if let (true, Some(leader)) = (ready, self.leaders.get(tp)) {
-                out.entry(*leader).or_default().push(tp.clone());
+            if let Some(leader) = self.fetchable_leader(tp) {
+                out.entry(leader).or_default().push(tp.clone());
             }
         }
         out
+    }
+
+    /// The leader to fetch `tp` from, if it is to be fetched now: it has a position and no
+    /// buffered records.
+    fn fetchable_leader(&self, tp: &Tp) -> Option<u16> {
+        let ready =
+            self.fetch_positions.contains_key(tp) && !self.buffer.contains_key(tp) && !self.no_offset.contains(tp);
+        ready.then(|| self.leaders.get(tp).copied()).flatten()
     }
 
     fn fetch_idle_brokers(&mut self, ctx: &mut Ctx) {
         if !self.active {
             return;
         }
-        for broker in self.fetchable().into_keys() {
+        // Sending a fetch changes nothing `fetchable` reads, so one pass serves every broker.
+        for (broker, tps) in self.fetchable() {
             if !self.in_flight.contains_key(&broker) {
-                self.send_fetch(ctx, broker);
+                self.send_fetch_of(ctx, broker, tps);
             }
         }
     }
 
     fn send_fetch(&mut self, ctx: &mut Ctx, broker: u16) {
+        let tps = self.assigned.iter().filter(|tp| self.fetchable_leader(tp) == Some(broker)).cloned().collect();
+        self.send_fetch_of(ctx, broker, tps);
+    }
+
+    /// Fetches `tps` (the [`Consumer::fetchable`] partitions led by `broker`) from `broker`.
+    fn send_fetch_of(&mut self, ctx: &mut Ctx, broker: u16, tps: Vec<Tp>) {
         let (base, max) = (self.config.reconnect_backoff, self.config.reconnect_backoff_max);
         if let Some(end) = self.reconnect.ends(broker, base, max).filter(|end| *end > ctx.now) {
             // Not connectable yet: try again when the backoff ends.
             ctx.set_timer(end.saturating_since(ctx.now), Timer::FetchNow);
             return;
         }
-        let tps = self.fetchable().remove(&broker).unwrap_or_default();
         if tps.is_empty() {
             return;
         }
