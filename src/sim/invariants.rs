@@ -2,8 +2,8 @@
 //! TLA+ specs). Every trace event passes through [`Invariants::observe`] as it is recorded; a
 //! broken rule becomes a [`Violation`] — a typed kind, the sequence number of the event where it
 //! became true, and a one-line explanation — and an `InvariantViolated` trace event, so a viewer
-//! can freeze there. [`Invariants::finish`]-style checks over the final state (acknowledged
-//! records, log matching, offsets order, duplicates and reordering) run in [`Sim::final_checks`].
+//! can freeze there. The checks over the final state (acknowledged records, log matching, offsets
+//! order, duplicates and reordering) run in [`crate::sim::Sim::checks`].
 //!
 //! Live checks:
 //! - `leader_epoch_unique`: at most one broker becomes leader of a partition in one leader epoch.

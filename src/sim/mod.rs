@@ -6,8 +6,7 @@
 //! wasm.
 //!
 //! The driver API follows one rule: after every mutation ([`Sim::handle_input`], [`Sim::step`],
-//! [`Sim::run_until`]) drain [`Sim::poll_trace`] (or [`Sim::drain_trace`]) before relying on the
-//! trace. Each step pops the earliest event by `(at, seq)`, hands it to one node through a
+//! [`Sim::run_until`]) drain [`Sim::drain_trace`] before relying on the trace. Each step pops the earliest event by `(at, seq)`, hands it to one node through a
 //! [`node::Ctx`], and applies that node's [`node::Outbox`]: sends go through the [`net::Network`],
 //! timers go into the queue, and every effect is recorded as a [`trace::TraceEvent`].
 
@@ -452,7 +451,8 @@ impl Sim {
 
     // ----- trace -----
 
-    /// Whether events are kept for [`Sim::poll_trace`]; when off they are only hashed.
+    /// Whether events are kept for [`Sim::drain_trace`]; when off they are only hashed and
+    /// checked.
     pub fn set_trace_capture(&mut self, capture: bool) {
         self.capture = capture;
         if !capture {
