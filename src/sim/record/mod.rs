@@ -17,7 +17,10 @@ use std::sync::Arc;
 /// An encoded record batch whose header (and CRC) has been checked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RecordBatch {
-    bytes: Arc<[u8]>,
+    /// Shared by every copy (in flight, in each replica's log, in fetch responses). An
+    /// `Arc<Vec>` rather than an `Arc<[u8]>`: the encoder's vector moves in, where an
+    /// `Arc<[u8]>` copied every batch once more when it was made.
+    bytes: Arc<Vec<u8>>,
     header: BatchHeader,
 }
 
@@ -29,7 +32,7 @@ impl RecordBatch {
         // debug-build check only: it cost a third of the producer's time per record.
         debug_assert!(batch::validate(&bytes, 0).is_ok(), "a freshly built batch decodes");
         let header = batch::decode_header(&bytes, 0).expect("a freshly built batch has a valid header");
-        RecordBatch { bytes: bytes.into(), header }
+        RecordBatch { bytes: Arc::new(bytes), header }
     }
 
     /// Validates `bytes` as exactly one batch: header, CRC and every record.
@@ -42,7 +45,7 @@ impl RecordBatch {
                 problem: format!("{} trailing bytes after the batch", bytes.len() - header.size_in_bytes()),
             });
         }
-        Ok(RecordBatch { bytes: bytes.into(), header })
+        Ok(RecordBatch { bytes: Arc::new(bytes), header })
     }
 
     /// Splits a byte stream (a `.log` file, a fetch response) into batches, validating each.
@@ -54,7 +57,7 @@ impl RecordBatch {
             match batch::validate(&bytes[pos..], pos) {
                 Ok(header) => {
                     let size = header.size_in_bytes();
-                    out.push(RecordBatch { bytes: bytes[pos..pos + size].into(), header });
+                    out.push(RecordBatch { bytes: Arc::new(bytes[pos..pos + size].to_vec()), header });
                     pos += size;
                 }
                 Err(e) => return (out, Some(e)),
@@ -68,7 +71,7 @@ impl RecordBatch {
         let mut bytes = self.bytes.to_vec();
         batch::stamp(&mut bytes, base_offset, partition_leader_epoch);
         let header = BatchHeader { base_offset, partition_leader_epoch, ..self.header.clone() };
-        RecordBatch { bytes: bytes.into(), header }
+        RecordBatch { bytes: Arc::new(bytes), header }
     }
 
     /// The encoded bytes.
