@@ -62,6 +62,8 @@ pub struct Playback {
     /// The latest storage events (rolls, retention deletions, truncations, compaction passes)
     /// per (broker, `topic-partition`).
     storage: VecMap<(NodeId, String), VecDeque<TraceEvent>>,
+    /// The buffer [`Sim::drain_trace_into`] fills; empty between ingests.
+    drained: Vec<TraceEvent>,
 }
 
 /// Storage events kept per replica.
@@ -81,6 +83,7 @@ impl Playback {
             kept: None,
             storage: VecMap::new(),
             metrics: crate::metrics::Metrics::new(scenario),
+            drained: Vec::new(),
         }
     }
 
@@ -191,7 +194,9 @@ impl Playback {
     }
 
     fn ingest(&mut self) {
-        for event in self.sim.drain_trace() {
+        let mut drained = std::mem::take(&mut self.drained);
+        self.sim.drain_trace_into(&mut drained);
+        for event in drained.drain(..) {
             match &event.kind {
                 // A release after a heal starts the dot again, like a send.
                 TraceKind::MessageSent { to, msg_id, api, records, deliver_at, .. }
@@ -239,6 +244,7 @@ impl Playback {
             }
             self.log.push_back(event);
         }
+        self.drained = drained;
     }
 }
 

@@ -465,6 +465,14 @@ impl Sim {
         std::mem::take(&mut self.trace_out)
     }
 
+    /// [`Sim::drain_trace`] into `out`, which must be empty: the two buffers swap, so a caller
+    /// that empties `out` and passes it back each time reuses both allocations (a fresh buffer
+    /// per drain regrew, copying every event again, each time).
+    pub fn drain_trace_into(&mut self, out: &mut Vec<TraceEvent>) {
+        assert!(out.is_empty(), "drain_trace_into needs an empty buffer");
+        std::mem::swap(&mut self.trace_out, out);
+    }
+
     fn record(&mut self, node: NodeId, kind: TraceKind) {
         if let TraceKind::RecordsConsumed { tp, first_offset, count } = &kind {
             self.count_redelivery(node, tp, *first_offset, *count);
