@@ -83,3 +83,20 @@ fn a_run_without_its_hash_cannot_report_one() {
     sim.run_until(SimTime::from_ms(100), u64::MAX);
     let _ = sim.trace_hash();
 }
+
+#[test]
+fn draining_into_a_reused_buffer_yields_the_same_events() {
+    let scenario = parse_json(HELLO_JSON).unwrap();
+    let mut whole = Sim::new(&scenario, 4);
+    whole.run_until(SimTime::from_ms(2_000), u64::MAX);
+    let mut sliced = Sim::new(&scenario, 4);
+    let (mut buffer, mut events) = (Vec::new(), Vec::new());
+    for ms in (50..=2_000).step_by(50) {
+        sliced.run_until(SimTime::from_ms(ms), u64::MAX);
+        sliced.drain_trace_into(&mut buffer);
+        events.append(&mut buffer);
+    }
+    let want = whole.drain_trace();
+    assert!(want.len() > 100, "the run did something: {} events", want.len());
+    assert_eq!(events, want);
+}
