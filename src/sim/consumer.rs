@@ -1147,8 +1147,8 @@ impl Consumer {
         out
     }
 
-    /// The leader to fetch `tp` from, if it is to be fetched now: it has a position and no
-    /// buffered records.
+    /// The leader to fetch `tp` from, if it is to be fetched now: it has a fetch position, an
+    /// offset to start from and no buffered records.
     fn fetchable_leader(&self, tp: &Tp) -> Option<u16> {
         let ready =
             self.fetch_positions.contains_key(tp) && !self.buffer.contains_key(tp) && !self.no_offset.contains(tp);

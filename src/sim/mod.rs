@@ -6,9 +6,10 @@
 //! wasm.
 //!
 //! The driver API follows one rule: after every mutation ([`Sim::handle_input`], [`Sim::step`],
-//! [`Sim::run_until`]) drain [`Sim::drain_trace`] before relying on the trace. Each step pops the earliest event by `(at, seq)`, hands it to one node through a
-//! [`node::Ctx`], and applies that node's [`node::Outbox`]: sends go through the [`net::Network`],
-//! timers go into the queue, and every effect is recorded as a [`trace::TraceEvent`].
+//! [`Sim::run_until`]) drain [`Sim::drain_trace`] before relying on the trace. Each step pops the
+//! earliest event by `(at, seq)`, hands it to one node through a [`node::Ctx`], and applies that
+//! node's [`node::Outbox`]: sends go through the [`net::Network`], timers go into the queue, and
+//! every effect is recorded as a [`trace::TraceEvent`].
 
 /// Steps between two [`Sim::prune_check_history`] passes.
 const PRUNE_EVERY_STEPS: u64 = 1 << 14;
