@@ -17,6 +17,13 @@ use brokerscope::sim::Sim;
 
 const GOLDEN: &str = include_str!("golden/hello_seed1.hash");
 
+/// `hello.json` with `seed`, run in one go to `until_ms`.
+fn hello_run(seed: u64, until_ms: u64) -> Sim {
+    let mut sim = Sim::new(&parse_json(HELLO_JSON).unwrap(), seed);
+    sim.run_until(SimTime::from_ms(until_ms), u64::MAX);
+    sim
+}
+
 fn hash_of(seed: u64, until_ms: u64) -> String {
     let scenario = parse_json(HELLO_JSON).unwrap();
     let mut sim = Sim::new(&scenario, seed);
@@ -38,10 +45,8 @@ fn same_seed_same_trace_different_seed_different_trace() {
 
 #[test]
 fn slicing_the_run_does_not_change_the_trace() {
-    let scenario = parse_json(HELLO_JSON).unwrap();
-    let mut whole = Sim::new(&scenario, 3);
-    whole.run_until(SimTime::from_ms(2_000), u64::MAX);
-    let mut sliced = Sim::new(&scenario, 3);
+    let mut whole = hello_run(3, 2_000);
+    let mut sliced = Sim::new(&parse_json(HELLO_JSON).unwrap(), 3);
     for ms in (7..=2_000).step_by(7).chain([2_000]) {
         sliced.run_until(SimTime::from_ms(ms), u64::MAX);
     }
@@ -61,10 +66,8 @@ fn prng_first_draws_are_platform_independent() {
 
 #[test]
 fn turning_the_trace_hash_off_does_not_change_the_run() {
-    let scenario = parse_json(HELLO_JSON).unwrap();
-    let mut hashed = Sim::new(&scenario, 5);
-    hashed.run_until(SimTime::from_ms(3_000), u64::MAX);
-    let mut unhashed = Sim::new(&scenario, 5);
+    let mut hashed = hello_run(5, 3_000);
+    let mut unhashed = Sim::new(&parse_json(HELLO_JSON).unwrap(), 5);
     unhashed.disable_trace_hash();
     unhashed.run_until(SimTime::from_ms(3_000), u64::MAX);
     assert_eq!(hashed.steps(), unhashed.steps());
@@ -86,10 +89,8 @@ fn a_run_without_its_hash_cannot_report_one() {
 
 #[test]
 fn draining_into_a_reused_buffer_yields_the_same_events() {
-    let scenario = parse_json(HELLO_JSON).unwrap();
-    let mut whole = Sim::new(&scenario, 4);
-    whole.run_until(SimTime::from_ms(2_000), u64::MAX);
-    let mut sliced = Sim::new(&scenario, 4);
+    let mut whole = hello_run(4, 2_000);
+    let mut sliced = Sim::new(&parse_json(HELLO_JSON).unwrap(), 4);
     let (mut buffer, mut events) = (Vec::new(), Vec::new());
     for ms in (50..=2_000).step_by(50) {
         sliced.run_until(SimTime::from_ms(ms), u64::MAX);
