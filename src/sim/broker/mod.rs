@@ -1042,16 +1042,17 @@ impl Broker {
             batches: vec![],
             diverging_epoch: None,
         };
-        if let Some((error, diverging)) = self.fetch_problem(fp, replica_id.is_some()) {
+        let replica = self.replicas.get(&fp.tp);
+        if let Some((error, diverging)) = self.fetch_problem_of(replica, fp, replica_id.is_some()) {
             resp.error = error;
             resp.diverging_epoch = diverging;
-            if let Some(r) = self.replicas.get(&fp.tp).filter(|_| error == ErrorCode::None) {
+            if let Some(r) = replica.filter(|_| error == ErrorCode::None) {
                 resp.high_watermark = r.log.high_watermark();
                 resp.log_start_offset = r.log.log_start_offset();
             }
             return resp;
         }
-        let replica = &self.replicas[&fp.tp];
+        let replica = replica.expect("a partition without a problem is hosted here");
         let hw = replica.log.high_watermark();
         resp.log_start_offset = replica.log.log_start_offset();
         resp.high_watermark = hw;
