@@ -428,3 +428,11 @@ fn bench_prints_figures_of_each_workload_and_the_threaded_swarm() {
     assert_eq!(code, 0);
     assert!(table.contains("(d) swarm, faults on, 2 threads"), "{table}");
 }
+
+#[test]
+fn bench_refuses_more_records_than_a_scenario_holds_naming_the_flag() {
+    let (code, out, err) = brokerscope(&["bench", "--workload", "a", "--records", "100000001"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("'--records <RECORDS>'") && err.contains("100000001"), "{err}");
+    assert!(out.is_empty(), "nothing ran: {out}");
+}

@@ -8,8 +8,9 @@ use std::time::Instant;
 /// Arguments of `bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Records per record workload (a, b, c).
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Records per record workload (a, b, c), at most a scenario's 100,000,000.
+    #[arg(long, default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..=crate::scenario::RECORDS_MAX))]
     pub records: u64,
     /// Seeds for the swarm workload (d).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
