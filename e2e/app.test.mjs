@@ -1,7 +1,7 @@
 // End-to-end: the built app (dist/) plays, animates messages, steps, and stays error-free.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,18 @@ before(async () => {
   server = await serve(join(here, '..', 'dist'));
   browser = await launch();
 });
-after(async () => { await browser?.close(); await server?.close(); });
+// Temporary directories the tests write downloads and CLI output to, removed at the end.
+const scratchDirs = [];
+const scratch = (prefix) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+};
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 const clockNs = (page) => page.getAttribute('[data-testid="clock"]', 'data-now-ns').then(Number);
 
@@ -514,11 +525,11 @@ test('exports: the trace equals the CLI trace, segment files equal the CLI expor
   await scrubTo(page, 2000);
   const save = async (testid) => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="${testid}"]`)]);
-    const path = join(mkdtempSync(join(tmpdir(), 'bs-')), download.suggestedFilename());
+    const path = join(scratch('bs-'), download.suggestedFilename());
     await download.saveAs(path);
     return { name: download.suggestedFilename(), bytes: readFileSync(path) };
   };
-  const dir = mkdtempSync(join(tmpdir(), 'bs-cli-'));
+  const dir = scratch('bs-cli-');
   const hello = join(here, '..', 'www', 'scenarios', 'hello.json');
   execFileSync(cli, ['run', hello, '--until-ms', '2000', '--trace', join(dir, 'trace.jsonl')]);
   execFileSync(cli, ['export', hello, '--until-ms', '2000', '--dir', dir]);

@@ -112,6 +112,7 @@ fn trace_file_is_json_lines_matching_the_event_count() {
         assert_eq!(e["seq"], i as u64);
         assert!(e["node"].is_string() && e["kind"].is_string() && e["at_ns"].is_u64());
     }
+    std::fs::remove_file(&path).ok();
 }
 
 #[test]
@@ -258,6 +259,7 @@ fn an_exported_segment_decodes_with_dump_log() {
     assert_eq!(code, 2);
     assert_eq!(out.lines().filter(|l| l.starts_with("baseOffset:")).count(), batches.len() - 1);
     assert!(err.contains("(batchLength)") && err.contains("torn write"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
