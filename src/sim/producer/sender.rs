@@ -169,12 +169,10 @@ impl Producer {
                 stats.1 = ctx.now;
             }
         }
-        let mut nodes = ready.ready_nodes.iter().copied().filter(|n| self.can_send_more(*n)).peekable();
-        if nodes.peek().is_some() {
-            let nodes: Vec<u16> = nodes.collect();
-            for node in nodes {
-                self.drain_and_send(ctx, node);
-            }
+        // Collecting nothing allocates nothing, so an idle pass costs no allocation.
+        let nodes: Vec<u16> = ready.ready_nodes.iter().copied().filter(|n| self.can_send_more(*n)).collect();
+        for node in nodes {
+            self.drain_and_send(ctx, node);
         }
         self.expire_batches(ctx);
         self.maybe_init_producer_id(ctx);
