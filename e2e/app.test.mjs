@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { serve } from './server.mjs';
-import { launch, openPage, loadScenario } from './browser.mjs';
+import { launch, openPage, openBenchPage, loadScenario } from './browser.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, 'screenshots');
@@ -273,6 +273,33 @@ test('the JavaScript API example runs hello.json to the same trace hash as the C
   assert.equal(await page.$('[data-testid="app"]'), null, 'data-api-only: the app is not mounted');
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test('the benchmark page runs a workload in its worker and names a bad request; the app ships no benchmark', async () => {
+  const { page, problems } = await openBenchPage(browser, server.url);
+  await page.selectOption('[data-testid="bench-workload"]', 'c');
+  await page.fill('[data-testid="bench-amount"]', '3000');
+  await page.click('[data-testid="bench-run"]');
+  await page.waitForFunction(() => /records\/s/.test(document.querySelector('[data-testid="bench-output"]').textContent), null, { timeout: 20000 });
+  const shown = await page.textContent('[data-testid="bench-output"]');
+  assert.match(shown, /workload\s+\(c\)/);
+  assert.match(shown, /records\s+3,000\n/);
+  const swarm = await page.evaluate(() => window.brokerscopeBench('d', 2));
+  assert.equal(swarm.workload, 'd');
+  assert.equal(swarm.records, 2000, 'two swarm seeds of 1,000 records each');
+  assert.ok(swarm.seeds_per_sec > 0);
+  const unknown = await page.evaluate(() => window.brokerscopeBench('e', 10).then(() => 'resolved', (e) => e.message));
+  assert.match(unknown, /^workload: unknown "e"/);
+  const fractional = await page.evaluate(() => window.brokerscopeBench('a', 1.5).then(() => 'resolved', (e) => e.message));
+  assert.match(fractional, /^amount: 1.5 is not a whole number/);
+  // Still answers after refusing.
+  assert.equal((await page.evaluate(() => window.brokerscopeBench('a', 500))).records, 500);
+  await page.screenshot({ path: join(shots, 'bench-page.png') });
+  await page.close();
+  const app = await openPage(browser, server.url);
+  assert.equal(await app.page.evaluate(() => typeof window.wasmBindings.benchWorkload), 'undefined');
+  await app.page.close();
+  assert.deepEqual([...problems, ...app.problems], []);
 });
 
 test('embed mode: ?embed&scenario&seed&speed&autoplay plays a built-in with minimal chrome; bad parameters are named', async () => {

@@ -22,6 +22,17 @@ export async function openPage(browser, url, viewport = { width: 1400, height: 9
   return { page, problems };
 }
 
+// Opens the benchmark page (bench.html) and waits for its worker to be ready.
+export async function openBenchPage(browser, url) {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
+  await page.goto(`${url}bench.html`);
+  await page.waitForSelector('[data-testid="bench-run"]:not([disabled])', { timeout: 20000 });
+  return { page, problems };
+}
+
 // Opens the scenario library and loads a built-in scenario by id.
 export async function loadScenario(page, id) {
   await page.click('[data-testid="library"]');

@@ -5,6 +5,7 @@
 
 mod api;
 mod app;
+pub mod bench_worker;
 mod components;
 mod export;
 mod frames;
