@@ -302,6 +302,36 @@ test('the benchmark page runs a workload in its worker and names a bad request; 
   assert.deepEqual([...problems, ...app.problems], []);
 });
 
+test('built-in scenarios are fetched when opened, once; a missing or broken file is named and nothing else changes', async () => {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  const fetched = [];
+  page.on('request', (r) => { const m = r.url().match(/scenarios\/([a-z-]+)\.json$/); if (m) fetched.push(m[1]); });
+  await page.route('**/scenarios/leader-failover.json', (r) => r.fulfill({ status: 404, body: 'gone' }));
+  await page.route('**/scenarios/slow-follower.json', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: '{"name": "cut short", "brokers": 3' }));
+  await page.goto(`${server.url}?scenario=leader-failover&seed=9`);
+  await page.waitForSelector('[data-testid="app"]');
+  assert.match(await page.textContent('[data-testid="error"]'), /^scenario leader-failover: scenarios\/leader-failover\.json: HTTP 404 .*the first scenario opens instead\.$/);
+  assert.equal(await page.textContent('[data-testid="scenario-name"]'), 'Hello Kafka');
+  await page.click('[data-testid="library"]');
+  await page.click('[data-testid="load-slow-follower"]');
+  await page.waitForFunction(() => /slow-follower/.test(document.querySelector('[data-testid="error"]')?.textContent ?? ''));
+  assert.match(await page.textContent('[data-testid="error"]'), /^scenario slow-follower: line 1: invalid JSON: EOF while parsing/);
+  assert.equal(await page.getAttribute('[data-testid="library"]', 'aria-expanded'), 'true', 'the library stays open after a failed load');
+  assert.equal(await page.textContent('[data-testid="scenario-name"]'), 'Hello Kafka', 'the run is unchanged');
+  await page.click('[data-testid="load-acks-levels"]');
+  await page.waitForSelector('[data-testid="library"][aria-expanded="false"]');
+  assert.match(await page.textContent('[data-testid="scenario-name"]'), /^acks=0, acks=1, acks=all/);
+  assert.equal(await page.$('[data-testid="error"]'), null, 'a good load clears the error');
+  // Opened again: from memory, not the network.
+  await loadScenario(page, 'hello');
+  await loadScenario(page, 'acks-levels');
+  assert.deepEqual(fetched, ['leader-failover', 'slow-follower', 'acks-levels'], 'hello is compiled in; each other is fetched once, when opened');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('embed mode: ?embed&scenario&seed&speed&autoplay plays a built-in with minimal chrome; bad parameters are named', async () => {
   const { page, problems } = await openPage(browser, `${server.url}?embed&scenario=leader-failover&seed=3&speed=50&autoplay`, { width: 900, height: 560 });
   assert.equal(await page.textContent('[data-testid="scenario-name"]'), 'Leader failover: acks=all loses nothing');

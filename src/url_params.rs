@@ -2,7 +2,7 @@
 //! shared run's `t=TICK,NS&actions=…`, see [`crate::run_link`]), parsed and validated without a browser so they are tested natively. Errors name the
 //! parameter; unknown parameters are refused, never ignored.
 
-use crate::scenario::BUILT_IN;
+use crate::scenario::CATALOG;
 
 /// Longest query string accepted (room for a scenario file of about 4 KB, or about 300 recorded
 /// actions).
@@ -20,7 +20,7 @@ pub struct ViewParams {
     pub embed: bool,
     /// `autoplay`: start playing at once.
     pub autoplay: bool,
-    /// `scenario=ID`: a built-in scenario's index in [`BUILT_IN`].
+    /// `scenario=ID`: a built-in scenario's index in [`CATALOG`].
     pub scenario: Option<usize>,
     /// `scenario_json=…`: a whole scenario file (base64url of its JSON): the JSON, validated.
     pub scenario_json: Option<String>,
@@ -87,8 +87,8 @@ pub fn parse(query: &str) -> Result<ViewParams, ParamError> {
 }
 
 fn built_in(id: &str) -> Result<usize, ParamError> {
-    BUILT_IN.iter().position(|(known, _)| *known == id).ok_or_else(|| {
-        let known: Vec<&str> = BUILT_IN.iter().map(|(k, _)| *k).collect();
+    CATALOG.iter().position(|(known, _)| *known == id).ok_or_else(|| {
+        let known: Vec<&str> = CATALOG.iter().map(|(k, _)| *k).collect();
         err("scenario", format!("{id:?} is not a built-in scenario (one of {})", known.join(", ")))
     })
 }
@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn an_embed_url_round_trips_its_parts() {
         let p = parse("?embed&scenario=leader-failover&seed=7&speed=50&autoplay").unwrap();
-        let index = BUILT_IN.iter().position(|(id, _)| *id == "leader-failover").unwrap();
+        let index = CATALOG.iter().position(|(id, _)| *id == "leader-failover").unwrap();
         let want = ViewParams {
             embed: true,
             autoplay: true,
@@ -174,7 +174,7 @@ mod tests {
         let p = parse(&link.to_query()).unwrap();
         assert_eq!((p.seed, p.speed_exp, p.position), (Some(3), Some(-20), link.position));
         assert_eq!(p.actions, link.actions);
-        assert_eq!(BUILT_IN[p.scenario.unwrap()].0, "hello");
+        assert_eq!(CATALOG[p.scenario.unwrap()].0, "hello");
     }
 }
 

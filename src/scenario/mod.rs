@@ -51,8 +51,34 @@ pub const RECORDS_MAX: u64 = 100_000_000;
 /// The scenario every new user sees first.
 pub const HELLO_JSON: &str = include_str!("../../www/scenarios/hello.json");
 
-/// The built-in scenarios the app offers, as (id, JSON); the first is [`HELLO_JSON`]. The
-/// order is a course: the producer, then replication and failures, storage, consumer groups.
+/// The built-in scenarios as (id, name), in the library's order (a course: the producer, then
+/// replication and failures, storage, consumer groups); the first is [`HELLO_JSON`]. Each one's
+/// JSON is `www/scenarios/<id>.json`: compiled in as [`BUILT_IN`] with the `embedded-library`
+/// feature (the default), and fetched by the web app's release build when it is opened, so the
+/// app's download carries only hello. A test checks the names against the files.
+pub const CATALOG: &[(&str, &str)] = &[
+    ("hello", "Hello Kafka"),
+    ("keys-and-partitions", "Keys and partitions: murmur2 for keys, sticky without"),
+    ("batching", "Batching: linger.ms waits, a full batch.size leaves at once"),
+    ("bufferpool-exhaustion", "BufferPool exhaustion: send() blocks for max.block.ms, then fails"),
+    ("in-flight-ordering", "In-flight and ordering: retries without idempotence duplicate and reorder"),
+    ("idempotent-dedup", "Idempotent producer: a retried batch is written once"),
+    ("acks-levels", "acks=0, acks=1, acks=all: what an isolated leader takes with it"),
+    ("slow-follower", "Slow follower: ISR shrink and expand"),
+    ("min-insync-replicas", "min.insync.replicas: acks=all refuses writes rather than keep one copy"),
+    ("follower-machine-crash", "Machine crash of a follower"),
+    ("leader-failover", "Leader failover: acks=all loses nothing"),
+    ("follower-truncation", "Follower truncation by leader epoch"),
+    ("unclean-election", "Unclean leader election loses acknowledged records"),
+    ("last-replica-standing", "Last replica standing: acks=all still loses records"),
+    ("segments-retention-compaction", "Segments, retention and compaction"),
+    ("group-rebalance", "Consumer group rebalance"),
+    ("cooperative-rebalance", "Cooperative rebalance"),
+    ("auto-commit-redelivery", "Auto-commit: a crashed consumer's records are read again"),
+];
+
+/// The built-in scenarios as (id, JSON), in [`CATALOG`] order.
+#[cfg(feature = "embedded-library")]
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("hello", HELLO_JSON),
     ("keys-and-partitions", include_str!("../../www/scenarios/keys-and-partitions.json")),
@@ -74,7 +100,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("auto-commit-redelivery", include_str!("../../www/scenarios/auto-commit-redelivery.json")),
 ];
 
-/// The library's chapters: (title, built-in ids in [`BUILT_IN`] order).
+/// The library's chapters: (title, built-in ids in [`CATALOG`] order).
 pub const LIBRARY: &[(&str, &[&str])] = &[
     (
         "Producer",

@@ -188,3 +188,29 @@ fn the_library_lists_every_built_in_once_in_order() {
         assert!(s.narration.len() >= 3, "{id}: a guided tour of at least three steps");
     }
 }
+
+#[test]
+fn the_catalog_names_each_built_in_as_its_file_does() {
+    let catalog: Vec<&str> = CATALOG.iter().map(|(id, _)| *id).collect();
+    let built_in: Vec<&str> = BUILT_IN.iter().map(|(id, _)| *id).collect();
+    assert_eq!(catalog, built_in, "CATALOG and BUILT_IN list the same ids in the same order");
+    assert_eq!(CATALOG[0].0, "hello");
+    assert_eq!(BUILT_IN[0].1, HELLO_JSON);
+    for ((id, name), (_, json)) in CATALOG.iter().zip(BUILT_IN) {
+        assert_eq!(parse_json(json).unwrap().name, *name, "{id}: the catalog's name is the file's");
+    }
+}
+
+/// The web app fetches `scenarios/<id>.json` for every catalog id: no file may be missing, and
+/// none may sit in `www/scenarios/` unlisted.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn every_file_in_www_scenarios_is_in_the_catalog() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/www/scenarios");
+    let mut files: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    let mut wanted: Vec<String> = CATALOG.iter().map(|(id, _)| format!("{id}.json")).collect();
+    wanted.sort();
+    assert_eq!(files, wanted);
+}

@@ -2,7 +2,7 @@
 
 use crate::playback::{Flight, Playback};
 use crate::run_link::RunLink;
-use crate::scenario::{parse_json, BUILT_IN};
+use crate::scenario::{parse_json, CATALOG};
 use crate::seed_search::SeedSearch;
 use crate::sim::collections::sort_by_key;
 use crate::sim::node::NodeId;
@@ -127,21 +127,33 @@ impl Engine {
         }
     }
 
-    fn built_in(index: usize) -> Engine {
-        let mut engine = Engine::new(parse_json(BUILT_IN[index].1).expect("built-in scenarios are valid"));
-        engine.built_in = Some(BUILT_IN[index].0);
-        engine
+    /// A fresh run of built-in scenario `index`, if its JSON is at hand (see `ui::library`) and
+    /// valid; else a one-line error naming it.
+    fn built_in(index: usize) -> Result<Engine, String> {
+        let id = CATALOG.get(index).ok_or_else(|| format!("scenario: no built-in number {}", index + 1))?.0;
+        let text = super::library::text(index).ok_or_else(|| super::library::missing(index))?;
+        let mut engine = Engine::new(parse_json(&text).map_err(|e| format!("scenario {id}: {e}"))?);
+        engine.built_in = Some(id);
+        Ok(engine)
+    }
+
+    /// A fresh run of `hello.json`, which is always compiled in.
+    fn hello() -> Engine {
+        Engine::built_in(0).expect("hello.json is compiled in and valid")
     }
 
     /// The run the URL asked for: a built-in (the first by default), maybe another seed,
     /// recorded actions and a position. A link that does not replay is reported and the
     /// scenario opens at its start without the actions.
     fn from_params(params: &Result<ViewParams, ParamError>) -> (Engine, Option<String>) {
-        let Ok(p) = params.as_ref() else { return (Engine::built_in(0), None) };
+        let Ok(p) = params.as_ref() else { return (Engine::hello(), None) };
         let index = p.scenario.unwrap_or(0);
         let fresh = match p.scenario_json.as_deref().and_then(|text| Engine::from_file_text(text).ok()) {
             Some(engine) => engine,
-            None => Engine::built_in(index),
+            None => match Engine::built_in(index) {
+                Ok(engine) => engine,
+                Err(e) => return (Engine::hello(), Some(format!("{e}; the first scenario opens instead."))),
+            },
         };
         let seed = p.seed.unwrap_or(fresh.scenario.seed);
         let mut engine = Engine::with_actions(seed, fresh.scenario.clone(), p.actions.clone());
@@ -699,13 +711,22 @@ pub fn app() -> Html {
             Err(e) => ui.dispatch(Action::Error(format!("{name}: {e}"))),
         })
     };
+    // A built-in not at hand yet is fetched first (the library stays open, marked busy).
     let on_built_in = {
         let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
         Callback::from(move |index: usize| {
-            forget_search();
-            *engine.borrow_mut() = Engine::built_in(index);
-            new_run();
-            ui.dispatch(Action::Loaded);
+            let (engine, ui, new_run, forget_search) =
+                (engine.clone(), ui.clone(), new_run.clone(), forget_search.clone());
+            ui.dispatch(Action::Fetching(index));
+            super::library::fetch(index, move |text| match text.and_then(|_| Engine::built_in(index)) {
+                Ok(fresh) => {
+                    forget_search();
+                    *engine.borrow_mut() = fresh;
+                    new_run();
+                    ui.dispatch(Action::Loaded);
+                }
+                Err(e) => ui.dispatch(Action::Error(e)),
+            });
         })
     };
 
@@ -786,7 +807,8 @@ pub fn app() -> Html {
             if embed {
                 { embed_header(&e.scenario.name) }
             } else {
-                <ScenarioPicker name={e.scenario.name.clone()} description={e.scenario.description.clone()} {on_file} built_in={built_in_names()} {on_built_in} />
+                <ScenarioPicker name={e.scenario.name.clone()} description={e.scenario.description.clone()} {on_file} built_in={built_in_names()} {on_built_in}
+                    fetching={ui.fetching} loads={ui.loads} />
             }
             if let Some(err) = &ui.error {
                 <div class="error" role="alert" data-testid="error">{ err }</div>
@@ -904,17 +926,9 @@ fn violation_banner(violations: &[crate::sim::trace::TraceEvent]) -> Html {
     }
 }
 
-/// (id, name) of each built-in scenario, for the picker (parsed once).
+/// (id, name) of each built-in scenario, for the picker.
 fn built_in_names() -> Vec<(String, String)> {
-    static NAMES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
-    NAMES
-        .get_or_init(|| {
-            BUILT_IN
-                .iter()
-                .map(|(id, json)| (id.to_string(), parse_json(json).expect("built-in scenarios are valid").name))
-                .collect()
-        })
-        .clone()
+    CATALOG.iter().map(|(id, name)| (id.to_string(), name.to_string())).collect()
 }
 
 /// An A/B comparison: the run before the last change (A) and this run (B), each to its end.
@@ -1197,7 +1211,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn cooperative() -> Engine {
-        Engine::built_in(BUILT_IN.iter().position(|(id, _)| *id == "cooperative-rebalance").unwrap())
+        Engine::built_in(CATALOG.iter().position(|(id, _)| *id == "cooperative-rebalance").unwrap()).unwrap()
     }
 
     #[wasm_bindgen_test]

@@ -10,6 +10,7 @@ mod components;
 mod export;
 mod frames;
 mod layout;
+mod library;
 mod model;
 mod storage;
 
@@ -20,7 +21,16 @@ pub use app::App;
 pub fn start() {
     console_error_panic_hook::set_once();
     let api_only = gloo::utils::document().body().is_some_and(|b| b.has_attribute("data-api-only"));
-    if !api_only {
-        yew::Renderer::<App>::new().render();
+    if api_only {
+        return;
+    }
+    // A built-in scenario the URL names is fetched before the app starts, so it opens at once
+    // with that run; if the fetch fails, the app opens hello and says why.
+    let search = gloo::utils::window().location().search().unwrap_or_default();
+    match crate::url_params::parse(&search).ok().and_then(|p| p.scenario) {
+        Some(index) if library::text(index).is_none() => {
+            library::fetch(index, |_| drop(yew::Renderer::<App>::new().render()))
+        }
+        _ => drop(yew::Renderer::<App>::new().render()),
     }
 }

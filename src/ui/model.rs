@@ -21,11 +21,23 @@ pub struct UiState {
     pub error: Option<String>,
     /// The last link copied (shown so it can also be copied by hand).
     pub link: Option<String>,
+    /// The built-in scenario being fetched, by index in `scenario::CATALOG`.
+    pub fetching: Option<usize>,
+    /// Runs loaded so far (the library closes when this changes).
+    pub loads: u64,
 }
 
 impl Default for UiState {
     fn default() -> Self {
-        UiState { playing: false, speed_exp: SPEED_EXP_DEFAULT, version: 0, error: None, link: None }
+        UiState {
+            playing: false,
+            speed_exp: SPEED_EXP_DEFAULT,
+            version: 0,
+            error: None,
+            link: None,
+            fetching: None,
+            loads: 0,
+        }
     }
 }
 
@@ -62,6 +74,8 @@ pub enum Action {
     Changed,
     /// A user action was applied (a stale input error goes).
     Applied,
+    /// A built-in scenario (by index) is being fetched to load it.
+    Fetching(usize),
     /// A new run was loaded.
     Loaded,
     /// Show an error.
@@ -84,13 +98,17 @@ impl Reducible for UiState {
                 next.version += 1;
                 next.error = None;
             }
+            Action::Fetching(index) => next.fetching = Some(index),
             Action::Loaded => {
+                next.fetching = None;
+                next.loads += 1;
                 next.version += 1;
                 next.playing = false;
                 next.error = None;
                 next.link = None;
             }
             Action::Error(e) => {
+                next.fetching = None;
                 next.error = Some(e);
                 next.link = None;
             }

@@ -16,10 +16,14 @@ pub struct ScenarioPickerProps {
     pub description: String,
     /// A file was read: (file name, text).
     pub on_file: Callback<(String, String)>,
-    /// Built-in scenarios as (id, name), in the order of `scenario::BUILT_IN`.
+    /// Built-in scenarios as (id, name), in the order of `scenario::CATALOG`.
     pub built_in: Vec<(String, String)>,
     /// A built-in scenario chosen, by index.
     pub on_built_in: Callback<usize>,
+    /// The built-in being fetched (its row says so; the library stays open until it loads).
+    pub fetching: Option<usize>,
+    /// Runs loaded so far: the library closes when this changes.
+    pub loads: u64,
 }
 
 /// Scenario title, description and file input.
@@ -44,6 +48,10 @@ pub fn scenario_picker(props: &ScenarioPickerProps) -> Html {
         })
     };
     let open = use_state(|| false);
+    {
+        let open = open.clone();
+        use_effect_with(props.loads, move |_| open.set(false));
+    }
     let toggle = {
         let open = open.clone();
         Callback::from(move |_: MouseEvent| open.set(!*open))
@@ -52,18 +60,15 @@ pub fn scenario_picker(props: &ScenarioPickerProps) -> Html {
         let items = ids.iter().filter_map(|id| {
             let i = props.built_in.iter().position(|(known, _)| known == id)?;
             let name = props.built_in[i].1.clone();
-            let onclick = {
-                let (open, on_built_in) = (open.clone(), props.on_built_in.clone());
-                Callback::from(move |_: MouseEvent| {
-                    open.set(false);
-                    on_built_in.emit(i);
-                })
-            };
+            let onclick = props.on_built_in.reform(move |_: MouseEvent| i);
             let current = name == props.name;
+            let fetching = props.fetching == Some(i);
             Some(html! {
-                <li><button {onclick} class={classes!(current.then_some("current"))} title={format!("Load “{name}”")}
-                    data-testid={format!("load-{id}")} aria-pressed={current.to_string()}>
-                    <span class="number">{ i + 1 }</span>{ name }</button></li>
+                <li><button {onclick} class={classes!(current.then_some("current"), fetching.then_some("fetching"))} title={format!("Load “{name}”")}
+                    data-testid={format!("load-{id}")} aria-pressed={current.to_string()} aria-busy={fetching.to_string()}>
+                    <span class="number">{ i + 1 }</span>{ name }
+                    if fetching { <span class="loading">{ " · loading…" }</span> }
+                    </button></li>
             })
         });
         html! { <section><h3>{ *title }</h3><ul>{ for items }</ul></section> }
