@@ -7,7 +7,7 @@
 //! while the partition has no live leader. Records that retention deleted (below the log start)
 //! or that compaction removed (a later record has the key) are gone by design, not lost.
 
-use super::collections::CollectSet;
+use super::collections::{sort_by, CollectSet};
 use super::invariants::{Violation, ViolationKind};
 use super::node::NodeId;
 use super::protocol::Tp;
@@ -154,7 +154,9 @@ impl Sim {
             }
         }
         for (tp, mut records) in wanted {
-            records.sort_unstable();
+            // The shared compiled sort, not a copy of pdqsort per element type (3 KB of wasm
+            // each); whole-tuple order, so stable and unstable agree.
+            sort_by(&mut records, Ord::cmp);
             let held = leaders.get(&tp);
             let (all, guarded) = duplicates(&records, held.as_deref(), &idempotent);
             check.duplicates += all;
@@ -213,7 +215,7 @@ impl Sim {
                 }
             }
             for mut sends in by_tp.into_values() {
-                sends.sort_unstable();
+                sort_by(&mut sends, Ord::cmp);
                 let mut max = -1;
                 for (_, offset) in sends {
                     if offset < max {

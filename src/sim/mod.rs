@@ -1100,7 +1100,7 @@ fn initial_partition_states(layouts: &[TopicLayout]) -> Vec<PartitionState> {
         .flat_map(|t| {
             t.replicas.iter().enumerate().map(move |(p, r)| {
                 let mut isr = r.clone();
-                isr.sort_unstable();
+                collections::sort_by(&mut isr, Ord::cmp);
                 PartitionState {
                     tp: Tp::new(&t.name, p as u32),
                     replicas: r.clone(),

@@ -43,7 +43,11 @@ impl Simulation {
         let seed = match seed {
             None => scenario.seed,
             Some(s) if s >= 0.0 && s.fract() == 0.0 && s <= 9_007_199_254_740_991.0 => s as u64,
-            Some(s) => return Err(JsValue::from_str(&format!("seed: {s} is not a whole number in 0..=2^53-1"))),
+            Some(s) => {
+                // JavaScript's own spelling of the number (and no float formatting in the wasm).
+                let shown = js_sys::Number::from(s).to_string_with_radix(10).map(String::from).unwrap_or_default();
+                return Err(JsValue::from_str(&format!("seed: {shown} is not a whole number in 0..=2^53-1")));
+            }
         };
         Ok(Simulation {
             sim: crate::sim::Sim::new(&scenario, seed),

@@ -24,6 +24,7 @@ use crate::ui::components::{
 use crate::ui::export;
 use crate::ui::frames::FrameLoop;
 use crate::ui::model::{Action, UiState};
+use crate::ui::num::fixed;
 use crate::ui::storage::{self, Storage, StorageStatus};
 use crate::url_params::{self, ParamError, ViewParams};
 use gloo::events::{EventListener, EventListenerOptions};
@@ -974,7 +975,7 @@ fn run_actions(timeline: &Timeline, on_compare: Callback<MouseEvent>, comparison
                 { for actions.iter().enumerate().map(|(i, a)| html! {
                     <li class={classes!((i >= applied).then_some("pending"))} data-testid="recorded-action"
                         title={ if i < applied { "applied at this point of the timeline" } else { "later in the timeline: replays when the clock gets there" } }>
-                        <span class="at">{ format!("{:.1} ms", a.at.as_ns() as f64 / 1e6) }</span>{ " " }{ action_text(&a.action) }
+                        <span class="at">{ format!("{} ms", fixed(a.at.as_ns() as f64 / 1e6, 1)) }</span>{ " " }{ action_text(&a.action) }
                     </li>
                 }) }
             </ol>
@@ -996,7 +997,7 @@ fn comparison_table(c: &Comparison) -> Html {
                 <th scope="row">{ name }</th>
                 <td>{ o.acked }</td><td class={classes!((o.lost > 0).then_some("bad"))}>{ o.lost }</td>
                 <td>{ o.duplicates }</td><td>{ o.consumed }</td>
-                <td>{ format!("{:.1}", o.request_latency_avg_ms) }</td>
+                <td>{ fixed(o.request_latency_avg_ms, 1) }</td>
                 <td class={classes!((o.violations > 0).then_some("bad"))}>{ o.violations }</td>
                 <td><code>{ &o.trace_hash }</code></td>
             </tr>

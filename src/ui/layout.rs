@@ -39,7 +39,10 @@ pub fn positions(view: &ClusterView) -> VecMap<NodeId, (f64, f64)> {
     for (i, b) in view.brokers.iter().enumerate() {
         let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n;
         let (rx, ry) = if view.brokers.len() == 1 { (0.0, 0.0) } else { (170.0, 150.0) };
-        out.insert(b.id, (WIDTH / 2.0 + rx * angle.cos(), HEIGHT / 2.0 + 12.0 + ry * angle.sin()));
+        out.insert(
+            b.id,
+            (WIDTH / 2.0 + rx * js_sys::Math::cos(angle), HEIGHT / 2.0 + 12.0 + ry * js_sys::Math::sin(angle)),
+        );
     }
     if let Some(c) = &view.controller {
         // Three brokers leave room inside the ring, halfway between the top card and the two

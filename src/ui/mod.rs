@@ -12,6 +12,7 @@ mod frames;
 mod layout;
 mod library;
 mod model;
+mod num;
 mod storage;
 
 pub use app::App;

@@ -1,5 +1,6 @@
 //! UI state as a reducer (no engine, no effects in here).
 
+use crate::ui::num::fixed;
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -58,7 +59,8 @@ impl UiState {
 impl UiState {
     /// Simulated milliseconds per wall millisecond.
     pub fn speed(&self) -> f64 {
-        10f64.powf(f64::from(self.speed_exp) / 100.0)
+        // JavaScript's Math: compiling libm's pow, sin and cos into the wasm costs about 7 KB.
+        js_sys::Math::pow(10.0, f64::from(self.speed_exp) / 100.0)
     }
 }
 
@@ -124,10 +126,10 @@ impl Reducible for UiState {
 /// Formats a speed for the label, e.g. `0.05×`.
 pub fn speed_label(speed: f64) -> String {
     if speed >= 10.0 {
-        format!("{speed:.0}×")
+        format!("{}×", fixed(speed, 0))
     } else if speed >= 0.1 {
-        format!("{speed:.2}×")
+        format!("{}×", fixed(speed, 2))
     } else {
-        format!("{speed:.3}×")
+        format!("{}×", fixed(speed, 3))
     }
 }

@@ -10,6 +10,7 @@ use crate::sim::time::SimDuration;
 use crate::sim::vec_map::VecMap;
 use crate::sim::{BrokerView, ClusterView, ConsumerView, ControllerView, ProducerView};
 use crate::ui::layout::*;
+use crate::ui::num::{fixed, num};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -100,7 +101,7 @@ pub fn cluster(props: &ClusterProps) -> Html {
     let leo_max =
         view.brokers.iter().flat_map(|b| b.replicas.iter()).map(|r| r.log_end_offset).max().unwrap_or(0).max(1);
     html! {
-        <svg xmlns="http://www.w3.org/2000/svg" data-testid="cluster" class="cluster" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
+        <svg xmlns="http://www.w3.org/2000/svg" data-testid="cluster" class="cluster" viewBox={format!("0 0 {} {}", num(WIDTH), num(HEIGHT))} role="img"
             aria-label="Cluster: producers on the left, brokers in the middle, consumers on the right; dots are messages in flight">
             <g class="links">{ links(view, &pos, &open_link_menu) }</g>
             <g class="nodes">
@@ -149,8 +150,8 @@ fn links(view: &ClusterView, pos: &VecMap<NodeId, (f64, f64)>, open_menu: &LinkM
             html! {
                 <g class="link-hit" data-testid={testid} {oncontextmenu}>
                     <title>{ format!("{a} ⇄ {b}: {}. Right-click to cut, slow or heal it.", state.describe(a, b)) }</title>
-                    <line {class} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
-                    <line class="hit" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+                    <line {class} x1={num(x1)} y1={num(y1)} x2={num(x2)} y2={num(y2)} />
+                    <line class="hit" x1={num(x1)} y1={num(y1)} x2={num(x2)} y2={num(y2)} />
                 </g>
             }
         }) }
@@ -217,10 +218,10 @@ fn producer(p: &ProducerView, (cx, cy): (f64, f64)) -> Html {
         <g class="node producer" data-testid={p.id.to_string()}>
             <title>{ format!("{} ({}): {} sent, {} acked, {} failed attempts; {} batches queued, {} requests in flight (max {} per connection)",
                 p.id, p.label, p.records_sent, p.records_acked, p.batch_errors, queued, in_flight, p.in_flight_max) }</title>
-            <rect x={x.to_string()} y={y.to_string()} width={CLIENT_W.to_string()} height={CLIENT_H.to_string()} rx="10" />
-            <text class="name" x={(x + 12.0).to_string()} y={(y + 22.0).to_string()}>{ p.id.to_string() }</text>
-            <text class="stat" x={(x + 12.0).to_string()} y={(y + 40.0).to_string()}>{ format!("sent {} · acked {}", p.records_sent, p.records_acked) }</text>
-            <text class="stat" x={(x + 12.0).to_string()} y={(y + 56.0).to_string()}>{ format!("queued {queued} · in flight {in_flight}") }</text>
+            <rect x={num(x)} y={num(y)} width={num(CLIENT_W)} height={num(CLIENT_H)} rx="10" />
+            <text class="name" x={num(x + 12.0)} y={num(y + 22.0)}>{ p.id.to_string() }</text>
+            <text class="stat" x={num(x + 12.0)} y={num(y + 40.0)}>{ format!("sent {} · acked {}", p.records_sent, p.records_acked) }</text>
+            <text class="stat" x={num(x + 12.0)} y={num(y + 56.0)}>{ format!("queued {queued} · in flight {in_flight}") }</text>
         </g>
     }
 }
@@ -256,12 +257,12 @@ fn consumer(view: &ClusterView, c: &ConsumerView, (cx, cy): (f64, f64), on_why: 
             onclick={{ let id = c.id; on_why.reform(move |_: MouseEvent| WhySubject::Consumer(id)) }}>
             <title>{ format!("{} ({}): {group}, member {member}; owns [{}]; {} records consumed ({} redelivered), {} buffered; lag {lag}; positions {:?}; commits {} ok, {} failed. Click: what is it waiting on?",
                 c.id, c.label, c.assignment.join(", "), c.records_consumed, c.redelivered, c.buffered, c.positions, c.commits.0, c.commits.1) }</title>
-            <rect x={x.to_string()} y={y.to_string()} width={CLIENT_W.to_string()} height={CLIENT_H.to_string()} rx="10" />
-            <rect class="member-stripe" x={x.to_string()} y={(y + 8.0).to_string()} width="5" height={(CLIENT_H - 16.0).to_string()} rx="2" />
-            <text class="name" x={(x + 14.0).to_string()} y={(y + 20.0).to_string()}>{ c.id.to_string() }</text>
-            <text class="stat" x={(x + CLIENT_W - 10.0).to_string()} y={(y + 20.0).to_string()} text-anchor="end">{ format!("p {owned}") }</text>
-            <text class="stat" x={(x + 14.0).to_string()} y={(y + 38.0).to_string()}>{ format!("consumed {} · lag {lag}", c.records_consumed) }</text>
-            <text class="stat" x={(x + 14.0).to_string()} y={(y + 54.0).to_string()}>{ state }</text>
+            <rect x={num(x)} y={num(y)} width={num(CLIENT_W)} height={num(CLIENT_H)} rx="10" />
+            <rect class="member-stripe" x={num(x)} y={num(y + 8.0)} width="5" height={num(CLIENT_H - 16.0)} rx="2" />
+            <text class="name" x={num(x + 14.0)} y={num(y + 20.0)}>{ c.id.to_string() }</text>
+            <text class="stat" x={num(x + CLIENT_W - 10.0)} y={num(y + 20.0)} text-anchor="end">{ format!("p {owned}") }</text>
+            <text class="stat" x={num(x + 14.0)} y={num(y + 38.0)}>{ format!("consumed {} · lag {lag}", c.records_consumed) }</text>
+            <text class="stat" x={num(x + 14.0)} y={num(y + 54.0)}>{ state }</text>
         </g>
     }
 }
@@ -277,7 +278,7 @@ fn groups(view: &ClusterView) -> Html {
                 <g class={classes!("group-label", g.state.to_ascii_lowercase())} data-testid={format!("group-{}", g.group)}>
                     <title>{ format!("Group {}: {} in generation {} ({protocol}); coordinator {coordinator} (leader of __consumer_offsets-{}); committed {:?}; lag {:?}",
                         g.group, g.state, g.generation, g.offsets_partition, g.committed, g.lag) }</title>
-                    <text x={x.to_string()} y={(18.0 + 16.0 * i as f64).to_string()} text-anchor="end">
+                    <text x={num(x)} y={num(18.0 + 16.0 * i as f64)} text-anchor="end">
                         { format!("{} · {} · gen {}", g.group, g.state, g.generation) }
                     </text>
                 </g>
@@ -306,10 +307,10 @@ fn controller(c: &ControllerView, (cx, cy): (f64, f64)) -> Html {
         <g class={classes!("node", "controller", (offline > 0).then_some("alarm"))} data-testid="controller-1">
             <title>{ format!("KRaft controller (a quorum of one): tracks broker heartbeats, fences silent brokers, elects leaders and commits ISR changes. Metadata offset {}.\n{}",
                 c.metadata_offset, states.join("\n")) }</title>
-            <rect x={x.to_string()} y={y.to_string()} width={CONTROLLER_W.to_string()} height={CONTROLLER_H.to_string()} rx="10" />
-            <text class="name" x={(x + 10.0).to_string()} y={(y + 20.0).to_string()}>{ "controller" }</text>
-            <text class="stat" x={(x + CONTROLLER_W - 10.0).to_string()} y={(y + 20.0).to_string()} text-anchor="end">{ format!("offset {}", c.metadata_offset) }</text>
-            <text class="stat" x={(x + 10.0).to_string()} y={(y + 38.0).to_string()}>{ status }</text>
+            <rect x={num(x)} y={num(y)} width={num(CONTROLLER_W)} height={num(CONTROLLER_H)} rx="10" />
+            <text class="name" x={num(x + 10.0)} y={num(y + 20.0)}>{ "controller" }</text>
+            <text class="stat" x={num(x + CONTROLLER_W - 10.0)} y={num(y + 20.0)} text-anchor="end">{ format!("offset {}", c.metadata_offset) }</text>
+            <text class="stat" x={num(x + 10.0)} y={num(y + 38.0)}>{ status }</text>
         </g>
     }
 }
@@ -334,7 +335,7 @@ fn handler_dots(b: &BrokerView, x: f64, y: f64) -> Html {
         <g class="handlers" data-testid={format!("handlers-{}", b.id)}>
             <title>{ format!("{}: {busy} of {threads} request handler threads (num.io.threads) busy; {} request(s) queued for them", b.id, b.request_queue_depth) }</title>
             { for (0..shown).map(|i| html! {
-                <rect class={classes!("handler", (i < busy).then_some("busy"))} x={(x0 + f64::from(i) * 6.0).to_string()} y={(y + 29.0).to_string()} width="4" height="4" rx="1" />
+                <rect class={classes!("handler", (i < busy).then_some("busy"))} x={num(x0 + f64::from(i) * 6.0)} y={num(y + 29.0)} width="4" height="4" rx="1" />
             }) }
         </g>
     }
@@ -434,8 +435,8 @@ fn context_menu(
     let cancel_y = y + 4.0 + row * items.len() as f64;
     html! {
         <g class="fault-menu" data-testid={testid.to_string()} role="menu">
-            <rect class="menu-bg" x={x.to_string()} y={y.to_string()} width={w.to_string()}
-                height={(row * rows + 8.0).to_string()} rx="8" />
+            <rect class="menu-bg" x={num(x)} y={num(y)} width={num(w)}
+                height={num(row * rows + 8.0)} rx="8" />
             { for items.into_iter().enumerate().map(|(i, (id, label, action))| {
                 let (menu, on_fault) = (menu.clone(), on_fault.clone());
                 let onclick = Callback::from(move |_: MouseEvent| {
@@ -446,15 +447,15 @@ fn context_menu(
                 let onkeydown = activate_on_enter(onclick.clone());
                 html! {
                     <g class="menu-item" role="menuitem" tabindex="0" data-testid={format!("fault-{id}")} {onclick} {onkeydown}>
-                        <rect x={(x + 4.0).to_string()} y={iy.to_string()} width={(w - 8.0).to_string()} height={(row - 2.0).to_string()} rx="5" />
-                        <text x={(x + 14.0).to_string()} y={(iy + 17.0).to_string()}>{ label }</text>
+                        <rect x={num(x + 4.0)} y={num(iy)} width={num(w - 8.0)} height={num(row - 2.0)} rx="5" />
+                        <text x={num(x + 14.0)} y={num(iy + 17.0)}>{ label }</text>
                     </g>
                 }
             }) }
             <g class="menu-item cancel" role="menuitem" tabindex="0" data-testid="fault-cancel" onclick={close.clone()}
                 onkeydown={activate_on_enter(close)}>
-                <rect x={(x + 4.0).to_string()} y={cancel_y.to_string()} width={(w - 8.0).to_string()} height={(row - 2.0).to_string()} rx="5" />
-                <text x={(x + 14.0).to_string()} y={(cancel_y + 17.0).to_string()}>{ "Cancel" }</text>
+                <rect x={num(x + 4.0)} y={num(cancel_y)} width={num(w - 8.0)} height={num(row - 2.0)} rx="5" />
+                <text x={num(x + 14.0)} y={num(cancel_y + 17.0)}>{ "Cancel" }</text>
             </g>
         </g>
     }
@@ -505,22 +506,22 @@ fn broker(
                 <title>{ format!("{} on {}: {role}{sync_note}, leader epoch {}; replicas {:?}; ISR {isr}; log start {}, LEO {}, HW {}; {} batches",
                     r.tp, b.id, r.leader_epoch, r.replicas,
                     r.log_start_offset, r.log_end_offset, r.high_watermark, r.batches) }</title>
-                <text class="tp" x={(x + 12.0).to_string()} y={(ry + 4.0).to_string()}>{ short_tp(&r.tp) }</text>
+                <text class="tp" x={num(x + 12.0)} y={num(ry + 4.0)}>{ short_tp(&r.tp) }</text>
                 { for owner.get(&r.tp).map(|c| html! {
-                    <circle class={classes!("owner", member_class(view, *c))} cx={(x + 6.0).to_string()} cy={ry.to_string()} r="3.5">
+                    <circle class={classes!("owner", member_class(view, *c))} cx={num(x + 6.0)} cy={num(ry)} r="3.5">
                         <title>{ format!("{} is read by {c}", r.tp) }</title>
                     </circle>
                 }) }
-                <text class="role" x={(x + 78.0).to_string()} y={(ry + 4.0).to_string()}>{ letter }</text>
-                <rect class="bar-bg" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={bar_w.to_string()} height="12" rx="3" />
-                <rect class="bar" x={bar_x.to_string()} y={(ry - 6.0).to_string()} width={fill.to_string()} height="12" rx="3" />
-                <line class="hw" x1={hw_x.to_string()} x2={hw_x.to_string()} y1={(ry - 9.0).to_string()} y2={(ry + 9.0).to_string()} />
-                <line class="hw-hit" data-testid={format!("hw-{}-{}", b.id, r.tp)} x1={hw_x.to_string()} x2={hw_x.to_string()}
-                    y1={(ry - 9.0).to_string()} y2={(ry + 9.0).to_string()}
+                <text class="role" x={num(x + 78.0)} y={num(ry + 4.0)}>{ letter }</text>
+                <rect class="bar-bg" x={num(bar_x)} y={num(ry - 6.0)} width={num(bar_w)} height="12" rx="3" />
+                <rect class="bar" x={num(bar_x)} y={num(ry - 6.0)} width={num(fill)} height="12" rx="3" />
+                <line class="hw" x1={num(hw_x)} x2={num(hw_x)} y1={num(ry - 9.0)} y2={num(ry + 9.0)} />
+                <line class="hw-hit" data-testid={format!("hw-{}-{}", b.id, r.tp)} x1={num(hw_x)} x2={num(hw_x)}
+                    y1={num(ry - 9.0)} y2={num(ry + 9.0)}
                     onclick={{ let (id, tp) = (b.id, r.tp.clone()); on_why.reform(move |_: MouseEvent| WhySubject::HighWatermark(id, tp.clone())) }}>
                     <title>{ format!("HW {} of {} on {}. Click: why is it here?", r.high_watermark, r.tp, b.id) }</title>
                 </line>
-                <text class="offsets" x={(x + BROKER_W - 10.0).to_string()} y={(ry + 4.0).to_string()} text-anchor="end">{ format!("{}/{}", r.high_watermark, r.log_end_offset) }</text>
+                <text class="offsets" x={num(x + BROKER_W - 10.0)} y={num(ry + 4.0)} text-anchor="end">{ format!("{}/{}", r.high_watermark, r.log_end_offset) }</text>
             </g>
         }
     });
@@ -569,9 +570,9 @@ fn broker(
             aria-label={format!("{}: {}. Enter, or a right-click or long press, opens its faults.", b.id, if b.alive { "up" } else { "down" })}>
             <title>{ format!("{}: {}; {} requests in the request queue, {} unread on muted or blocked connections; bars show each replica's log (LEO), the tick is the high watermark; numbers are HW/LEO. Right-click to crash or restart it.",
                 b.id, if b.alive { "up" } else { "DOWN (crashed)" }, b.request_queue_depth, b.requests_unread) }</title>
-            <rect x={x.to_string()} y={y.to_string()} width={BROKER_W.to_string()} height={h.to_string()} rx="12" />
-            <text class="name" x={(x + 12.0).to_string()} y={(y + 22.0).to_string()}>{ b.id.to_string() }</text>
-            <text class="status" x={(x + BROKER_W - 12.0).to_string()} y={(y + 22.0).to_string()} text-anchor="end">{ status }</text>
+            <rect x={num(x)} y={num(y)} width={num(BROKER_W)} height={num(h)} rx="12" />
+            <text class="name" x={num(x + 12.0)} y={num(y + 22.0)}>{ b.id.to_string() }</text>
+            <text class="status" x={num(x + BROKER_W - 12.0)} y={num(y + 22.0)} text-anchor="end">{ status }</text>
             if b.alive { { handler_dots(b, x, y) } }
             { for rows }
         </g>
@@ -593,7 +594,7 @@ fn flight(view: &ClusterView, f: &Flight, t: f64, pos: &VecMap<NodeId, (f64, f64
     };
     let r = 5.0 + (f64::from(f.records.min(24)) / 4.0);
     html! {
-        <circle key={f.msg_id} data-testid="message" class={class} cx={format!("{x:.1}")} cy={format!("{y:.1}")} r={format!("{r:.1}")}>
+        <circle key={f.msg_id} data-testid="message" class={class} cx={fixed(x, 1)} cy={fixed(y, 1)} r={fixed(r, 1)}>
             <title>{ format!("{} {} → {} · {} records · arrives at {}", f.api, f.from, f.to, f.records, f.deliver_at) }</title>
         </circle>
     }

@@ -4,6 +4,7 @@
 
 use crate::sim::config::{names, Scope};
 use crate::sim::scenario::{Action, ConfigTarget};
+use crate::ui::num::fixed;
 use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -84,7 +85,7 @@ pub fn config_panel(props: &ConfigPanelProps) -> Html {
                     <input ref={value} data-testid="config-value" placeholder="value" aria-label="Value" spellcheck="false" autocomplete="off" />
                     <button type="submit" class="primary" data-testid="config-apply"
                         title="Change it now; recorded into the run (in the past, this forks a new branch to compare)">
-                        { format!("Apply at {:.1} ms", props.now_ms) }
+                        { format!("Apply at {} ms", fixed(props.now_ms, 1)) }
                     </button>
                 </form>
                 <datalist id={list_id}>

@@ -1,6 +1,7 @@
 //! Play / pause / step / speed, and the simulated clock.
 
 use crate::ui::model::{speed_label, SPEED_EXP_MAX, SPEED_EXP_MIN};
+use crate::ui::num::fixed;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -49,7 +50,7 @@ pub fn controls(props: &ControlsProps) -> Html {
         let input: HtmlInputElement = e.target_unchecked_into();
         input.value().parse().unwrap_or(0)
     });
-    let label = speed_label(10f64.powf(f64::from(props.speed_exp) / 100.0));
+    let label = speed_label(js_sys::Math::pow(10.0, f64::from(props.speed_exp) / 100.0));
     let ms = props.now_ns as f64 / 1e6;
     let pct = if props.end_ms == 0 { 0.0 } else { (ms / props.end_ms as f64 * 100.0).min(100.0) };
     html! {
@@ -76,12 +77,12 @@ pub fn controls(props: &ControlsProps) -> Html {
             </label>
             <div class="clock" title="Simulated time">
                 <span class="clock-label">{ "t =" }</span>
-                <span data-testid="clock" data-now-ns={props.now_ns.to_string()}>{ format!("{ms:.3} ms") }</span>
+                <span data-testid="clock" data-now-ns={props.now_ns.to_string()}>{ format!("{} ms", fixed(ms, 3)) }</span>
                 <span class="clock-end">{ format!(" / {} ms", props.end_ms) }</span>
             </div>
             <input class="timeline" data-testid="timeline" type="range" min="0" max={(props.end_ms * 10).to_string()} step="1"
-                value={format!("{:.0}", ms * 10.0)} oninput={seek} style={format!("--done:{pct:.2}%")}
-                aria-label="Timeline: drag to move back and forth in simulated time" aria-valuetext={format!("{ms:.1} ms")}
+                value={fixed(ms * 10.0, 0)} oninput={seek} style={format!("--done:{}%", fixed(pct, 2))}
+                aria-label="Timeline: drag to move back and forth in simulated time" aria-valuetext={format!("{} ms", fixed(ms, 1))}
                 title="Drag to scrub back and forth (snapshots + deterministic replay)" />
             if let Some(copy) = &props.on_copy_link {
                 <button data-testid="copy-link" onclick={copy.reform(|_: MouseEvent| ())}

@@ -1,6 +1,7 @@
 //! Metric charts over simulated time, under Kafka's metric names (`crate::metrics`).
 
 use crate::metrics::{MetricSpec, BUCKETS};
+use crate::ui::num::{fixed, num, trimmed};
 use std::fmt::Write;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -44,11 +45,11 @@ fn format_value(v: f64, unit: &str) -> String {
     let number = if v == 0.0 {
         "0".to_string()
     } else if v.abs() >= 100.0 {
-        format!("{v:.0}")
+        fixed(v, 0)
     } else if v.abs() >= 1.0 {
-        format!("{v:.1}")
+        fixed(v, 1)
     } else {
-        format!("{v:.2}")
+        fixed(v, 2)
     };
     format!("{number}{}", if unit.is_empty() || unit.starts_with('/') { unit.to_string() } else { format!(" {unit}") })
 }
@@ -61,27 +62,30 @@ fn chart(c: &Chart) -> Html {
     let y = |v: f64| H - 2.0 - v * scale;
     let mut line = String::new();
     for (n, (i, v)) in points.iter().enumerate() {
-        let _ = write!(line, "{}{:.1},{:.1}", if n == 0 { "M" } else { " L" }, x(*i), y(*v));
+        let _ = write!(line, "{}{},{}", if n == 0 { "M" } else { " L" }, fixed(x(*i), 1), fixed(y(*v), 1));
     }
     let area = match (points.first(), points.last()) {
-        (Some((first, _)), Some((last, _))) => format!("{line} L{:.1},{H} L{:.1},{H} Z", x(*last), x(*first)),
+        (Some((first, _)), Some((last, _))) => {
+            let (last, first, h) = (fixed(x(*last), 1), fixed(x(*first), 1), num(H));
+            format!("{line} L{last},{h} L{first},{h} Z")
+        }
         _ => String::new(),
     };
     let now = points.last().map(|(_, v)| *v);
     let now_x = points.last().map(|(i, _)| x(*i));
     let testid = format!("metric-{}", c.spec.name);
     html! {
-        <figure class="chart" data-testid={testid} data-now={now.map(|v| v.to_string()).unwrap_or_default()}>
+        <figure class="chart" data-testid={testid} data-now={now.map(|v| trimmed(v, 6)).unwrap_or_default()}>
             <figcaption>
                 <span class="name" title={c.spec.help}>{ c.spec.name }</span>
                 <span class="group">{ c.spec.group }</span>
                 <span class="value">{ now.map(|v| format_value(v, c.spec.unit)).unwrap_or_else(|| "–".into()) }</span>
             </figcaption>
-            <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={format!("{} over time; now {}", c.spec.name, now.map(|v| format_value(v, c.spec.unit)).unwrap_or_default())}>
+            <svg viewBox={format!("0 0 {} {}", num(W), num(H))} role="img" aria-label={format!("{} over time; now {}", c.spec.name, now.map(|v| format_value(v, c.spec.unit)).unwrap_or_default())}>
                 <title>{ format!("{}: {} (max {})", c.spec.name, c.spec.help, format_value(max, c.spec.unit)) }</title>
                 <path class="area" d={area} />
                 <path class="line" d={line} />
-                { for now_x.map(|nx| html! { <line class="now" x1={nx.to_string()} x2={nx.to_string()} y1="0" y2={H.to_string()} /> }) }
+                { for now_x.map(|nx| html! { <line class="now" x1={num(nx)} x2={num(nx)} y1="0" y2={num(H)} /> }) }
                 <text class="max" x="2" y="9">{ format_value(max, c.spec.unit) }</text>
             </svg>
         </figure>

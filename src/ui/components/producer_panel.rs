@@ -4,6 +4,7 @@
 
 use crate::sim::{BatchView, ProducerView, RequestView};
 use crate::ui::components::cluster::WhySubject;
+use crate::ui::num::fixed;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -18,9 +19,9 @@ pub struct ProducerPanelProps {
 
 fn kib(bytes: u64) -> String {
     if bytes >= 1 << 20 {
-        format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
+        format!("{} MiB", fixed(bytes as f64 / f64::from(1u32 << 20), 1))
     } else {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
+        format!("{} KiB", fixed(bytes as f64 / 1024.0, 1))
     }
 }
 
@@ -37,13 +38,17 @@ fn batch(p: &ProducerView, b: &BatchView, on_why: &Callback<WhySubject>) -> Html
         "linger.ms passed: ready to send".to_string()
     };
     let title = format!(
-        "batch {}: {} records, {} of {} bytes ({fill:.0}%); {state}. Click: why is it waiting?",
-        b.batch_id, b.records, b.bytes, b.capacity
+        "batch {}: {} records, {} of {} bytes ({}%); {state}. Click: why is it waiting?",
+        b.batch_id,
+        b.records,
+        b.bytes,
+        b.capacity,
+        fixed(fill, 0)
     );
     html! {
         <span class={classes!("batch", "asks-why", (b.attempts > 0).then_some("retry"), b.full.then_some("full"))} title={title}
             data-testid={format!("batch-{}", b.batch_id)} onclick={{ let (id, batch) = (p.id, b.batch_id); on_why.reform(move |_: MouseEvent| WhySubject::Batch(id, batch)) }}>
-            <span class="fill" style={format!("width:{fill:.1}%")}></span>
+            <span class="fill" style={format!("width:{}%", fixed(fill, 1))}></span>
             <span class="count">{ b.records }</span>
         </span>
     }
@@ -79,7 +84,7 @@ fn producer(p: &ProducerView, on_why: &Callback<WhySubject>) -> Html {
                 </div>
                 <div class="pool" data-testid="buffer-pool" title={format!("BufferPool: buffer.memory {} bytes, {} available, {} send() call(s) blocked waiting", p.buffer_total_bytes, p.buffer_available_bytes, p.pool_waiters)}>
                     <div class="label">{ "BufferPool" }</div>
-                    <div class="gauge"><span style={format!("width:{used_pct:.2}%")}></span></div>
+                    <div class="gauge"><span style={format!("width:{}%", fixed(used_pct, 2))}></span></div>
                     <div class="muted">{ format!("{} of {} in use", kib(used), kib(p.buffer_total_bytes)) }
                         if p.pool_waiters > 0 { <strong class="blocked">{ format!(" · {} blocked (max.block.ms)", p.pool_waiters) }</strong> }
                     </div>
