@@ -19,11 +19,12 @@
 use crate::sim::log::store::{MemSegmentStore, SegmentKey, SegmentStore, StoreError};
 use crate::sim::record::RecordBatch;
 use crate::sim::vec_map::VecMap;
-use idb::builder::ObjectStoreBuilder;
-use idb::{Database, KeyRange, Query, Transaction, TransactionMode};
-use js_sys::{Array, Uint8Array};
+use js_sys::{Array, Function, Promise, Uint8Array};
 use std::ops::Range;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
 
 const OBJECT_STORE: &str = "segment_chunks";
 const SCHEMA_VERSION: u32 = 1;
@@ -49,7 +50,7 @@ enum Pending {
 
 /// Segments in IndexedDB, mirrored in memory.
 pub struct IdbSegmentStore {
-    db: Database,
+    db: IdbDatabase,
     memory: MemSegmentStore,
     pending: Vec<Pending>,
     /// Per segment, the queued `Put` that its next contiguous append extends (index into
@@ -57,28 +58,98 @@ pub struct IdbSegmentStore {
     open_chunks: VecMap<SegmentKey, (usize, u64)>,
 }
 
-fn js_err(e: impl std::fmt::Debug) -> StoreError {
-    StoreError::Backend(format!("{e:?}"))
+/// A browser error (a `DOMException` or a thrown value) as one line: `name: message`.
+fn js_err(e: JsValue) -> StoreError {
+    let field = |name: &str| js_sys::Reflect::get(&e, &JsValue::from_str(name)).ok().and_then(|v| v.as_string());
+    let text = match (field("name"), field("message")) {
+        (Some(name), Some(message)) => format!("{name}: {message}"),
+        (_, Some(message)) => message,
+        _ => e.as_string().unwrap_or_else(|| "IndexedDB refused the request".to_string()),
+    };
+    StoreError::Backend(text)
+}
+
+/// A promise and the functions that settle it.
+fn promise() -> (Promise, Function, Function) {
+    let mut settle = None;
+    let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+    let (resolve, reject) = settle.expect("a promise's executor runs at once");
+    (promise, resolve, reject)
+}
+
+/// Waits for an IndexedDB request: its result, or its error. (The browser API is callbacks;
+/// this is the whole of what the `idb` crate did for this store, without its code in the wasm.)
+async fn settled(request: &IdbRequest) -> Result<JsValue, StoreError> {
+    let (promise, resolve, reject) = promise();
+    let req = request.clone();
+    let done = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| match req.error() {
+        Ok(Some(error)) => drop(reject.call1(&JsValue::NULL, &error)),
+        _ => drop(resolve.call1(&JsValue::NULL, &req.result().unwrap_or(JsValue::UNDEFINED))),
+    });
+    request.set_onsuccess(Some(done.as_ref().unchecked_ref()));
+    request.set_onerror(Some(done.as_ref().unchecked_ref()));
+    let outcome = JsFuture::from(promise).await;
+    request.set_onsuccess(None);
+    request.set_onerror(None);
+    outcome.map_err(js_err)
 }
 
 /// Opens (creating or upgrading) the database with its one object store.
-async fn open_database(name: &str) -> Result<Database, StoreError> {
-    Database::builder(name)
-        .version(SCHEMA_VERSION)
-        .add_object_store(ObjectStoreBuilder::new(OBJECT_STORE))
-        .build()
-        .await
-        .map_err(js_err)
+async fn open_database(name: &str) -> Result<IdbDatabase, StoreError> {
+    let window = web_sys::window().ok_or_else(|| StoreError::Backend("no window".into()))?;
+    let factory = window
+        .indexed_db()
+        .map_err(js_err)?
+        .ok_or_else(|| StoreError::Backend("IndexedDB is not available here".into()))?;
+    let request = factory.open_with_u32(name, SCHEMA_VERSION).map_err(js_err)?;
+    let opening = request.clone();
+    let upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        if let Ok(db) = opening.result().and_then(|db| db.dyn_into::<IdbDatabase>()) {
+            if !db.object_store_names().contains(OBJECT_STORE) {
+                // A failure here aborts the upgrade, and the open reports it.
+                let _ = db.create_object_store(OBJECT_STORE);
+            }
+        }
+    });
+    request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    let db = settled(&request).await;
+    request.set_onupgradeneeded(None);
+    db?.dyn_into::<IdbDatabase>().map_err(|_| StoreError::Backend("open did not give a database".into()))
 }
 
-/// Commits and waits; an aborted transaction (quota exceeded, for one) is an error.
-async fn commit(tx: Transaction) -> Result<(), StoreError> {
-    let result = tx.commit().map_err(js_err)?.await.map_err(js_err)?;
-    if result.is_committed() {
-        Ok(())
-    } else {
-        Err(StoreError::Backend("transaction aborted (storage quota exceeded?)".into()))
-    }
+/// A transaction on the object store, and the store.
+fn transaction(db: &IdbDatabase, mode: IdbTransactionMode) -> Result<(IdbTransaction, IdbObjectStore), StoreError> {
+    let tx = db.transaction_with_str_and_mode(OBJECT_STORE, mode).map_err(js_err)?;
+    let os = tx.object_store(OBJECT_STORE).map_err(js_err)?;
+    Ok((tx, os))
+}
+
+/// Every key and value of the object store, in key order.
+async fn everything(os: &IdbObjectStore) -> Result<(Array, Array), StoreError> {
+    let (keys, values) = (os.get_all_keys().map_err(js_err)?, os.get_all().map_err(js_err)?);
+    let (keys, values) = (settled(&keys).await?, settled(&values).await?);
+    Ok((keys.unchecked_into(), values.unchecked_into()))
+}
+
+/// Waits for the transaction to commit, which it does once its requests are done and the task
+/// that queued them returns; an aborted transaction (quota exceeded, for one) is an error.
+async fn commit(tx: IdbTransaction) -> Result<(), StoreError> {
+    let (promise, resolve, reject) = promise();
+    let complete = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        drop(resolve.call0(&JsValue::NULL));
+    });
+    let aborted = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        drop(reject.call0(&JsValue::NULL));
+    });
+    tx.set_oncomplete(Some(complete.as_ref().unchecked_ref()));
+    tx.set_onabort(Some(aborted.as_ref().unchecked_ref()));
+    let outcome = JsFuture::from(promise).await;
+    tx.set_oncomplete(None);
+    tx.set_onabort(None);
+    outcome.map(drop).map_err(|_| {
+        let why = tx.error().map(|e| format!(": {}: {}", e.name(), e.message())).unwrap_or_default();
+        StoreError::Backend(format!("transaction aborted (storage quota exceeded?){why}"))
+    })
 }
 
 fn base20(offset: i64) -> String {
@@ -127,13 +198,11 @@ impl IdbSegmentStore {
     }
 
     async fn load(&mut self) -> Result<Vec<Recovery>, StoreError> {
-        let tx = self.db.transaction(&[OBJECT_STORE], TransactionMode::ReadOnly).map_err(js_err)?;
-        let os = tx.object_store(OBJECT_STORE).map_err(js_err)?;
-        let keys = os.get_all_keys(None, None).map_err(js_err)?.await.map_err(js_err)?;
-        let values = os.get_all(None, None).map_err(js_err)?.await.map_err(js_err)?;
+        let (_tx, os) = transaction(&self.db, IdbTransactionMode::Readonly)?;
+        let (keys, values) = everything(&os).await?;
         let mut segments: VecMap<SegmentKey, Vec<u8>> = VecMap::new();
         for (k, v) in keys.iter().zip(values.iter()) {
-            let Some((key, _position)) = parse_chunk_key(k) else { continue };
+            let Some((key, _position)) = parse_chunk_key(&k) else { continue };
             let bytes = v.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec).unwrap_or_default();
             segments.entry(key).or_default().extend_from_slice(&bytes);
         }
@@ -180,18 +249,16 @@ impl IdbSegmentStore {
         let ops = std::mem::take(&mut self.pending);
         self.open_chunks.clear();
         let count = ops.len();
-        let tx = self.db.transaction(&[OBJECT_STORE], TransactionMode::ReadWrite).map_err(js_err)?;
-        let os = tx.object_store(OBJECT_STORE).map_err(js_err)?;
+        let (tx, os) = transaction(&self.db, IdbTransactionMode::Readwrite)?;
         for op in ops {
             match op {
                 Pending::Put { key, bytes } => {
                     let value: JsValue = Uint8Array::from(bytes.as_slice()).into();
-                    os.put(&value, Some(&to_array(&key))).map_err(js_err)?;
+                    os.put_with_key(&value, &to_array(&key)).map_err(js_err)?;
                 }
                 Pending::DeleteRange { lower, upper } => {
-                    let range = KeyRange::bound(&to_array(&lower), &to_array(&upper), Some(false), Some(false))
-                        .map_err(js_err)?;
-                    os.delete(Query::from(range)).map_err(js_err)?;
+                    let range = IdbKeyRange::bound(&to_array(&lower), &to_array(&upper)).map_err(js_err)?;
+                    os.delete(&range).map_err(js_err)?;
                 }
             }
         }
@@ -208,8 +275,8 @@ impl IdbSegmentStore {
     pub async fn clear(&mut self) -> Result<(), StoreError> {
         self.pending.clear();
         self.memory = MemSegmentStore::new();
-        let tx = self.db.transaction(&[OBJECT_STORE], TransactionMode::ReadWrite).map_err(js_err)?;
-        tx.object_store(OBJECT_STORE).map_err(js_err)?.clear().map_err(js_err)?;
+        let (tx, os) = transaction(&self.db, IdbTransactionMode::Readwrite)?;
+        os.clear().map_err(js_err)?;
         commit(tx).await
     }
 
@@ -286,12 +353,10 @@ impl SegmentStore for IdbSegmentStore {
 #[doc(hidden)]
 pub async fn corrupt_chunk(name: &str, key: &SegmentKey, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
     let db = open_database(name).await?;
-    let tx = db.transaction(&[OBJECT_STORE], TransactionMode::ReadWrite).map_err(js_err)?;
-    let os = tx.object_store(OBJECT_STORE).map_err(js_err)?;
-    let keys = os.get_all_keys(None, None).map_err(js_err)?.await.map_err(js_err)?;
-    let values = os.get_all(None, None).map_err(js_err)?.await.map_err(js_err)?;
+    let (tx, os) = transaction(&db, IdbTransactionMode::Readwrite)?;
+    let (keys, values) = everything(&os).await?;
     let holder = keys.iter().zip(values.iter()).find_map(|(k, v)| {
-        let (chunk_of, start) = parse_chunk_key(k)?;
+        let (chunk_of, start) = parse_chunk_key(&k)?;
         let stored = v.dyn_ref::<Uint8Array>()?.to_vec();
         (chunk_of == *key && start <= position && position < start + stored.len() as u64).then_some((start, stored))
     });
@@ -301,7 +366,7 @@ pub async fn corrupt_chunk(name: &str, key: &SegmentKey, position: u64, bytes: &
     stored.truncate(at);
     stored.extend_from_slice(bytes);
     let value: JsValue = Uint8Array::from(stored.as_slice()).into();
-    os.put(&value, Some(&to_array(&chunk_key(key, &pos10(start))))).map_err(js_err)?;
+    os.put_with_key(&value, &to_array(&chunk_key(key, &pos10(start)))).map_err(js_err)?;
     commit(tx).await?;
     db.close();
     Ok(())

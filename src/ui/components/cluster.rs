@@ -17,7 +17,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// Props of [`Cluster`].
-#[derive(Properties, PartialEq)]
+#[derive(Properties)]
 pub struct ClusterProps {
     /// The cluster now.
     pub view: Rc<ClusterView>,
@@ -29,6 +29,19 @@ pub struct ClusterProps {
     pub default_link: LinkConfig,
     /// "Why?" asked about a high watermark or a consumer.
     pub on_why: Callback<WhySubject>,
+}
+
+/// Equal when they share the same snapshot (`Rc::ptr_eq`): the app makes a new one whenever the
+/// simulation moved, and a deep comparison of two snapshots (derived `PartialEq`) cost more wasm
+/// and time than the render it could save.
+impl PartialEq for ClusterProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.view, &other.view)
+            && Rc::ptr_eq(&self.flights, &other.flights)
+            && self.on_fault == other.on_fault
+            && self.default_link == other.default_link
+            && self.on_why == other.on_why
+    }
 }
 
 /// What a "Why?" is about.

@@ -42,7 +42,9 @@ pub fn controls(props: &ControlsProps) -> Html {
     let step_back = props.on_step_back.reform(|_: MouseEvent| ());
     let seek = props.on_seek.reform(|e: InputEvent| {
         let input: HtmlInputElement = e.target_unchecked_into();
-        let tenths: f64 = input.value().parse().unwrap_or(0.0);
+        // The browser's number (parsing the text would compile core's float parser in).
+        let tenths = input.value_as_number();
+        let tenths = if tenths.is_finite() { tenths.max(0.0) } else { 0.0 };
         crate::sim::time::SimTime::from_ns((tenths * 100_000.0) as u64)
     });
     let restart = props.on_restart.reform(|_: MouseEvent| ());

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 /// Props of [`NetworkMatrix`].
-#[derive(Properties, PartialEq)]
+#[derive(Properties)]
 pub struct NetworkMatrixProps {
     /// The cluster now.
     pub view: Rc<ClusterView>,
@@ -19,6 +19,17 @@ pub struct NetworkMatrixProps {
     pub default_link: LinkConfig,
     /// A link change (recorded into the run like any fault).
     pub on_fault: Callback<Action>,
+}
+
+/// Equal when they share the same snapshot (`Rc::ptr_eq`): the app makes a new one whenever the
+/// simulation moved, and a deep comparison of two snapshots (derived `PartialEq`) cost more wasm
+/// and time than the render it could save.
+impl PartialEq for NetworkMatrixProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.view, &other.view)
+            && self.default_link == other.default_link
+            && self.on_fault == other.on_fault
+    }
 }
 
 /// What a click on a healthy cell does.

@@ -9,12 +9,21 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 /// Props of [`ProducerPanel`].
-#[derive(Properties, PartialEq)]
+#[derive(Properties)]
 pub struct ProducerPanelProps {
     /// The producers now.
     pub producers: Rc<Vec<ProducerView>>,
     /// "Why?" asked about a batch.
     pub on_why: Callback<WhySubject>,
+}
+
+/// Equal when they share the same snapshot (`Rc::ptr_eq`): the app makes a new one whenever the
+/// simulation moved, and a deep comparison of two snapshots (derived `PartialEq`) cost more wasm
+/// and time than the render it could save.
+impl PartialEq for ProducerPanelProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.producers, &other.producers) && self.on_why == other.on_why
+    }
 }
 
 fn kib(bytes: u64) -> String {
