@@ -328,6 +328,24 @@ test('built-in scenarios are fetched when opened, once; a missing or broken file
   await loadScenario(page, 'hello');
   await loadScenario(page, 'acks-levels');
   assert.deepEqual(fetched, ['leader-failover', 'slow-follower', 'acks-levels'], 'hello is compiled in; each other is fetched once, when opened');
+  // A broken file is not kept: once it is fixed, opening it again fetches and loads it.
+  await page.unroute('**/scenarios/slow-follower.json');
+  await loadScenario(page, 'slow-follower');
+  assert.equal(await page.textContent('[data-testid="scenario-name"]'), 'Slow follower: ISR shrink and expand');
+  // A slow fetch never replaces the scenario chosen after it.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/scenarios/group-rebalance.json', async (r) => { await held; await r.continue(); });
+  await page.click('[data-testid="library"]');
+  await page.click('[data-testid="load-group-rebalance"]');
+  assert.equal(await page.getAttribute('[data-testid="load-group-rebalance"]', 'aria-busy'), 'true', 'the row says it is loading');
+  await page.click('[data-testid="load-batching"]');
+  await page.waitForSelector('[data-testid="library"][aria-expanded="false"]');
+  release();
+  await page.waitForFunction(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('/group-rebalance.json')));
+  await page.waitForTimeout(300);
+  assert.match(await page.textContent('[data-testid="scenario-name"]'), /^Batching/, 'the later choice stays');
+  assert.deepEqual(fetched, ['leader-failover', 'slow-follower', 'acks-levels', 'slow-follower', 'group-rebalance', 'batching']);
   assert.deepEqual(problems, []);
   await page.close();
 });

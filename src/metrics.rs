@@ -220,7 +220,8 @@ impl Metrics {
     }
 }
 
-#[cfg(test)]
+// The tests load built-in scenarios (the embedded library).
+#[cfg(all(test, feature = "embedded-library"))]
 mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -98,7 +98,8 @@ impl SeedSearch {
     }
 }
 
-#[cfg(test)]
+// The tests load built-in scenarios (the embedded library).
+#[cfg(all(test, feature = "embedded-library"))]
 mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;

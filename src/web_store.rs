@@ -251,15 +251,19 @@ impl IdbSegmentStore {
         let count = ops.len();
         let (tx, os) = transaction(&self.db, IdbTransactionMode::Readwrite)?;
         for op in ops {
-            match op {
+            let queued = match op {
                 Pending::Put { key, bytes } => {
                     let value: JsValue = Uint8Array::from(bytes.as_slice()).into();
-                    os.put_with_key(&value, &to_array(&key)).map_err(js_err)?;
+                    os.put_with_key(&value, &to_array(&key))
                 }
                 Pending::DeleteRange { lower, upper } => {
-                    let range = IdbKeyRange::bound(&to_array(&lower), &to_array(&upper)).map_err(js_err)?;
-                    os.delete(&range).map_err(js_err)?;
+                    IdbKeyRange::bound(&to_array(&lower), &to_array(&upper)).and_then(|range| os.delete(&range))
                 }
+            };
+            if let Err(e) = queued {
+                // Not half a flush: the writes queued so far are undone.
+                let _ = tx.abort();
+                return Err(js_err(e));
             }
         }
         commit(tx).await?;

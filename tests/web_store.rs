@@ -112,3 +112,19 @@ async fn offsets_beyond_2_pow_53_keep_their_exact_key() {
     let bytes = store.read(&key(big), 0..store.len(&key(big)).unwrap()).unwrap();
     assert_eq!(RecordBatch::from_bytes(bytes).unwrap().base_offset(), big);
 }
+
+/// A database this store cannot open (a newer schema version, as another build might leave)
+/// is an error naming IndexedDB's reason, never a panic or a hang.
+#[wasm_bindgen_test]
+async fn a_database_it_cannot_open_is_an_error_naming_the_reason() {
+    use wasm_bindgen::JsCast;
+    let name = db_name("newer-version");
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let request = factory.open_with_u32(&name, 99).unwrap();
+    let opened = js_sys::Promise::new(&mut |resolve, _| request.set_onsuccess(Some(&resolve)));
+    wasm_bindgen_futures::JsFuture::from(opened).await.unwrap();
+    request.result().unwrap().unchecked_into::<web_sys::IdbDatabase>().close();
+    let error = IdbSegmentStore::open(&name).await.err().expect("version 1 below the stored 99 cannot open");
+    let text = error.to_string();
+    assert!(text.contains("VersionError"), "{text}");
+}

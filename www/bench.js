@@ -7,25 +7,38 @@ const button = document.getElementById('run');
 
 const worker = new Worker('bench_worker_loader.js');
 let ready;
+let failed = null; // why the worker is gone, once it is
+let pending = null; // the run in progress: { resolve, reject }
 const isReady = new Promise((resolve, reject) => {
   ready = resolve;
-  worker.addEventListener('error', (e) => reject(new Error(`the benchmark worker failed to load: ${e.message ?? e}`)));
+  // A worker that fails to load, or traps in a run (a panic), answers nothing more: the run in
+  // progress and every later one fail with the reason instead of waiting for ever.
+  worker.addEventListener('error', (e) => {
+    failed = new Error(`the benchmark worker failed: ${e.message || 'it stopped'}`);
+    reject(failed);
+    pending?.reject(failed);
+    pending = null;
+    out.textContent = `error: ${failed.message}`;
+  });
 });
-isReady.catch((error) => { out.textContent = `error: ${error.message}`; });
+isReady.catch(() => {});
 let queue = Promise.resolve();
 
 function runInWorker(workload, amount) {
+  if (failed) return Promise.reject(failed);
   return new Promise((resolve, reject) => {
-    const onMessage = ({ data }) => {
-      if (data.ready) return;
-      worker.removeEventListener('message', onMessage);
-      if (data.error !== undefined) reject(new Error(data.error));
-      else resolve(JSON.parse(data.figures));
-    };
-    worker.addEventListener('message', onMessage);
+    pending = { resolve, reject };
     worker.postMessage({ workload, amount });
   });
 }
+
+worker.addEventListener('message', ({ data }) => {
+  if (data.ready || !pending) return;
+  const { resolve, reject } = pending;
+  pending = null;
+  if (data.error !== undefined) reject(new Error(data.error));
+  else resolve(JSON.parse(data.figures));
+});
 
 // One run at a time: the worker answers in order, and a second run would share its thread.
 window.brokerscopeBench = (workload, amount) => {

@@ -53,9 +53,9 @@ pub const HELLO_JSON: &str = include_str!("../../www/scenarios/hello.json");
 
 /// The built-in scenarios as (id, name), in the library's order (a course: the producer, then
 /// replication and failures, storage, consumer groups); the first is [`HELLO_JSON`]. Each one's
-/// JSON is `www/scenarios/<id>.json`: compiled in as [`BUILT_IN`] with the `embedded-library`
-/// feature (the default), and fetched by the web app's release build when it is opened, so the
-/// app's download carries only hello. A test checks the names against the files.
+/// JSON is `www/scenarios/<id>.json`: compiled in as `BUILT_IN` with the `embedded-library`
+/// feature (the default; the tests read it), and fetched by the web app's build when it is
+/// opened, so the app's download carries only hello. A test checks the names against the files.
 pub const CATALOG: &[(&str, &str)] = &[
     ("hello", "Hello Kafka"),
     ("keys-and-partitions", "Keys and partitions: murmur2 for keys, sticky without"),

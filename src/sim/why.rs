@@ -185,7 +185,8 @@ pub fn why_batch(view: &ClusterView, producer: NodeId, batch_id: u64) -> Option<
     Some(out)
 }
 
-#[cfg(test)]
+// The tests load built-in scenarios (the embedded library).
+#[cfg(all(test, feature = "embedded-library"))]
 mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;

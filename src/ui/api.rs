@@ -129,3 +129,20 @@ impl Simulation {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Simulation;
+    use wasm_bindgen::JsValue;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn a_seed_that_is_not_a_whole_number_is_named_as_javascript_writes_it() {
+        let hello = JsValue::from_str(crate::scenario::HELLO_JSON);
+        for (seed, shown) in [(1.5, "1.5"), (-3.0, "-3"), (1e21, "1e+21"), (f64::NAN, "NaN")] {
+            let Err(e) = Simulation::new(hello.clone(), Some(seed)) else { panic!("seed {seed} was accepted") };
+            assert_eq!(e.as_string().unwrap(), format!("seed: {shown} is not a whole number in 0..=2^53-1"));
+        }
+        assert!(Simulation::new(hello, Some(7.0)).is_ok());
+    }
+}

@@ -417,9 +417,14 @@ pub fn app() -> Html {
             storage::flush(storage.clone(), on_storage.clone());
         })
     };
+    // Bumped by every new run and every built-in chosen: a fetch that finishes after either
+    // is stale, so a slow scenario never replaces the one chosen (or opened) after it.
+    let latest_choice: Rc<RefCell<u64>> = use_mut_ref(|| 0);
     let new_run = {
-        let (storage, on_storage, comparison) = (storage.clone(), on_storage.clone(), comparison.clone());
+        let (storage, on_storage, comparison, latest) =
+            (storage.clone(), on_storage.clone(), comparison.clone(), latest_choice.clone());
         Rc::new(move || {
+            *latest.borrow_mut() += 1;
             comparison.set(None);
             storage::resume(&storage);
             storage::reset(storage.clone(), on_storage.clone())
@@ -714,19 +719,29 @@ pub fn app() -> Html {
     };
     // A built-in not at hand yet is fetched first (the library stays open, marked busy).
     let on_built_in = {
-        let (engine, ui, new_run) = (engine.clone(), ui.clone(), new_run.clone());
+        let (engine, ui, new_run, latest) = (engine.clone(), ui.clone(), new_run.clone(), latest_choice.clone());
         Callback::from(move |index: usize| {
-            let (engine, ui, new_run, forget_search) =
-                (engine.clone(), ui.clone(), new_run.clone(), forget_search.clone());
+            let (engine, ui, new_run, forget_search, latest) =
+                (engine.clone(), ui.clone(), new_run.clone(), forget_search.clone(), latest.clone());
+            let ticket = {
+                let mut latest = latest.borrow_mut();
+                *latest += 1;
+                *latest
+            };
             ui.dispatch(Action::Fetching(index));
-            super::library::fetch(index, move |text| match text.and_then(|_| Engine::built_in(index)) {
-                Ok(fresh) => {
-                    forget_search();
-                    *engine.borrow_mut() = fresh;
-                    new_run();
-                    ui.dispatch(Action::Loaded);
+            super::library::fetch(index, move |text| {
+                if *latest.borrow() != ticket {
+                    return; // another scenario was chosen or opened meanwhile
                 }
-                Err(e) => ui.dispatch(Action::Error(e)),
+                match text.and_then(|_| Engine::built_in(index)) {
+                    Ok(fresh) => {
+                        forget_search();
+                        *engine.borrow_mut() = fresh;
+                        new_run();
+                        ui.dispatch(Action::Loaded);
+                    }
+                    Err(e) => ui.dispatch(Action::FetchFailed(e)),
+                }
             });
         })
     };
@@ -1205,7 +1220,7 @@ fn why_box(sim: &crate::sim::Sim, why: &UseStateHandle<Option<WhySubject>>) -> H
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "embedded-library"))]
 mod tests {
     use super::*;
     use std::cell::Cell;

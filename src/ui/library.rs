@@ -54,7 +54,14 @@ pub fn fetch(index: usize, done: impl FnOnce(Result<Rc<str>, String>) + 'static)
     };
     let url = format!("scenarios/{id}.json");
     wasm_bindgen_futures::spawn_local(async move {
-        let result = get(&url).await.map(Rc::<str>::from).map_err(|e| format!("scenario {id}: {url}: {e}"));
+        // A file that does not parse is kept as an error, like one that did not arrive: the
+        // next time it is opened, it is fetched again.
+        let result = get(&url).await.map_err(|e| format!("scenario {id}: {url}: {e}")).and_then(|text| {
+            match crate::scenario::parse_json(&text) {
+                Ok(_) => Ok(Rc::<str>::from(text)),
+                Err(e) => Err(format!("scenario {id}: {e}")),
+            }
+        });
         FETCHED.with(|f| {
             let mut f = f.borrow_mut();
             if f.len() <= index {

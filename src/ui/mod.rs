@@ -25,10 +25,12 @@ pub fn start() {
     if api_only {
         return;
     }
-    // A built-in scenario the URL names is fetched before the app starts, so it opens at once
-    // with that run; if the fetch fails, the app opens hello and says why.
+    // A built-in scenario the URL names (without a scenario file of its own) is fetched before
+    // the app starts, so it opens at once with that run; if the fetch fails, the app opens
+    // hello and says why.
     let search = gloo::utils::window().location().search().unwrap_or_default();
-    match crate::url_params::parse(&search).ok().and_then(|p| p.scenario) {
+    let wanted = crate::url_params::parse(&search).ok().filter(|p| p.scenario_json.is_none()).and_then(|p| p.scenario);
+    match wanted {
         Some(index) if library::text(index).is_none() => {
             library::fetch(index, |_| drop(yew::Renderer::<App>::new().render()))
         }

@@ -78,6 +78,8 @@ pub enum Action {
     Applied,
     /// A built-in scenario (by index) is being fetched to load it.
     Fetching(usize),
+    /// The built-in being fetched could not be loaded: why.
+    FetchFailed(String),
     /// A new run was loaded.
     Loaded,
     /// Show an error.
@@ -109,8 +111,12 @@ impl Reducible for UiState {
                 next.error = None;
                 next.link = None;
             }
-            Action::Error(e) => {
+            Action::FetchFailed(e) => {
                 next.fetching = None;
+                next.error = Some(e);
+                next.link = None;
+            }
+            Action::Error(e) => {
                 next.error = Some(e);
                 next.link = None;
             }

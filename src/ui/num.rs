@@ -15,9 +15,12 @@ pub fn fixed(x: f64, decimals: u32) -> String {
     }
     let decimals = decimals.min(6);
     let scale = 10u64.pow(decimals);
-    // Floor of x·scale + ½ (a native wasm instruction; `f64::round` is a library call).
-    // Saturates at u64::MAX for magnitudes no view shows.
-    let scaled = (x.abs() * scale as f64 + 0.5).floor() as u64;
+    // Half away from zero, decided on the fraction (adding ½ first could itself round up:
+    // 0.49999999999999994 + 0.5 is 1.0). `trunc` is a wasm instruction; `f64::round` is a
+    // library call. Saturates at u64::MAX for magnitudes no view shows.
+    let scaled = x.abs() * scale as f64;
+    let whole = scaled.trunc();
+    let scaled = (if scaled - whole >= 0.5 { whole + 1.0 } else { whole }) as u64;
     let sign = if x < 0.0 && scaled != 0 { "-" } else { "" };
     let (whole, fraction) = (scaled / scale, scaled % scale);
     match decimals {
@@ -53,6 +56,11 @@ mod tests {
             }
         }
         assert_eq!(fixed(-0.004, 2), "0.00", "no negative zero");
+        assert_eq!(fixed(-0.0, 1), "0.0");
+        assert_eq!(fixed(0.499_999_999_999_999_94, 0), "0", "just below a half stays down");
+        assert_eq!(fixed(2.5, 0), "3", "a tie goes away from zero (format! gives 2)");
+        assert_eq!(fixed(-2.5, 0), "-3");
+        assert_eq!(fixed(1.25, 1), "1.3");
         assert_eq!(fixed(f64::NAN, 1), "NaN");
         assert_eq!(fixed(f64::INFINITY, 1), "inf");
     }

@@ -21,9 +21,10 @@ pub struct NetworkMatrixProps {
     pub on_fault: Callback<Action>,
 }
 
-/// Equal when they share the same snapshot (`Rc::ptr_eq`): the app makes a new one whenever the
-/// simulation moved, and a deep comparison of two snapshots (derived `PartialEq`) cost more wasm
-/// and time than the render it could save.
+/// Equal when they share the same snapshot (`Rc::ptr_eq`). The app builds a new snapshot and new
+/// callbacks for each render it makes, so a derived `PartialEq` walked two snapshots only to find
+/// the callbacks differ; by pointer it answers at once, and no deep `ClusterView` comparison is
+/// compiled into the wasm. A cached panel keeps its props, so it still skips its render.
 impl PartialEq for NetworkMatrixProps {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.view, &other.view)

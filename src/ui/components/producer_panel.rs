@@ -17,9 +17,10 @@ pub struct ProducerPanelProps {
     pub on_why: Callback<WhySubject>,
 }
 
-/// Equal when they share the same snapshot (`Rc::ptr_eq`): the app makes a new one whenever the
-/// simulation moved, and a deep comparison of two snapshots (derived `PartialEq`) cost more wasm
-/// and time than the render it could save.
+/// Equal when they share the same snapshot (`Rc::ptr_eq`). The app builds a new snapshot and new
+/// callbacks for each render it makes, so a derived `PartialEq` walked two snapshots only to find
+/// the callbacks differ; by pointer it answers at once, and no deep `ClusterView` comparison is
+/// compiled into the wasm. A cached panel keeps its props, so it still skips its render.
 impl PartialEq for ProducerPanelProps {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.producers, &other.producers) && self.on_why == other.on_why
