@@ -57,6 +57,24 @@ worker.addEventListener('message', ({ data }) => {
 
 const number = (x, digits = 0) => Number(x).toLocaleString('en', { maximumFractionDigits: digits });
 
+// Every run of this page, newest first, so workloads and sizes can be compared side by side.
+const runs = document.getElementById('runs');
+function addRun(f) {
+  const row = document.createElement('tr');
+  const cells = [
+    `(${f.workload})`, number(f.records), number(f.seconds, 3), number(f.records_per_sec),
+    number(f.mb_per_sec, 1), number(f.ns_per_record, 1),
+    f.seeds_per_sec === null ? '–' : number(f.seeds_per_sec, 1), `${number(f.wasm_memory_bytes / 1048576, 1)} MiB`,
+  ];
+  for (const text of cells) {
+    const cell = document.createElement('td');
+    cell.textContent = text;
+    row.append(cell);
+  }
+  runs.tBodies[0].prepend(row);
+  runs.hidden = false;
+}
+
 document.getElementById('form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const workload = document.getElementById('workload').value;
@@ -75,7 +93,10 @@ document.getElementById('form').addEventListener('submit', async (e) => {
     ];
     if (f.seeds_per_sec !== null) lines.push(`seeds/s         ${number(f.seeds_per_sec, 1)}`);
     lines.push(`wasm memory     ${number(f.wasm_memory_bytes / 1048576, 1)} MiB`);
+    const flag = workload === 'd' ? `--seeds ${amount} --jobs 1` : `--records ${amount}`;
+    lines.push('', `natively: brokerscope bench --workload ${workload} ${flag}`);
     out.textContent = lines.join('\n');
+    addRun(f);
   } catch (error) {
     out.textContent = `error: ${error.message}`;
   } finally {
