@@ -60,13 +60,7 @@ pub struct IdbSegmentStore {
 
 /// A browser error (a `DOMException` or a thrown value) as one line: `name: message`.
 fn js_err(e: JsValue) -> StoreError {
-    let field = |name: &str| js_sys::Reflect::get(&e, &JsValue::from_str(name)).ok().and_then(|v| v.as_string());
-    let text = match (field("name"), field("message")) {
-        (Some(name), Some(message)) => format!("{name}: {message}"),
-        (_, Some(message)) => message,
-        _ => e.as_string().unwrap_or_else(|| "IndexedDB refused the request".to_string()),
-    };
-    StoreError::Backend(text)
+    StoreError::Backend(crate::ui::js_error_text(&e))
 }
 
 /// A promise and the functions that settle it.

@@ -26,7 +26,7 @@ fn click_link(filename: &str, href: &str) -> Result<(), String> {
 }
 
 fn js_error(e: JsValue) -> String {
-    e.as_string().or_else(|| js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string())).unwrap_or_default()
+    super::js_error_text(&e)
 }
 
 /// The cluster view as a standalone SVG document: the live drawing plus every rule of the

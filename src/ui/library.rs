@@ -87,7 +87,5 @@ async fn get(url: &str) -> Result<String, String> {
 
 /// A JavaScript error as one line.
 fn js_error(e: wasm_bindgen::JsValue) -> String {
-    e.as_string()
-        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
-        .unwrap_or_else(|| "the request failed".to_string())
+    super::js_error_text(&e)
 }

@@ -17,6 +17,20 @@ mod storage;
 
 pub use app::App;
 
+/// A browser error as one line: `name: message` for an `Error` or `DOMException`, the text of a
+/// thrown string, else its JSON. The app's fetches, exports and IndexedDB store all say it so.
+pub(crate) fn js_error_text(e: &wasm_bindgen::JsValue) -> String {
+    let field = |name: &str| js_sys::Reflect::get(e, &wasm_bindgen::JsValue::from_str(name)).ok()?.as_string();
+    match (field("name"), field("message")) {
+        (Some(name), Some(message)) => format!("{name}: {message}"),
+        (_, Some(message)) => message,
+        _ => e
+            .as_string()
+            .or_else(|| js_sys::JSON::stringify(e).ok()?.as_string())
+            .unwrap_or_else(|| "the browser refused the request".to_string()),
+    }
+}
+
 /// Mounts the app on the page body, unless the body says `data-api-only` (a page that only
 /// uses the JavaScript API, such as `www/api-example.html`).
 pub fn start() {
