@@ -8,7 +8,7 @@
 
 use crate::sim::protocol::Tp;
 use crate::sim::record::batch::RECORD_BATCH_OVERHEAD;
-use crate::sim::record::{record_size, BatchSpec, Record, RecordBatch};
+use crate::sim::record::{BatchSpec, Record, RecordBatch, RecordsBuilder};
 use crate::sim::time::SimTime;
 
 /// Identifies one `send()` call (its future / callback).
@@ -21,8 +21,10 @@ pub struct ProducerBatch {
     pub batch_id: u64,
     /// Destination.
     pub tp: Tp,
-    /// Records with the send they came from.
-    pub records: Vec<(Record, SendId)>,
+    /// The records, encoded as they were appended (Kafka's `MemoryRecordsBuilder`).
+    builder: RecordsBuilder,
+    /// Each record's send and [`Record::fingerprint`], in order.
+    sends: Vec<(SendId, u64)>,
     /// Buffer capacity (the write limit; what the BufferPool gave).
     pub capacity: u32,
     estimated_bytes: u32,
@@ -39,7 +41,7 @@ pub struct ProducerBatch {
     pub retry_backoff_ms: u64,
     /// Producer id, epoch and base sequence once assigned at drain (idempotence).
     pub sequence: Option<(i64, i16, i32)>,
-    /// Encoded at its first drain; resent unchanged.
+    /// Its header written at its first drain; resent unchanged.
     pub wire: Option<RecordBatch>,
     /// When it was last drained.
     pub drained: Option<SimTime>,
@@ -58,7 +60,8 @@ impl ProducerBatch {
         ProducerBatch {
             batch_id,
             tp,
-            records: Vec::new(),
+            builder: RecordsBuilder::new(),
+            sends: Vec::new(),
             capacity,
             estimated_bytes: RECORD_BATCH_OVERHEAD as u32,
             closed: false,
@@ -82,18 +85,24 @@ impl ProducerBatch {
 
     /// Number of records.
     pub fn record_count(&self) -> u32 {
-        self.records.len() as u32
+        self.sends.len() as u32
+    }
+
+    /// Each record's send and fingerprint, in order.
+    pub fn sends(&self) -> &[(SendId, u64)] {
+        &self.sends
+    }
+
+    /// The records, decoded again from the batch's bytes (a split re-packs them).
+    pub fn records(&self) -> Vec<Record> {
+        match &self.wire {
+            Some(wire) => wire.records().into_iter().map(|(_, r)| r).collect(),
+            None => self.builder.records(),
+        }
     }
 
     fn next_record_size(&self, record: &Record) -> u32 {
-        let base_ts = self.records.first().map_or(record.timestamp_ms, |(r, _)| r.timestamp_ms);
-        record_size(
-            self.records.len() as i32,
-            record.timestamp_ms - base_ts,
-            record.key.as_deref(),
-            record.value.as_deref(),
-            &record.headers,
-        ) as u32
+        self.builder.next_record_size(record) as u32
     }
 
     /// `hasRoomFor`: the first record always fits.
@@ -101,12 +110,12 @@ impl ProducerBatch {
         if self.is_full() {
             return false;
         }
-        self.records.is_empty() || self.capacity >= self.estimated_bytes + self.next_record_size(record)
+        self.sends.is_empty() || self.capacity >= self.estimated_bytes + self.next_record_size(record)
     }
 
     /// `isFull`.
     pub fn is_full(&self) -> bool {
-        self.closed || (!self.records.is_empty() && self.capacity <= self.estimated_bytes)
+        self.closed || (!self.sends.is_empty() && self.capacity <= self.estimated_bytes)
     }
 
     /// `closeForRecordAppends`.
@@ -114,22 +123,26 @@ impl ProducerBatch {
         self.closed = true;
     }
 
-    /// `tryAppend`: appends if there is room; returns the growth of the estimated size.
-    pub fn try_append(&mut self, record: Record, send: SendId, now: SimTime) -> Result<u32, Record> {
-        if !self.has_room_for(&record) {
-            return Err(record);
+    /// `tryAppend`: encodes the record into the batch if there is room; returns the growth of
+    /// the estimated size (the record's exact size: nothing is compressed), or `None`.
+    pub fn try_append(&mut self, record: &Record, send: SendId, now: SimTime) -> Option<u32> {
+        if !self.has_room_for(record) {
+            return None;
         }
-        let size = self.next_record_size(&record);
-        if self.records.len() == 1 {
+        if self.sends.len() == 1 {
             // A second record means the batch is filling (at a low rate batches hold one):
-            // room for as many records of this size as it holds (bounded), so it does not
-            // regrow its list seven times on the way.
-            self.records.reserve((self.capacity / size.max(1)).clamp(1, RECORDS_RESERVED_MAX) as usize);
+            // room for the whole buffer and as many records of this size as it holds (bounded),
+            // so neither regrows on the way.
+            let size = self.next_record_size(record).max(1);
+            self.builder.reserve(self.capacity.saturating_sub(self.estimated_bytes) as usize);
+            self.sends.reserve((self.capacity / size).clamp(1, RECORDS_RESERVED_MAX) as usize);
         }
+        let size = self.builder.append(record) as u32;
         self.estimated_bytes += size;
-        self.records.push((record, send));
+        debug_assert_eq!(self.estimated_bytes as usize, self.builder.size_in_bytes());
+        self.sends.push((send, record.fingerprint()));
         self.last_append = now;
-        Ok(size)
+        Some(size)
     }
 
     /// `waitedTimeMs`.
@@ -155,16 +168,26 @@ impl ProducerBatch {
         now.saturating_since(self.created).as_ms() >= delivery_timeout_ms
     }
 
-    /// Closes the batch and encodes it with its producer state (once).
+    /// Closes the batch and writes its header with its producer state (once; again after
+    /// [`ProducerBatch::reset_producer_state`]).
     pub fn close_and_encode(&mut self) -> &RecordBatch {
         self.closed = true;
         if self.wire.is_none() {
             let (producer_id, producer_epoch, base_sequence) = self.sequence.unwrap_or((-1, -1, -1));
             let spec = BatchSpec { producer_id, producer_epoch, base_sequence, ..BatchSpec::default() };
-            let records: Vec<&Record> = self.records.iter().map(|(r, _)| r).collect();
-            self.wire = Some(RecordBatch::build(&spec, &records));
+            self.wire = Some(RecordBatch::finish(&mut self.builder, &spec));
         }
         self.wire.as_ref().expect("just built")
+    }
+
+    /// Drops the batch's sequence after a producer epoch bump: its header is written again, with
+    /// the next sequence, at its next drain (Kafka `resetProducerState`).
+    pub fn reset_producer_state(&mut self) {
+        if self.sequence.take().is_some() {
+            if let Some(wire) = self.wire.take() {
+                self.builder.reopen(wire.into_bytes());
+            }
+        }
     }
 }
 

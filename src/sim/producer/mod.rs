@@ -334,7 +334,7 @@ mod sender;
 /// A deterministic value of `len` bytes for record `index`: its decimal index, then dots.
 pub fn value_bytes(index: u64, len: u32) -> Vec<u8> {
     let mut value = Vec::with_capacity((len as usize).max(20));
-    value.extend_from_slice(crate::sim::scenario::decimal(index, &mut [0; 20]).as_bytes());
+    value.extend_from_slice(crate::sim::scenario::decimal(index, &mut [0; 20]));
     value.resize(len as usize, b'.');
     value
 }

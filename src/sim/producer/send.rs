@@ -54,7 +54,7 @@ impl Producer {
         self.send_with_metadata(ctx, send, record, partition);
     }
 
-    fn send_with_metadata(&mut self, ctx: &mut Ctx, send: SendId, mut record: Record, partition: Option<u32>) {
+    fn send_with_metadata(&mut self, ctx: &mut Ctx, send: SendId, record: Record, partition: Option<u32>) {
         let upper = self.accumulator.buffer_size_for(&record);
         let size = crate::sim::record::record_size_upper_bound(
             record.key.as_deref(),
@@ -76,18 +76,15 @@ impl Producer {
             if sticky && self.maybe_switch(ctx, &tp) {
                 continue;
             }
-            match self.accumulator.try_append(&tp, record, send, ctx.now) {
-                Ok(result) => {
-                    self.after_append(ctx, send, &tp, result);
-                    return;
-                }
-                Err(back) => record = back,
+            if let Some(result) = self.accumulator.try_append(&tp, &record, send, ctx.now) {
+                self.after_append(ctx, send, &tp, result);
+                return;
             }
             if sticky && self.maybe_switch(ctx, &tp) {
                 continue;
             }
             if self.accumulator.pool.try_allocate(upper) {
-                let result = self.accumulator.append_new_batch(&tp, record, send, upper, ctx.now);
+                let result = self.accumulator.append_new_batch(&tp, &record, send, upper, ctx.now);
                 self.after_append(ctx, send, &tp, result);
                 return;
             }
@@ -244,7 +241,7 @@ impl Producer {
         let (record, partition) = b.record.expect("a memory wait holds its record");
         let tp = Tp::new(&self.topic, partition.expect("partition chosen before the wait"));
         let capacity = self.accumulator.buffer_size_for(&record);
-        let result = self.accumulator.append_new_batch(&tp, record, b.send, capacity, ctx.now);
+        let result = self.accumulator.append_new_batch(&tp, &record, b.send, capacity, ctx.now);
         self.after_append(ctx, b.send, &tp, result);
         if self.blocked.is_none() {
             self.resume_workload(ctx);

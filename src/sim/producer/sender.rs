@@ -445,18 +445,16 @@ impl Producer {
     /// `max.message.bytes` but within `batch.size` is re-sent unchanged until it expires.
     fn split_and_reenqueue(&mut self, ctx: &mut Ctx, batch: ProducerBatch) {
         self.accumulator.deallocate(&batch);
-        let largest =
-            batch.records.iter().map(|(r, _)| self.accumulator.buffer_size_for_unbatched(r)).max().unwrap_or(0);
+        let records = batch.records();
+        let largest = records.iter().map(|r| self.accumulator.buffer_size_for_unbatched(r)).max().unwrap_or(0);
         let split_size =
             if batch.is_split { largest.max(batch.estimated_size() / 2) } else { self.config.batch_size_bytes.max(1) };
         let mut pieces: Vec<ProducerBatch> = Vec::new();
-        for (record, send) in batch.records.clone() {
-            let appended = match pieces.last_mut() {
-                Some(piece) => piece.try_append(record, send, ctx.now),
-                None => Err(record),
-            };
-            if let Err(record) = appended {
-                let capacity = split_size.max(self.accumulator.buffer_size_for_unbatched(&record));
+        for (record, (send, _)) in records.iter().zip(batch.sends()) {
+            let send = *send;
+            let appended = pieces.last_mut().and_then(|piece| piece.try_append(record, send, ctx.now));
+            if appended.is_none() {
+                let capacity = split_size.max(self.accumulator.buffer_size_for_unbatched(record));
                 let mut piece = ProducerBatch::new(batch.batch_id, batch.tp.clone(), capacity, batch.created);
                 piece.is_split = true;
                 piece.try_append(record, send, ctx.now).expect("first record fits");
@@ -505,13 +503,12 @@ impl Producer {
                 latency,
             });
         }
-        for (i, (record, send)) in batch.records.iter().enumerate() {
+        for (i, (send, fingerprint)) in batch.sends().iter().copied().enumerate() {
             let offset = if base_offset < 0 || error.is_some() { -1 } else { base_offset + i as i64 };
             if offset >= 0 {
-                let fingerprint = record.fingerprint();
-                self.acked.push(AckedRecord { partition: batch.tp.partition, offset, fingerprint, send: *send });
+                self.acked.push(AckedRecord { partition: batch.tp.partition, offset, fingerprint, send });
             }
-            self.complete_send(ctx, *send, Some(batch.tp.clone()), offset, error);
+            self.complete_send(ctx, send, Some(batch.tp.clone()), offset, error);
         }
         self.on_memory_freed(ctx);
     }

@@ -301,38 +301,136 @@ fn attributes(spec: &BatchSpec) -> i16 {
 /// baseTimestamp = the first record's timestamp, maxTimestamp = the largest record timestamp
 /// (or `log_append_time` with LogAppendTime). Panics on an empty record list (a bug).
 pub fn build<R: std::borrow::Borrow<Record>>(spec: &BatchSpec, records: &[R]) -> Vec<u8> {
-    assert!(!records.is_empty(), "a batch has at least one record");
-    let base_ts = records[0].borrow().timestamp_ms;
-    let fields = records.iter().enumerate().map(|(i, r)| {
-        let r = r.borrow();
+    let mut builder = RecordsBuilder::new();
+    for r in records {
+        builder.append(r.borrow());
+    }
+    builder.finish(spec)
+}
+
+/// Kafka's `MemoryRecordsBuilder` for an uncompressed v2 batch: each record is encoded into the
+/// buffer when it is appended, after a header left blank, and [`RecordsBuilder::finish`] writes
+/// the header and CRC around them. The producer's batches are built this way, so a record is
+/// encoded once, while it is still in the cache, and never copied again on its way out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordsBuilder {
+    /// The header's room, then the records; empty after [`RecordsBuilder::finish`] moved it out.
+    buf: Vec<u8>,
+    count: i32,
+    base_timestamp: i64,
+    max_timestamp: i64,
+}
+
+impl Default for RecordsBuilder {
+    fn default() -> Self {
+        RecordsBuilder::new()
+    }
+}
+
+impl RecordsBuilder {
+    /// An empty builder.
+    pub fn new() -> RecordsBuilder {
+        RecordsBuilder { buf: vec![0; RECORD_BATCH_OVERHEAD], count: 0, base_timestamp: 0, max_timestamp: i64::MIN }
+    }
+
+    /// Records appended.
+    pub fn record_count(&self) -> u32 {
+        self.count as u32
+    }
+
+    /// The batch's size so far: the header and every record appended.
+    pub fn size_in_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Makes room for `bytes` more without growing again on the way.
+    pub fn reserve(&mut self, bytes: usize) {
+        self.buf.reserve(bytes);
+    }
+
+    fn fields<'r>(&self, r: &'r Record) -> RecordFields<'r> {
+        let base = if self.count == 0 { r.timestamp_ms } else { self.base_timestamp };
         RecordFields {
-            offset_delta: i as i32,
-            timestamp_delta: r.timestamp_ms - base_ts,
+            offset_delta: self.count,
+            timestamp_delta: r.timestamp_ms - base,
             key: r.key.as_deref(),
             value: r.value.as_deref(),
             headers: &r.headers,
         }
-    });
-    let max_ts = match spec.timestamp_type {
-        TimestampType::LogAppendTime => spec.log_append_time,
-        TimestampType::CreateTime => records.iter().map(|r| r.borrow().timestamp_ms).max().unwrap_or(-1),
-    };
-    let header = BatchHeader {
-        base_offset: spec.base_offset,
-        batch_length: 0,
-        partition_leader_epoch: spec.partition_leader_epoch,
-        magic: MAGIC_V2,
-        crc: 0,
-        attributes: attributes(spec),
-        last_offset_delta: records.len() as i32 - 1,
-        base_timestamp: base_ts,
-        max_timestamp: max_ts,
-        producer_id: spec.producer_id,
-        producer_epoch: spec.producer_epoch,
-        base_sequence: spec.base_sequence,
-        records_count: records.len() as i32,
-    };
-    write_fields(&header, fields)
+    }
+
+    /// The bytes `r` would take appended next (`DefaultRecord.sizeInBytes` at its deltas).
+    pub fn next_record_size(&self, r: &Record) -> usize {
+        record_size(&self.fields(r))
+    }
+
+    /// Encodes `r` as the next record; returns the bytes it took.
+    pub fn append(&mut self, r: &Record) -> usize {
+        let fields = self.fields(r);
+        let before = self.buf.len();
+        write_record(&mut self.buf, &fields);
+        if self.count == 0 {
+            self.base_timestamp = r.timestamp_ms;
+        }
+        self.count += 1;
+        self.max_timestamp = self.max_timestamp.max(r.timestamp_ms);
+        self.buf.len() - before
+    }
+
+    /// The records appended, decoded again (a split re-packs them).
+    pub fn records(&self) -> Vec<Record> {
+        let mut r = Reader { buf: &self.buf, pos: RECORD_BATCH_OVERHEAD, origin: 0 };
+        (0..self.count)
+            .map(|_| {
+                let d = decode_record(&mut r).expect("a builder's own records decode");
+                Record {
+                    timestamp_ms: self.base_timestamp + d.timestamp_delta,
+                    key: d.key.map(<[u8]>::to_vec),
+                    value: d.value.map(<[u8]>::to_vec),
+                    headers: d
+                        .headers
+                        .into_iter()
+                        .map(|(k, v)| RecordHeader { key: k.to_vec(), value: v.map(<[u8]>::to_vec) })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Writes the header for `spec` and the CRC, and moves the finished batch out. Panics with
+    /// no record appended, or when finished twice without [`RecordsBuilder::reopen`] (bugs).
+    pub fn finish(&mut self, spec: &BatchSpec) -> Vec<u8> {
+        assert!(self.count > 0, "a batch has at least one record");
+        assert!(self.buf.len() >= RECORD_BATCH_OVERHEAD, "finished twice");
+        let max_timestamp = match spec.timestamp_type {
+            TimestampType::LogAppendTime => spec.log_append_time,
+            TimestampType::CreateTime => self.max_timestamp,
+        };
+        let header = BatchHeader {
+            base_offset: spec.base_offset,
+            batch_length: 0,
+            partition_leader_epoch: spec.partition_leader_epoch,
+            magic: MAGIC_V2,
+            crc: 0,
+            attributes: attributes(spec),
+            last_offset_delta: self.count - 1,
+            base_timestamp: self.base_timestamp,
+            max_timestamp,
+            producer_id: spec.producer_id,
+            producer_epoch: spec.producer_epoch,
+            base_sequence: spec.base_sequence,
+            records_count: self.count,
+        };
+        seal(&mut self.buf, &header, self.count);
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Takes back the bytes [`RecordsBuilder::finish`] gave out, to finish them again with other
+    /// producer state (Kafka `reopenAndRewriteProducerState` after an epoch bump).
+    pub fn reopen(&mut self, bytes: Vec<u8>) {
+        assert!(self.buf.is_empty() && bytes.len() >= RECORD_BATCH_OVERHEAD, "reopening what was not finished");
+        self.buf = bytes;
+    }
 }
 
 /// Writes a batch from a header template and stored records; `batch_length`, `magic`, `crc` and
@@ -367,27 +465,40 @@ impl StoredRecord {
 fn write_fields<'a>(header: &BatchHeader, records: impl ExactSizeIterator<Item = RecordFields<'a>> + Clone) -> Vec<u8> {
     let size: usize = records.clone().map(|r| record_size(&r)).sum();
     let mut out = Vec::with_capacity(RECORD_BATCH_OVERHEAD + size);
-    out.extend_from_slice(&header.base_offset.to_be_bytes());
-    out.extend_from_slice(&[0; 4]); // batchLength, patched below
-    out.extend_from_slice(&header.partition_leader_epoch.to_be_bytes());
-    out.push(MAGIC_V2 as u8);
-    out.extend_from_slice(&[0; 4]); // crc, patched below
-    out.extend_from_slice(&header.attributes.to_be_bytes());
-    out.extend_from_slice(&header.last_offset_delta.to_be_bytes());
-    out.extend_from_slice(&header.base_timestamp.to_be_bytes());
-    out.extend_from_slice(&header.max_timestamp.to_be_bytes());
-    out.extend_from_slice(&header.producer_id.to_be_bytes());
-    out.extend_from_slice(&header.producer_epoch.to_be_bytes());
-    out.extend_from_slice(&header.base_sequence.to_be_bytes());
-    out.extend_from_slice(&(records.len() as i32).to_be_bytes());
+    out.resize(RECORD_BATCH_OVERHEAD, 0);
+    let count = records.len() as i32;
     for r in records {
         write_record(&mut out, &r);
     }
+    seal(&mut out, header, count);
+    out
+}
+
+/// Writes `header` over the first [`RECORD_BATCH_OVERHEAD`] bytes of `out`, whose records
+/// follow, with `batchLength`, magic, `recordsCount` and the CRC computed.
+fn seal(out: &mut [u8], header: &BatchHeader, records_count: i32) {
     let batch_length = (out.len() - LOG_OVERHEAD) as i32;
-    out[8..12].copy_from_slice(&batch_length.to_be_bytes());
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        out[at..at + bytes.len()].copy_from_slice(bytes);
+        at += bytes.len();
+    };
+    put(&header.base_offset.to_be_bytes());
+    put(&batch_length.to_be_bytes());
+    put(&header.partition_leader_epoch.to_be_bytes());
+    put(&[MAGIC_V2 as u8]);
+    put(&[0; 4]); // crc, below
+    put(&header.attributes.to_be_bytes());
+    put(&header.last_offset_delta.to_be_bytes());
+    put(&header.base_timestamp.to_be_bytes());
+    put(&header.max_timestamp.to_be_bytes());
+    put(&header.producer_id.to_be_bytes());
+    put(&header.producer_epoch.to_be_bytes());
+    put(&header.base_sequence.to_be_bytes());
+    put(&records_count.to_be_bytes());
+    debug_assert_eq!(at, RECORD_BATCH_OVERHEAD);
     let crc = super::crc::crc32c(&out[CRC_START..]);
     out[17..21].copy_from_slice(&crc.to_be_bytes());
-    out
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: Option<&[u8]>) {

@@ -9,7 +9,9 @@ pub mod batch;
 pub mod crc;
 pub mod varint;
 
-pub use batch::{BatchHeader, BatchSpec, Compression, DecodeError, Record, RecordHeader, StoredRecord, TimestampType};
+pub use batch::{
+    BatchHeader, BatchSpec, Compression, DecodeError, Record, RecordHeader, RecordsBuilder, StoredRecord, TimestampType,
+};
 
 use std::fmt;
 use std::sync::Arc;
@@ -33,6 +35,19 @@ impl RecordBatch {
         debug_assert!(batch::validate(&bytes, 0).is_ok(), "a freshly built batch decodes");
         let header = batch::decode_header(&bytes, 0).expect("a freshly built batch has a valid header");
         RecordBatch { bytes: Arc::new(bytes), header }
+    }
+
+    /// Finishes `builder` for `spec` (see [`RecordsBuilder::finish`]).
+    pub fn finish(builder: &mut RecordsBuilder, spec: &BatchSpec) -> RecordBatch {
+        let bytes = builder.finish(spec);
+        debug_assert!(batch::validate(&bytes, 0).is_ok(), "a freshly built batch decodes");
+        let header = batch::decode_header(&bytes, 0).expect("a freshly built batch has a valid header");
+        RecordBatch { bytes: Arc::new(bytes), header }
+    }
+
+    /// The encoded bytes, owned (copied only if another holder still shares them).
+    pub fn into_bytes(self) -> Vec<u8> {
+        Arc::try_unwrap(self.bytes).unwrap_or_else(|shared| shared.to_vec())
     }
 
     /// Validates `bytes` as exactly one batch: header, CRC and every record.

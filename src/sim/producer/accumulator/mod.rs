@@ -95,21 +95,21 @@ impl RecordAccumulator {
     }
 
     /// `tryAppend` on the last batch; a record that does not fit closes that batch. Without a
-    /// batch to take it, the record comes back (`Err`) for a new batch.
-    pub fn try_append(&mut self, tp: &Tp, record: Record, send: SendId, now: SimTime) -> Result<AppendResult, Record> {
-        let Some(deque) = self.deques.get_mut(tp) else { return Err(record) };
+    /// batch to take it, `None`: the record needs a new batch.
+    pub fn try_append(&mut self, tp: &Tp, record: &Record, send: SendId, now: SimTime) -> Option<AppendResult> {
+        let deque = self.deques.get_mut(tp)?;
         let len = deque.len();
-        let Some(last) = deque.back_mut() else { return Err(record) };
+        let last = deque.back_mut()?;
         match last.try_append(record, send, now) {
-            Ok(appended_bytes) => Ok(AppendResult {
+            Some(appended_bytes) => Some(AppendResult {
                 new_batch_created: false,
                 batch_is_full: len > 1 || last.is_full(),
                 appended_bytes,
                 batch_id: last.batch_id,
             }),
-            Err(record) => {
+            None => {
                 last.close_for_appends();
-                Err(record)
+                None
             }
         }
     }
@@ -118,7 +118,7 @@ impl RecordAccumulator {
     pub fn append_new_batch(
         &mut self,
         tp: &Tp,
-        record: Record,
+        record: &Record,
         send: SendId,
         capacity: u32,
         now: SimTime,
@@ -272,9 +272,7 @@ impl RecordAccumulator {
     /// sequenced again from 0 at their next drain.
     pub fn reset_sequences(&mut self) {
         for batch in self.deques.values_mut().flat_map(|d| d.iter_mut()) {
-            if batch.sequence.take().is_some() {
-                batch.wire = None;
-            }
+            batch.reset_producer_state();
         }
     }
 

@@ -18,13 +18,12 @@ fn record(key_len: i64, value_len: usize, ts: i64) -> Record {
 
 /// Appends like `RecordAccumulator.append` with a pool that never runs short.
 fn append(acc: &mut RecordAccumulator, tp: &Tp, r: Record, now: SimTime) -> AppendResult {
-    let r = match acc.try_append(tp, r, 0, now) {
-        Ok(result) => return result,
-        Err(r) => r,
-    };
+    if let Some(result) = acc.try_append(tp, &r, 0, now) {
+        return result;
+    }
     let capacity = acc.buffer_size_for(&r);
     assert!(acc.pool.try_allocate(capacity));
-    acc.append_new_batch(tp, r, 0, capacity, now)
+    acc.append_new_batch(tp, &r, 0, capacity, now)
 }
 
 #[test]
