@@ -67,6 +67,9 @@ pub struct ProducerStats {
     pub responses: u64,
     /// Time the application thread spent blocked on the BufferPool, ns.
     pub pool_wait_ns: u64,
+    /// Sender wakeups answered by an idle pass (see `Producer::run_idle_sender`): the
+    /// simulator's own shortcut, not a Kafka metric.
+    pub idle_sender_passes: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -145,6 +148,10 @@ pub struct Producer {
     /// The sender's ready check, kept between passes for its buffers: under backpressure the
     /// sender runs once per record, and a fresh check allocated each time.
     ready_scratch: accumulator::ReadyCheck,
+    /// Until when another pass of the sender would drain, expire and request nothing (see
+    /// [`Producer::idle_until`]); `None` once anything but the next record reaches the
+    /// producer.
+    sender_idle_until: Option<SimTime>,
 }
 
 /// A record the producer saw acknowledged: where, and which record (for the loss checker).
@@ -191,6 +198,7 @@ impl Producer {
             acked_pruned: 0,
             reconnect: Default::default(),
             ready_scratch: Default::default(),
+            sender_idle_until: None,
         }
     }
 
@@ -273,6 +281,7 @@ impl Producer {
     /// Replaces the configuration (a run-time config change); batching settings apply to new
     /// batches.
     pub fn set_config(&mut self, config: ProducerConfig) {
+        self.sender_idle_until = None;
         self.accumulator.set_linger_ms(config.linger.as_ms());
         self.backoff = ExponentialBackoff::new(config.retry_backoff.as_ms(), config.retry_backoff_max.as_ms(), 200);
         self.config = config;
@@ -280,6 +289,7 @@ impl Producer {
 
     /// Arms the workload.
     pub fn start(&mut self, ctx: &mut Ctx) {
+        self.sender_idle_until = None;
         if self.workload.records > 0 {
             let start = SimTime::from_ms(self.workload.start_ms);
             ctx.set_timer(start.saturating_since(ctx.now), Timer::NextRecord);
@@ -288,6 +298,7 @@ impl Producer {
 
     /// Handles a response.
     pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
+        self.sender_idle_until = None;
         match msg {
             Message::ProduceResponse { correlation_id, responses } => {
                 self.reconnect.succeeded(from.number);
@@ -306,6 +317,7 @@ impl Producer {
 
     /// The connection to `peer` was reset.
     pub fn handle_disconnect(&mut self, ctx: &mut Ctx, peer: NodeId) {
+        self.sender_idle_until = None;
         if peer.is_broker() {
             self.on_disconnect(ctx, peer.number);
         }
@@ -313,6 +325,9 @@ impl Producer {
 
     /// Handles a timer.
     pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
+        if timer != Timer::NextRecord {
+            self.sender_idle_until = None;
+        }
         match timer {
             Timer::NextRecord => self.on_next_record(ctx),
             Timer::SenderWakeup => {

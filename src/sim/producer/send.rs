@@ -186,7 +186,12 @@ impl Producer {
             self.block(ctx, send, BlockReason::Get, None);
         }
         if result.batch_is_full || result.new_batch_created {
-            self.run_sender(ctx);
+            let behind_head = !result.new_batch_created && self.accumulator.deques()[tp].len() > 1;
+            if behind_head && self.sender_is_idle(ctx.now) {
+                self.run_idle_sender(ctx);
+            } else {
+                self.run_sender(ctx);
+            }
         } else {
             self.arm_wakeup(ctx, self.config.linger.as_ms());
         }
