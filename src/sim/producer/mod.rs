@@ -148,10 +148,23 @@ pub struct Producer {
     /// The sender's ready check, kept between passes for its buffers: under backpressure the
     /// sender runs once per record, and a fresh check allocated each time.
     ready_scratch: accumulator::ReadyCheck,
-    /// Until when another pass of the sender would drain, expire and request nothing (see
-    /// [`Producer::idle_until`]); `None` once anything but the next record reaches the
+    /// Whether another pass of the sender would drain, expire and request nothing (see
+    /// [`Producer::idle_until`]); unknown once anything but the next record reaches the
     /// producer.
-    sender_idle_until: Option<SimTime>,
+    sender_idle: SenderIdle,
+}
+
+/// What the last pass of the sender knows of the next one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum SenderIdle {
+    /// Nothing: the next pass runs in full.
+    #[default]
+    Unknown,
+    /// A pass at this time was idle; until when that holds is worked out when first asked
+    /// (most idle passes are followed by an input, not by an append that asks).
+    Since(SimTime),
+    /// Passes before this time are idle too.
+    Until(SimTime),
 }
 
 /// A record the producer saw acknowledged: where, and which record (for the loss checker).
@@ -198,7 +211,7 @@ impl Producer {
             acked_pruned: 0,
             reconnect: Default::default(),
             ready_scratch: Default::default(),
-            sender_idle_until: None,
+            sender_idle: SenderIdle::Unknown,
         }
     }
 
@@ -281,7 +294,7 @@ impl Producer {
     /// Replaces the configuration (a run-time config change); batching settings apply to new
     /// batches.
     pub fn set_config(&mut self, config: ProducerConfig) {
-        self.sender_idle_until = None;
+        self.sender_idle = SenderIdle::Unknown;
         self.accumulator.set_linger_ms(config.linger.as_ms());
         self.backoff = ExponentialBackoff::new(config.retry_backoff.as_ms(), config.retry_backoff_max.as_ms(), 200);
         self.config = config;
@@ -289,7 +302,7 @@ impl Producer {
 
     /// Arms the workload.
     pub fn start(&mut self, ctx: &mut Ctx) {
-        self.sender_idle_until = None;
+        self.sender_idle = SenderIdle::Unknown;
         if self.workload.records > 0 {
             let start = SimTime::from_ms(self.workload.start_ms);
             ctx.set_timer(start.saturating_since(ctx.now), Timer::NextRecord);
@@ -298,7 +311,7 @@ impl Producer {
 
     /// Handles a response.
     pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
-        self.sender_idle_until = None;
+        self.sender_idle = SenderIdle::Unknown;
         match msg {
             Message::ProduceResponse { correlation_id, responses } => {
                 self.reconnect.succeeded(from.number);
@@ -317,7 +330,7 @@ impl Producer {
 
     /// The connection to `peer` was reset.
     pub fn handle_disconnect(&mut self, ctx: &mut Ctx, peer: NodeId) {
-        self.sender_idle_until = None;
+        self.sender_idle = SenderIdle::Unknown;
         if peer.is_broker() {
             self.on_disconnect(ctx, peer.number);
         }
@@ -326,7 +339,7 @@ impl Producer {
     /// Handles a timer.
     pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
         if timer != Timer::NextRecord {
-            self.sender_idle_until = None;
+            self.sender_idle = SenderIdle::Unknown;
         }
         match timer {
             Timer::NextRecord => self.on_next_record(ctx),

@@ -160,8 +160,9 @@ impl Producer {
 
     fn after_append(&mut self, ctx: &mut Ctx, send: SendId, tp: &Tp, result: AppendResult) {
         // The record went to the last batch: search from the back (deques grow under backpressure).
-        let batch =
-            self.accumulator.deques()[tp].iter().rev().find(|b| b.batch_id == result.batch_id).expect("appended");
+        let deque = &self.accumulator.deques()[tp];
+        let behind_head = deque.len() > 1;
+        let batch = deque.iter().rev().find(|b| b.batch_id == result.batch_id).expect("appended");
         ctx.trace(TraceKind::RecordAccumulated {
             tp: tp.clone(),
             batch_id: batch.batch_id,
@@ -186,8 +187,7 @@ impl Producer {
             self.block(ctx, send, BlockReason::Get, None);
         }
         if result.batch_is_full || result.new_batch_created {
-            let behind_head = !result.new_batch_created && self.accumulator.deques()[tp].len() > 1;
-            if behind_head && self.sender_is_idle(ctx.now) {
+            if !result.new_batch_created && behind_head && self.sender_is_idle(ctx.now) {
                 self.run_idle_sender(ctx);
             } else {
                 self.run_sender(ctx);

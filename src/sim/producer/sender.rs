@@ -183,7 +183,7 @@ impl Producer {
             && ready.unknown_leader_topics.is_empty()
             && (sends, traces) == (ctx.out.sends.len(), ctx.out.trace.len());
         self.ready_scratch = ready;
-        self.sender_idle_until = idle.then(|| self.idle_until(ctx.now));
+        self.sender_idle = if idle { SenderIdle::Since(ctx.now) } else { SenderIdle::Unknown };
     }
 
     /// `NodeLatencyStats`: every ready node was ready now, and could be drained now if it has
@@ -198,9 +198,9 @@ impl Producer {
         }
     }
 
-    /// After a pass that drained, expired and requested nothing: the first instant at which
-    /// one could do otherwise, or arm another wakeup, with nothing but time passing. A pass
-    /// reads time only through whole milliseconds since each deque head's creation and last
+    /// After a pass at `now` that drained, expired and requested nothing (and no input since):
+    /// the first instant at which one could do otherwise, or arm another wakeup, with nothing
+    /// but time passing. A pass reads time only through whole milliseconds since each deque head's creation and last
     /// attempt (readiness, backoff, expiry, and the wakeup it arms), the age of each request in
     /// flight against `delivery.timeout.ms`, the metadata's age, and the wakeup already armed.
     fn idle_until(&self, now: SimTime) -> SimTime {
@@ -222,8 +222,11 @@ impl Producer {
     /// Whether a pass of the sender now would be exactly the idle pass the last one was: only
     /// the next record reached the producer since (see [`Producer::idle_until`]), and it
     /// went into a batch behind its deque's head, which no pass reads.
-    pub(super) fn sender_is_idle(&self, now: SimTime) -> bool {
-        self.sender_idle_until.is_some_and(|until| now < until)
+    pub(super) fn sender_is_idle(&mut self, now: SimTime) -> bool {
+        if let SenderIdle::Since(at) = self.sender_idle {
+            self.sender_idle = SenderIdle::Until(self.idle_until(at));
+        }
+        matches!(self.sender_idle, SenderIdle::Until(until) if now < until)
     }
 
     /// The sender pass for [`Producer::sender_is_idle`]: of a full pass, only what depends on the
@@ -254,7 +257,7 @@ impl Producer {
         let mut out = crate::sim::node::Outbox::default();
         copy.run_sender(&mut Ctx { now: ctx.now, me: ctx.me, out: &mut out });
         assert!(out.sends.is_empty() && out.trace.is_empty() && out.timers.is_empty(), "an idle pass did something");
-        assert!(copy.sender_idle_until.is_some(), "an idle pass was not idle");
+        assert!(copy.sender_idle != SenderIdle::Unknown, "an idle pass was not idle");
         copy
     }
 
@@ -299,7 +302,7 @@ impl Producer {
         let at = ctx.now + SimDuration::from_ms(after_ms);
         if self.wakeup_at.is_none_or(|armed| at < armed || armed <= ctx.now) {
             self.wakeup_at = Some(at);
-            self.sender_idle_until = None;
+            self.sender_idle = SenderIdle::Unknown;
             ctx.set_timer(at - ctx.now, Timer::SenderWakeup);
         }
     }

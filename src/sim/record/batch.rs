@@ -314,7 +314,8 @@ pub fn build<R: std::borrow::Borrow<Record>>(spec: &BatchSpec, records: &[R]) ->
 /// encoded once, while it is still in the cache, and never copied again on its way out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordsBuilder {
-    /// The header's room, then the records; empty after [`RecordsBuilder::finish`] moved it out.
+    /// The header's room, then the records; empty until the first record (so an unused
+    /// builder allocates nothing) and after [`RecordsBuilder::finish`] moved it out.
     buf: Vec<u8>,
     count: i32,
     base_timestamp: i64,
@@ -330,7 +331,7 @@ impl Default for RecordsBuilder {
 impl RecordsBuilder {
     /// An empty builder.
     pub fn new() -> RecordsBuilder {
-        RecordsBuilder { buf: vec![0; RECORD_BATCH_OVERHEAD], count: 0, base_timestamp: 0, max_timestamp: i64::MIN }
+        RecordsBuilder { buf: Vec::new(), count: 0, base_timestamp: 0, max_timestamp: i64::MIN }
     }
 
     /// Records appended.
@@ -340,7 +341,7 @@ impl RecordsBuilder {
 
     /// The batch's size so far: the header and every record appended.
     pub fn size_in_bytes(&self) -> usize {
-        self.buf.len()
+        self.buf.len().max(RECORD_BATCH_OVERHEAD)
     }
 
     /// Makes room for `bytes` more without growing again on the way.
@@ -367,6 +368,12 @@ impl RecordsBuilder {
     /// Encodes `r` as the next record; returns the bytes it took.
     pub fn append(&mut self, r: &Record) -> usize {
         let fields = self.fields(r);
+        if self.count == 0 {
+            // One allocation for the header and the first record: at a low rate that is all a
+            // batch holds.
+            self.buf.reserve_exact(RECORD_BATCH_OVERHEAD + record_size(&fields));
+            self.buf.resize(RECORD_BATCH_OVERHEAD, 0);
+        }
         let before = self.buf.len();
         write_record(&mut self.buf, &fields);
         if self.count == 0 {
@@ -401,7 +408,7 @@ impl RecordsBuilder {
     /// no record appended, or when finished twice without [`RecordsBuilder::reopen`] (bugs).
     pub fn finish(&mut self, spec: &BatchSpec) -> Vec<u8> {
         assert!(self.count > 0, "a batch has at least one record");
-        assert!(self.buf.len() >= RECORD_BATCH_OVERHEAD, "finished twice");
+        assert!(self.buf.len() > RECORD_BATCH_OVERHEAD, "finished twice");
         let max_timestamp = match spec.timestamp_type {
             TimestampType::LogAppendTime => spec.log_append_time,
             TimestampType::CreateTime => self.max_timestamp,
