@@ -1,7 +1,8 @@
 //! Records and record batches as Kafka stores and sends them: byte-exact record batch v2.
 //!
 //! A [`RecordBatch`] is an encoded, validated batch behind an `Arc`, cheap to clone into fetch
-//! responses and logs. Producers [`RecordBatch::build`] one at drain time; the leader
+//! responses and logs. A producer's batch is a [`RecordsBuilder`] that encodes each record as it
+//! is appended, finished ([`RecordBatch::finish`]: header and CRC) at its first drain; the leader
 //! [`RecordBatch::stamped`]s it with its base offset and leader epoch (outside the CRC, as Kafka
 //! does); followers append the leader's bytes unchanged.
 
