@@ -153,6 +153,57 @@ fn a_batch_above_max_message_bytes_is_split_and_delivered() {
 }
 
 #[test]
+fn split_pieces_take_no_new_records_so_sequences_stay_unique() {
+    // Idempotent: a batch above max.message.bytes is split into sequenced pieces at the front
+    // of the deque while records keep arriving. Kafka closes every piece: a record appended to
+    // the last one (which often has room) would share a sequence with the next batch.
+    for latency_ms in [1, 2, 3, 5] {
+        let mut v = scenario(json!({"max.message.bytes": 3000}), json!({}), json!(null), 300);
+        v["producers"][0]["config"] = json!({"acks": "all", "enable.idempotence": true, "linger.ms": 40,
+                                             "max.in.flight.requests.per.connection": 1});
+        // At 100 records/s a batch lingers for five 1 KB records, split into pieces of two, two
+        // and one: the deque is often empty when they go back into it, and the last has room.
+        v["producers"][0]["workload"]["rate_per_sec"] = json!(100);
+        v["network"] = json!({"latency_ms": latency_ms});
+        v["duration_ms"] = json!(60000);
+        let (sim, trace) = run(v, 60000);
+        let errors: Vec<ErrorCode> = trace
+            .iter()
+            .filter_map(|e| match &e.kind {
+                TraceKind::ProduceFailed { error, .. } => Some(*error),
+                _ => None,
+            })
+            .collect();
+        assert!(errors.contains(&ErrorCode::MessageTooLarge), "some batch had to be split");
+        assert!(errors.iter().all(|e| *e == ErrorCode::MessageTooLarge), "latency {latency_ms}: {errors:?}");
+        // Pieces keep their batch's id: no record joins a batch once it was drained.
+        let mut drained = std::collections::BTreeSet::new();
+        for e in &trace {
+            match &e.kind {
+                TraceKind::BatchDrained { batch_id, .. } => _ = drained.insert(*batch_id),
+                TraceKind::RecordAccumulated { batch_id, .. } => {
+                    assert!(
+                        !drained.contains(batch_id),
+                        "latency {latency_ms}: a record joined drained batch {batch_id}"
+                    )
+                }
+                _ => {}
+            }
+        }
+        let view = sim.view();
+        assert_eq!((view.producers[0].records_acked, view.producers[0].records_failed), (300, 0));
+        let Some(Node::Broker(b)) = sim.node(NodeId::broker(1)) else { panic!() };
+        let log = &b.replicas().values().next().unwrap().log;
+        let values: Vec<u64> = log
+            .batches()
+            .flat_map(|batch| batch.records())
+            .map(|(_, r)| String::from_utf8_lossy(&r.value.unwrap()).trim_end_matches('.').parse().unwrap())
+            .collect();
+        assert_eq!(values, (0..300).collect::<Vec<u64>>(), "latency {latency_ms}: every record once, in order");
+    }
+}
+
+#[test]
 fn a_compacted_topic_refuses_records_without_keys() {
     let v = scenario(json!({"cleanup.policy": "compact"}), json!({}), json!(null), 3);
     let (_, trace) = run(v, 2000);

@@ -134,7 +134,8 @@ impl ProducerBatch {
             // room for the whole buffer and as many records of this size as it holds (bounded),
             // so neither regrows on the way.
             let size = self.next_record_size(record).max(1);
-            self.builder.reserve(self.capacity.saturating_sub(self.estimated_bytes) as usize);
+            let room = self.capacity.saturating_sub(self.estimated_bytes);
+            self.builder.reserve(room.min(size.saturating_mul(RECORDS_RESERVED_MAX)) as usize);
             self.sends.reserve((self.capacity / size).clamp(1, RECORDS_RESERVED_MAX) as usize);
         }
         let size = self.builder.append(record) as u32;

@@ -154,7 +154,8 @@ pub struct Producer {
     sender_idle: SenderIdle,
 }
 
-/// What the last pass of the sender knows of the next one.
+/// What the last pass of the sender knows of the next one. Any input but the next record resets
+/// it, and so does arming an earlier wakeup or a record that did not fit its partition's batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum SenderIdle {
     /// Nothing: the next pass runs in full.

@@ -80,6 +80,9 @@ impl Producer {
                 self.after_append(ctx, send, &tp, result);
                 return;
             }
+            // The record did not fit, which closed the last batch: a deque whose only batch that
+            // was is ready now, and the sticky path may yet append elsewhere, behind a head.
+            self.sender_idle = SenderIdle::Unknown;
             if sticky && self.maybe_switch(ctx, &tp) {
                 continue;
             }
@@ -187,7 +190,7 @@ impl Producer {
             self.block(ctx, send, BlockReason::Get, None);
         }
         if result.batch_is_full || result.new_batch_created {
-            if !result.new_batch_created && behind_head && self.sender_is_idle(ctx.now) {
+            if !result.new_batch_created && behind_head && self.idle_pass_suffices(ctx.now) {
                 self.run_idle_sender(ctx);
             } else {
                 self.run_sender(ctx);

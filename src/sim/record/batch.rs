@@ -339,7 +339,8 @@ impl RecordsBuilder {
         self.count as u32
     }
 
-    /// The batch's size so far: the header and every record appended.
+    /// The batch's size so far: the header and every record appended (before
+    /// [`RecordsBuilder::finish`] moves the bytes out; the header's size after).
     pub fn size_in_bytes(&self) -> usize {
         self.buf.len().max(RECORD_BATCH_OVERHEAD)
     }
@@ -367,6 +368,7 @@ impl RecordsBuilder {
 
     /// Encodes `r` as the next record; returns the bytes it took.
     pub fn append(&mut self, r: &Record) -> usize {
+        assert!(self.count == 0 || self.buf.len() > RECORD_BATCH_OVERHEAD, "appending to a finished batch");
         let fields = self.fields(r);
         if self.count == 0 {
             // One allocation for the header and the first record: at a low rate that is all a
