@@ -35,6 +35,17 @@ fn run(v: Value, until_ms: u64) -> (Sim, Vec<TraceEvent>) {
     (sim, trace)
 }
 
+/// Every failed produce attempt: its error, and whether the producer retries it.
+fn produce_failures(trace: &[TraceEvent]) -> Vec<(ErrorCode, bool)> {
+    trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::ProduceFailed { error, will_retry, .. } => Some((*error, *will_retry)),
+            _ => None,
+        })
+        .collect()
+}
+
 fn replica(view: &ClusterView) -> &brokerscope::sim::ReplicaView {
     &view.brokers[0].replicas[0]
 }
@@ -108,13 +119,7 @@ fn the_cleaner_compacts_to_the_latest_record_per_key() {
 fn oversized_records_fail_with_message_too_large_after_splitting_down_to_one() {
     let v = scenario(json!({"max.message.bytes": 500}), json!({}), json!(null), 5);
     let (sim, trace) = run(v, 3000);
-    let failures: Vec<(ErrorCode, bool)> = trace
-        .iter()
-        .filter_map(|e| match &e.kind {
-            TraceKind::ProduceFailed { error, will_retry, .. } => Some((*error, *will_retry)),
-            _ => None,
-        })
-        .collect();
+    let failures = produce_failures(&trace);
     assert!(failures.iter().all(|f| f.0 == ErrorCode::MessageTooLarge), "{failures:?}");
     assert!(failures.len() < 40, "splitting converges instead of looping: {} attempts", failures.len());
     let completed: Vec<Option<ErrorCode>> = trace
@@ -167,13 +172,7 @@ fn split_pieces_take_no_new_records_so_sequences_stay_unique() {
         v["network"] = json!({"latency_ms": latency_ms});
         v["duration_ms"] = json!(60000);
         let (sim, trace) = run(v, 60000);
-        let errors: Vec<ErrorCode> = trace
-            .iter()
-            .filter_map(|e| match &e.kind {
-                TraceKind::ProduceFailed { error, .. } => Some(*error),
-                _ => None,
-            })
-            .collect();
+        let errors: Vec<ErrorCode> = produce_failures(&trace).into_iter().map(|(error, _)| error).collect();
         assert!(errors.contains(&ErrorCode::MessageTooLarge), "some batch had to be split");
         assert!(errors.iter().all(|e| *e == ErrorCode::MessageTooLarge), "latency {latency_ms}: {errors:?}");
         // Pieces keep their batch's id: no record joins a batch once it was drained.

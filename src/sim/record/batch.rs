@@ -391,16 +391,12 @@ impl RecordsBuilder {
         let mut r = Reader { buf: &self.buf, pos: RECORD_BATCH_OVERHEAD, origin: 0 };
         (0..self.count)
             .map(|_| {
-                let d = decode_record(&mut r).expect("a builder's own records decode");
+                let d = decode_record(&mut r).expect("a builder's own records decode").into_stored();
                 Record {
                     timestamp_ms: self.base_timestamp + d.timestamp_delta,
-                    key: d.key.map(<[u8]>::to_vec),
-                    value: d.value.map(<[u8]>::to_vec),
-                    headers: d
-                        .headers
-                        .into_iter()
-                        .map(|(k, v)| RecordHeader { key: k.to_vec(), value: v.map(<[u8]>::to_vec) })
-                        .collect(),
+                    key: d.key,
+                    value: d.value,
+                    headers: d.headers,
                 }
             })
             .collect()
