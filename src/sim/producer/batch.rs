@@ -107,10 +107,11 @@ impl ProducerBatch {
 
     /// `hasRoomFor`: the first record always fits.
     pub fn has_room_for(&self, record: &Record) -> bool {
-        if self.is_full() {
-            return false;
-        }
-        self.sends.is_empty() || self.capacity >= self.estimated_bytes + self.next_record_size(record)
+        !self.is_full() && self.fits(self.next_record_size(record))
+    }
+
+    fn fits(&self, record_size: u32) -> bool {
+        self.sends.is_empty() || self.capacity >= self.estimated_bytes + record_size
     }
 
     /// `isFull`.
@@ -126,19 +127,24 @@ impl ProducerBatch {
     /// `tryAppend`: encodes the record into the batch if there is room; returns the growth of
     /// the estimated size (the record's exact size: nothing is compressed), or `None`.
     pub fn try_append(&mut self, record: &Record, send: SendId, now: SimTime) -> Option<u32> {
-        if !self.has_room_for(record) {
+        if self.is_full() {
+            return None;
+        }
+        let size = self.next_record_size(record);
+        if !self.fits(size) {
             return None;
         }
         if self.sends.len() == 1 {
             // A second record means the batch is filling (at a low rate batches hold one):
             // room for the whole buffer and as many records of this size as it holds (bounded),
             // so neither regrows on the way.
-            let size = self.next_record_size(record).max(1);
             let room = self.capacity.saturating_sub(self.estimated_bytes);
-            self.builder.reserve(room.min(size.saturating_mul(RECORDS_RESERVED_MAX)) as usize);
-            self.sends.reserve((self.capacity / size).clamp(1, RECORDS_RESERVED_MAX) as usize);
+            let per_record = size.max(1);
+            self.builder.reserve(room.min(per_record.saturating_mul(RECORDS_RESERVED_MAX)) as usize);
+            self.sends.reserve((self.capacity / per_record).clamp(1, RECORDS_RESERVED_MAX) as usize);
         }
-        let size = self.builder.append(record) as u32;
+        let written = self.builder.append(record) as u32;
+        debug_assert_eq!(written, size, "the size the room was checked for");
         self.estimated_bytes += size;
         debug_assert_eq!(self.estimated_bytes as usize, self.builder.size_in_bytes());
         self.sends.push((send, record.fingerprint()));

@@ -370,14 +370,15 @@ impl RecordsBuilder {
     pub fn append(&mut self, r: &Record) -> usize {
         assert!(self.count == 0 || self.buf.len() > RECORD_BATCH_OVERHEAD, "appending to a finished batch");
         let fields = self.fields(r);
+        let body = record_body_len(&fields);
         if self.count == 0 {
             // One allocation for the header and the first record: at a low rate that is all a
             // batch holds.
-            self.buf.reserve_exact(RECORD_BATCH_OVERHEAD + record_size(&fields));
+            self.buf.reserve_exact(RECORD_BATCH_OVERHEAD + varint_len(body as i32) + body);
             self.buf.resize(RECORD_BATCH_OVERHEAD, 0);
         }
         let before = self.buf.len();
-        write_record(&mut self.buf, &fields);
+        write_record_body(&mut self.buf, &fields, body);
         if self.count == 0 {
             self.base_timestamp = r.timestamp_ms;
         }
@@ -550,7 +551,12 @@ fn record_size(r: &RecordFields) -> usize {
 }
 
 fn write_record(out: &mut Vec<u8>, r: &RecordFields) {
-    put_varint(out, record_body_len(r) as i32);
+    write_record_body(out, r, record_body_len(r));
+}
+
+/// [`write_record`] with the body's length already known.
+fn write_record_body(out: &mut Vec<u8>, r: &RecordFields, body_len: usize) {
+    put_varint(out, body_len as i32);
     out.push(0); // attributes: unused
     put_varlong(out, r.timestamp_delta);
     put_varint(out, r.offset_delta);
