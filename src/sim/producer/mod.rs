@@ -148,6 +148,9 @@ pub struct Producer {
     /// The sender's ready check, kept between passes for its buffers: under backpressure the
     /// sender runs once per record, and a fresh check allocated each time.
     ready_scratch: accumulator::ReadyCheck,
+    /// The last workload record, kept for its key and value buffers: the next one is written
+    /// into them (an allocation and a free each per record otherwise).
+    spare_record: Record,
     /// Whether another pass of the sender would drain, expire and request nothing (see
     /// [`Producer::idle_until`]); unknown once anything but the next record reaches the
     /// producer.
@@ -212,6 +215,7 @@ impl Producer {
             acked_pruned: 0,
             reconnect: Default::default(),
             ready_scratch: Default::default(),
+            spare_record: Record::default(),
             sender_idle: SenderIdle::Unknown,
         }
     }
@@ -363,9 +367,15 @@ mod sender;
 /// A deterministic value of `len` bytes for record `index`: its decimal index, then dots.
 pub fn value_bytes(index: u64, len: u32) -> Vec<u8> {
     let mut value = Vec::with_capacity((len as usize).max(20));
-    value.extend_from_slice(crate::sim::scenario::decimal(index, &mut [0; 20]));
-    value.resize(len as usize, b'.');
+    write_value_bytes(index, len, &mut value);
     value
+}
+
+/// Replaces `out` with [`value_bytes`]`(index, len)`, keeping its buffer.
+pub fn write_value_bytes(index: u64, len: u32, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(crate::sim::scenario::decimal(index, &mut [0; 20]));
+    out.resize(len as usize, b'.');
 }
 
 impl Producer {

@@ -13,17 +13,23 @@ impl Producer {
             return;
         }
         self.stats.records_sent += 1;
-        match self.serialize(index) {
-            Ok((key, value)) => {
-                let mut record =
-                    Record { timestamp_ms: ctx.now.as_ms() as i64, key, value: Some(value), headers: vec![] };
+        let mut record = std::mem::take(&mut self.spare_record);
+        match self.serialize_into(index, &mut record) {
+            Ok(()) => {
+                record.timestamp_ms = ctx.now.as_ms() as i64;
+                record.headers.clear();
                 let now_ms = ctx.now.as_ms() as i64;
                 for interceptor in &mut self.interceptors {
                     record = interceptor.on_send(record, now_ms);
                 }
-                self.send(ctx, index, record, self.workload.partition);
+                if let Some(spare) = self.send(ctx, index, record, self.workload.partition) {
+                    self.spare_record = spare;
+                }
             }
-            Err(_) => self.complete_send(ctx, index, None, -1, Some(ErrorCode::InvalidRecord)),
+            Err(_) => {
+                self.spare_record = record;
+                self.complete_send(ctx, index, None, -1, Some(ErrorCode::InvalidRecord));
+            }
         }
         if index + 1 < self.workload.records {
             let interval = SimDuration::from_ns(1_000_000_000 / self.workload.rate_per_sec.max(1));
@@ -31,30 +37,50 @@ impl Producer {
         }
     }
 
-    /// The workload's key and value for record `index`, through `key.serializer` and
-    /// `value.serializer` (numbers are the record index for Integer/Long value serializers).
-    fn serialize(&self, index: u64) -> Result<(Option<Vec<u8>>, Vec<u8>), String> {
+    /// Writes the workload's key and value for record `index` into `record`'s buffers, through
+    /// `key.serializer` and `value.serializer` (numbers are the record index for Integer/Long
+    /// value serializers), or says why not.
+    fn serialize_into(&self, index: u64, record: &mut Record) -> Result<(), String> {
         use super::serde::Serializer as S;
-        let key = self.workload.key.as_ref().map(|k| self.config.key_serializer.serialize(k.key(index))).transpose()?;
-        let value = match self.config.value_serializer {
-            S::String | S::ByteArray => super::value_bytes(index, self.workload.value_bytes),
-            numeric => numeric.serialize(index.to_string())?,
+        let reuse = |buffer: &mut Option<Vec<u8>>| buffer.take().unwrap_or_default();
+        record.key = match (&self.workload.key, self.config.key_serializer) {
+            (None, _) => None,
+            (Some(pattern), S::String | S::ByteArray) => {
+                let mut key = reuse(&mut record.key);
+                pattern.write_key(index, &mut key);
+                Some(key)
+            }
+            (Some(pattern), numeric) => Some(numeric.serialize(pattern.key(index))?),
         };
-        Ok((key, value))
+        record.value = Some(match self.config.value_serializer {
+            S::String | S::ByteArray => {
+                let mut value = reuse(&mut record.value);
+                super::write_value_bytes(index, self.workload.value_bytes, &mut value);
+                value
+            }
+            numeric => numeric.serialize(index.to_string())?,
+        });
+        Ok(())
     }
 
-    /// `KafkaProducer.send` → `doSend`.
-    fn send(&mut self, ctx: &mut Ctx, send: SendId, record: Record, partition: Option<u32>) {
+    /// `KafkaProducer.send` → `doSend`. Returns the record unless a wait kept it.
+    fn send(&mut self, ctx: &mut Ctx, send: SendId, record: Record, partition: Option<u32>) -> Option<Record> {
         if self.metadata.leaders.is_none() {
             self.metadata.update_requested = true;
             self.block(ctx, send, BlockReason::Metadata, Some((record, partition)));
             self.run_sender(ctx);
-            return;
+            return None;
         }
-        self.send_with_metadata(ctx, send, record, partition);
+        self.send_with_metadata(ctx, send, record, partition)
     }
 
-    fn send_with_metadata(&mut self, ctx: &mut Ctx, send: SendId, record: Record, partition: Option<u32>) {
+    fn send_with_metadata(
+        &mut self,
+        ctx: &mut Ctx,
+        send: SendId,
+        record: Record,
+        partition: Option<u32>,
+    ) -> Option<Record> {
         let upper = self.accumulator.buffer_size_for(&record);
         let size = crate::sim::record::record_size_upper_bound(
             record.key.as_deref(),
@@ -66,7 +92,7 @@ impl Producer {
         let too_large = size > u64::from(self.config.max_request_size) || size > self.config.buffer_memory;
         if too_large || u64::from(upper) > self.accumulator.pool.total() {
             self.complete_send(ctx, send, None, -1, Some(ErrorCode::MessageTooLarge));
-            return;
+            return Some(record);
         }
         // Kafka's append loop: a sticky partition whose batches are all full (including the one
         // `tryAppend` just closed) may switch first, and the record then goes to the new one.
@@ -78,7 +104,7 @@ impl Producer {
             }
             if let Some(result) = self.accumulator.try_append(&tp, &record, send, ctx.now) {
                 self.after_append(ctx, send, &tp, result);
-                return;
+                return Some(record);
             }
             // The record did not fit, which closed the last batch: a deque whose only batch that
             // was is ready now, and the sticky path may yet append elsewhere, behind a head.
@@ -89,12 +115,12 @@ impl Producer {
             if self.accumulator.pool.try_allocate(upper) {
                 let result = self.accumulator.append_new_batch(&tp, &record, send, upper, ctx.now);
                 self.after_append(ctx, send, &tp, result);
-                return;
+                return Some(record);
             }
             self.accumulator.pool.waiters.push_back(upper);
             self.block(ctx, send, BlockReason::BufferMemory, Some((record, Some(tp.partition))));
             self.run_sender(ctx);
-            return;
+            return None;
         }
     }
 
@@ -231,7 +257,9 @@ impl Producer {
         if self.blocked.as_ref().is_some_and(|b| b.reason == BlockReason::Metadata) {
             let b = self.unblock(ctx).expect("blocked");
             let (record, partition) = b.record.expect("a metadata wait holds its record");
-            self.send_with_metadata(ctx, b.send, record, partition);
+            if let Some(spare) = self.send_with_metadata(ctx, b.send, record, partition) {
+                self.spare_record = spare;
+            }
             if self.blocked.is_none() {
                 self.resume_workload(ctx);
             }

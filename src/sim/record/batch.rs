@@ -175,7 +175,7 @@ pub struct RecordHeader {
 }
 
 /// One record as the producer created it (timestamp, key, value, headers).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     /// Timestamp, ms.
     pub timestamp_ms: i64,

@@ -76,13 +76,11 @@ pub fn varlong_len(v: i64) -> usize {
     unsigned_len(((v << 1) ^ (v >> 63)) as u64)
 }
 
-fn unsigned_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
+/// One byte per 7 significant bits (at least one): no loop. `(bits * 9 + 64) / 64` is
+/// `ceil(bits / 7)` for 1..=64 bits, without a division.
+fn unsigned_len(v: u64) -> usize {
+    let bits = 64 - (v | 1).leading_zeros() as usize;
+    (bits * 9 + 64) / 64
 }
 
 #[cfg(test)]
@@ -115,6 +113,23 @@ mod tests {
             assert_eq!(hex(&out), h);
             assert_eq!(get_varint(&out), Ok((v, out.len())));
             assert_eq!(varint_len(v), out.len());
+        }
+    }
+
+    #[test]
+    fn lengths_equal_the_encoded_bytes_at_every_group_boundary() {
+        for shift in 0..64 {
+            for v in [1i64 << shift, (1i64 << shift) - 1, -(1i64 << shift), -(1i64 << shift) + 1, i64::MAX, i64::MIN] {
+                let mut out = vec![];
+                put_varlong(&mut out, v);
+                assert_eq!(varlong_len(v), out.len(), "varlong {v}");
+                assert_eq!(get_varlong(&out), Ok((v, out.len())));
+                let v = v as i32;
+                out.clear();
+                put_varint(&mut out, v);
+                assert_eq!(varint_len(v), out.len(), "varint {v}");
+                assert_eq!(get_varint(&out), Ok((v, out.len())));
+            }
         }
     }
 
