@@ -27,6 +27,36 @@ impl StableHasher {
     }
 }
 
+/// Bytes [`StableHasher::write_wide`] folds per round: one word for each of four lanes.
+const WIDE_ROUND: usize = 32;
+
+impl StableHasher {
+    /// Folds `bytes` like [`Hasher::write`] but, from 32 bytes on, in four independent lanes that
+    /// meet at the end. Each fold waits for the previous one's multiply, so one lane is bound by
+    /// that latency; four lanes run side by side. Record fingerprints (two per record: at the
+    /// producer and at the consumer) spent a tenth of the pipeline's wall time in that chain.
+    /// A different hash from `write` of the same bytes, and just as stable across targets.
+    pub fn write_wide(&mut self, bytes: &[u8]) {
+        if bytes.len() < WIDE_ROUND {
+            self.write(bytes);
+            return;
+        }
+        let seed = self.state;
+        let mut lanes = [seed, seed.rotate_left(16), seed.rotate_left(32), seed.rotate_left(48)];
+        let mut rounds = bytes.chunks_exact(WIDE_ROUND);
+        for round in &mut rounds {
+            for (lane, word) in lanes.iter_mut().zip(round.chunks_exact(8)) {
+                let word = u64::from_le_bytes(word.try_into().expect("chunks of 8"));
+                *lane = (lane.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+            }
+        }
+        for lane in lanes {
+            self.mix(lane);
+        }
+        self.write(rounds.remainder());
+    }
+}
+
 impl Hasher for StableHasher {
     fn finish(&self) -> u64 {
         let mut z = self.state;
@@ -42,10 +72,11 @@ impl Hasher for StableHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
+            // The tail as a little-endian word, byte by byte: a copy of a variable length into
+            // a word buffer was a call to `memcpy` (a trace event's topic name ends here).
+            let word = rest.iter().rev().fold(0u64, |word, b| (word << 8) | u64::from(*b));
             // The tail's length in the top byte keeps "ab" and "ab\0" apart.
-            self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
+            self.mix(word ^ ((rest.len() as u64) << 56));
         }
     }
 
@@ -109,6 +140,33 @@ mod tests {
         let value = hash((vec![1u32, 2, 3], "orders", 7usize, -1isize, Some(3u8)));
         assert_eq!(value, 0xc112_edb9_bad1_57f7, "{value:#x}");
     }
+
+    #[test]
+    fn wide_writes_are_stable_and_every_byte_matters() {
+        let wide = |bytes: &[u8]| {
+            let mut h = StableHasher::default();
+            h.write_wide(bytes);
+            h.finish()
+        };
+        let base: Vec<u8> = (0..100u8).collect();
+        // Fixed value computed natively (x86_64); the wasm32 run checks the same.
+        assert_eq!(wide(&base), WIDE_100, "{:#x}", wide(&base));
+        let mut all = vec![wide(&base), wide(&base[..99]), wide(&base[..32]), wide(&base[..31])];
+        for at in [0, 7, 8, 31, 32, 63, 95, 96, 99] {
+            let mut changed = base.clone();
+            changed[at] ^= 1;
+            all.push(wide(&changed));
+        }
+        let mut swapped = base.clone();
+        swapped.swap(0, 8); // two lanes' words exchanged
+        all.push(wide(&swapped));
+        let mut unique = all.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len(), "{all:x?}");
+    }
+
+    const WIDE_100: u64 = 0xf39f_e8bd_954b_5e44;
 
     #[test]
     fn every_byte_and_length_matters() {

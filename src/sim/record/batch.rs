@@ -205,7 +205,7 @@ pub fn fingerprint(timestamp_ms: i64, key: Option<&[u8]>, value: Option<&[u8]>) 
         match part {
             Some(bytes) => {
                 h.write_u64(bytes.len() as u64);
-                h.write(bytes);
+                h.write_wide(bytes);
             }
             None => h.write_u64(u64::MAX),
         }
