@@ -119,7 +119,8 @@ mod tests {
     #[test]
     fn lengths_equal_the_encoded_bytes_at_every_group_boundary() {
         for shift in 0..64 {
-            for v in [1i64 << shift, (1i64 << shift) - 1, -(1i64 << shift), -(1i64 << shift) + 1, i64::MAX, i64::MIN] {
+            let p = 1i64 << shift;
+            for v in [p, p.wrapping_sub(1), p.wrapping_neg(), p.wrapping_neg().wrapping_add(1), i64::MAX, i64::MIN] {
                 let mut out = vec![];
                 put_varlong(&mut out, v);
                 assert_eq!(varlong_len(v), out.len(), "varlong {v}");
