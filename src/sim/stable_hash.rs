@@ -33,8 +33,9 @@ const WIDE_ROUND: usize = 32;
 impl StableHasher {
     /// Folds `bytes` like [`Hasher::write`] but, from 32 bytes on, in four independent lanes that
     /// meet at the end. Each fold waits for the previous one's multiply, so one lane is bound by
-    /// that latency; four lanes run side by side. Record fingerprints (two per record: at the
-    /// producer and at the consumer) spent a tenth of the pipeline's wall time in that chain.
+    /// that latency; four lanes run side by side. Record fingerprints (at least two per record: the
+    /// producer's and the consumer's; the end-of-run checks add one per replica) spent a tenth of
+    /// the pipeline's wall time in that chain.
     /// A different hash from `write` of the same bytes, and just as stable across targets.
     pub fn write_wide(&mut self, bytes: &[u8]) {
         if bytes.len() < WIDE_ROUND {
