@@ -93,6 +93,10 @@ fn swarm_base(args: &SeedsArgs, scenario: &Scenario) -> Result<serde_json::Value
 /// `brokerscope seeds`: prints a report; fails (exit 1) when any seed lost acknowledged records.
 pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
     let scenario = load(&args.scenario)?;
+    // A scenario shares its topic names through `Rc` (a simulation is one thread), so each seed
+    // parses its own copy from the text `load` just checked.
+    let text =
+        std::fs::read_to_string(&args.scenario).map_err(|e| bad_input(format!("{}: {e}", args.scenario.display())))?;
     let seeds: Vec<u64> = (0..args.count)
         .map(|i| args.from.checked_add(i).ok_or_else(|| bad_input("--from + --count overflows u64".into())))
         .collect::<Result<_, _>>()?;
@@ -100,7 +104,7 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
     let swarm_config = SwarmConfig { liveness_ms: args.liveness_ms, ..SwarmConfig::default() };
     let base = if args.swarm { Some(swarm_base(args, &scenario)?) } else { None };
     let check = |seed: u64| match &base {
-        None => check_seed(&scenario, seed),
+        None => check_seed(&crate::scenario::parse_json(&text).expect("parsed by load"), seed),
         Some(base) => {
             let v = swarm::with_faults(base, &swarm::fault_schedule(base, seed, swarm_config), swarm_config);
             swarm::check(&v, seed).expect("generated schedules are valid scenario events")

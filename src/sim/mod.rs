@@ -62,7 +62,7 @@ use protocol::{Message, PartitionState, Tp};
 use queue::EventQueue;
 use rng::SimRng;
 use scenario::{assign_replicas, Action, ConfigTarget, ConsumerSource, CrashKind, Scenario};
-use std::sync::Arc;
+use std::rc::Rc;
 use time::SimTime;
 use trace::{TraceEvent, TraceHasher, TraceKind};
 
@@ -181,7 +181,7 @@ pub enum ActionError {
 /// The simulator: clock, queue, network, nodes and trace.
 #[derive(Clone, Debug)]
 pub struct Sim {
-    scenario: Arc<Scenario>,
+    scenario: Rc<Scenario>,
     seed: u64,
     now: SimTime,
     queue: EventQueue<Event>,
@@ -230,7 +230,7 @@ impl Sim {
         let root = SimRng::new(seed);
         let net = Network::new(scenario.network.default_link, root.fork("network"));
         let mut sim = Sim {
-            scenario: Arc::new(scenario.clone()),
+            scenario: Rc::new(scenario.clone()),
             seed,
             now: SimTime::ZERO,
             queue: EventQueue::default(),

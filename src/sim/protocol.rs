@@ -8,10 +8,10 @@
 use super::time::SimDuration;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// A topic name, cheap to clone.
-pub type TopicName = Arc<str>;
+pub type TopicName = Rc<str>;
 
 /// A topic-partition, shown as Kafka shows it: `orders-0`. Ordered by topic name, then
 /// partition.
@@ -27,7 +27,7 @@ pub struct Tp {
 // string comparison: map lookups by `Tp` compared topic names in every event's path.
 impl PartialEq for Tp {
     fn eq(&self, other: &Tp) -> bool {
-        self.partition == other.partition && (Arc::ptr_eq(&self.topic, &other.topic) || self.topic == other.topic)
+        self.partition == other.partition && (Rc::ptr_eq(&self.topic, &other.topic) || self.topic == other.topic)
     }
 }
 
@@ -41,7 +41,7 @@ impl std::hash::Hash for Tp {
 
 impl Ord for Tp {
     fn cmp(&self, other: &Tp) -> std::cmp::Ordering {
-        let topics = if Arc::ptr_eq(&self.topic, &other.topic) {
+        let topics = if Rc::ptr_eq(&self.topic, &other.topic) {
             std::cmp::Ordering::Equal
         } else {
             self.topic.cmp(&other.topic)
