@@ -3,7 +3,6 @@
 //! scenario's own events (crashes, cuts) stay as written. Exit 1 when any seed loses an
 //! acknowledged record.
 
-use super::run::load;
 use super::{bad_input, Failure};
 use crate::scenario::Scenario;
 use crate::sim::check::AckedCheck;
@@ -92,11 +91,12 @@ fn swarm_base(args: &SeedsArgs, scenario: &Scenario) -> Result<serde_json::Value
 
 /// `brokerscope seeds`: prints a report; fails (exit 1) when any seed lost acknowledged records.
 pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
-    let scenario = load(&args.scenario)?;
     // A scenario shares its topic names through `Rc` (a simulation is one thread), so each seed
-    // parses its own copy from the text `load` just checked.
-    let text =
-        std::fs::read_to_string(&args.scenario).map_err(|e| bad_input(format!("{}: {e}", args.scenario.display())))?;
+    // parses its own copy from the text checked here (read once: a file changing meanwhile
+    // cannot make a seed's parse fail).
+    let path = args.scenario.display();
+    let text = std::fs::read_to_string(&args.scenario).map_err(|e| bad_input(format!("{path}: {e}")))?;
+    let scenario = crate::scenario::parse_json(&text).map_err(|e| bad_input(format!("{path}: {e}")))?;
     let seeds: Vec<u64> = (0..args.count)
         .map(|i| args.from.checked_add(i).ok_or_else(|| bad_input("--from + --count overflows u64".into())))
         .collect::<Result<_, _>>()?;
@@ -104,7 +104,7 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
     let swarm_config = SwarmConfig { liveness_ms: args.liveness_ms, ..SwarmConfig::default() };
     let base = if args.swarm { Some(swarm_base(args, &scenario)?) } else { None };
     let check = |seed: u64| match &base {
-        None => check_seed(&crate::scenario::parse_json(&text).expect("parsed by load"), seed),
+        None => check_seed(&crate::scenario::parse_json(&text).expect("parsed above"), seed),
         Some(base) => {
             let v = swarm::with_faults(base, &swarm::fault_schedule(base, seed, swarm_config), swarm_config);
             swarm::check(&v, seed).expect("generated schedules are valid scenario events")
