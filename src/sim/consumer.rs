@@ -1259,24 +1259,22 @@ impl Consumer {
         let mut next = self.fetch_positions[&tp];
         let mut queue = VecDeque::new();
         for batch in &resp.batches {
-            let fingerprints = if self.config.check_crcs {
-                match batch.verified_fingerprints() {
-                    Ok(fingerprints) => fingerprints,
-                    Err(e) => {
-                        ctx.trace(TraceKind::GroupRequestFailed {
-                            api: format!("Fetch {tp} CRC check: {e}"),
-                            error: ErrorCode::InvalidRecord,
-                        });
-                        break;
-                    }
-                }
-            } else {
-                batch.fingerprints()
-            };
-            for (offset, fingerprint) in fingerprints {
+            // Records go straight into the buffer as they are decoded; a batch failing the CRC
+            // check takes back any it gave.
+            let given = queue.len();
+            let result = batch.for_each_fingerprint(self.config.check_crcs, |offset, fingerprint| {
                 if offset >= next {
                     queue.push_back((offset, fingerprint));
                 }
+            });
+            if let Err(e) = result {
+                assert!(self.config.check_crcs, "a batch in the log was validated when it was made: {e}");
+                queue.truncate(given);
+                ctx.trace(TraceKind::GroupRequestFailed {
+                    api: format!("Fetch {tp} CRC check: {e}"),
+                    error: ErrorCode::InvalidRecord,
+                });
+                break;
             }
             // Compaction leaves offset gaps (even empty batches): move past the whole batch.
             next = next.max(batch.last_offset() + 1);

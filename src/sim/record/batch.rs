@@ -720,7 +720,9 @@ impl RecordRef<'_> {
 /// Checks one batch as [`decode`] does (header, CRC, every record) without copying any
 /// record: every batch read from bytes (a segment file, a stream) goes through it.
 pub fn validate(buf: &[u8], origin: usize) -> Result<BatchHeader, DecodeError> {
-    decode_in_place(buf, origin).map(|(header, _)| header)
+    let header = decode_header(buf, origin)?;
+    for_each_record_in_place(buf, &header, origin, |_| ())?;
+    Ok(header)
 }
 
 /// [`decode`] without copying any record's data (the checks and the consumer only fingerprint
@@ -739,10 +741,23 @@ pub fn records_in_place<'a>(
     origin: usize,
 ) -> Result<Vec<RecordRef<'a>>, DecodeError> {
     let end = header.size_in_bytes();
-    let mut r = Reader { buf: &buf[..end], pos: RECORD_BATCH_OVERHEAD, origin };
     let mut records = Vec::with_capacity((header.records_count as usize).min(end / 7));
+    for_each_record_in_place(buf, header, origin, |r| records.push(r))?;
+    Ok(records)
+}
+
+/// [`records_in_place`] one record at a time, with no list: `f` sees each record as it is
+/// decoded and validated. On an error, `f` has seen the records before the bad one.
+pub fn for_each_record_in_place<'a>(
+    buf: &'a [u8],
+    header: &BatchHeader,
+    origin: usize,
+    mut f: impl FnMut(RecordRef<'a>),
+) -> Result<(), DecodeError> {
+    let end = header.size_in_bytes();
+    let mut r = Reader { buf: &buf[..end], pos: RECORD_BATCH_OVERHEAD, origin };
     for _ in 0..header.records_count {
-        records.push(decode_record(&mut r)?);
+        f(decode_record(&mut r)?);
     }
     if r.pos != end {
         return Err(err(
@@ -751,7 +766,7 @@ pub fn records_in_place<'a>(
             format!("{} bytes left after recordsCount={} records", end - r.pos, header.records_count),
         ));
     }
-    Ok(records)
+    Ok(())
 }
 
 fn decode_record<'a>(r: &mut Reader<'a>) -> Result<RecordRef<'a>, DecodeError> {

@@ -123,25 +123,39 @@ impl RecordBatch {
     /// Each record's offset and [`Record::fingerprint`], decoded in place (no copy). The batch
     /// was validated when it was made, so its CRC is not computed again.
     pub fn fingerprints(&self) -> Vec<(i64, u64)> {
-        let records = batch::records_in_place(&self.bytes, &self.header, 0).expect("validated on construction");
-        self.fingerprints_of(records)
+        let mut out = Vec::with_capacity(self.record_count() as usize);
+        self.for_each_fingerprint(false, |offset, fingerprint| out.push((offset, fingerprint)))
+            .expect("validated on construction");
+        out
     }
 
     /// [`RecordBatch::fingerprints`] after checking the batch again as [`batch::validate`] does
     /// (header, CRC, every record), in one pass over the records: the consumer's `check.crcs`.
     pub fn verified_fingerprints(&self) -> Result<Vec<(i64, u64)>, DecodeError> {
-        let (_, records) = batch::decode_in_place(&self.bytes, 0)?;
-        Ok(self.fingerprints_of(records))
+        let mut out = Vec::with_capacity(self.record_count() as usize);
+        self.for_each_fingerprint(true, |offset, fingerprint| out.push((offset, fingerprint)))?;
+        Ok(out)
     }
 
-    fn fingerprints_of(&self, records: Vec<batch::RecordRef<'_>>) -> Vec<(i64, u64)> {
-        records
-            .into_iter()
-            .map(|r| {
-                let offset = self.header.base_offset + i64::from(r.offset_delta);
-                (offset, batch::fingerprint(self.header.base_timestamp + r.timestamp_delta, r.key, r.value))
-            })
-            .collect()
+    /// Calls `f` with each record's offset and [`Record::fingerprint`], in order, decoded in
+    /// place with no list in between (the consumer buffers them as they come). With `verify`,
+    /// the header and CRC are checked again first, as [`batch::validate`] does; every record is
+    /// checked as it is read either way. On an error, `f` has seen the records before the bad one.
+    pub fn for_each_fingerprint(&self, verify: bool, mut f: impl FnMut(i64, u64)) -> Result<(), DecodeError> {
+        let decoded;
+        let header = if verify {
+            decoded = batch::decode_header(&self.bytes, 0)?;
+            &decoded
+        } else {
+            &self.header
+        };
+        let (base_offset, base_timestamp) = (header.base_offset, header.base_timestamp);
+        batch::for_each_record_in_place(&self.bytes, header, 0, |r| {
+            f(
+                base_offset + i64::from(r.offset_delta),
+                batch::fingerprint(base_timestamp + r.timestamp_delta, r.key, r.value),
+            )
+        })
     }
 
     /// The records with absolute offsets and timestamps.

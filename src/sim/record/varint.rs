@@ -34,6 +34,10 @@ fn put_unsigned(out: &mut Vec<u8>, mut v: u64) {
 }
 
 fn get_unsigned(buf: &[u8], max_bytes: usize) -> Result<(u64, usize), VarintError> {
+    // Most varints in a batch (deltas, key lengths, header counts) are one byte.
+    if let Some(&byte) = buf.first().filter(|b| **b & 0x80 == 0) {
+        return Ok((u64::from(byte), 1));
+    }
     let mut value = 0u64;
     for (i, byte) in buf.iter().enumerate() {
         if i == max_bytes {
