@@ -422,3 +422,62 @@ fn under_backpressure_idle_sender_passes_change_nothing() {
         }
     }
 }
+
+/// (at ms, send id, waited ns) of every blocked send that failed with a timeout.
+fn max_block_failures(trace: &[TraceEvent]) -> Vec<(u64, u64, u64)> {
+    let failed: Vec<u64> = completions(trace)
+        .into_iter()
+        .filter_map(|(send, error)| (error == Some(ErrorCode::Timeout)).then_some(send))
+        .collect();
+    trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::CallerUnblocked { send_id, reason: BlockReason::BufferMemory, waited }
+                if failed.contains(&send_id) =>
+            {
+                Some((e.at.as_ms(), send_id, waited.as_ns()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn sustained_backpressure_leaves_no_timer_pending_per_block_or_request() {
+    // Far more records than the pool holds: the caller blocks once per batch freed, for the
+    // whole run, and max.block.ms (60 s) is never reached.
+    let producer =
+        json!({"acks": "1", "enable.idempotence": false, "linger.ms": 0, "buffer.memory": 65536, "batch.size": 16384});
+    let (sim, trace) =
+        run(scenario(1, 1, producer, json!({"records": 100_000, "rate_per_sec": 200_000}), json!([])), 2000, 1);
+    let blocks = trace.iter().filter(|e| matches!(e.kind, TraceKind::CallerBlocked { .. })).count();
+    assert!(blocks > 500, "the pool is the bottleneck: {blocks} blocks");
+    assert!(max_block_failures(&trace).is_empty(), "no send waited 60 s");
+    // A max.block.ms timer per block (60 s) and a request.timeout.ms timer per produce request
+    // (30 s) would each stay pending long after the block or the request ended.
+    assert!(sim.pending_events() < 50, "{} events pending after {blocks} blocks", sim.pending_events());
+}
+
+#[test]
+fn a_shorter_max_block_ms_set_while_a_longer_timer_is_pending_still_fails_on_time() {
+    // Blocks come and go under backpressure with max.block.ms = 5 s; at 300 ms it drops to
+    // 500 ms; at 400 ms responses stop, so the next block lasts until max.block.ms: exactly the
+    // new 500 ms, although a timer armed for an earlier block is still pending for later.
+    let producer = json!({"acks": "1", "enable.idempotence": false, "linger.ms": 0, "buffer.memory": 65536, "batch.size": 16384, "max.block.ms": 5000});
+    let events = json!([
+        {"at_ms": 300, "action": "config_change", "target": "p", "property": "max.block.ms", "value": "500"},
+        {"at_ms": 400, "action": "cut_link", "from": "broker-1", "to": "p"}
+    ]);
+    let (_, trace) =
+        run(scenario(1, 1, producer, json!({"records": 100_000, "rate_per_sec": 200_000}), events), 3000, 1);
+    let blocks_before =
+        trace.iter().filter(|e| matches!(e.kind, TraceKind::CallerBlocked { .. }) && e.at.as_ms() < 300).count();
+    assert!(blocks_before > 10, "blocks before the change: {blocks_before}");
+    let failures = max_block_failures(&trace);
+    assert!(failures.len() >= 3, "sends keep failing after the cut: {failures:?}");
+    assert!(
+        failures[0].0 >= 800 && failures[0].0 < 1000,
+        "first failure 500 ms after a block past 300 ms: {failures:?}"
+    );
+    assert!(failures.iter().all(|f| f.2 == 500_000_000), "each waited exactly the new max.block.ms: {failures:?}");
+}

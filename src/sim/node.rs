@@ -114,9 +114,10 @@ pub enum Timer {
     NextRecord,
     /// Producer sender loop: check for ready batches (linger expiry, retries).
     SenderWakeup,
-    /// Producer: a blocked `send()` reached `max.block.ms`.
+    /// Producer: the blocked `send()` may have reached `max.block.ms` (one such timer is kept
+    /// pending at a time; it moves on to the deadline of a send blocked since it was armed).
     MaxBlock {
-        /// The blocked send.
+        /// The blocked send that armed it.
         send: u64,
     },
     /// A request this client sent has not been answered in time.
