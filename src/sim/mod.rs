@@ -90,6 +90,9 @@ struct Slot {
     crash: Option<CrashKind>,
 }
 
+/// What the queue holds. Kept small: most pending events are timers, and a stale timeout
+/// (a request's `request.timeout.ms` after its response came) waits out its whole time. With
+/// messages inline a pending timer took 168 bytes; messages and actions are boxed instead (64).
 #[derive(Clone, Debug)]
 enum Event {
     Deliver {
@@ -97,7 +100,7 @@ enum Event {
         to: NodeId,
         msg_id: u64,
         incarnations: (u32, u32),
-        msg: Message,
+        msg: Box<Message>,
     },
     Timer {
         node: NodeId,
@@ -110,7 +113,7 @@ enum Event {
         incarnation: u32,
         peer: NodeId,
     },
-    Action(Action),
+    Action(Box<Action>),
 }
 
 /// Why [`Sim::run_until`] returned.
@@ -268,7 +271,7 @@ impl Sim {
         };
         sim.invariants.seed_leaders(leaders);
         for timed in &scenario.events {
-            sim.queue.schedule(timed.at, Event::Action(timed.action.clone()));
+            sim.queue.schedule(timed.at, Event::Action(Box::new(timed.action.clone())));
         }
         let ids: Vec<NodeId> = sim.nodes.keys().copied().collect();
         for id in ids {
@@ -565,10 +568,12 @@ impl Sim {
             self.prune_check_history();
         }
         match scheduled.event {
-            Event::Deliver { from, to, msg_id, incarnations, msg } => self.deliver(from, to, msg_id, incarnations, msg),
+            Event::Deliver { from, to, msg_id, incarnations, msg } => {
+                self.deliver(from, to, msg_id, incarnations, *msg)
+            }
             Event::Timer { node, incarnation, timer } => self.fire_timer(node, incarnation, timer),
             Event::Reset { node, incarnation, peer } => self.reset(node, incarnation, peer),
-            Event::Action(action) => self.apply_action(action),
+            Event::Action(action) => self.apply_action(*action),
         }
         true
     }
@@ -739,7 +744,7 @@ impl Sim {
             Transit::Deliver(deliver_at) => {
                 let (bytes, records) = (msg.size_bytes(), msg.record_count());
                 self.record(from, TraceKind::MessageSent { to, msg_id, api, bytes, records, deliver_at });
-                self.queue.schedule(deliver_at, Event::Deliver { from, to, msg_id, incarnations, msg });
+                self.queue.schedule(deliver_at, Event::Deliver { from, to, msg_id, incarnations, msg: Box::new(msg) });
             }
             Transit::Drop(DropReason::LinkCut) => self.hold(from, to, msg_id, incarnations, msg),
             Transit::Drop(reason) => {
@@ -774,7 +779,7 @@ impl Sim {
                 Transit::Deliver(deliver_at) => {
                     let (records, msg_id) = (h.msg.record_count(), h.msg_id);
                     self.record(from, TraceKind::MessageReleased { to, msg_id, api, records, deliver_at });
-                    let event = Event::Deliver { from, to, msg_id, incarnations: h.incarnations, msg: h.msg };
+                    let event = Event::Deliver { from, to, msg_id, incarnations: h.incarnations, msg: Box::new(h.msg) };
                     self.queue.schedule(deliver_at, event);
                 }
                 Transit::Drop(DropReason::LinkCut) => self.hold(from, to, h.msg_id, h.incarnations, h.msg),
@@ -1131,5 +1136,19 @@ fn consumer_leaders(layouts: &[TopicLayout], source: &ConsumerSource, topics: &[
         ConsumerSource::Group(_) => {
             all.into_iter().filter(|(tp, _)| topics.iter().any(|t| **t == *tp.topic)).collect_map()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn a_pending_event_is_small() {
+        // Every pending event costs this much in the queue, stale timeouts included (see Event).
+        // 168 bytes with messages inline; now the largest is a timer naming a group and member.
+        let size = std::mem::size_of::<super::Event>();
+        assert!(size <= 64, "Event is {size} bytes");
     }
 }
