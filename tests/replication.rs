@@ -359,21 +359,3 @@ fn a_follower_behind_the_leaders_log_start_starts_over_there() {
     let check = sim.acked_check();
     assert_eq!((check.acked, check.acked_lost), (1000, 0), "retention deletes by design; it is not a loss");
 }
-
-#[test]
-fn answered_follower_fetches_leave_no_timeout_behind() {
-    // Followers fetch again as soon as each response comes (every few ms here), and each fetch
-    // times out only after replica.fetch.wait.max.ms + replica.socket.timeout.ms (30.5 s).
-    let s = from_value(&scenario("1", json!({}), json!([]), json!([]))).unwrap();
-    let mut sim = Sim::new(&s, 1);
-    sim.run_until(SimTime::from_ms(8000), 50_000_000);
-    let fetches = sim
-        .drain_trace()
-        .iter()
-        .filter(|e| matches!(&e.kind, TraceKind::MessageSent { api: "Fetch", .. }) && e.node.is_broker())
-        .count();
-    assert!(fetches > 1000, "followers fetched {fetches} times");
-    // A timer per fetch would still be pending for each one; what is left is bounded by time
-    // (parked fetches' max.wait, heartbeats, the producer's workload).
-    assert!(sim.pending_events() < fetches / 4, "{} events pending after {fetches} fetches", sim.pending_events());
-}

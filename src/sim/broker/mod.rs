@@ -131,13 +131,8 @@ pub struct Broker {
     parked_produces: VecMap<u64, ParkedProduce>,
     park_id_next: u64,
     correlation_id_next: u64,
-    /// Follower side: the outstanding fetch to each leader (correlation id, and when it times
-    /// out: `replica.fetch.wait.max.ms` + `replica.socket.timeout.ms` after it was sent).
-    fetch_in_flight: VecMap<u16, (u64, SimTime)>,
-    /// The earliest follower fetch timeout timer known to be pending: one timer for the fetches
-    /// in flight, moved on when it fires early (see [`Broker::on_follower_fetch_timeout`]), not
-    /// one per fetch left pending for its whole timeout after the response came.
-    fetch_timeout_armed: Option<SimTime>,
+    /// Follower side: the outstanding fetch to each leader.
+    fetch_in_flight: VecMap<u16, u64>,
     /// Metadata cache: every partition's committed state, as last pushed by the controller.
     metadata: VecMap<Tp, PartitionState>,
     /// Unfenced brokers, as last pushed by the controller.
@@ -181,7 +176,6 @@ impl Broker {
             park_id_next: 0,
             correlation_id_next: 0,
             fetch_in_flight: VecMap::new(),
-            fetch_timeout_armed: None,
             metadata: VecMap::new(),
             live_brokers: Vec::new(),
             metadata_offset: 0,
@@ -355,7 +349,6 @@ impl Broker {
         self.parked_fetches.clear();
         self.parked_produces.clear();
         self.fetch_in_flight.clear();
-        self.fetch_timeout_armed = None;
         self.channel.clear();
         self.in_service.clear();
         self.coordinator.clear();
@@ -683,7 +676,7 @@ impl Broker {
             | Timer::GroupSession { .. }
             | Timer::GroupPendingMember { .. }
             | Timer::GroupWriteTimeout { .. } => self.on_group_timer(ctx, timer),
-            Timer::RequestTimeout { .. } => self.on_follower_fetch_timeout(ctx),
+            Timer::RequestTimeout { correlation_id } => self.on_follower_fetch_timeout(ctx, correlation_id),
             Timer::FetchNow => {
                 for leader in self.leaders_followed() {
                     if !self.fetch_in_flight.contains_key(&leader) {
@@ -1135,8 +1128,7 @@ impl Broker {
         }
         let correlation_id = self.correlation_id_next;
         self.correlation_id_next += 1;
-        let timeout = self.config.replica_fetch_wait_max + self.config.replica_socket_timeout;
-        self.fetch_in_flight.insert(leader, (correlation_id, ctx.now + timeout));
+        self.fetch_in_flight.insert(leader, correlation_id);
         let request = FetchRequest {
             correlation_id,
             replica_id: Some(self.id),
@@ -1147,18 +1139,8 @@ impl Broker {
             partitions,
         };
         ctx.send(NodeId::broker(leader), Message::FetchRequest(request));
-        self.arm_fetch_timeout(ctx);
-    }
-
-    /// Makes sure a timer fires at the earliest timeout of the fetches in flight, or before it.
-    fn arm_fetch_timeout(&mut self, ctx: &mut Ctx) {
-        let Some(&(correlation_id, timeout_at)) = self.fetch_in_flight.values().min_by_key(|f| (f.1, f.0)) else {
-            return;
-        };
-        if self.fetch_timeout_armed.is_none_or(|armed| armed > timeout_at) {
-            ctx.set_timer(timeout_at.saturating_since(ctx.now), Timer::RequestTimeout { correlation_id });
-            self.fetch_timeout_armed = Some(timeout_at);
-        }
+        let timeout = self.config.replica_fetch_wait_max + self.config.replica_socket_timeout;
+        ctx.set_timer(timeout, Timer::RequestTimeout { correlation_id });
     }
 
     fn handle_fetch_response(
@@ -1169,7 +1151,7 @@ impl Broker {
         responses: Vec<FetchPartitionResponse>,
     ) {
         let leader = from.number;
-        if self.fetch_in_flight.get(&leader).map(|f| f.0) != Some(correlation_id) {
+        if self.fetch_in_flight.get(&leader) != Some(&correlation_id) {
             return;
         }
         self.fetch_in_flight.remove(&leader);
@@ -1266,29 +1248,13 @@ impl Broker {
         }
     }
 
-    /// The follower fetch timer fired: every fetch whose timeout has passed is abandoned (the
-    /// connection closed) and sent again, in the order their deadlines came; then the timer
-    /// moves on to the next deadline.
-    fn on_follower_fetch_timeout(&mut self, ctx: &mut Ctx) {
-        if self.fetch_timeout_armed == Some(ctx.now) {
-            self.fetch_timeout_armed = None;
-        }
-        let mut due: Vec<(SimTime, u64, u16)> = self
-            .fetch_in_flight
-            .iter()
-            .filter(|(_, f)| f.1 <= ctx.now)
-            .map(|(&leader, &(correlation_id, timeout_at))| (timeout_at, correlation_id, leader))
-            .collect();
-        crate::sim::collections::sort_by(&mut due, Ord::cmp);
-        for (_, correlation_id, leader) in due {
-            if self.fetch_in_flight.get(&leader).map(|f| f.0) != Some(correlation_id) {
-                continue;
-            }
-            self.fetch_in_flight.remove(&leader);
-            ctx.close(NodeId::broker(leader));
-            self.send_follower_fetch(ctx, leader);
-        }
-        self.arm_fetch_timeout(ctx);
+    fn on_follower_fetch_timeout(&mut self, ctx: &mut Ctx, correlation_id: u64) {
+        let Some((&leader, _)) = self.fetch_in_flight.iter().find(|(_, c)| **c == correlation_id) else {
+            return;
+        };
+        self.fetch_in_flight.remove(&leader);
+        ctx.close(NodeId::broker(leader));
+        self.send_follower_fetch(ctx, leader);
     }
 }
 
