@@ -400,11 +400,6 @@ impl Sim {
         self.steps
     }
 
-    /// Events waiting in the queue: messages on the wire, armed timers, scheduled actions.
-    pub fn pending_events(&self) -> usize {
-        self.queue.len()
-    }
-
     /// Trace events recorded so far.
     pub fn trace_len(&self) -> u64 {
         self.trace_seq

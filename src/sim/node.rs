@@ -114,10 +114,9 @@ pub enum Timer {
     NextRecord,
     /// Producer sender loop: check for ready batches (linger expiry, retries).
     SenderWakeup,
-    /// Producer: the blocked `send()` may have reached `max.block.ms` (one such timer is kept
-    /// pending at a time; it moves on to the deadline of a send blocked since it was armed).
+    /// Producer: a blocked `send()` reached `max.block.ms`.
     MaxBlock {
-        /// The blocked send that armed it.
+        /// The blocked send.
         send: u64,
     },
     /// A request this client sent has not been answered in time.

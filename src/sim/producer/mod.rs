@@ -77,8 +77,6 @@ struct InFlight {
     correlation_id: u64,
     batches: Vec<ProducerBatch>,
     sent: SimTime,
-    /// When `request.timeout.ms` (as it was when sent) runs out.
-    timeout_at: SimTime,
     /// When the oldest of `batches` was created: none can have reached `delivery.timeout.ms`
     /// before this one has, so the expiry check (run on every wakeup of the sender, once per
     /// record under backpressure) looks inside a request only when this one has.
@@ -90,8 +88,6 @@ struct Blocked {
     send: SendId,
     reason: BlockReason,
     since: SimTime,
-    /// When `max.block.ms` fails the send (none for `get()`, which waits for its result).
-    deadline: Option<SimTime>,
     record: Option<(Record, Option<u32>)>,
 }
 
@@ -135,15 +131,6 @@ pub struct Producer {
     in_flight: VecMap<u16, VecDeque<InFlight>>,
     idempotence: Idempotence,
     blocked: Option<Blocked>,
-    /// The earliest `max.block.ms` timer known to be pending. Under backpressure the caller
-    /// blocks once per batch, and a timer per block would sit in the event queue for the whole
-    /// `max.block.ms` (60 s by default): hundreds of thousands of stale events. One timer, moved
-    /// on when it fires early, keeps every deadline (see [`Producer::on_max_block`]).
-    max_block_armed: Option<SimTime>,
-    /// The earliest produce request timeout timer known to be pending: like `max_block_armed`,
-    /// one timer for every produce request in flight (see [`Producer::on_request_timeout`]),
-    /// instead of one per request left pending for `request.timeout.ms` after its response.
-    produce_timeout_armed: Option<SimTime>,
     record_due: bool,
     correlation_id_next: u64,
     wakeup_at: Option<SimTime>,
@@ -218,8 +205,6 @@ impl Producer {
             in_flight: VecMap::new(),
             idempotence: Idempotence::default(),
             blocked: None,
-            max_block_armed: None,
-            produce_timeout_armed: None,
             record_due: false,
             correlation_id_next: 0,
             wakeup_at: None,
@@ -370,7 +355,7 @@ impl Producer {
                 self.run_sender(ctx);
             }
             Timer::RequestTimeout { correlation_id } => self.on_request_timeout(ctx, correlation_id),
-            Timer::MaxBlock { .. } => self.on_max_block(ctx),
+            Timer::MaxBlock { send } => self.on_max_block(ctx, send),
             _ => {}
         }
     }

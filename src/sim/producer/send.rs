@@ -229,21 +229,10 @@ impl Producer {
     fn block(&mut self, ctx: &mut Ctx, send: SendId, reason: BlockReason, record: Option<(Record, Option<u32>)>) {
         assert!(self.blocked.is_none(), "one application thread");
         ctx.trace(TraceKind::CallerBlocked { send_id: send, reason });
-        let deadline = (reason != BlockReason::Get).then(|| ctx.now + self.config.max_block);
-        self.blocked = Some(Blocked { send, reason, since: ctx.now, deadline, record });
-        self.arm_max_block(ctx);
-    }
-
-    /// Makes sure a `max.block.ms` timer fires at the blocked send's deadline or before it
-    /// (an earlier one moves it on, in [`Producer::on_max_block`]).
-    fn arm_max_block(&mut self, ctx: &mut Ctx) {
-        let Some(Blocked { send, deadline: Some(deadline), .. }) = self.blocked else {
-            return;
-        };
-        if self.max_block_armed.is_none_or(|armed| armed > deadline) {
-            ctx.set_timer(deadline.saturating_since(ctx.now), Timer::MaxBlock { send });
-            self.max_block_armed = Some(deadline);
+        if reason != BlockReason::Get {
+            ctx.set_timer(self.config.max_block, Timer::MaxBlock { send });
         }
+        self.blocked = Some(Blocked { send, reason, since: ctx.now, record });
     }
 
     /// Unblocks the application thread and resumes the workload.
@@ -295,23 +284,17 @@ impl Producer {
         }
     }
 
-    /// A `max.block.ms` timer fired: a send blocked since `max.block.ms` ago fails
-    /// (`TimeoutException` / `BufferExhaustedException`); one blocked since later gets the timer
-    /// moved on to its own deadline.
-    pub(super) fn on_max_block(&mut self, ctx: &mut Ctx) {
-        if self.max_block_armed == Some(ctx.now) {
-            self.max_block_armed = None;
-        }
-        let due = self.blocked.as_ref().and_then(|b| b.deadline).is_some_and(|deadline| deadline <= ctx.now);
-        if !due {
-            self.arm_max_block(ctx);
+    /// `max.block.ms` passed: the blocked send fails (`TimeoutException` /
+    /// `BufferExhaustedException`).
+    pub(super) fn on_max_block(&mut self, ctx: &mut Ctx, send: SendId) {
+        if !self.blocked.as_ref().is_some_and(|b| b.send == send && b.reason != BlockReason::Get) {
             return;
         }
         let b = self.unblock(ctx).expect("blocked");
         if b.reason == BlockReason::BufferMemory {
             self.accumulator.pool.waiters.pop_front();
         }
-        self.complete_send(ctx, b.send, None, -1, Some(ErrorCode::Timeout));
+        self.complete_send(ctx, send, None, -1, Some(ErrorCode::Timeout));
         self.resume_workload(ctx);
     }
 

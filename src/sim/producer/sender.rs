@@ -394,42 +394,14 @@ impl Producer {
             }
             return;
         }
+        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
         let oldest_created = batches.iter().map(|b| b.created).min().unwrap_or(ctx.now);
         self.in_flight.entry(node).or_default().push_back(InFlight {
             correlation_id,
             batches,
             sent: ctx.now,
-            timeout_at: ctx.now + self.config.request_timeout,
             oldest_created,
         });
-        self.arm_produce_timeout(ctx);
-    }
-
-    /// Makes sure a timer fires at the earliest deadline of the produce requests in flight, or
-    /// before it (an earlier one moves it on, in [`Producer::on_request_timeout`]).
-    fn arm_produce_timeout(&mut self, ctx: &mut Ctx) {
-        let Some(first) = self.in_flight.values().flatten().min_by_key(|f| (f.timeout_at, f.correlation_id)) else {
-            return;
-        };
-        if self.produce_timeout_armed.is_none_or(|armed| armed > first.timeout_at) {
-            let correlation_id = first.correlation_id;
-            ctx.set_timer(first.timeout_at.saturating_since(ctx.now), Timer::RequestTimeout { correlation_id });
-            self.produce_timeout_armed = Some(first.timeout_at);
-        }
-    }
-
-    /// The produce requests in flight whose `request.timeout.ms` has run out, in the order of
-    /// their deadlines.
-    fn timed_out_produces(&self, now: SimTime) -> Vec<u64> {
-        let mut due: Vec<(SimTime, u64)> = self
-            .in_flight
-            .values()
-            .flatten()
-            .filter(|f| f.timeout_at <= now)
-            .map(|f| (f.timeout_at, f.correlation_id))
-            .collect();
-        crate::sim::collections::sort_by(&mut due, Ord::cmp);
-        due.into_iter().map(|(_, correlation_id)| correlation_id).collect()
     }
 
     pub(super) fn on_produce_response(
@@ -470,20 +442,6 @@ impl Producer {
             self.run_sender(ctx);
             return;
         }
-        // A produce request's timer: every request whose time is up times out, in the order
-        // their timers would have fired, then the timer moves on to the next deadline.
-        if self.produce_timeout_armed == Some(ctx.now) {
-            self.produce_timeout_armed = None;
-        }
-        // Requests sent meanwhile (by the sender run after a timeout) get a timer of their own.
-        for correlation_id in self.timed_out_produces(ctx.now) {
-            self.time_out_produce(ctx, correlation_id);
-        }
-        self.arm_produce_timeout(ctx);
-    }
-
-    /// Produce request `correlation_id` reached `request.timeout.ms`.
-    fn time_out_produce(&mut self, ctx: &mut Ctx, correlation_id: u64) {
         let Some((&node, _)) =
             self.in_flight.iter().find(|(_, q)| q.iter().any(|f| f.correlation_id == correlation_id))
         else {
