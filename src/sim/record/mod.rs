@@ -123,17 +123,18 @@ impl RecordBatch {
     /// Each record's offset and [`Record::fingerprint`], decoded in place (no copy). The batch
     /// was validated when it was made, so its CRC is not computed again.
     pub fn fingerprints(&self) -> Vec<(i64, u64)> {
-        let mut out = Vec::with_capacity(self.record_count() as usize);
-        self.for_each_fingerprint(false, |offset, fingerprint| out.push((offset, fingerprint)))
-            .expect("validated on construction");
-        out
+        self.collect_fingerprints(false).expect("validated on construction")
     }
 
     /// [`RecordBatch::fingerprints`] after checking the batch again as [`batch::validate`] does
     /// (header, CRC, every record), in one pass over the records: the consumer's `check.crcs`.
     pub fn verified_fingerprints(&self) -> Result<Vec<(i64, u64)>, DecodeError> {
+        self.collect_fingerprints(true)
+    }
+
+    fn collect_fingerprints(&self, verify: bool) -> Result<Vec<(i64, u64)>, DecodeError> {
         let mut out = Vec::with_capacity(self.record_count() as usize);
-        self.for_each_fingerprint(true, |offset, fingerprint| out.push((offset, fingerprint)))?;
+        self.for_each_fingerprint(verify, |offset, fingerprint| out.push((offset, fingerprint)))?;
         Ok(out)
     }
 
