@@ -121,8 +121,9 @@ impl Invariants {
         v
     }
 
-    /// Feeds one recorded event; returns the violations it reveals.
-    pub fn observe(&mut self, e: &TraceEvent) -> Vec<Violation> {
+    /// Feeds one recorded event; returns the violations it reveals (nearly always none: the
+    /// caller copies them only then).
+    pub fn observe(&mut self, e: &TraceEvent) -> &[Violation] {
         let before = self.violations.len();
         let broker = e.node.is_broker().then_some(e.node.number);
         match &e.kind {
@@ -167,7 +168,7 @@ impl Invariants {
             TraceKind::OffsetsCommitted { group, generation, .. } => self.commit(e, group, *generation),
             _ => {}
         }
-        self.violations[before..].to_vec()
+        &self.violations[before..]
     }
 
     fn push(&mut self, e: &TraceEvent, kind: ViolationKind, message: String) {

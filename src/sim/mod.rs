@@ -486,14 +486,25 @@ impl Sim {
         if let Some(hasher) = self.hasher.as_mut() {
             hasher.update(&event);
         }
-        let found = self.invariants.observe(&event);
+        let found = self.invariants.observe(&event).len();
         if self.capture {
             self.trace_out.push(event);
         }
-        if !found.is_empty() && self.halt_on_violation {
+        if found > 0 {
+            self.record_violations(node, found);
+        }
+    }
+
+    /// The last `found` violations the live checkers reported, recorded in the trace.
+    #[cold]
+    fn record_violations(&mut self, node: NodeId, found: usize) {
+        if self.halt_on_violation {
             self.halted = true;
         }
-        for v in found {
+        let all = self.invariants.violations();
+        // Copied: recording them borrows the simulation.
+        let new = all[all.len() - found..].to_vec();
+        for v in new {
             self.record(node, TraceKind::InvariantViolated { check: v.kind, message: v.message });
         }
     }
