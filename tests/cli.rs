@@ -438,3 +438,20 @@ fn bench_refuses_more_records_than_a_scenario_holds_naming_the_flag() {
     assert!(err.contains("'--records <RECORDS>'") && err.contains("100000001"), "{err}");
     assert!(out.is_empty(), "nothing ran: {out}");
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_not_a_crash() {
+    // Our end of the pipe is closed before the run finishes, so its write meets a closed pipe,
+    // as `brokerscope run … --json | head -1` does.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brokerscope"))
+        .args(["run", HELLO, "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run brokerscope");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for brokerscope");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -68,7 +68,8 @@ pub fn run(args: &DumpLogArgs) -> Result<String, Failure> {
     match error {
         None => Ok(out),
         Some(e) => {
-            print!("{out}");
+            // The failure goes to stderr whether or not this reaches a reader.
+            let _ = super::write_stdout(&out);
             Err(bad_input(format!(
                 "{}: invalid batch at {e}; {} valid batch(es) before it",
                 args.file.display(),

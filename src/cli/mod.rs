@@ -82,13 +82,27 @@ pub fn main() -> i32 {
         Command::Bench(args) => bench::run(&args),
     };
     match result {
-        Ok(output) => {
-            print!("{output}");
-            0
-        }
+        Ok(output) => match write_stdout(&output) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("brokerscope: writing the output: {e}");
+                1
+            }
+        },
         Err(f) => {
             eprintln!("brokerscope: {}", f.message);
             f.code
         }
+    }
+}
+
+/// Writes `text` to standard output. A reader that closed the pipe early (`| head`) wanted no
+/// more: that is not an error, where `print!` would panic.
+pub(crate) fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }

@@ -167,6 +167,7 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
         }
         false => format!("the configuration allows it: {}\n", allowed.join("; ")),
     };
-    print!("{out}");
+    // The failure goes to stderr whether or not this reaches a reader.
+    let _ = super::write_stdout(&out);
     Err(Failure { message: format!("{} of {total} seeds broke a safety rule", failing.len()), code: 1 })
 }
