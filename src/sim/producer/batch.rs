@@ -105,11 +105,7 @@ impl ProducerBatch {
         self.builder.next_record_size(record) as u32
     }
 
-    /// `hasRoomFor`: the first record always fits.
-    pub fn has_room_for(&self, record: &Record) -> bool {
-        !self.is_full() && self.fits(self.next_record_size(record))
-    }
-
+    /// `hasRoomFor`'s size test: the first record always fits.
     fn fits(&self, record_size: u32) -> bool {
         self.sends.is_empty() || self.capacity >= self.estimated_bytes + record_size
     }

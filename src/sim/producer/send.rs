@@ -81,12 +81,12 @@ impl Producer {
         record: Record,
         partition: Option<u32>,
     ) -> Option<Record> {
-        let upper = self.accumulator.buffer_size_for(&record);
         let size = crate::sim::record::record_size_upper_bound(
             record.key.as_deref(),
             record.value.as_deref(),
             &record.headers,
         ) as u64;
+        let upper = self.accumulator.buffer_size_for_bound(size as u32);
         // Kafka: RecordTooLargeException for max.request.size / buffer.memory; a batch buffer
         // larger than the whole pool (batch.size > buffer.memory) makes BufferPool.allocate throw.
         let too_large = size > u64::from(self.config.max_request_size) || size > self.config.buffer_memory;

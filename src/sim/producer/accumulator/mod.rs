@@ -80,8 +80,12 @@ impl RecordAccumulator {
 
     /// Buffer a new batch for `record` needs: `max(batch.size, estimateSizeInBytesUpperBound)`.
     pub fn buffer_size_for(&self, record: &Record) -> u32 {
-        let upper = record_size_upper_bound(record.key.as_deref(), record.value.as_deref(), &record.headers) as u32;
-        self.batch_size.max(upper)
+        self.buffer_size_for_bound(self.buffer_size_for_unbatched(record))
+    }
+
+    /// [`RecordAccumulator::buffer_size_for`] of a record whose upper-bound size is known.
+    pub fn buffer_size_for_bound(&self, upper_bound: u32) -> u32 {
+        self.batch_size.max(upper_bound)
     }
 
     /// `estimateSizeInBytesUpperBound` of one record (a batch holding only it).
