@@ -7,7 +7,7 @@
 //! is full when appends are closed or `writeLimit <= estimatedBytesWritten`.
 
 use crate::sim::protocol::Tp;
-use crate::sim::record::batch::RECORD_BATCH_OVERHEAD;
+use crate::sim::record::batch::{size_of_body, RECORD_BATCH_OVERHEAD};
 use crate::sim::record::{BatchSpec, Record, RecordBatch, RecordsBuilder};
 use crate::sim::time::SimTime;
 
@@ -101,10 +101,6 @@ impl ProducerBatch {
         }
     }
 
-    fn next_record_size(&self, record: &Record) -> u32 {
-        self.builder.next_record_size(record) as u32
-    }
-
     /// `hasRoomFor`'s size test: the first record always fits.
     fn fits(&self, record_size: u32) -> bool {
         self.sends.is_empty() || self.capacity >= self.estimated_bytes + record_size
@@ -126,7 +122,8 @@ impl ProducerBatch {
         if self.is_full() {
             return None;
         }
-        let size = self.next_record_size(record);
+        let body = self.builder.next_record_body_len(record);
+        let size = size_of_body(body) as u32;
         if !self.fits(size) {
             return None;
         }
@@ -139,7 +136,7 @@ impl ProducerBatch {
             self.builder.reserve(room.min(per_record.saturating_mul(RECORDS_RESERVED_MAX)) as usize);
             self.sends.reserve((self.capacity / per_record).clamp(1, RECORDS_RESERVED_MAX) as usize);
         }
-        let written = self.builder.append(record) as u32;
+        let written = self.builder.append_body(record, body) as u32;
         debug_assert_eq!(written, size, "the size the room was checked for");
         self.estimated_bytes += size;
         debug_assert_eq!(self.estimated_bytes as usize, self.builder.size_in_bytes());

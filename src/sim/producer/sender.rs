@@ -189,6 +189,9 @@ impl Producer {
     /// `NodeLatencyStats`: every ready node was ready now, and could be drained now if it has
     /// room for another request.
     fn note_ready_nodes(&mut self, now: SimTime, ready: &accumulator::ReadyCheck) {
+        if !self.node_stats_are_read() {
+            return;
+        }
         for node in &ready.ready_nodes {
             let stats = self.node_stats.entry(*node).or_insert((now, now));
             stats.0 = now;
@@ -196,6 +199,16 @@ impl Producer {
                 stats.1 = now;
             }
         }
+    }
+
+    /// Whether anything reads the node latency stats: only the adaptive sticky partitioner
+    /// does, to leave out leaders stalled for `partitioner.availability.timeout.ms`. A
+    /// workload that never goes through it skips them: under backpressure they were updated on
+    /// every append (a twentieth of a keyed record's cost) for a table nothing would read.
+    fn node_stats_are_read(&self) -> bool {
+        self.workload_is_sticky()
+            && self.config.adaptive_partitioning
+            && self.config.availability_timeout > SimDuration::ZERO
     }
 
     /// After a pass at `now` that drained, expired and requested nothing (and no input since):
@@ -240,10 +253,13 @@ impl Producer {
         #[cfg(debug_assertions)]
         let full = self.full_pass_on_a_copy(ctx);
         self.stats.idle_sender_passes += 1;
-        self.update_load_stats();
-        let ready = std::mem::take(&mut self.ready_scratch);
-        self.note_ready_nodes(ctx.now, &ready);
-        self.ready_scratch = ready;
+        // Both read only for the sticky partitioner; a keyed workload's idle pass is just the count.
+        if self.workload_is_sticky() {
+            self.update_load_stats();
+            let ready = std::mem::take(&mut self.ready_scratch);
+            self.note_ready_nodes(ctx.now, &ready);
+            self.ready_scratch = ready;
+        }
         #[cfg(debug_assertions)]
         {
             assert_eq!((full.wakeup_at, &full.node_stats), (self.wakeup_at, &self.node_stats), "idle pass differs");

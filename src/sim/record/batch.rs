@@ -361,16 +361,25 @@ impl RecordsBuilder {
         }
     }
 
-    /// The bytes `r` would take appended next (`DefaultRecord.sizeInBytes` at its deltas).
-    pub fn next_record_size(&self, r: &Record) -> usize {
-        record_size(&self.fields(r))
+    /// The length of `r`'s body appended next (everything after its length varint): what
+    /// [`RecordsBuilder::append_body`] takes; [`size_of_body`] of it is the bytes `r` would
+    /// take appended next (`DefaultRecord.sizeInBytes` at its deltas).
+    pub fn next_record_body_len(&self, r: &Record) -> usize {
+        record_body_len(&self.fields(r))
     }
 
     /// Encodes `r` as the next record; returns the bytes it took.
     pub fn append(&mut self, r: &Record) -> usize {
+        let body = self.next_record_body_len(r);
+        self.append_body(r, body)
+    }
+
+    /// [`RecordsBuilder::append`] for a caller that has sized the record already:
+    /// `body` is [`RecordsBuilder::next_record_body_len`] of `r`.
+    pub fn append_body(&mut self, r: &Record, body: usize) -> usize {
         assert!(self.count == 0 || self.buf.len() > RECORD_BATCH_OVERHEAD, "appending to a finished batch");
         let fields = self.fields(r);
-        let body = record_body_len(&fields);
+        debug_assert_eq!(body, record_body_len(&fields), "the body length of this record");
         if self.count == 0 {
             // One allocation for the header and the first record: at a low rate that is all a
             // batch holds.
@@ -546,7 +555,11 @@ pub fn borrowed_record_size(
 }
 
 fn record_size(r: &RecordFields) -> usize {
-    let body = record_body_len(r);
+    size_of_body(record_body_len(r))
+}
+
+/// Bytes a record whose body is `body` bytes takes: its length varint and the body.
+pub fn size_of_body(body: usize) -> usize {
     varint_len(body as i32) + body
 }
 

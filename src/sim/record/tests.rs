@@ -47,7 +47,7 @@ fn a_reopened_builder_is_finished_again_with_new_producer_state() {
     let records = [rec(283843, "key1", "value1"), rec(1234, "key2", "value2")];
     let mut builder = RecordsBuilder::new();
     for r in &records {
-        assert_eq!(builder.next_record_size(r), builder.clone().append(r));
+        assert_eq!(size_of_body(builder.next_record_body_len(r)), builder.clone().append(r));
         builder.append(r);
     }
     assert_eq!(builder.records(), records);
