@@ -316,6 +316,21 @@ fn the_availability_timeout_excludes_a_leader_that_cannot_drain() {
 }
 
 #[test]
+fn an_availability_timeout_turned_on_mid_run_excludes_the_stalled_leader() {
+    // The node latency stats are kept only while the timeout is above 0: turned on at 300 ms
+    // (before the cut), they start then and still see broker-1 stall.
+    let events = json!([
+        {"at_ms": 300, "action": "config_change", "target": "p",
+         "property": "partitioner.availability.timeout.ms", "value": 50},
+        {"at_ms": 500, "action": "cut_link", "from": "p", "to": "broker-1"}
+    ]);
+    let cut = json!([{"at_ms": 500, "action": "cut_link", "from": "p", "to": "broker-1"}]);
+    let off = share_to_partition_0(json!({}), cut, 1000);
+    let turned_on = share_to_partition_0(json!({}), events, 1000);
+    assert!(turned_on < off / 3.0, "excluded as if set from the start ({turned_on:.3} vs {off:.3})");
+}
+
+#[test]
 fn serializers_and_interceptors_shape_the_records() {
     let producer = json!({
         "acks": "1",

@@ -302,7 +302,12 @@ impl Producer {
         self.sender_idle = SenderIdle::Unknown;
         self.accumulator.set_linger_ms(config.linger.as_ms());
         self.backoff = ExponentialBackoff::new(config.retry_backoff.as_ms(), config.retry_backoff_max.as_ms(), 200);
+        let stats_were_read = self.node_stats_are_read();
         self.config = config;
+        if !stats_were_read {
+            // Kept only while read (see `node_stats_are_read`): turned on, they start afresh.
+            self.node_stats.clear();
+        }
     }
 
     /// Arms the workload.

@@ -201,14 +201,13 @@ impl Producer {
         }
     }
 
-    /// Whether anything reads the node latency stats: only the adaptive sticky partitioner
-    /// does, to leave out leaders stalled for `partitioner.availability.timeout.ms`. A
-    /// workload that never goes through it skips them: under backpressure they were updated on
-    /// every append (a twentieth of a keyed record's cost) for a table nothing would read.
-    fn node_stats_are_read(&self) -> bool {
-        self.workload_is_sticky()
-            && self.config.adaptive_partitioning
-            && self.config.availability_timeout > SimDuration::ZERO
+    /// Whether the node latency stats are kept: as in Kafka's `updateNodeLatencyStats`, only
+    /// while `partitioner.availability.timeout.ms` is above 0, the only use of them (leaving out
+    /// leaders stalled that long). Under backpressure they were updated on every append (a
+    /// twentieth of a keyed record's cost) at the default timeout of 0, for a table nothing
+    /// would read.
+    pub(super) fn node_stats_are_read(&self) -> bool {
+        self.config.availability_timeout > SimDuration::ZERO
     }
 
     /// After a pass at `now` that drained, expired and requested nothing (and no input since):
@@ -253,9 +252,8 @@ impl Producer {
         #[cfg(debug_assertions)]
         let full = self.full_pass_on_a_copy(ctx);
         self.stats.idle_sender_passes += 1;
-        // Both read only for the sticky partitioner; a keyed workload's idle pass is just the count.
-        if self.workload_is_sticky() {
-            self.update_load_stats();
+        self.update_load_stats();
+        if self.node_stats_are_read() {
             let ready = std::mem::take(&mut self.ready_scratch);
             self.note_ready_nodes(ctx.now, &ready);
             self.ready_scratch = ready;
