@@ -783,6 +783,67 @@ pub fn for_each_record_in_place<'a>(
 }
 
 fn decode_record<'a>(r: &mut Reader<'a>) -> Result<RecordRef<'a>, DecodeError> {
+    if let Some((record, used)) = decode_record_fast(&r.buf[r.pos..]) {
+        r.pos += used;
+        return Ok(record);
+    }
+    decode_record_checked(r)
+}
+
+/// [`decode_record`] of a well-formed record without headers (every record a workload
+/// writes), from the start of `buf`: the record and the bytes it took, the same as the checked
+/// path; `None` for anything else, which the checked path then decodes or reports. Worth its
+/// own path: every fetched record is decoded here (the consumer's `check.crcs`, its
+/// fingerprints, the end-of-run checks), and the checked path's per-field bookkeeping for
+/// error messages was half of a record's decode.
+fn decode_record_fast(buf: &[u8]) -> Option<(RecordRef<'_>, usize)> {
+    fn varint(b: &[u8], pos: &mut usize) -> Option<i32> {
+        let (v, n) = get_varint(b.get(*pos..)?).ok()?;
+        *pos += n;
+        Some(v)
+    }
+    fn bytes<'a>(b: &'a [u8], pos: &mut usize) -> Option<Option<&'a [u8]>> {
+        match varint(b, pos)? {
+            -1 => Some(None),
+            n => {
+                let end = pos.checked_add(usize::try_from(n).ok()?)?;
+                let slice = b.get(*pos..end)?;
+                *pos = end;
+                Some(Some(slice))
+            }
+        }
+    }
+    let mut pos = 0;
+    let length = usize::try_from(varint(buf, &mut pos)?).ok()?;
+    let end = pos.checked_add(length)?;
+    // Every field is read within the record's stated length; one that overruns it, or a
+    // record that ends short of it, goes to the checked path for its error.
+    let body = buf.get(..end)?;
+    pos += 1; // attributes: unused
+    let (timestamp_delta, n) = get_varlong(body.get(pos..)?).ok()?;
+    pos += n;
+    let offset_delta = varint(body, &mut pos)?;
+    let key = bytes(body, &mut pos)?;
+    let value = bytes(body, &mut pos)?;
+    let header_count = varint(body, &mut pos)?;
+    (header_count == 0 && pos == end)
+        .then_some((RecordRef { offset_delta, timestamp_delta, key, value, headers: Vec::new() }, end))
+}
+
+/// A record decoded from the start of a buffer, and the bytes it took.
+#[cfg(test)]
+pub(super) type DecodedAt<'a> = (RecordRef<'a>, usize);
+
+/// Both decodings of the record at the start of `buf`, for the test that they agree.
+#[cfg(test)]
+pub(super) fn decode_record_both(buf: &[u8]) -> (Option<DecodedAt<'_>>, Result<DecodedAt<'_>, DecodeError>) {
+    let mut r = Reader { buf, pos: 0, origin: 0 };
+    let checked = decode_record_checked(&mut r).map(|record| (record, r.pos));
+    (decode_record_fast(buf), checked)
+}
+
+/// [`decode_record`] field by field, each error naming its field and absolute offset.
+fn decode_record_checked<'a>(r: &mut Reader<'a>) -> Result<RecordRef<'a>, DecodeError> {
     let at = r.here();
     let length = r.varint("record.length")?;
     if length < 0 || length as usize > r.buf.len() - r.pos {

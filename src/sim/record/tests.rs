@@ -224,3 +224,47 @@ fn size_estimates_match_kafka_vectors() {
     assert_eq!(record_size(0, 0, None, Some(&[0]), &[]), 8);
     assert_eq!(record_size(0, 0, Some(&[]), Some(&[]), &[]), 7);
 }
+
+#[test]
+fn the_fast_record_decoder_agrees_with_the_checked_one() {
+    let mut rng = SimRng::new(0xfa57);
+    let (mut fast_taken, mut mutated_accepted) = (0u64, 0u64);
+    for _ in 0..iterations(300) {
+        let mut records: Vec<Record> =
+            (0..rng.range_inclusive(1, 12)).map(|_| random_record(&mut rng, 1_700_000_000_000)).collect();
+        if rng.chance(Ratio::new(1, 2).unwrap()) {
+            records.iter_mut().for_each(|r| r.headers.clear());
+        }
+        let bytes = batch::build(&random_spec(&mut rng), &records);
+        let mut at = RECORD_BATCH_OVERHEAD;
+        for r in &records {
+            let (fast, checked) = decode_record_both(&bytes[at..]);
+            let (record, used) = checked.expect("a built record decodes");
+            if r.headers.is_empty() {
+                assert_eq!(fast, Some((record.clone(), used)), "a record without headers takes the fast path");
+                fast_taken += 1;
+            } else {
+                assert_eq!(fast, None, "headers go to the checked path");
+            }
+            // Corrupt a byte of this record (the batch's later bytes follow it, as they do in a
+            // batch) or cut it short: whatever the fast path accepts, the checked path accepts
+            // identically.
+            for _ in 0..4 {
+                let mut bad = bytes[at..].to_vec();
+                if rng.chance(Ratio::new(1, 4).unwrap()) {
+                    bad.truncate(rng.below(used as u64) as usize);
+                } else {
+                    let i = rng.below(used as u64) as usize;
+                    bad[i] = rng.next_u32() as u8;
+                }
+                let (fast, checked) = decode_record_both(&bad);
+                if let Some(accepted) = fast {
+                    assert_eq!(checked.ok(), Some(accepted), "the fast path accepted what the checked one did not");
+                    mutated_accepted += 1;
+                }
+            }
+            at += used;
+        }
+    }
+    assert!(fast_taken > 500 && mutated_accepted > 50, "both cases exercised ({fast_taken}, {mutated_accepted})");
+}
