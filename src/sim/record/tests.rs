@@ -229,7 +229,8 @@ fn size_estimates_match_kafka_vectors() {
 fn the_fast_record_decoder_agrees_with_the_checked_one() {
     let mut rng = SimRng::new(0xfa57);
     let (mut fast_taken, mut mutated_accepted) = (0u64, 0u64);
-    for _ in 0..iterations(300) {
+    let runs = iterations(300);
+    for _ in 0..runs {
         let mut records: Vec<Record> =
             (0..rng.range_inclusive(1, 12)).map(|_| random_record(&mut rng, 1_700_000_000_000)).collect();
         if rng.chance(Ratio::new(1, 2).unwrap()) {
@@ -266,5 +267,9 @@ fn the_fast_record_decoder_agrees_with_the_checked_one() {
             at += used;
         }
     }
-    assert!(fast_taken > 500 && mutated_accepted > 50, "both cases exercised ({fast_taken}, {mutated_accepted})");
+    // About four records a run take the fast path, and one corruption in six or so still decodes.
+    assert!(
+        fast_taken >= runs && mutated_accepted >= runs / 10,
+        "both cases exercised ({fast_taken}, {mutated_accepted})"
+    );
 }
