@@ -81,12 +81,8 @@ impl Producer {
         record: Record,
         partition: Option<u32>,
     ) -> Option<Record> {
-        let size = crate::sim::record::record_size_upper_bound(
-            record.key.as_deref(),
-            record.value.as_deref(),
-            &record.headers,
-        ) as u64;
-        let upper = self.accumulator.buffer_size_for_bound(size as u32);
+        let bound = self.accumulator.buffer_size_for_unbatched(&record);
+        let (size, upper) = (u64::from(bound), self.accumulator.buffer_size_for_bound(bound));
         // Kafka: RecordTooLargeException for max.request.size / buffer.memory; a batch buffer
         // larger than the whole pool (batch.size > buffer.memory) makes BufferPool.allocate throw.
         let too_large = size > u64::from(self.config.max_request_size) || size > self.config.buffer_memory;

@@ -253,6 +253,8 @@ impl Producer {
         let full = self.full_pass_on_a_copy(ctx);
         self.stats.idle_sender_passes += 1;
         self.update_load_stats();
+        // Checked here too, not only in `note_ready_nodes`: this runs once per record under
+        // backpressure, and moving the ready set out and back costs more than the check.
         if self.node_stats_are_read() {
             let ready = std::mem::take(&mut self.ready_scratch);
             self.note_ready_nodes(ctx.now, &ready);
@@ -305,7 +307,7 @@ impl Producer {
         for (tp, deque) in deques.iter() {
             let (partition, len) = (tp.partition, deque.len());
             let Some(leader) = self.leader_of_partition(partition) else { continue };
-            let stalled = timeout > SimDuration::ZERO
+            let stalled = self.node_stats_are_read()
                 && self.node_stats.get(&leader).is_some_and(|(ready, drain)| ready.saturating_since(*drain) > timeout);
             if stalled {
                 continue;

@@ -695,8 +695,10 @@ pub fn decode_header(buf: &[u8], origin: usize) -> Result<BatchHeader, DecodeErr
 
 /// Decodes and fully validates the batch at the start of `buf`; returns it and its size.
 pub fn decode(buf: &[u8], origin: usize) -> Result<(BatchHeader, Vec<StoredRecord>), DecodeError> {
-    let (header, records) = decode_in_place(buf, origin)?;
-    Ok((header, records.into_iter().map(RecordRef::into_stored).collect()))
+    let header = decode_header(buf, origin)?;
+    let mut records = Vec::with_capacity((header.records_count as usize).min(header.size_in_bytes() / 7));
+    for_each_record_in_place(buf, &header, origin, |r| records.push(r.into_stored()))?;
+    Ok((header, records))
 }
 
 /// A record decoded in place: its data borrowed from the batch's bytes.
@@ -738,29 +740,10 @@ pub fn validate(buf: &[u8], origin: usize) -> Result<BatchHeader, DecodeError> {
     Ok(header)
 }
 
-/// [`decode`] without copying any record's data (the checks and the consumer only fingerprint
-/// records: copying every key and value was most of their allocations).
-pub fn decode_in_place(buf: &[u8], origin: usize) -> Result<(BatchHeader, Vec<RecordRef<'_>>), DecodeError> {
-    let header = decode_header(buf, origin)?;
-    let records = records_in_place(buf, &header, origin)?;
-    Ok((header, records))
-}
-
 /// The records of the batch at the start of `buf`, whose `header` [`decode_header`] already
-/// checked (the CRC included), decoded in place and validated.
-pub fn records_in_place<'a>(
-    buf: &'a [u8],
-    header: &BatchHeader,
-    origin: usize,
-) -> Result<Vec<RecordRef<'a>>, DecodeError> {
-    let end = header.size_in_bytes();
-    let mut records = Vec::with_capacity((header.records_count as usize).min(end / 7));
-    for_each_record_in_place(buf, header, origin, |r| records.push(r))?;
-    Ok(records)
-}
-
-/// [`records_in_place`] one record at a time, with no list: `f` sees each record as it is
-/// decoded and validated. On an error, `f` has seen the records before the bad one.
+/// checked (the CRC included), decoded in place (no record's data copied) and validated one at
+/// a time: `f` sees each record as it is decoded. On an error, `f` has seen the records before
+/// the bad one.
 pub fn for_each_record_in_place<'a>(
     buf: &'a [u8],
     header: &BatchHeader,

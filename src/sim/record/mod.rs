@@ -143,13 +143,11 @@ impl RecordBatch {
     /// the header and CRC are checked again first, as [`batch::validate`] does; every record is
     /// checked as it is read either way. On an error, `f` has seen the records before the bad one.
     pub fn for_each_fingerprint(&self, verify: bool, mut f: impl FnMut(i64, u64)) -> Result<(), DecodeError> {
-        let decoded;
-        let header = if verify {
-            decoded = batch::decode_header(&self.bytes, 0)?;
-            &decoded
-        } else {
-            &self.header
-        };
+        if verify {
+            // The header field was decoded from these bytes; this checks them (CRC included) again.
+            batch::decode_header(&self.bytes, 0)?;
+        }
+        let header = &self.header;
         let (base_offset, base_timestamp) = (header.base_offset, header.base_timestamp);
         batch::for_each_record_in_place(&self.bytes, header, 0, |r| {
             f(
