@@ -126,7 +126,7 @@ fn hw_scenarios() {
     assert!(!all.is_empty());
     for c in all {
         let int = |k: &str, default: i64| c.get(k).and_then(Value::as_i64).unwrap_or(default);
-        let followers = c["followers"]
+        let followers: Vec<RemoteReplica> = c["followers"]
             .as_array()
             .unwrap()
             .iter()

@@ -800,7 +800,7 @@ impl Consumer {
             .collect_map();
         assign(assignor, &partitions, &resp.members)
             .into_iter()
-            .map(|(member, tps)| (member, tps.into_iter().map(|(t, p)| Tp::new(&t.as_str().into(), p)).collect()))
+            .map(|(member, tps)| (member, tps.into_iter().map(|(t, p)| Tp::new(&topic_name(&t), p)).collect()))
             .collect()
     }
 
@@ -1136,11 +1136,13 @@ impl Consumer {
         self.fetch_idle_brokers(ctx);
     }
 
-    /// Assigned partitions ready to fetch (a known position, nothing buffered), by leader.
-    fn fetchable(&self) -> VecMap<u16, Vec<Tp>> {
+    /// Assigned partitions ready to fetch (a known position, nothing buffered), by leader, for
+    /// the leaders without a fetch in flight. The usual call finds every leader busy and builds
+    /// nothing (it runs after every poll and every response).
+    fn fetchable_from_idle(&self) -> VecMap<u16, Vec<Tp>> {
         let mut out: VecMap<u16, Vec<Tp>> = VecMap::new();
         for tp in &self.assigned {
-            if let Some(leader) = self.fetchable_leader(tp) {
+            if let Some(leader) = self.fetchable_leader(tp).filter(|b| !self.in_flight.contains_key(b)) {
                 out.entry(leader).or_default().push(tp.clone());
             }
         }
@@ -1159,11 +1161,10 @@ impl Consumer {
         if !self.active {
             return;
         }
-        // Sending a fetch changes nothing `fetchable` reads, so one pass serves every broker.
-        for (broker, tps) in self.fetchable() {
-            if !self.in_flight.contains_key(&broker) {
-                self.send_fetch_of(ctx, broker, tps);
-            }
+        // Sending a fetch changes nothing `fetchable_leader` reads, so one pass serves every
+        // broker.
+        for (broker, tps) in self.fetchable_from_idle() {
+            self.send_fetch_of(ctx, broker, tps);
         }
     }
 
@@ -1172,7 +1173,7 @@ impl Consumer {
         self.send_fetch_of(ctx, broker, tps);
     }
 
-    /// Fetches `tps` (the [`Consumer::fetchable`] partitions led by `broker`) from `broker`.
+    /// Fetches `tps` (the [`Consumer::fetchable_leader`] partitions led by `broker`) from `broker`.
     fn send_fetch_of(&mut self, ctx: &mut Ctx, broker: u16, tps: Vec<Tp>) {
         let (base, max) = (self.config.reconnect_backoff, self.config.reconnect_backoff_max);
         if let Some(end) = self.reconnect.ends(broker, base, max).filter(|end| *end > ctx.now) {

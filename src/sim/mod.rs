@@ -295,7 +295,7 @@ impl Sim {
             .map(|t| {
                 let props = &self.topic_props[&t.name];
                 TopicLayout {
-                    name: t.name.as_str().into(),
+                    name: protocol::topic_name(&t.name),
                     replicas: assign_replicas(s.brokers, t.partitions, t.replication_factor),
                     min_insync_replicas: TopicConfig::from_props(props).min_insync_replicas.unwrap_or(broker_min_isr),
                     log: log_config(props, &s.broker_config),
@@ -314,7 +314,7 @@ impl Sim {
         let mut controller = Controller::new(ControllerConfig::from_props(&s.broker_config), &cluster, states.clone());
         for t in &s.topics {
             let unclean = TopicConfig::from_props(&t.config).unclean_leader_election;
-            controller.seed_topic_unclean(&t.name.as_str().into(), unclean);
+            controller.seed_topic_unclean(&protocol::topic_name(&t.name), unclean);
         }
         for id in 1..=s.brokers {
             let replicas = replicas_for_broker(id, &layouts, SimTime::ZERO);
@@ -985,7 +985,7 @@ impl Sim {
                 props.set(property, value).expect("config change was checked");
                 let unclean = TopicConfig::from_props(props).unclean_leader_election;
                 self.apply_topic_settings(None);
-                let name: protocol::TopicName = topic.as_str().into();
+                let name = protocol::topic_name(&topic);
                 self.with_node(NodeId::CONTROLLER, |node, ctx| {
                     if let Node::Controller(c) = node {
                         c.set_topic_unclean(ctx, &name, unclean);
@@ -1092,7 +1092,7 @@ fn subscriptions(s: &Scenario) -> VecMap<String, VecSet<Tp>> {
         if let ConsumerSource::Group(g) = &c.source {
             let set = out.entry(g.clone()).or_default();
             for t in s.topics.iter().filter(|t| c.topics.contains(&t.name)) {
-                let name: protocol::TopicName = t.name.as_str().into();
+                let name = protocol::topic_name(&t.name);
                 set.extend((0..t.partitions).map(|p| Tp::new(&name, p)));
             }
         }

@@ -30,8 +30,10 @@ pub fn follower_can_join_isr(
 }
 
 /// The leader's side of the HW computation (Kafka `Partition.maybeIncrementLeaderHW`).
+/// `F` yields the other replicas: a list here and in the vectors' tests, the broker's own
+/// follower table read in place by the broker (it runs after every follower fetch).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HighWatermarkInput {
+pub struct HighWatermarkInput<F = Vec<RemoteReplica>> {
     /// The leader's LEO.
     pub leader_log_end_offset: i64,
     /// The current HW.
@@ -47,7 +49,7 @@ pub struct HighWatermarkInput {
     /// `replica.lag.time.max.ms`.
     pub replica_lag_time_max_ms: i64,
     /// The other replicas.
-    pub followers: Vec<RemoteReplica>,
+    pub followers: F,
 }
 
 /// `Replica.isCaughtUp`: at the leader's LEO, or caught up within the lag time.
@@ -58,12 +60,15 @@ pub fn is_caught_up(r: &RemoteReplica, leader_log_end_offset: i64, now_ms: i64, 
 /// The leader's new HW: unchanged while the committed ISR is below
 /// `min(min.insync.replicas, replication factor)` (KAFKA-15583); otherwise the least LEO among
 /// the leader and every replica in the maximal ISR or caught up and eligible; never lower.
-pub fn leader_high_watermark(input: &HighWatermarkInput) -> i64 {
+pub fn leader_high_watermark<F>(input: &HighWatermarkInput<F>) -> i64
+where
+    F: IntoIterator<Item = RemoteReplica> + Clone,
+{
     let effective_min_isr = input.min_insync_replicas.min(input.replication_factor);
     if input.committed_isr_size < effective_min_isr {
         return input.high_watermark;
     }
-    let counted = input.followers.iter().filter(|r| {
+    let counted = input.followers.clone().into_iter().filter(|r| {
         r.in_maximal_isr
             || (r.eligible && is_caught_up(r, input.leader_log_end_offset, input.now_ms, input.replica_lag_time_max_ms))
     });

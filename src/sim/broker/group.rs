@@ -7,7 +7,7 @@ use crate::sim::group::coordinator::{CoordinatorConfig, GroupCoordinator, Offset
 use crate::sim::group::coordinator_partition;
 use crate::sim::group::messages::GroupMessage;
 use crate::sim::node::{Ctx, NodeId, Timer};
-use crate::sim::protocol::{ErrorCode, Message, Record, RecordBatch, Tp};
+use crate::sim::protocol::{topic_name, ErrorCode, Message, Record, RecordBatch, Tp};
 use crate::sim::record::batch::BatchSpec;
 use crate::sim::rng::SimRng;
 use crate::sim::trace::{AppendRole, TraceKind};
@@ -30,7 +30,7 @@ impl OffsetsLog for Appender<'_> {
         partition: u32,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<i64, ErrorCode> {
-        let tp = Tp::new(&OFFSETS_TOPIC.into(), partition);
+        let tp = Tp::new(&topic_name(OFFSETS_TOPIC), partition);
         let replica = self.broker.get_mut(&tp).ok_or(ErrorCode::NotCoordinator)?;
         if !replica.is_leader(self.me) {
             return Err(ErrorCode::NotCoordinator);
@@ -92,7 +92,7 @@ impl Broker {
     /// `FindCoordinator`: the leader of the group's offsets partition, from the metadata cache.
     fn find_coordinator(&self, group: &str) -> (ErrorCode, Option<u16>) {
         let partition = coordinator_partition(group, self.coordinator.config().offsets_partitions);
-        let tp = Tp::new(&OFFSETS_TOPIC.into(), partition);
+        let tp = Tp::new(&topic_name(OFFSETS_TOPIC), partition);
         match self.metadata.get(&tp).and_then(|s| s.leader).filter(|l| self.live_brokers.contains(l)) {
             Some(leader) => (ErrorCode::None, Some(leader)),
             None => (ErrorCode::CoordinatorNotAvailable, None),
@@ -121,7 +121,7 @@ impl Broker {
         }
         let loaded: Vec<u32> = self.coordinator.loaded().iter().copied().collect();
         for p in loaded {
-            let tp = Tp::new(&OFFSETS_TOPIC.into(), p);
+            let tp = Tp::new(&topic_name(OFFSETS_TOPIC), p);
             if let Some(hw) = self.replicas.get(&tp).map(|r| r.log.high_watermark()) {
                 self.coordinator.on_high_watermark(ctx, p, hw);
             }

@@ -947,10 +947,14 @@ impl Broker {
     }
 
     /// After appends or follower progress: move HWs, then wake parked produces and fetches.
-    fn advance_after_append<'a>(&mut self, ctx: &mut Ctx, tps: impl Iterator<Item = &'a Tp>) {
-        let tps: VecSet<&Tp> = tps.collect_set();
-        for tp in tps {
-            self.maybe_advance_leader_hw(ctx, tp);
+    /// The HWs move in partition order, each partition once. Requests list their partitions
+    /// in that order already, so the sorted copy is made only when one does not.
+    fn advance_after_append<'a>(&mut self, ctx: &mut Ctx, tps: impl Iterator<Item = &'a Tp> + Clone) {
+        if tps.clone().is_sorted_by(|a, b| a < b) {
+            tps.for_each(|tp| self.maybe_advance_leader_hw(ctx, tp));
+        } else {
+            let sorted: VecSet<&Tp> = tps.collect_set();
+            sorted.into_iter().for_each(|tp| self.maybe_advance_leader_hw(ctx, tp));
         }
         self.complete_produces(ctx);
         self.complete_fetches(ctx);
@@ -1304,20 +1308,15 @@ pub fn leader_high_watermark(
     now: SimTime,
     lag_max: SimDuration,
 ) -> i64 {
-    let followers = replica
-        .replicas
-        .iter()
-        .filter(|b| **b != leader)
-        .map(|b| {
-            let f = replica.followers.get(b).cloned().unwrap_or_default();
-            RemoteReplica {
-                log_end_offset: f.log_end_offset,
-                in_maximal_isr: replica.maximal_isr().contains(b),
-                last_caught_up_ms: f.last_caught_up.as_ms() as i64,
-                eligible: live_brokers.contains(b),
-            }
-        })
-        .collect();
+    let followers = replica.replicas.iter().filter(move |b| **b != leader).map(|b| {
+        let f = replica.followers.get(b).cloned().unwrap_or_default();
+        RemoteReplica {
+            log_end_offset: f.log_end_offset,
+            in_maximal_isr: replica.maximal_isr().contains(b),
+            last_caught_up_ms: f.last_caught_up.as_ms() as i64,
+            eligible: live_brokers.contains(b),
+        }
+    });
     let input = HighWatermarkInput {
         leader_log_end_offset: replica.log.log_end_offset(),
         high_watermark: replica.log.high_watermark(),

@@ -4,7 +4,7 @@
 //! `ConsumerProtocolAssignment` v0). A new coordinator replays them to rebuild its groups.
 
 use super::assignor::Subscription;
-use crate::sim::protocol::{TopicName, Tp};
+use crate::sim::protocol::{topic_name, Tp};
 use crate::sim::vec_map::VecMap;
 
 /// One committed offset.
@@ -271,7 +271,7 @@ pub fn decode(key: &[u8], value: Option<&[u8]>) -> Result<OffsetsRecord, Offsets
     match k.version(&[0, 1, 2], "key")? {
         0 | 1 => {
             let group = k.str("group")?;
-            let topic: TopicName = k.str("topic")?.as_str().into();
+            let topic = topic_name(k.str("topic")?.as_str());
             let tp = Tp::new(&topic, k.i32("partition")?.max(0) as u32);
             let value = value.map(|v| decode_commit(&group, &tp, v)).transpose()?;
             Ok(OffsetsRecord::Commit { group, tp, value })
@@ -346,7 +346,7 @@ fn decode_assignment(bytes: &[u8]) -> Result<Vec<Tp>, OffsetsRecordError> {
     let mut r = R { buf: bytes, pos: 0 };
     r.version(&[0], "assignment")?;
     let tps = r.topic_partitions()?;
-    Ok(tps.into_iter().map(|(t, p)| Tp::new(&t.as_str().into(), p)).collect())
+    Ok(tps.into_iter().map(|(t, p)| Tp::new(&topic_name(&t), p)).collect())
 }
 
 #[cfg(test)]

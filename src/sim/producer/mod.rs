@@ -192,7 +192,7 @@ impl Producer {
         let interceptors = config.interceptors.iter().filter_map(|c| serde::Interceptor::from_class(c)).collect();
         Producer {
             interceptors,
-            topic: workload.topic.as_str().into(),
+            topic: topic_name(&workload.topic),
             sticky: BuiltInPartitioner::new(config.batch_size_bytes),
             backoff: ExponentialBackoff::new(config.retry_backoff.as_ms(), config.retry_backoff_max.as_ms(), 200),
             config,

@@ -2,8 +2,6 @@
 //! responses, retries, expiry.
 
 use super::*;
-use crate::sim::collections::CollectMap;
-use crate::sim::vec_map::VecMap;
 
 impl Producer {
     fn next_correlation_id(&mut self) -> u64 {
@@ -341,15 +339,11 @@ impl Producer {
         let max = self.config.max_request_size;
         let idempotent = self.config.idempotence;
         let pid = self.idempotence.producer_id;
-        let first_in_flight: VecMap<Tp, i32> = self
-            .idempotence
-            .in_flight_sequences
-            .iter()
-            .filter_map(|(tp, s)| s.iter().next().map(|f| (tp.clone(), *f)))
-            .collect_map();
-        let unresolved = self.idempotence.unresolved.clone();
-        let stop = move |b: &ProducerBatch| {
-            should_stop_drain(idempotent, pid.is_some(), &first_in_flight, b)
+        // Read in place while the accumulator drains (fields apart from the accumulator).
+        let (in_flight_sequences, unresolved) = (&self.idempotence.in_flight_sequences, &self.idempotence.unresolved);
+        let stop = |b: &ProducerBatch| {
+            let first_in_flight = in_flight_sequences.get(&b.tp).and_then(|s| s.iter().next()).copied();
+            should_stop_drain(idempotent, pid.is_some(), first_in_flight, b)
                 || (b.sequence.is_none() && unresolved.contains(&b.tp))
         };
         let next_sequence = &mut self.idempotence.next_sequence;
@@ -647,10 +641,11 @@ impl Producer {
 /// `shouldStopDrainBatchesForPartition`: for an idempotent producer, stop while there is no
 /// producer id yet, or when the head batch is a retry that is not the first in flight for its
 /// partition (which effectively reduces that partition to one request in flight).
+/// `first_in_flight` is the lowest base sequence in flight for the batch's partition.
 fn should_stop_drain(
     idempotent: bool,
     has_producer_id: bool,
-    first_in_flight: &VecMap<Tp, i32>,
+    first_in_flight: Option<i32>,
     first: &ProducerBatch,
 ) -> bool {
     if !idempotent {
@@ -659,5 +654,5 @@ fn should_stop_drain(
     if !has_producer_id {
         return true;
     }
-    matches!((first_in_flight.get(&first.tp), first.sequence), (Some(f), Some((_, _, s))) if s != *f)
+    matches!((first_in_flight, first.sequence), (Some(f), Some((_, _, s))) if s != f)
 }
