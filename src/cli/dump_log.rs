@@ -67,14 +67,11 @@ pub fn run(args: &DumpLogArgs) -> Result<String, Failure> {
     }
     match error {
         None => Ok(out),
-        Some(e) => {
-            // The failure goes to stderr whether or not this reaches a reader.
-            let _ = super::write_stdout(&out);
-            Err(bad_input(format!(
-                "{}: invalid batch at {e}; {} valid batch(es) before it",
-                args.file.display(),
-                batches.len()
-            )))
-        }
+        Some(e) => Err(bad_input(format!(
+            "{}: invalid batch at {e}; {} valid batch(es) before it",
+            args.file.display(),
+            batches.len()
+        ))
+        .after(out)),
     }
 }

@@ -54,17 +54,28 @@ pub enum Command {
     Bench(BenchArgs),
 }
 
-/// A failed command: the message for stderr and the exit code.
+/// A failed command: the message for stderr, the exit code, and what it had to report on
+/// stdout before failing (a seeds report, the batches of a log read so far).
 #[derive(Debug)]
 pub struct Failure {
     /// One line.
     pub message: String,
     /// Process exit code.
     pub code: i32,
+    /// Printed on stdout before the message goes to stderr; empty for most failures.
+    pub report: String,
+}
+
+impl Failure {
+    /// This failure, after printing `report` (the failure goes to stderr whether or not the
+    /// report reaches a reader).
+    pub(crate) fn after(self, report: String) -> Failure {
+        Failure { report, ..self }
+    }
 }
 
 pub(crate) fn bad_input(message: String) -> Failure {
-    Failure { message, code: 2 }
+    Failure { message, code: 2, report: String::new() }
 }
 
 /// Parses arguments, runs, and returns the exit code.
@@ -90,6 +101,9 @@ pub fn main() -> i32 {
             }
         },
         Err(f) => {
+            if !f.report.is_empty() {
+                let _ = write_stdout(&f.report);
+            }
             eprintln!("brokerscope: {}", f.message);
             f.code
         }

@@ -30,8 +30,14 @@ pub struct RunArgs {
 }
 
 pub(crate) fn load(path: &Path) -> Result<scenario::Scenario, Failure> {
+    read(path).map(|(_, scenario)| scenario)
+}
+
+/// The scenario file's text and the scenario it describes; errors name the file.
+pub(crate) fn read(path: &Path) -> Result<(String, scenario::Scenario), Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
-    scenario::parse_json(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))
+    let scenario = scenario::parse_json(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    Ok((text, scenario))
 }
 
 /// `brokerscope run`: returns what to print.

@@ -75,11 +75,10 @@ fn check_all(
 
 pub use crate::sim::check::loss_allowed_by;
 
-/// The scenario file as JSON, checked to leave room for the liveness phase.
-fn swarm_base(args: &SeedsArgs, scenario: &Scenario) -> Result<serde_json::Value, Failure> {
+/// The scenario file's `text` as JSON, checked to leave room for the liveness phase.
+fn swarm_base(args: &SeedsArgs, text: &str, scenario: &Scenario) -> Result<serde_json::Value, Failure> {
     let path = args.scenario.display();
-    let text = std::fs::read_to_string(&args.scenario).map_err(|e| bad_input(format!("{path}: {e}")))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad_input(format!("{path}: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| bad_input(format!("{path}: {e}")))?;
     if scenario.duration_ms <= args.liveness_ms + 2000 {
         return Err(bad_input(format!(
             "{path}: duration_ms ({}) leaves no time for faults before the {} ms liveness phase (--liveness-ms)",
@@ -94,15 +93,13 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
     // A scenario shares its topic names through `Rc` (a simulation is one thread), so each seed
     // parses its own copy from the text checked here (read once: a file changing meanwhile
     // cannot make a seed's parse fail).
-    let path = args.scenario.display();
-    let text = std::fs::read_to_string(&args.scenario).map_err(|e| bad_input(format!("{path}: {e}")))?;
-    let scenario = crate::scenario::parse_json(&text).map_err(|e| bad_input(format!("{path}: {e}")))?;
+    let (text, scenario) = super::run::read(&args.scenario)?;
     let seeds: Vec<u64> = (0..args.count)
         .map(|i| args.from.checked_add(i).ok_or_else(|| bad_input("--from + --count overflows u64".into())))
         .collect::<Result<_, _>>()?;
     let total = seeds.len();
     let swarm_config = SwarmConfig { liveness_ms: args.liveness_ms, ..SwarmConfig::default() };
-    let base = if args.swarm { Some(swarm_base(args, &scenario)?) } else { None };
+    let base = if args.swarm { Some(swarm_base(args, &text, &scenario)?) } else { None };
     let check = |seed: u64| match &base {
         None => check_seed(&crate::scenario::parse_json(&text).expect("parsed above"), seed),
         Some(base) => {
@@ -167,7 +164,6 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
         }
         false => format!("the configuration allows it: {}\n", allowed.join("; ")),
     };
-    // The failure goes to stderr whether or not this reaches a reader.
-    let _ = super::write_stdout(&out);
-    Err(Failure { message: format!("{} of {total} seeds broke a safety rule", failing.len()), code: 1 })
+    let message = format!("{} of {total} seeds broke a safety rule", failing.len());
+    Err(Failure { message, code: 1, report: out })
 }

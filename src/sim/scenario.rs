@@ -168,15 +168,9 @@ impl KeyPattern {
 
     /// The key of record `index`.
     pub fn key(&self, index: u64) -> String {
-        let mut out = String::with_capacity(24);
-        for part in &self.parts {
-            match part {
-                KeyPart::Text(t) => out.push_str(t),
-                KeyPart::Index => push_decimal(&mut out, index),
-                KeyPart::IndexMod(n) => push_decimal(&mut out, index % n),
-            }
-        }
-        out
+        let mut out = Vec::with_capacity(24);
+        self.write_key(index, &mut out);
+        String::from_utf8(out).expect("a key is the template's text and ASCII digits")
     }
 
     /// Replaces `out` with the UTF-8 bytes of [`KeyPattern::key`]`(index)`, keeping its buffer:
@@ -219,14 +213,6 @@ pub fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
         buf[start] = b'0' + rest as u8;
     }
     &buf[start..]
-}
-
-/// Appends `n` in decimal to `out`, digit by digit: no `core::fmt` and no UTF-8 check of the
-/// digits (the check of two short strings per record cost as much as formatting them).
-pub fn push_decimal(out: &mut String, n: u64) {
-    for digit in decimal(n, &mut [0; 20]) {
-        out.push(char::from(*digit));
-    }
 }
 
 /// Which partitions a consumer reads.
@@ -393,9 +379,8 @@ mod tests {
         let mut n = 1u64;
         for v in [0, 1, 9, 10, 99, 100, 4_294_967_296, u64::MAX - 1, u64::MAX] {
             assert_eq!(decimal(v, &mut buf), v.to_string().as_bytes());
-            let mut pushed = String::from("k-");
-            push_decimal(&mut pushed, v);
-            assert_eq!(pushed, format!("k-{v}"));
+            let pattern = KeyPattern::parse("k-{i}/{i%7}").expect("a valid template");
+            assert_eq!(pattern.key(v), format!("k-{v}/{}", v % 7));
         }
         for _ in 0..200 {
             n = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
