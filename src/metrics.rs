@@ -96,7 +96,7 @@ impl Metrics {
         let mut replication_factor = VecMap::new();
         for t in &scenario.topics {
             for p in 0..t.partitions {
-                let tp = Tp { topic: t.name.as_str().into(), partition: p };
+                let tp = Tp::new(&crate::sim::protocol::topic_name(&t.name), p);
                 replication_factor.insert(tp, usize::from(t.replication_factor));
             }
         }

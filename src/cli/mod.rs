@@ -67,8 +67,8 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// This failure, after printing `report` (the failure goes to stderr whether or not the
-    /// report reaches a reader).
+    /// This failure, carrying `report` for `main` to print on stdout before the message goes
+    /// to stderr (whether or not the report reaches a reader).
     pub(crate) fn after(self, report: String) -> Failure {
         Failure { report, ..self }
     }

@@ -29,6 +29,7 @@ pub struct RunArgs {
     pub steps_max: u64,
 }
 
+/// The scenario in the file at `path`; errors name the file.
 pub(crate) fn load(path: &Path) -> Result<scenario::Scenario, Failure> {
     read(path).map(|(_, scenario)| scenario)
 }

@@ -88,7 +88,8 @@ fn swarm_base(args: &SeedsArgs, text: &str, scenario: &Scenario) -> Result<serde
     Ok(value)
 }
 
-/// `brokerscope seeds`: prints a report; fails (exit 1) when any seed lost acknowledged records.
+/// `brokerscope seeds`: returns a report; fails (exit 1, the report attached) when any seed
+/// broke a safety rule.
 pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
     // A scenario shares its topic names through `Rc` (a simulation is one thread), so each seed
     // parses its own copy from the text checked here (read once: a file changing meanwhile

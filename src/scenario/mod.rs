@@ -513,7 +513,7 @@ fn parse_assigned(c: &mut Obj, topics: &[TopicSpec]) -> Result<Option<Vec<Tp>>> 
         if p >= spec.partitions {
             return Err(ScenarioError::new(&path, format!("{topic} has {} partitions", spec.partitions)));
         }
-        out.push(Tp { topic: topic.into(), partition: p });
+        out.push(Tp::new(&crate::sim::protocol::topic_name(topic), p));
     }
     Ok(Some(out))
 }

@@ -1161,8 +1161,8 @@ impl Consumer {
         if !self.active {
             return;
         }
-        // Sending a fetch changes nothing `fetchable_leader` reads, so one pass serves every
-        // broker.
+        // Sending a fetch changes nothing `fetchable_leader` reads and marks only its own broker
+        // in flight, so one pass serves every broker.
         for (broker, tps) in self.fetchable_from_idle() {
             self.send_fetch_of(ctx, broker, tps);
         }

@@ -30,8 +30,8 @@ pub fn follower_can_join_isr(
 }
 
 /// The leader's side of the HW computation (Kafka `Partition.maybeIncrementLeaderHW`).
-/// `F` yields the other replicas: a list here and in the vectors' tests, the broker's own
-/// follower table read in place by the broker (it runs after every follower fetch).
+/// `F` yields the other replicas: a list in the vectors' tests (copied per call), the broker's
+/// own follower table read in place by the broker (it runs after every follower fetch).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HighWatermarkInput<F = Vec<RemoteReplica>> {
     /// The leader's LEO.

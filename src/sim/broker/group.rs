@@ -16,6 +16,11 @@ use crate::sim::vec_map::VecMap;
 /// The internal topic holding group metadata and committed offsets.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
+/// Partition `partition` of [`OFFSETS_TOPIC`].
+fn offsets_tp(partition: u32) -> Tp {
+    Tp::new(&topic_name(OFFSETS_TOPIC), partition)
+}
+
 /// Appends coordinator records to this broker's leader replicas of `__consumer_offsets`.
 struct Appender<'a> {
     broker: &'a mut VecMap<Tp, super::Replica>,
@@ -30,7 +35,7 @@ impl OffsetsLog for Appender<'_> {
         partition: u32,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<i64, ErrorCode> {
-        let tp = Tp::new(&topic_name(OFFSETS_TOPIC), partition);
+        let tp = offsets_tp(partition);
         let replica = self.broker.get_mut(&tp).ok_or(ErrorCode::NotCoordinator)?;
         if !replica.is_leader(self.me) {
             return Err(ErrorCode::NotCoordinator);
@@ -92,7 +97,7 @@ impl Broker {
     /// `FindCoordinator`: the leader of the group's offsets partition, from the metadata cache.
     fn find_coordinator(&self, group: &str) -> (ErrorCode, Option<u16>) {
         let partition = coordinator_partition(group, self.coordinator.config().offsets_partitions);
-        let tp = Tp::new(&topic_name(OFFSETS_TOPIC), partition);
+        let tp = offsets_tp(partition);
         match self.metadata.get(&tp).and_then(|s| s.leader).filter(|l| self.live_brokers.contains(l)) {
             Some(leader) => (ErrorCode::None, Some(leader)),
             None => (ErrorCode::CoordinatorNotAvailable, None),
@@ -121,7 +126,7 @@ impl Broker {
         }
         let loaded: Vec<u32> = self.coordinator.loaded().iter().copied().collect();
         for p in loaded {
-            let tp = Tp::new(&topic_name(OFFSETS_TOPIC), p);
+            let tp = offsets_tp(p);
             if let Some(hw) = self.replicas.get(&tp).map(|r| r.log.high_watermark()) {
                 self.coordinator.on_high_watermark(ctx, p, hw);
             }

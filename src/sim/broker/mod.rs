@@ -947,8 +947,9 @@ impl Broker {
     }
 
     /// After appends or follower progress: move HWs, then wake parked produces and fetches.
-    /// The HWs move in partition order, each partition once. Requests list their partitions
-    /// in that order already, so the sorted copy is made only when one does not.
+    /// The HWs move in partition order, each partition once. Fetch requests list their
+    /// partitions in that order already (a produce request often does), so the sorted copy is
+    /// made only for a request that does not.
     fn advance_after_append<'a>(&mut self, ctx: &mut Ctx, tps: impl Iterator<Item = &'a Tp> + Clone) {
         if tps.clone().is_sorted_by(|a, b| a < b) {
             tps.for_each(|tp| self.maybe_advance_leader_hw(ctx, tp));
