@@ -95,8 +95,9 @@ impl Metrics {
         let bucket = SimDuration::from_ns((scenario.duration_ms * 1_000_000 / BUCKETS as u64).max(1));
         let mut replication_factor = VecMap::new();
         for t in &scenario.topics {
+            let topic = crate::sim::protocol::topic_name(&t.name);
             for p in 0..t.partitions {
-                let tp = Tp::new(&crate::sim::protocol::topic_name(&t.name), p);
+                let tp = Tp::new(&topic, p);
                 replication_factor.insert(tp, usize::from(t.replication_factor));
             }
         }

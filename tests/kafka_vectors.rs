@@ -147,7 +147,7 @@ fn hw_scenarios() {
             replica_lag_time_max_ms: int("replica_lag_time_max_ms", 30_000),
             followers,
         };
-        assert_eq!(leader_high_watermark(&input), int("expected_hw", -1), "{}", c["name"]);
+        assert_eq!(leader_high_watermark(input), int("expected_hw", -1), "{}", c["name"]);
     }
 }
 

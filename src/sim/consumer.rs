@@ -1142,19 +1142,23 @@ impl Consumer {
     fn fetchable_from_idle(&self) -> VecMap<u16, Vec<Tp>> {
         let mut out: VecMap<u16, Vec<Tp>> = VecMap::new();
         for tp in &self.assigned {
-            if let Some(leader) = self.fetchable_leader(tp).filter(|b| !self.in_flight.contains_key(b)) {
+            let Some(&leader) = self.leaders.get(tp) else { continue };
+            if !self.in_flight.contains_key(&leader) && self.fetch_ready(tp) {
                 out.entry(leader).or_default().push(tp.clone());
             }
         }
         out
     }
 
-    /// The leader to fetch `tp` from, if it is to be fetched now: it has a fetch position, an
-    /// offset to start from and no buffered records.
+    /// The leader to fetch `tp` from, if it is to be fetched now (see [`Consumer::fetch_ready`]).
     fn fetchable_leader(&self, tp: &Tp) -> Option<u16> {
-        let ready =
-            self.fetch_positions.contains_key(tp) && !self.buffer.contains_key(tp) && !self.no_offset.contains(tp);
-        ready.then(|| self.leaders.get(tp).copied()).flatten()
+        self.fetch_ready(tp).then(|| self.leaders.get(tp).copied()).flatten()
+    }
+
+    /// Whether `tp` is to be fetched now: it has a fetch position, an offset to start from and
+    /// no buffered records.
+    fn fetch_ready(&self, tp: &Tp) -> bool {
+        self.fetch_positions.contains_key(tp) && !self.buffer.contains_key(tp) && !self.no_offset.contains(tp)
     }
 
     fn fetch_idle_brokers(&mut self, ctx: &mut Ctx) {

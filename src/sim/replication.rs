@@ -30,8 +30,8 @@ pub fn follower_can_join_isr(
 }
 
 /// The leader's side of the HW computation (Kafka `Partition.maybeIncrementLeaderHW`).
-/// `F` yields the other replicas: a list in the vectors' tests (copied per call), the broker's
-/// own follower table read in place by the broker (it runs after every follower fetch).
+/// `F` yields the other replicas: a list in the vectors' tests, the broker's own follower
+/// table read in place by the broker (it runs after every follower fetch).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HighWatermarkInput<F = Vec<RemoteReplica>> {
     /// The leader's LEO.
@@ -60,15 +60,15 @@ pub fn is_caught_up(r: &RemoteReplica, leader_log_end_offset: i64, now_ms: i64, 
 /// The leader's new HW: unchanged while the committed ISR is below
 /// `min(min.insync.replicas, replication factor)` (KAFKA-15583); otherwise the least LEO among
 /// the leader and every replica in the maximal ISR or caught up and eligible; never lower.
-pub fn leader_high_watermark<F>(input: &HighWatermarkInput<F>) -> i64
+pub fn leader_high_watermark<F>(input: HighWatermarkInput<F>) -> i64
 where
-    F: IntoIterator<Item = RemoteReplica> + Clone,
+    F: IntoIterator<Item = RemoteReplica>,
 {
     let effective_min_isr = input.min_insync_replicas.min(input.replication_factor);
     if input.committed_isr_size < effective_min_isr {
         return input.high_watermark;
     }
-    let counted = input.followers.clone().into_iter().filter(|r| {
+    let counted = input.followers.into_iter().filter(|r| {
         r.in_maximal_isr
             || (r.eligible && is_caught_up(r, input.leader_log_end_offset, input.now_ms, input.replica_lag_time_max_ms))
     });
@@ -210,17 +210,17 @@ mod tests {
             replica_lag_time_max_ms: 30_000,
             followers: vec![follower(10, true, 99_000), follower(2, false, 0)],
         };
-        assert_eq!(leader_high_watermark(&input), 10);
-        let mut caught_up_recently = input.clone();
+        assert_eq!(leader_high_watermark(input.clone()), 10);
+        let mut caught_up_recently = input;
         caught_up_recently.followers[1].last_caught_up_ms = 80_000;
         assert_eq!(
-            leader_high_watermark(&caught_up_recently),
+            leader_high_watermark(caught_up_recently.clone()),
             4,
             "caught up within the lag: counted, and HW never drops"
         );
         let mut fenced = caught_up_recently;
         fenced.followers[1].eligible = false;
-        assert_eq!(leader_high_watermark(&fenced), 10, "a fenced replica is not counted");
+        assert_eq!(leader_high_watermark(fenced), 10, "a fenced replica is not counted");
     }
 
     fn cache(entries: &[(i32, i64)]) -> LeaderEpochCache {

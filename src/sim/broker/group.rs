@@ -125,8 +125,9 @@ impl Broker {
             return;
         }
         let loaded: Vec<u32> = self.coordinator.loaded().iter().copied().collect();
+        let topic = topic_name(OFFSETS_TOPIC);
         for p in loaded {
-            let tp = offsets_tp(p);
+            let tp = Tp::new(&topic, p);
             if let Some(hw) = self.replicas.get(&tp).map(|r| r.log.high_watermark()) {
                 self.coordinator.on_high_watermark(ctx, p, hw);
             }

@@ -1328,7 +1328,7 @@ pub fn leader_high_watermark(
         replica_lag_time_max_ms: lag_max.as_ms() as i64,
         followers,
     };
-    replication::leader_high_watermark(&input)
+    replication::leader_high_watermark(input)
 }
 
 /// Producer ids each broker may hand out (broker `b` allocates from `b × 1_000_000`).

@@ -342,8 +342,7 @@ impl Producer {
         // Read in place while the accumulator drains (fields apart from the accumulator).
         let (in_flight_sequences, unresolved) = (&self.idempotence.in_flight_sequences, &self.idempotence.unresolved);
         let stop = |b: &ProducerBatch| {
-            let first_in_flight = in_flight_sequences.get(&b.tp).and_then(|s| s.iter().next()).copied();
-            should_stop_drain(idempotent, pid.is_some(), first_in_flight, b)
+            should_stop_drain(idempotent, pid.is_some(), in_flight_sequences, b)
                 || (b.sequence.is_none() && unresolved.contains(&b.tp))
         };
         let next_sequence = &mut self.idempotence.next_sequence;
@@ -641,11 +640,12 @@ impl Producer {
 /// `shouldStopDrainBatchesForPartition`: for an idempotent producer, stop while there is no
 /// producer id yet, or when the head batch is a retry that is not the first in flight for its
 /// partition (which effectively reduces that partition to one request in flight).
-/// `first_in_flight` is the lowest base sequence in flight for the batch's partition.
+/// `in_flight` holds each partition's base sequences in flight; only a retry (a batch that
+/// already has a sequence) looks its partition up.
 fn should_stop_drain(
     idempotent: bool,
     has_producer_id: bool,
-    first_in_flight: Option<i32>,
+    in_flight: &VecMap<Tp, VecSet<i32>>,
     first: &ProducerBatch,
 ) -> bool {
     if !idempotent {
@@ -654,5 +654,6 @@ fn should_stop_drain(
     if !has_producer_id {
         return true;
     }
-    matches!((first_in_flight, first.sequence), (Some(f), Some((_, _, s))) if s != f)
+    let Some((_, _, sequence)) = first.sequence else { return false };
+    in_flight.get(&first.tp).and_then(VecSet::first).is_some_and(|lowest| *lowest != sequence)
 }

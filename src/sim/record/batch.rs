@@ -383,7 +383,7 @@ impl RecordsBuilder {
         if self.count == 0 {
             // One allocation for the header and the first record: at a low rate that is all a
             // batch holds.
-            self.buf.reserve_exact(RECORD_BATCH_OVERHEAD + varint_len(body as i32) + body);
+            self.buf.reserve_exact(RECORD_BATCH_OVERHEAD + size_of_body(body));
             self.buf.resize(RECORD_BATCH_OVERHEAD, 0);
         }
         let before = self.buf.len();
