@@ -857,21 +857,19 @@ impl Broker {
 
     /// A fetch: read first (`Partition.fetchRecords` reads, then records the follower's fetch
     /// state), so an answer sent at once carries the HW from before this fetch moved it — the
-    /// follower's HW trails the leader's by a round. Unsatisfied fetches wait in the purgatory
-    /// and are read again when they complete.
+    /// follower's HW trails the leader's by a round. A fetch that is not answered at once is
+    /// only weighed, not read: it waits in the purgatory and is read when it completes.
     fn handle_fetch(&mut self, ctx: &mut Ctx, from: NodeId, req: FetchRequest) {
-        let responses = self.read_fetch(&req);
-        let problem = responses.iter().any(|r| r.error != ErrorCode::None || r.diverging_epoch.is_some());
-        let bytes: u32 = responses.iter().flat_map(|r| r.batches.iter()).map(RecordBatch::size_bytes).sum();
+        let responses = self.answers_at_once(&req).then(|| self.read_fetch(&req));
         if let Some(follower) = req.replica_id {
             for fp in &req.partitions {
                 if self.fetch_problem(fp, true).is_none() {
                     self.update_follower(ctx, &fp.tp, follower, fp.fetch_offset);
                 }
             }
-            self.advance_after_append(ctx, req.partitions.iter().map(|fp| &fp.tp));
+            self.after_follower_fetch(ctx, &req);
         }
-        if problem || bytes >= req.min_bytes || req.max_wait == SimDuration::ZERO {
+        if let Some(responses) = responses {
             ctx.send(from, Message::FetchResponse { correlation_id: req.correlation_id, responses });
             return;
         }
@@ -946,27 +944,63 @@ impl Broker {
         }
     }
 
-    /// After appends or follower progress: move HWs, then wake parked produces and fetches.
-    /// The HWs move in partition order, each partition once. Fetch requests list their
-    /// partitions in that order already (a produce request often does), so the sorted copy is
-    /// made only for a request that does not.
+    /// After appends or other changes to what the purgatories wait on: move HWs, then wake
+    /// parked produces, fetches and group writes.
     fn advance_after_append<'a>(&mut self, ctx: &mut Ctx, tps: impl Iterator<Item = &'a Tp> + Clone) {
+        self.advance_hws(ctx, tps);
+        self.complete_delayed(ctx);
+    }
+
+    /// A follower's fetch moved its fetch state: HWs may move (`maybeIncrementLeaderHW`), and
+    /// only if one did are the purgatories tried (`tryCompleteDelayedRequests` runs when
+    /// `leaderHWIncremented`). A follower's fetch changes neither a leader log nor an epoch, so
+    /// with no HW moved nothing parked can complete; debug builds check that.
+    ///
+    /// Worth it: followers fetch after every append, and trying every parked fetch after each
+    /// was a twelfth of the swarm's instructions.
+    fn after_follower_fetch(&mut self, ctx: &mut Ctx, req: &FetchRequest) {
+        if self.advance_hws(ctx, req.partitions.iter().map(|fp| &fp.tp)) {
+            self.complete_delayed(ctx);
+        } else {
+            debug_assert!(
+                !self.parked_fetches.values().any(|p| self.fetch_satisfied(&p.request)),
+                "a parked fetch became ready without a HW moving"
+            );
+            debug_assert!(
+                !self.parked_produces.values().any(|p| p.waiting.iter().all(|(tp, req, _)| self.hw_reached(tp, *req))),
+                "a parked produce became ready without a HW moving"
+            );
+            self.complete_group_writes(ctx);
+        }
+    }
+
+    /// Moves the HWs of `tps` in partition order, each partition once; true if any moved.
+    /// Fetch requests list their partitions in that order already (a produce request often
+    /// does), so the sorted copy is made only for a request that does not.
+    fn advance_hws<'a>(&mut self, ctx: &mut Ctx, tps: impl Iterator<Item = &'a Tp> + Clone) -> bool {
+        let mut moved = false;
         if tps.clone().is_sorted_by(|a, b| a < b) {
-            tps.for_each(|tp| self.maybe_advance_leader_hw(ctx, tp));
+            tps.for_each(|tp| moved |= self.maybe_advance_leader_hw(ctx, tp));
         } else {
             let sorted: VecSet<&Tp> = tps.collect_set();
-            sorted.into_iter().for_each(|tp| self.maybe_advance_leader_hw(ctx, tp));
+            sorted.into_iter().for_each(|tp| moved |= self.maybe_advance_leader_hw(ctx, tp));
         }
+        moved
+    }
+
+    /// Tries the produce, fetch and group-write purgatories, in that order.
+    fn complete_delayed(&mut self, ctx: &mut Ctx) {
         self.complete_produces(ctx);
         self.complete_fetches(ctx);
         self.complete_group_writes(ctx);
     }
 
-    fn maybe_advance_leader_hw(&mut self, ctx: &mut Ctx, tp: &Tp) {
+    /// Moves `tp`'s HW if this broker leads it and the HW rule allows; true if it moved.
+    fn maybe_advance_leader_hw(&mut self, ctx: &mut Ctx, tp: &Tp) -> bool {
         let me = self.id;
         let lag_max = self.config.replica_lag_time_max;
         let Some(replica) = self.replicas.get(tp).filter(|r| r.is_leader(me)) else {
-            return;
+            return false;
         };
         let old = replica.log.high_watermark();
         let new = match self.broken_rule {
@@ -974,10 +1008,12 @@ impl Broker {
             Some(BrokenRule::HwIgnoresFollowers) => replica.log.log_end_offset(),
             None => leader_high_watermark(replica, me, &self.live_brokers, ctx.now, lag_max),
         };
-        if new > old {
-            self.replicas.get_mut(tp).expect("hosted").log.set_high_watermark(new);
-            ctx.trace(TraceKind::HighWatermarkAdvanced { tp: tp.clone(), from: old, to: new });
+        if new <= old {
+            return false;
         }
+        self.replicas.get_mut(tp).expect("hosted").log.set_high_watermark(new);
+        ctx.trace(TraceKind::HighWatermarkAdvanced { tp: tp.clone(), from: old, to: new });
+        true
     }
 
     /// A parked fetch can complete (`DelayedFetch.tryComplete`): a partition it asks for can no
@@ -1014,62 +1050,85 @@ impl Broker {
         ctx.send(to, Message::FetchResponse { correlation_id: req.correlation_id, responses });
     }
 
-    /// Reads every requested partition within the request's byte limits: each partition up to
-    /// `partition_max_bytes`, the whole response up to `max_bytes`; only the first batch of the
-    /// first partition with data may exceed them (KIP-74), so a fetch always makes progress.
+    /// Reads every requested partition within the request's byte limits (see
+    /// [`Broker::plan_fetch`]) into a response.
     fn read_fetch(&self, req: &FetchRequest) -> Vec<FetchPartitionResponse> {
-        let mut remaining = req.max_bytes;
-        let mut any = false;
-        req.partitions
-            .iter()
-            .map(|fp| {
-                let limit = remaining.min(req.partition_max_bytes);
-                let mut resp = self.read_partition(fp, req.replica_id, limit);
-                let bytes: u32 = resp.batches.iter().map(RecordBatch::size_bytes).sum();
-                if any && bytes > limit {
-                    resp.batches.clear();
-                }
-                let bytes: u32 = resp.batches.iter().map(RecordBatch::size_bytes).sum();
-                any |= bytes > 0;
-                remaining = remaining.saturating_sub(bytes);
-                resp
-            })
-            .collect()
+        self.plan_fetch(req).map(PartitionRead::into_response).collect()
     }
 
-    fn read_partition(&self, fp: &FetchPartition, replica_id: Option<u16>, bytes_max: u32) -> FetchPartitionResponse {
-        let mut resp = FetchPartitionResponse {
-            tp: fp.tp.clone(),
+    /// Whether a fetch arriving now is answered at once rather than parked: `max_wait` is zero,
+    /// or the read has an error or a diverging epoch, or reaches `min_bytes`
+    /// (`ReplicaManager.fetchMessages`). Weighs the read without copying it: most fetches park.
+    fn answers_at_once(&self, req: &FetchRequest) -> bool {
+        if req.max_wait == SimDuration::ZERO {
+            return true;
+        }
+        let mut bytes = 0u32;
+        for read in self.plan_fetch(req) {
+            if read.error != ErrorCode::None || read.diverging_epoch.is_some() {
+                return true;
+            }
+            bytes += read.bytes();
+        }
+        bytes >= req.min_bytes
+    }
+
+    /// The read of each requested partition, in request order: each partition up to
+    /// `partition_max_bytes`, the whole response up to `max_bytes`; only the first batch of the
+    /// first partition with data may exceed them (KIP-74), so a fetch always makes progress.
+    fn plan_fetch<'a>(&'a self, req: &'a FetchRequest) -> impl Iterator<Item = PartitionRead<'a>> + 'a {
+        let mut remaining = req.max_bytes;
+        let mut any = false;
+        req.partitions.iter().map(move |fp| {
+            let limit = remaining.min(req.partition_max_bytes);
+            let mut read = self.read_partition(fp, req.replica_id, limit);
+            if any && read.bytes() > limit {
+                read.batches = &[];
+            }
+            let bytes = read.bytes();
+            any |= bytes > 0;
+            remaining = remaining.saturating_sub(bytes);
+            read
+        })
+    }
+
+    fn read_partition<'a>(
+        &'a self,
+        fp: &'a FetchPartition,
+        replica_id: Option<u16>,
+        bytes_max: u32,
+    ) -> PartitionRead<'a> {
+        let mut read = PartitionRead {
+            tp: &fp.tp,
             error: ErrorCode::None,
             high_watermark: -1,
             log_start_offset: -1,
             fetch_offset: fp.fetch_offset,
-            batches: vec![],
+            batches: &[],
             diverging_epoch: None,
         };
         let replica = self.replicas.get(&fp.tp);
         if let Some((error, diverging)) = self.fetch_problem_of(replica, fp, replica_id.is_some()) {
-            resp.error = error;
-            resp.diverging_epoch = diverging;
+            read.error = error;
+            read.diverging_epoch = diverging;
             if let Some(r) = replica.filter(|_| error == ErrorCode::None) {
-                resp.high_watermark = r.log.high_watermark();
-                resp.log_start_offset = r.log.log_start_offset();
+                read.high_watermark = r.log.high_watermark();
+                read.log_start_offset = r.log.log_start_offset();
             }
-            return resp;
+            return read;
         }
         let replica = replica.expect("a partition without a problem is hosted here");
         let hw = replica.log.high_watermark();
-        resp.log_start_offset = replica.log.log_start_offset();
-        resp.high_watermark = hw;
+        read.log_start_offset = replica.log.log_start_offset();
+        read.high_watermark = hw;
         let fetch_offset = if fp.fetch_offset < 0 { hw } else { fp.fetch_offset };
         if fetch_offset > replica.log.log_end_offset() || fetch_offset < replica.log.log_start_offset() {
-            resp.error = ErrorCode::OffsetOutOfRange;
-            return resp;
+            read.error = ErrorCode::OffsetOutOfRange;
+            return read;
         }
-        resp.batches = replica.log.read(fetch_offset, fetch_limit(replica, replica_id), bytes_max);
-        resp.high_watermark = hw;
-        resp.fetch_offset = fetch_offset;
-        resp
+        read.batches = replica.log.read(fetch_offset, fetch_limit(replica, replica_id), bytes_max);
+        read.fetch_offset = fetch_offset;
+        read
     }
 
     // ----- ISR maintenance -----
@@ -1297,6 +1356,38 @@ fn fetch_limit(replica: &Replica, replica_id: Option<u16>) -> i64 {
     match replica_id {
         Some(_) => replica.log.log_end_offset(),
         None => replica.log.high_watermark(),
+    }
+}
+
+/// One partition of a fetch as the leader reads it, borrowing the log's batches: weighed for
+/// `fetch.min.bytes`, or copied into a [`FetchPartitionResponse`].
+struct PartitionRead<'a> {
+    tp: &'a Tp,
+    error: ErrorCode,
+    high_watermark: i64,
+    log_start_offset: i64,
+    fetch_offset: i64,
+    batches: &'a [RecordBatch],
+    diverging_epoch: Option<(i32, i64)>,
+}
+
+impl PartitionRead<'_> {
+    /// Bytes of the batches read.
+    fn bytes(&self) -> u32 {
+        self.batches.iter().map(RecordBatch::size_bytes).sum()
+    }
+
+    /// The response's entry for this partition (the batches' bytes are shared, not copied).
+    fn into_response(self) -> FetchPartitionResponse {
+        FetchPartitionResponse {
+            tp: self.tp.clone(),
+            error: self.error,
+            high_watermark: self.high_watermark,
+            log_start_offset: self.log_start_offset,
+            fetch_offset: self.fetch_offset,
+            batches: self.batches.to_vec(),
+            diverging_epoch: self.diverging_epoch,
+        }
     }
 }
 

@@ -461,13 +461,9 @@ impl PartitionLog {
 
     /// Whole batches from the one containing `offset`, below `limit`, up to about `bytes_max`,
     /// from the first segment that has any (Kafka reads one segment per fetch).
-    pub fn read(&self, offset: i64, limit: i64, bytes_max: u32) -> Vec<RecordBatch> {
+    pub fn read(&self, offset: i64, limit: i64, bytes_max: u32) -> &[RecordBatch] {
         let first = self.segments.partition_point(|s| s.base_offset() <= offset).saturating_sub(1);
-        self.segments[first..]
-            .iter()
-            .map(|s| s.read(offset, limit, bytes_max))
-            .find(|b| !b.is_empty())
-            .unwrap_or_default()
+        self.segments[first..].iter().map(|s| s.read(offset, limit, bytes_max)).find(|b| !b.is_empty()).unwrap_or(&[])
     }
 
     /// Bytes available from `offset` up to `limit` (for `fetch.min.bytes`): the batches

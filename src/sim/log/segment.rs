@@ -199,19 +199,20 @@ impl Segment {
     }
 
     /// Whole batches from the one containing `offset`, all below `limit` (exclusive), up to
-    /// `bytes_max` (the first batch is always included).
-    pub fn read(&self, offset: i64, limit: i64, bytes_max: u32) -> Vec<RecordBatch> {
-        let Some(first) = self.batch_index_for(offset) else { return vec![] };
-        let mut out = Vec::new();
+    /// `bytes_max` (the first batch is always included). Borrowed: a caller that only weighs
+    /// the read copies nothing.
+    pub fn read(&self, offset: i64, limit: i64, bytes_max: u32) -> &[RecordBatch] {
+        let Some(first) = self.batch_index_for(offset) else { return &[] };
+        let mut end = first;
         let mut bytes = 0u32;
         for batch in &self.batches[first..] {
-            if batch.last_offset() >= limit || (!out.is_empty() && bytes + batch.size_bytes() > bytes_max) {
+            if batch.last_offset() >= limit || (end > first && bytes + batch.size_bytes() > bytes_max) {
                 break;
             }
             bytes += batch.size_bytes();
-            out.push(batch.clone());
+            end += 1;
         }
-        out
+        &self.batches[first..end]
     }
 
     /// Drops every batch whose last offset is `>= offset` (Kafka truncates at the position of the
