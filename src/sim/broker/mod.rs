@@ -956,8 +956,8 @@ impl Broker {
     /// `leaderHWIncremented`). A follower's fetch changes neither a leader log nor an epoch, so
     /// with no HW moved nothing parked can complete; debug builds check that.
     ///
-    /// Worth it: followers fetch after every append, and trying every parked fetch after each
-    /// was a twelfth of the swarm's instructions.
+    /// Followers fetch after every append; this skips the more than half of their purgatory
+    /// passes that moved no HW (−0.9% of the swarm's instructions).
     fn after_follower_fetch(&mut self, ctx: &mut Ctx, req: &FetchRequest) {
         if self.advance_hws(ctx, req.partitions.iter().map(|fp| &fp.tp)) {
             self.complete_delayed(ctx);
