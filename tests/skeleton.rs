@@ -368,6 +368,24 @@ fn replica_fetch_max_bytes_bounds_each_fetch_but_never_stalls_it() {
     assert_eq!(leo, [200, 200, 200], "the follower still catches up, one batch per round");
 }
 
+/// `fetch.min.bytes` above what one read returns: the leader weighs a fetch by its read (one
+/// batch here: `max.partition.fetch.bytes` = 1), but tries it as a delayed fetch before parking
+/// it, and that test counts every byte readable (`tryCompleteElseWatch`). A consumer catching up
+/// on a backlog is answered at once, batch by batch; only the last bytes, fewer than
+/// `fetch.min.bytes`, wait out `fetch.max.wait.ms`.
+#[test]
+fn a_fetch_the_purgatory_would_complete_is_answered_without_waiting() {
+    let mut v = scenario_with(1, json!({}), json!({}), json!([]));
+    v["consumers"] = json!([{"id": "c", "partitions": ["t-0"], "start_ms": 5000,
+        "config": {"auto.offset.reset": "earliest", "fetch.min.bytes": 1000, "fetch.max.wait.ms": 1000,
+                   "max.partition.fetch.bytes": 1}}]);
+    let consumed_by = |ms: u64| run(v.clone(), ms).0.consumers[0].records_consumed;
+    let early = consumed_by(6000);
+    assert!(early >= 150, "a batch per round trip while 1,000 bytes are readable, not one per wait: {early}");
+    assert!(early < 200, "the last batches, under 1,000 bytes in all, wait for fetch.max.wait.ms: {early}");
+    assert_eq!(consumed_by(20000), 200);
+}
+
 #[test]
 fn an_assigned_consumer_reads_from_the_offset_it_sought() {
     let mut v = scenario_with(1, json!({"acks": "all"}), json!({}), json!([]));
