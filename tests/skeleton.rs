@@ -368,22 +368,28 @@ fn replica_fetch_max_bytes_bounds_each_fetch_but_never_stalls_it() {
     assert_eq!(leo, [200, 200, 200], "the follower still catches up, one batch per round");
 }
 
-/// `fetch.min.bytes` above what one read returns: the leader weighs a fetch by its read (one
-/// batch here: `max.partition.fetch.bytes` = 1), but tries it as a delayed fetch before parking
-/// it, and that test counts every byte readable (`tryCompleteElseWatch`). A consumer catching up
-/// on a backlog is answered at once, batch by batch; only the last bytes, fewer than
-/// `fetch.min.bytes`, wait out `fetch.max.wait.ms`.
+/// `fetch.min.bytes` above what one read returns. The leader weighs a fetch by its read, then
+/// tries it as a delayed fetch before parking it (`tryCompleteElseWatch`), and
+/// `DelayedFetch.tryComplete` counts each partition up to `max.partition.fetch.bytes`, not up
+/// to `fetch.max.bytes`. So with `fetch.max.bytes` = 1 (a read of one batch) a consumer catching
+/// up on a backlog is answered at once, batch by batch, and only the last bytes, fewer than
+/// `fetch.min.bytes`, wait out `fetch.max.wait.ms`; with `max.partition.fetch.bytes` = 1 instead,
+/// the purgatory counts one byte and every fetch waits.
 #[test]
 fn a_fetch_the_purgatory_would_complete_is_answered_without_waiting() {
-    let mut v = scenario_with(1, json!({}), json!({}), json!([]));
-    v["consumers"] = json!([{"id": "c", "partitions": ["t-0"], "start_ms": 5000,
-        "config": {"auto.offset.reset": "earliest", "fetch.min.bytes": 1000, "fetch.max.wait.ms": 1000,
-                   "max.partition.fetch.bytes": 1}}]);
-    let consumed_by = |ms: u64| run(v.clone(), ms).0.consumers[0].records_consumed;
-    let early = consumed_by(6000);
+    let consumed_by = |limit: &str, ms: u64| {
+        let mut v = scenario_with(1, json!({}), json!({}), json!([]));
+        v["consumers"] = json!([{"id": "c", "partitions": ["t-0"], "start_ms": 5000,
+            "config": {"auto.offset.reset": "earliest", "fetch.min.bytes": 1000, "fetch.max.wait.ms": 1000,
+                       limit: 1}}]);
+        run(v, ms).0.consumers[0].records_consumed
+    };
+    let early = consumed_by("fetch.max.bytes", 6000);
     assert!(early >= 150, "a batch per round trip while 1,000 bytes are readable, not one per wait: {early}");
     assert!(early < 200, "the last batches, under 1,000 bytes in all, wait for fetch.max.wait.ms: {early}");
-    assert_eq!(consumed_by(20000), 200);
+    assert_eq!(consumed_by("fetch.max.bytes", 20000), 200);
+    let capped = consumed_by("max.partition.fetch.bytes", 8000);
+    assert!((1..=4).contains(&capped), "one batch per fetch.max.wait.ms: {capped}");
 }
 
 #[test]

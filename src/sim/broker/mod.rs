@@ -27,7 +27,7 @@ pub use group::OFFSETS_TOPIC;
 use super::config::BrokerConfig;
 use super::group::coordinator::{CoordinatorConfig, GroupCoordinator};
 use super::group::messages::GroupMessage;
-use super::log::{AppendError, LogConfig, LogEvent, PartitionLog};
+use super::log::{AppendError, FetchProgress, LogConfig, LogEvent, PartitionLog};
 use super::node::{Ctx, NodeId, Timer};
 use super::producer_state::ProducerStates as Producers;
 use super::producer_state::{Check, ProducerStates};
@@ -856,16 +856,16 @@ impl Broker {
 
     // ----- fetch (leader side) -----
 
-    /// A fetch: read first (`Partition.fetchRecords` reads, then records the follower's fetch
-    /// state), so an answer sent at once carries the HW from before this fetch moved it — the
-    /// follower's HW trails the leader's by a round. A fetch that is not answered at once is
-    /// only weighed, not read. It is then tried as a delayed fetch before it waits
-    /// (`tryCompleteElseWatch`): the weighing reads one segment within the byte limits, the
-    /// purgatory's test counts every byte readable, so with `fetch.min.bytes` above 1 a fetch
-    /// can pass the second and not the first; it is read and answered now. Otherwise it waits
-    /// in the purgatory and is read when it completes.
+    /// A fetch (`ReplicaManager.fetchMessages`): read first (`Partition.fetchRecords` reads,
+    /// then records the follower's fetch state), so an answer sent at once carries the HW from
+    /// before this fetch moved it — the follower's HW trails the leader's by a round. A fetch
+    /// that is not answered at once is only weighed, not read, and is then tried as a delayed
+    /// fetch before it waits (`tryCompleteElseWatch`); if that completes it, it is read after
+    /// the follower's state moved, as `DelayedFetch.onComplete` reads. Otherwise it waits in
+    /// the purgatory and is read when it completes.
     fn handle_fetch(&mut self, ctx: &mut Ctx, from: NodeId, req: FetchRequest) {
-        let responses = self.answers_at_once(&req).then(|| self.read_fetch(&req));
+        let answer = self.weigh_fetch(&req);
+        let responses = (answer == FetchAnswer::AtOnce).then(|| self.read_fetch(&req));
         if let Some(follower) = req.replica_id {
             for fp in &req.partitions {
                 if self.fetch_problem(fp, true).is_none() {
@@ -878,10 +878,9 @@ impl Broker {
             ctx.send(from, Message::FetchResponse { correlation_id: req.correlation_id, responses });
             return;
         }
-        // With `min_bytes` ≤ 1 the two tests agree (a read is empty only when nothing is
-        // readable), and most fetches are such: the second is skipped for them.
-        debug_assert!(req.min_bytes > 1 || !self.fetch_satisfied(&req), "the weighing missed a ready fetch");
-        if req.min_bytes > 1 && self.fetch_satisfied(&req) {
+        // The follower's fetch state moved in between, which no purgatory test reads.
+        debug_assert_eq!(answer == FetchAnswer::AsDelayed, self.fetch_satisfied(&req), "weighed, then tried");
+        if answer == FetchAnswer::AsDelayed {
             self.respond_fetch(ctx, from, &req);
             return;
         }
@@ -1033,21 +1032,21 @@ impl Broker {
     }
 
     /// A parked fetch can complete (`DelayedFetch.tryComplete`): a partition it asks for can no
-    /// longer be served as asked, or the bytes readable reach `min_bytes` (from the offset the
-    /// read would start at: a negative fetch offset reads from the HW). One lookup of each
-    /// partition serves both tests: this runs over every parked fetch after every append and
-    /// HW move.
+    /// longer be served as asked, or its offset and the end it reads to lie in different
+    /// segments, or the bytes the partitions count reach `min_bytes`. This runs over every
+    /// parked fetch after every append and HW move.
     fn fetch_satisfied(&self, req: &FetchRequest) -> bool {
-        let follower = req.replica_id.is_some();
         let mut bytes = 0u32;
         for fp in &req.partitions {
             let replica = self.replicas.get(&fp.tp);
-            if self.fetch_problem_of(replica, fp, follower).is_some() {
+            if self.fetch_problem_of(replica, fp, req.replica_id.is_some()).is_some() {
                 return true;
             }
-            if let Some(r) = replica.filter(|r| r.is_leader(self.id)) {
-                let offset = if fp.fetch_offset < 0 { r.log.high_watermark() } else { fp.fetch_offset };
-                bytes += r.log.bytes_available(offset, fetch_limit(r, req.replica_id));
+            let r = replica.expect("a partition without a problem is hosted here");
+            let offset = if fp.fetch_offset < 0 { r.log.high_watermark() } else { fp.fetch_offset };
+            match r.log.fetch_progress(offset, fetch_limit(r, req.replica_id), req.partition_max_bytes) {
+                FetchProgress::OtherSegment => return true,
+                FetchProgress::Bytes(b) => bytes = bytes.saturating_add(b),
             }
         }
         bytes >= req.min_bytes
@@ -1074,23 +1073,44 @@ impl Broker {
         self.plan_fetch(req).map(PartitionRead::into_response).collect()
     }
 
-    /// Whether a fetch arriving now is answered at once rather than parked: `max_wait` is zero,
-    /// or the read has an error or a diverging epoch, or reaches `min_bytes`
-    /// (`ReplicaManager.fetchMessages`). Weighs the read without copying it: most fetches park
-    /// (seven in ten in the swarm), and a fetch answered now is planned twice, which costs less
-    /// than copying every parked one.
-    fn answers_at_once(&self, req: &FetchRequest) -> bool {
+    /// How a fetch arriving now is answered (`ReplicaManager.fetchMessages`): at once when
+    /// `max_wait` is zero, or the read has an error or a diverging epoch, or reaches
+    /// `min_bytes`; else as a delayed fetch that completes on its first try
+    /// ([`Broker::fetch_satisfied`]: it counts up to `partition_max_bytes` of a partition,
+    /// where the read stops at `max_bytes` for the whole response, and it completes a fetch
+    /// whose offset and end lie in different segments); else it parks.
+    ///
+    /// Weighs the read without copying it: most fetches park (seven in ten in the swarm), and a
+    /// fetch answered now is planned twice, which costs less than copying every parked one.
+    fn weigh_fetch(&self, req: &FetchRequest) -> FetchAnswer {
         if req.max_wait == SimDuration::ZERO {
-            return true;
+            return FetchAnswer::AtOnce;
         }
         let mut bytes = 0u32;
+        let mut delayed = Some(0u32);
         for read in self.plan_fetch(req) {
             if read.error != ErrorCode::None || read.diverging_epoch.is_some() {
-                return true;
+                return FetchAnswer::AtOnce;
             }
             bytes += read.bytes();
+            // A read with data answers at once unless `min_bytes` is above 1: only then does
+            // the delayed test need its own count.
+            if let (Some(sum), Some(log)) = (delayed, read.log) {
+                if read.batches.is_empty() || req.min_bytes > 1 {
+                    delayed = match log.fetch_progress(read.fetch_offset, read.end, req.partition_max_bytes) {
+                        FetchProgress::OtherSegment => None,
+                        FetchProgress::Bytes(b) => Some(sum.saturating_add(b)),
+                    };
+                }
+            }
         }
-        bytes >= req.min_bytes
+        if bytes >= req.min_bytes {
+            FetchAnswer::AtOnce
+        } else if delayed.is_none_or(|sum| sum >= req.min_bytes) {
+            FetchAnswer::AsDelayed
+        } else {
+            FetchAnswer::Parked
+        }
     }
 
     /// The read of each requested partition, in request order: each partition up to
@@ -1126,6 +1146,8 @@ impl Broker {
             fetch_offset: fp.fetch_offset,
             batches: &[],
             diverging_epoch: None,
+            log: None,
+            end: -1,
         };
         let replica = self.replicas.get(&fp.tp);
         if let Some((error, diverging)) = self.fetch_problem_of(replica, fp, replica_id.is_some()) {
@@ -1146,8 +1168,10 @@ impl Broker {
             read.error = ErrorCode::OffsetOutOfRange;
             return read;
         }
-        read.batches = replica.log.read(fetch_offset, fetch_limit(replica, replica_id), bytes_max);
+        read.end = fetch_limit(replica, replica_id);
+        read.batches = replica.log.read(fetch_offset, read.end, bytes_max);
         read.fetch_offset = fetch_offset;
+        read.log = Some(&replica.log);
         read
     }
 
@@ -1389,6 +1413,21 @@ struct PartitionRead<'a> {
     fetch_offset: i64,
     batches: &'a [RecordBatch],
     diverging_epoch: Option<(i32, i64)>,
+    /// The log read, when the read got that far (no error).
+    log: Option<&'a PartitionLog>,
+    /// The offset the read stops before: the HW for a consumer, the LEO for a follower.
+    end: i64,
+}
+
+/// How [`Broker::weigh_fetch`] answers a fetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FetchAnswer {
+    /// Read and answered before the follower's fetch state moves.
+    AtOnce,
+    /// Completed by its first try as a delayed fetch: read and answered after it.
+    AsDelayed,
+    /// Waits in the purgatory.
+    Parked,
 }
 
 impl PartitionRead<'_> {

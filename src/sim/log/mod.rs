@@ -165,6 +165,17 @@ pub enum AppendError {
     MissingKey,
 }
 
+/// What [`PartitionLog::fetch_progress`] found for a parked fetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchProgress {
+    /// The fetch offset and the end it reads to lie in different segments: a segment rolled
+    /// past the fetch, or the end moved back to an older one. Kafka completes the fetch
+    /// whatever it would read ("case F").
+    OtherSegment,
+    /// Both in one segment: the bytes between them, at most the cap.
+    Bytes(u32),
+}
+
 /// One replica's log of one partition.
 #[derive(Clone, Debug)]
 pub struct PartitionLog {
@@ -462,30 +473,44 @@ impl PartitionLog {
     /// Whole batches from the one containing `offset`, below `limit`, up to about `bytes_max`,
     /// from the first segment that has any (Kafka reads one segment per fetch).
     pub fn read(&self, offset: i64, limit: i64, bytes_max: u32) -> &[RecordBatch] {
-        let first = self.segments.partition_point(|s| s.base_offset() <= offset).saturating_sub(1);
-        self.segments[first..].iter().map(|s| s.read(offset, limit, bytes_max)).find(|b| !b.is_empty()).unwrap_or(&[])
+        self.segments[self.segment_index(offset)..]
+            .iter()
+            .map(|s| s.read(offset, limit, bytes_max))
+            .find(|b| !b.is_empty())
+            .unwrap_or(&[])
     }
 
-    /// Bytes available from `offset` up to `limit` (for `fetch.min.bytes`): the batches
-    /// ending at or after `offset` and before `limit`.
+    /// What the fetch purgatory sees between a parked fetch's `offset` and the `end` it may read
+    /// to (`DelayedFetch.tryComplete`): whether they lie in different segments, else the bytes
+    /// of the batches from the one holding `offset` that end before `end`, counted up to `cap`
+    /// (the request's `partition_max_bytes`; Kafka takes it "as upper bound when accumulating").
     ///
-    /// Every parked fetch asks again after every append, so this starts at the segment and
-    /// batch holding `offset` (binary searches; batches are in offset order across segments)
-    /// instead of walking the whole log: the walk was a tenth of the swarm's time.
-    pub fn bytes_available(&self, offset: i64, limit: i64) -> u32 {
-        let first = self.segments.partition_point(|s| s.base_offset() <= offset).saturating_sub(1);
-        let mut sum = 0;
-        for segment in &self.segments[first..] {
-            let batches = segment.batches();
-            let from = batches.partition_point(|b| b.last_offset() < offset);
-            for b in &batches[from..] {
-                if b.last_offset() >= limit {
-                    return sum;
-                }
-                sum += b.size_bytes();
-            }
+    /// Every parked fetch asks again after every append, so this goes straight to the segment
+    /// and batch holding `offset` (binary searches) and stops at the cap.
+    pub fn fetch_progress(&self, offset: i64, end: i64, cap: u32) -> FetchProgress {
+        if offset == end {
+            return FetchProgress::Bytes(0);
         }
-        sum
+        let segment = self.segment_index(offset);
+        if segment != self.segment_index(end) {
+            return FetchProgress::OtherSegment;
+        }
+        let batches = self.segments[segment].batches();
+        let from = batches.partition_point(|b| b.last_offset() < offset);
+        let mut sum = 0u32;
+        for b in &batches[from..] {
+            if b.last_offset() >= end || sum >= cap {
+                break;
+            }
+            sum = sum.saturating_add(b.size_bytes());
+        }
+        FetchProgress::Bytes(sum.min(cap))
+    }
+
+    /// The index of the segment holding `offset` (the last one starting at or before it; the
+    /// first for an offset before the log).
+    fn segment_index(&self, offset: i64) -> usize {
+        self.segments.partition_point(|s| s.base_offset() <= offset).saturating_sub(1)
     }
 
     /// Removes everything at or after `offset` (follower truncation): later segments are

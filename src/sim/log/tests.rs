@@ -252,26 +252,54 @@ fn without_flush_messages_only_segment_rolls_move_the_recovery_point() {
 }
 
 #[test]
-fn bytes_available_counts_the_batches_ending_from_the_offset_up_to_the_limit() {
+fn fetch_progress_sees_other_segments_or_counts_the_batches_between_up_to_the_cap() {
     let mut log = PartitionLog::new(small(), at(0));
     let three = batch(&[(Some("a"), Some("1")), (Some("b"), Some("2")), (Some("c"), Some("3"))], 1, 10);
     log.append_as_leader(&three, 0, at(1));
     fill(&mut log, 14, 2);
     assert!(log.segments().len() >= 4, "several segments: {}", log.segments().len());
     let end = log.log_end_offset();
-    // The definition, summed over every batch of the log.
-    let naive = |offset: i64, limit: i64| -> u32 {
-        log.batches()
-            .filter(|b| b.last_offset() >= offset && b.last_offset() < limit)
+    // The definition (`DelayedFetch.tryComplete`), over every segment and batch of the log.
+    let holding = |offset: i64| log.segments().iter().rposition(|s| s.base_offset() <= offset).unwrap_or(0);
+    let naive = |offset: i64, to: i64, cap: u32| -> FetchProgress {
+        if offset != to && holding(offset) != holding(to) {
+            return FetchProgress::OtherSegment;
+        }
+        let bytes: u32 = log.segments()[holding(offset)]
+            .batches()
+            .iter()
+            .filter(|b| b.last_offset() >= offset && b.last_offset() < to)
             .map(RecordBatch::size_bytes)
-            .sum()
+            .sum();
+        FetchProgress::Bytes(bytes.min(cap))
     };
     for offset in -1..=end + 1 {
-        for limit in 0..=end + 1 {
-            assert_eq!(log.bytes_available(offset, limit), naive(offset, limit), "offset {offset}, limit {limit}");
+        for to in 0..=end + 1 {
+            for cap in [0, 1, three.size_bytes(), u32::MAX] {
+                assert_eq!(
+                    log.fetch_progress(offset, to, cap),
+                    naive(offset, to, cap),
+                    "offset {offset}, end {to}, cap {cap}"
+                );
+            }
         }
     }
-    assert_eq!(log.bytes_available(0, end), log.size_bytes() as u32, "everything below the LEO");
-    assert_eq!(log.bytes_available(1, 3), three.size_bytes(), "offset 1 lies in the batch 0..2");
-    assert_eq!(log.bytes_available(end, end + 5), 0);
+    let active = log.active().base_offset();
+    assert_eq!(
+        log.fetch_progress(active - 1, end, u32::MAX),
+        FetchProgress::OtherSegment,
+        "the fetch fell behind a roll"
+    );
+    assert_eq!(
+        log.fetch_progress(end, active - 1, u32::MAX),
+        FetchProgress::OtherSegment,
+        "the end moved back a segment"
+    );
+    assert_eq!(log.fetch_progress(end, end, u32::MAX), FetchProgress::Bytes(0), "caught up");
+    assert_eq!(
+        log.fetch_progress(1, 3, u32::MAX),
+        FetchProgress::Bytes(three.size_bytes()),
+        "offset 1 lies in the batch 0..2"
+    );
+    assert_eq!(log.fetch_progress(1, 3, 7), FetchProgress::Bytes(7), "partition_max_bytes caps the count");
 }
