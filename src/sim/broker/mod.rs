@@ -878,7 +878,8 @@ impl Broker {
             ctx.send(from, Message::FetchResponse { correlation_id: req.correlation_id, responses });
             return;
         }
-        // The follower's fetch state moved in between, which no purgatory test reads.
+        // Since the weighing, a follower's fetch state and perhaps HWs moved: no purgatory test
+        // reads the first, and a follower's fetch reads to the LEO, not the HW.
         debug_assert_eq!(answer == FetchAnswer::AsDelayed, self.fetch_satisfied(&req), "weighed, then tried");
         if answer == FetchAnswer::AsDelayed {
             self.respond_fetch(ctx, from, &req);

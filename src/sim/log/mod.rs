@@ -168,9 +168,17 @@ pub enum AppendError {
 /// What [`PartitionLog::fetch_progress`] found for a parked fetch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FetchProgress {
-    /// The fetch offset and the end it reads to lie in different segments: a segment rolled
-    /// past the fetch, or the end moved back to an older one. Kafka completes the fetch
-    /// whatever it would read ("case F").
+    /// The fetch offset and the end it reads to lie in different segments: the fetch is behind
+    /// on an older segment, or ahead of the end on a later one (a consumer past a new leader's
+    /// HW; Kafka's "truncated leader"). Kafka completes the fetch whatever it would read
+    /// ("case F").
+    ///
+    /// An offset is placed in the segment holding it now. Kafka compares the positions it
+    /// captured: the fetch's when it was read, the HW's when it was set. So at a segment's base
+    /// offset the two can differ: a fetch parked at the LEO completes in Kafka when the log
+    /// rolls, and here when `min_bytes` is reached (the same moment with `min_bytes` ≤ 1); a
+    /// fetch whose segment retention deleted completes in Kafka, and here counts from the first
+    /// segment.
     OtherSegment,
     /// Both in one segment: the bytes between them, at most the cap.
     Bytes(u32),

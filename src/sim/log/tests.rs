@@ -293,7 +293,7 @@ fn fetch_progress_sees_other_segments_or_counts_the_batches_between_up_to_the_ca
     assert_eq!(
         log.fetch_progress(end, active - 1, u32::MAX),
         FetchProgress::OtherSegment,
-        "the end moved back a segment"
+        "the fetch is a segment ahead of the end"
     );
     assert_eq!(log.fetch_progress(end, end, u32::MAX), FetchProgress::Bytes(0), "caught up");
     assert_eq!(
