@@ -184,6 +184,17 @@ pub enum FetchProgress {
     Bytes(u32),
 }
 
+impl FetchProgress {
+    /// A fetch's count so far, `sum`, with this partition's added; `None` when this partition
+    /// completes the fetch whatever it counts.
+    pub fn add_to(self, sum: u32) -> Option<u32> {
+        match self {
+            FetchProgress::OtherSegment => None,
+            FetchProgress::Bytes(b) => Some(sum.saturating_add(b)),
+        }
+    }
+}
+
 /// One replica's log of one partition.
 #[derive(Clone, Debug)]
 pub struct PartitionLog {
