@@ -25,6 +25,7 @@ pub mod invariants;
 pub mod log;
 pub mod net;
 pub mod node;
+pub mod node_map;
 pub mod partitioner;
 pub mod producer;
 pub mod producer_state;
@@ -57,6 +58,7 @@ use controller::Controller;
 use group::coordinator::CoordinatorConfig;
 use net::{DropReason, Network, Transit};
 use node::{Ctx, NodeId, Outbox, Timer};
+use node_map::NodeMap;
 use producer::Producer;
 use protocol::{Message, PartitionState, Tp};
 use queue::EventQueue;
@@ -189,7 +191,7 @@ pub struct Sim {
     now: SimTime,
     queue: EventQueue<Event>,
     net: Network,
-    nodes: VecMap<NodeId, Slot>,
+    nodes: NodeMap<Slot>,
     /// The handlers' outbox, reused by every event (see [`Sim::with_node`]); empty between
     /// events.
     outbox: Outbox,
@@ -200,7 +202,7 @@ pub struct Sim {
     trace_out: Vec<TraceEvent>,
     msg_id_next: u64,
     steps: u64,
-    counts: VecMap<NodeId, MessageCounts>,
+    counts: NodeMap<MessageCounts>,
     topic_props: VecMap<String, Props>,
     /// Messages waiting on a cut link, per directed link, oldest first: a cut stalls a TCP
     /// connection (retransmissions fail) rather than losing what was sent.
@@ -238,7 +240,7 @@ impl Sim {
             now: SimTime::ZERO,
             queue: EventQueue::default(),
             net,
-            nodes: VecMap::new(),
+            nodes: NodeMap::new(),
             outbox: Outbox::default(),
             trace_seq: 0,
             hasher: Some(TraceHasher::default()),
@@ -246,7 +248,7 @@ impl Sim {
             trace_out: Vec::new(),
             msg_id_next: 0,
             steps: 0,
-            counts: VecMap::new(),
+            counts: NodeMap::new(),
             topic_props: VecMap::new(),
             held: VecMap::new(),
             internal_topics: internal_topics(scenario),
@@ -420,7 +422,7 @@ impl Sim {
     }
 
     /// Message counters per node.
-    pub fn message_counts(&self) -> &VecMap<NodeId, MessageCounts> {
+    pub fn message_counts(&self) -> &NodeMap<MessageCounts> {
         &self.counts
     }
 
@@ -641,14 +643,14 @@ impl Sim {
         }
         let reason = if !connection_alive { Some(DropReason::NodeDown) } else { None };
         if let Some(reason) = reason {
-            self.counts.entry(from).or_default().dropped += 1;
+            self.counts.or_default(from).dropped += 1;
             self.record(from, TraceKind::MessageDropped { to, msg_id, api, reason });
             if reason == DropReason::NodeDown {
                 self.maybe_reset(to, from);
             }
             return;
         }
-        self.counts.entry(to).or_default().received += 1;
+        self.counts.or_default(to).received += 1;
         self.record(to, TraceKind::MessageDelivered { from, msg_id, api });
         self.with_node(to, |node, ctx| match node {
             Node::Broker(b) => b.handle_message(ctx, from, msg),
@@ -733,7 +735,7 @@ impl Sim {
     fn discard_held(&mut self, node: NodeId, peer: NodeId) {
         for (from, to) in [(node, peer), (peer, node)] {
             for h in self.held.remove(&(from, to)).unwrap_or_default() {
-                self.counts.entry(from).or_default().dropped += 1;
+                self.counts.or_default(from).dropped += 1;
                 let (msg_id, api) = (h.msg_id, h.msg.api_name());
                 self.record(from, TraceKind::MessageDropped { to, msg_id, api, reason: DropReason::ConnectionClosed });
             }
@@ -744,7 +746,7 @@ impl Sim {
         let msg_id = self.msg_id_next;
         self.msg_id_next += 1;
         let api = msg.api_name();
-        self.counts.entry(from).or_default().sent += 1;
+        self.counts.or_default(from).sent += 1;
         let incarnations = (self.nodes[&from].incarnation, self.nodes.get(&to).map_or(0, |s| s.incarnation));
         match self.net.transmit(self.now, from, to) {
             Transit::Deliver(deliver_at) => {
@@ -754,7 +756,7 @@ impl Sim {
             }
             Transit::Drop(DropReason::LinkCut) => self.hold(from, to, msg_id, incarnations, msg),
             Transit::Drop(reason) => {
-                self.counts.entry(from).or_default().dropped += 1;
+                self.counts.or_default(from).dropped += 1;
                 self.record(from, TraceKind::MessageDropped { to, msg_id, api, reason });
             }
         }
@@ -774,7 +776,7 @@ impl Sim {
                 && self.nodes.get(&to).is_some_and(|s| s.up && s.incarnation == h.incarnations.1);
             let api = h.msg.api_name();
             if !alive {
-                self.counts.entry(from).or_default().dropped += 1;
+                self.counts.or_default(from).dropped += 1;
                 self.record(
                     from,
                     TraceKind::MessageDropped { to, msg_id: h.msg_id, api, reason: DropReason::NodeDown },
@@ -790,7 +792,7 @@ impl Sim {
                 }
                 Transit::Drop(DropReason::LinkCut) => self.hold(from, to, h.msg_id, h.incarnations, h.msg),
                 Transit::Drop(reason) => {
-                    self.counts.entry(from).or_default().dropped += 1;
+                    self.counts.or_default(from).dropped += 1;
                     self.record(from, TraceKind::MessageDropped { to, msg_id: h.msg_id, api, reason });
                 }
             }

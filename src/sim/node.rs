@@ -30,7 +30,7 @@ pub enum NodeKind {
 ///
 /// Brokers are numbered by their Kafka `broker.id`; clients by their position in the scenario.
 /// Ordering is by kind, then number, so every broadcast and map walk has a defined order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NodeId {
     /// The kind of node.
     pub kind: NodeKind,
@@ -56,6 +56,26 @@ impl NodeId {
     /// True for brokers.
     pub fn is_broker(self) -> bool {
         self.kind == NodeKind::Broker
+    }
+
+    /// Kind, then number, in one word: the order the derived `Ord` would give (kinds in
+    /// declaration order), compared at once. Every event looks nodes and links up by id
+    /// (the nodes, message counts, link and arrival maps), and the derived comparison of two
+    /// fields was ~2% of the swarm's instructions.
+    fn order_key(self) -> u32 {
+        (self.kind as u32) << 16 | u32::from(self.number)
+    }
+}
+
+impl Ord for NodeId {
+    fn cmp(&self, other: &NodeId) -> std::cmp::Ordering {
+        self.order_key().cmp(&other.order_key())
+    }
+}
+
+impl PartialOrd for NodeId {
+    fn partial_cmp(&self, other: &NodeId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -270,5 +290,20 @@ mod tests {
         assert!("zookeeper-1".parse::<NodeId>().is_err());
         assert_eq!("controller-1".parse::<NodeId>(), Ok(NodeId::CONTROLLER));
         assert_eq!(serde_json::to_string(&NodeId::broker(2)).unwrap(), "\"broker-2\"");
+    }
+
+    #[test]
+    fn the_packed_order_is_kind_then_number() {
+        let kinds = [NodeKind::Broker, NodeKind::Producer, NodeKind::Consumer, NodeKind::Controller];
+        let ids: Vec<NodeId> = kinds
+            .iter()
+            .flat_map(|&kind| [0, 1, 2, 255, 256, u16::MAX].map(|number| NodeId { kind, number }))
+            .collect();
+        for a in &ids {
+            for b in &ids {
+                assert_eq!(a.cmp(b), (a.kind, a.number).cmp(&(b.kind, b.number)), "{a:?} against {b:?}");
+                assert_eq!(a.cmp(b) == std::cmp::Ordering::Equal, a == b);
+            }
+        }
     }
 }

@@ -1,0 +1,183 @@
+//! [`NodeMap`]: an ordered map keyed by [`NodeId`] whose lookups are two array reads.
+//!
+//! The simulator looks its nodes up by id several times per event (the sender and the
+//! receiver of a message, the node a timer belongs to, their message counters). As a
+//! [`VecMap`](super::vec_map::VecMap) each lookup was a binary search, together ~6% of a swarm
+//! seed's instructions. A cluster's nodes are few and numbered from 1, so a table per kind maps
+//! a number to its position; an id numbered beyond the table (a `broker.id` of 1000) is found by
+//! binary search, as before. Iteration is in id order, as a `VecMap`'s.
+
+use super::node::{NodeId, NodeKind};
+
+/// Numbers below this are found through the per-kind table; higher ones by binary search.
+const DIRECT: usize = 256;
+/// A table entry for a number no node has.
+const ABSENT: u32 = u32::MAX;
+/// Every kind, in `NodeKind`'s order (its discriminants index the tables).
+const KINDS: [NodeKind; 4] = [NodeKind::Broker, NodeKind::Producer, NodeKind::Consumer, NodeKind::Controller];
+
+/// An ordered map from [`NodeId`] to `V`: sorted keys, values at the same positions, and per
+/// kind a table from number to position.
+#[derive(Clone, Debug)]
+pub struct NodeMap<V> {
+    keys: Vec<NodeId>,
+    vals: Vec<V>,
+    /// Per kind (by discriminant), per number below [`DIRECT`]: the position in `keys`, or
+    /// [`ABSENT`]. Each table is as long as that kind's highest such number, plus one.
+    position: [Vec<u32>; 4],
+}
+
+impl<V> Default for NodeMap<V> {
+    fn default() -> Self {
+        NodeMap { keys: Vec::new(), vals: Vec::new(), position: Default::default() }
+    }
+}
+
+impl<V> NodeMap<V> {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Where `id` is, if it has a value.
+    fn find(&self, id: NodeId) -> Option<usize> {
+        match self.position[id.kind as usize].get(usize::from(id.number)) {
+            Some(&p) => (p != ABSENT).then_some(p as usize),
+            None if usize::from(id.number) >= DIRECT => self.keys.binary_search(&id).ok(),
+            None => None,
+        }
+    }
+
+    /// Rebuilds the tables after the keys changed (inserts happen while a cluster is built).
+    fn reindex(&mut self) {
+        for (table, kind) in self.position.iter_mut().zip(KINDS) {
+            table.clear();
+            let numbers = self.keys.iter().filter(|id| id.kind == kind).map(|id| usize::from(id.number));
+            let Some(len) = numbers.filter(|n| *n < DIRECT).max().map(|n| n + 1) else { continue };
+            table.resize(len, ABSENT);
+        }
+        for (i, id) in self.keys.iter().enumerate() {
+            if let Some(p) = self.position[id.kind as usize].get_mut(usize::from(id.number)) {
+                *p = u32::try_from(i).expect("fewer than 2^32 nodes");
+            }
+        }
+    }
+
+    /// Sets `id` to `value`; returns the value it replaced.
+    pub fn insert(&mut self, id: NodeId, value: V) -> Option<V> {
+        match self.keys.binary_search(&id) {
+            Ok(i) => Some(std::mem::replace(&mut self.vals[i], value)),
+            Err(i) => {
+                self.keys.insert(i, id);
+                self.vals.insert(i, value);
+                self.reindex();
+                None
+            }
+        }
+    }
+
+    /// The value of `id`.
+    pub fn get(&self, id: &NodeId) -> Option<&V> {
+        self.find(*id).map(|i| &self.vals[i])
+    }
+
+    /// The value of `id`, mutable.
+    pub fn get_mut(&mut self, id: &NodeId) -> Option<&mut V> {
+        self.find(*id).map(|i| &mut self.vals[i])
+    }
+
+    /// Whether `id` has a value.
+    pub fn contains_key(&self, id: &NodeId) -> bool {
+        self.find(*id).is_some()
+    }
+
+    /// The value of `id`, first set to `V::default()` if it has none.
+    pub fn or_default(&mut self, id: NodeId) -> &mut V
+    where
+        V: Default,
+    {
+        let i = match self.find(id) {
+            Some(i) => i,
+            None => {
+                self.insert(id, V::default());
+                self.find(id).expect("just inserted")
+            }
+        };
+        &mut self.vals[i]
+    }
+
+    /// The ids, in order.
+    pub fn keys(&self) -> std::slice::Iter<'_, NodeId> {
+        self.keys.iter()
+    }
+
+    /// The values, in id order, mutable.
+    pub fn values_mut(&mut self) -> std::slice::IterMut<'_, V> {
+        self.vals.iter_mut()
+    }
+
+    /// The entries, in id order.
+    pub fn iter(&self) -> std::iter::Zip<std::slice::Iter<'_, NodeId>, std::slice::Iter<'_, V>> {
+        self.keys.iter().zip(&self.vals)
+    }
+
+    /// The entries, in id order, values mutable.
+    pub fn iter_mut(&mut self) -> std::iter::Zip<std::slice::Iter<'_, NodeId>, std::slice::IterMut<'_, V>> {
+        self.keys.iter().zip(self.vals.iter_mut())
+    }
+}
+
+impl<V> std::ops::Index<&NodeId> for NodeMap<V> {
+    type Output = V;
+
+    fn index(&self, id: &NodeId) -> &V {
+        self.get(id).expect("no value for this node")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+    use crate::sim::vec_map::VecMap;
+
+    /// Ids in and beyond the tables, of every kind, in a scrambled order.
+    fn ids() -> Vec<NodeId> {
+        let mut ids = vec![];
+        for (i, kind) in KINDS.into_iter().enumerate() {
+            for number in [1, 2, 3, 7, 255, 256, 1000, u16::MAX] {
+                if (number as usize + i) % 3 != 0 {
+                    ids.push(NodeId { kind, number });
+                }
+            }
+        }
+        let n = ids.len();
+        (0..n).map(|i| ids[(i * 7) % n]).collect()
+    }
+
+    #[test]
+    fn lookups_and_order_agree_with_a_vec_map_through_every_insert() {
+        let (mut map, mut reference) = (NodeMap::new(), VecMap::new());
+        let probes: Vec<NodeId> = KINDS
+            .into_iter()
+            .flat_map(|kind| (0..300).chain([1000, 1001, u16::MAX]).map(move |number| NodeId { kind, number }))
+            .collect();
+        for (i, id) in ids().into_iter().enumerate() {
+            assert_eq!(map.insert(id, i), reference.insert(id, i));
+            assert_eq!(map.insert(id, i + 1000), reference.insert(id, i + 1000), "replacing {id}");
+            for probe in &probes {
+                assert_eq!(map.get(probe), reference.get(probe), "{probe} after inserting {id}");
+                assert_eq!(map.contains_key(probe), reference.contains_key(probe));
+            }
+            assert!(map.iter().eq(reference.iter()), "id order after inserting {id}");
+        }
+        *map.or_default(NodeId::broker(4)) += 5;
+        *reference.entry(NodeId::broker(4)).or_default() += 5;
+        *map.or_default(NodeId::broker(1)) += 5;
+        *reference.entry(NodeId::broker(1)).or_default() += 5;
+        assert!(map.iter().eq(reference.iter()));
+        assert_eq!(map[&NodeId::broker(4)], 5);
+    }
+}
