@@ -40,6 +40,7 @@ pub mod scenario;
 pub mod stable_hash;
 pub mod storage_view;
 pub mod time;
+pub mod tp_map;
 pub mod trace;
 pub mod vec_map;
 mod view;

@@ -11,6 +11,7 @@
 //! earlier one on the same link, whatever the jitter drew.
 
 use super::node::NodeId;
+use super::node_map::NodeMap;
 use super::rng::{Ratio, SimRng};
 use super::time::{SimDuration, SimTime};
 use crate::sim::vec_map::{VecMap, VecSet};
@@ -62,14 +63,15 @@ pub struct Network {
     default_link: LinkConfig,
     links: VecMap<(NodeId, NodeId), LinkConfig>,
     cut: VecSet<(NodeId, NodeId)>,
-    last_arrival: VecMap<(NodeId, NodeId), SimTime>,
+    /// Per sender, per receiver: when its last message arrives (a connection delivers in order).
+    last_arrival: NodeMap<NodeMap<SimTime>>,
     rng: SimRng,
 }
 
 impl Network {
     /// A fully connected network where every link behaves like `default_link`.
     pub fn new(default_link: LinkConfig, rng: SimRng) -> Network {
-        Network { default_link, links: VecMap::new(), cut: VecSet::new(), last_arrival: VecMap::new(), rng }
+        Network { default_link, links: VecMap::new(), cut: VecSet::new(), last_arrival: NodeMap::new(), rng }
     }
 
     /// The configuration of the directed link `from → to`.
@@ -133,7 +135,7 @@ impl Network {
             j => self.rng.range_inclusive(0, j),
         };
         let earliest = now + link.latency + SimDuration::from_ns(jitter_ns);
-        let last = self.last_arrival.entry((from, to)).or_insert(SimTime::ZERO);
+        let last = self.last_arrival.or_default(from).or_default(to);
         let arrival = earliest.max(*last);
         *last = arrival;
         Transit::Deliver(arrival)

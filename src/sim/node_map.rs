@@ -16,20 +16,52 @@ const ABSENT: u32 = u32::MAX;
 /// Every kind, in `NodeKind`'s order (its discriminants index the tables).
 const KINDS: [NodeKind; 4] = [NodeKind::Broker, NodeKind::Producer, NodeKind::Consumer, NodeKind::Controller];
 
-/// An ordered map from [`NodeId`] to `V`: sorted keys, values at the same positions, and per
-/// kind a table from number to position.
+/// Per kind (by discriminant), per number below [`DIRECT`]: a key's position, or [`ABSENT`].
+/// Each table is as long as that kind's highest such number, plus one. Not generic, so the web
+/// build compiles it once for every value type.
+#[derive(Clone, Debug, Default)]
+struct NodeIndex {
+    position: [Vec<u32>; 4],
+}
+
+impl NodeIndex {
+    /// Where `id` is among `keys` (the sorted keys this index was built from), if there.
+    fn find(&self, keys: &[NodeId], id: NodeId) -> Option<usize> {
+        match self.position[id.kind as usize].get(usize::from(id.number)) {
+            Some(&p) => (p != ABSENT).then_some(p as usize),
+            None if usize::from(id.number) >= DIRECT => keys.binary_search(&id).ok(),
+            None => None,
+        }
+    }
+
+    /// Rebuilds the tables for `keys` (inserts happen while a cluster is built).
+    fn rebuild(&mut self, keys: &[NodeId]) {
+        for (table, kind) in self.position.iter_mut().zip(KINDS) {
+            table.clear();
+            let numbers = keys.iter().filter(|id| id.kind == kind).map(|id| usize::from(id.number));
+            let Some(len) = numbers.filter(|n| *n < DIRECT).max().map(|n| n + 1) else { continue };
+            table.resize(len, ABSENT);
+        }
+        for (i, id) in keys.iter().enumerate() {
+            if let Some(p) = self.position[id.kind as usize].get_mut(usize::from(id.number)) {
+                *p = u32::try_from(i).expect("fewer than 2^32 nodes");
+            }
+        }
+    }
+}
+
+/// An ordered map from [`NodeId`] to `V`: sorted keys, values at the same positions, and a
+/// [`NodeIndex`] from id to position.
 #[derive(Clone, Debug)]
 pub struct NodeMap<V> {
     keys: Vec<NodeId>,
     vals: Vec<V>,
-    /// Per kind (by discriminant), per number below [`DIRECT`]: the position in `keys`, or
-    /// [`ABSENT`]. Each table is as long as that kind's highest such number, plus one.
-    position: [Vec<u32>; 4],
+    index: NodeIndex,
 }
 
 impl<V> Default for NodeMap<V> {
     fn default() -> Self {
-        NodeMap { keys: Vec::new(), vals: Vec::new(), position: Default::default() }
+        NodeMap { keys: Vec::new(), vals: Vec::new(), index: NodeIndex::default() }
     }
 }
 
@@ -39,28 +71,8 @@ impl<V> NodeMap<V> {
         Self::default()
     }
 
-    /// Where `id` is, if it has a value.
     fn find(&self, id: NodeId) -> Option<usize> {
-        match self.position[id.kind as usize].get(usize::from(id.number)) {
-            Some(&p) => (p != ABSENT).then_some(p as usize),
-            None if usize::from(id.number) >= DIRECT => self.keys.binary_search(&id).ok(),
-            None => None,
-        }
-    }
-
-    /// Rebuilds the tables after the keys changed (inserts happen while a cluster is built).
-    fn reindex(&mut self) {
-        for (table, kind) in self.position.iter_mut().zip(KINDS) {
-            table.clear();
-            let numbers = self.keys.iter().filter(|id| id.kind == kind).map(|id| usize::from(id.number));
-            let Some(len) = numbers.filter(|n| *n < DIRECT).max().map(|n| n + 1) else { continue };
-            table.resize(len, ABSENT);
-        }
-        for (i, id) in self.keys.iter().enumerate() {
-            if let Some(p) = self.position[id.kind as usize].get_mut(usize::from(id.number)) {
-                *p = u32::try_from(i).expect("fewer than 2^32 nodes");
-            }
-        }
+        self.index.find(&self.keys, id)
     }
 
     /// Sets `id` to `value`; returns the value it replaced.
@@ -70,7 +82,7 @@ impl<V> NodeMap<V> {
             Err(i) => {
                 self.keys.insert(i, id);
                 self.vals.insert(i, value);
-                self.reindex();
+                self.index.rebuild(&self.keys);
                 None
             }
         }

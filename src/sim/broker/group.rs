@@ -10,8 +10,8 @@ use crate::sim::node::{Ctx, NodeId, Timer};
 use crate::sim::protocol::{topic_name, ErrorCode, Message, Record, RecordBatch, Tp};
 use crate::sim::record::batch::BatchSpec;
 use crate::sim::rng::SimRng;
+use crate::sim::tp_map::TpMap;
 use crate::sim::trace::{AppendRole, TraceKind};
-use crate::sim::vec_map::VecMap;
 
 /// The internal topic holding group metadata and committed offsets.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
@@ -23,7 +23,7 @@ fn offsets_tp(partition: u32) -> Tp {
 
 /// Appends coordinator records to this broker's leader replicas of `__consumer_offsets`.
 struct Appender<'a> {
-    broker: &'a mut VecMap<Tp, super::Replica>,
+    broker: &'a mut TpMap<super::Replica>,
     me: u16,
     touched: Vec<Tp>,
 }

@@ -36,6 +36,7 @@ use super::replication::{self, HighWatermarkInput, RemoteReplica};
 use super::request_channel::{Request, RequestChannel};
 use super::scenario::ServiceTime;
 use super::time::{SimDuration, SimTime};
+use super::tp_map::TpMap;
 use super::trace::{AppendRole, TraceKind};
 use crate::sim::collections::{CollectMap, CollectSet};
 use crate::sim::vec_map::{VecMap, VecSet};
@@ -126,7 +127,7 @@ struct ParkedProduce {
 pub struct Broker {
     id: u16,
     config: BrokerConfig,
-    replicas: VecMap<Tp, Replica>,
+    replicas: TpMap<Replica>,
     parked_fetches: VecMap<u64, ParkedFetch>,
     parked_produces: VecMap<u64, ParkedProduce>,
     park_id_next: u64,
@@ -170,7 +171,7 @@ impl Broker {
         Broker {
             id,
             config,
-            replicas,
+            replicas: TpMap::from(replicas),
             parked_fetches: VecMap::new(),
             parked_produces: VecMap::new(),
             park_id_next: 0,
@@ -285,7 +286,7 @@ impl Broker {
     }
 
     /// The partitions this broker hosts.
-    pub fn replicas(&self) -> &VecMap<Tp, Replica> {
+    pub fn replicas(&self) -> &TpMap<Replica> {
         &self.replicas
     }
 

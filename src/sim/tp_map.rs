@@ -1,0 +1,183 @@
+//! [`TpMap`]: a broker's replicas by topic-partition, found without a binary search.
+//!
+//! A broker looks a replica up for every partition of every produce, fetch and follower fetch,
+//! and again for each parked fetch tried: as a [`VecMap`] each was a binary search whose
+//! comparisons between different topics compare strings, ~5% of a swarm seed's instructions.
+//! A broker's partitions are fixed when it is built, so an index per topic maps a partition
+//! number to its position: a lookup finds the topic among the few a broker hosts (by the shared
+//! name's pointer, or by value for a name made elsewhere) and reads one entry. Iteration stays
+//! in `Tp` order, as a `VecMap`'s.
+
+use super::protocol::{TopicName, Tp};
+use super::vec_map::VecMap;
+use std::rc::Rc;
+
+/// Partition numbers below this are found through the topic's table; higher ones (never a
+/// scenario's) by binary search.
+const DIRECT: usize = 1024;
+/// A table entry for a partition this map does not hold.
+const ABSENT: u32 = u32::MAX;
+
+/// Per topic, in name order: the position of each partition below [`DIRECT`], or [`ABSENT`].
+/// Not generic, so the web build compiles it once.
+#[derive(Clone, Debug)]
+struct TpIndex {
+    topics: Vec<(TopicName, Vec<u32>)>,
+}
+
+impl TpIndex {
+    /// The index of the sorted `keys`.
+    fn new(keys: &[Tp]) -> TpIndex {
+        let mut topics: Vec<(TopicName, Vec<u32>)> = Vec::new();
+        for (i, tp) in keys.iter().enumerate() {
+            if topics.last().is_none_or(|(name, _)| *name != tp.topic) {
+                topics.push((tp.topic.clone(), Vec::new()));
+            }
+            let partition = tp.partition as usize;
+            if partition < DIRECT {
+                let table = &mut topics.last_mut().expect("just pushed").1;
+                if table.len() <= partition {
+                    table.resize(partition + 1, ABSENT);
+                }
+                table[partition] = u32::try_from(i).expect("fewer than 2^32 partitions");
+            }
+        }
+        TpIndex { topics }
+    }
+
+    /// Where `tp` is among `keys` (the keys this index was made of), if there.
+    fn find(&self, keys: &[Tp], tp: &Tp) -> Option<usize> {
+        let (_, table) = self.topics.iter().find(|(name, _)| Rc::ptr_eq(name, &tp.topic) || *name == tp.topic)?;
+        match table.get(tp.partition as usize) {
+            Some(&p) => (p != ABSENT).then_some(p as usize),
+            None if tp.partition as usize >= DIRECT => keys.binary_search(tp).ok(),
+            None => None,
+        }
+    }
+}
+
+/// An ordered map from [`Tp`] to `V` with a fixed set of keys.
+#[derive(Clone, Debug)]
+pub struct TpMap<V> {
+    keys: Vec<Tp>,
+    vals: Vec<V>,
+    index: TpIndex,
+}
+
+impl<V> From<VecMap<Tp, V>> for TpMap<V> {
+    fn from(map: VecMap<Tp, V>) -> Self {
+        let (keys, vals): (Vec<Tp>, Vec<V>) = map.into_iter().unzip();
+        let index = TpIndex::new(&keys);
+        TpMap { keys, vals, index }
+    }
+}
+
+impl<V> TpMap<V> {
+    fn find(&self, tp: &Tp) -> Option<usize> {
+        self.index.find(&self.keys, tp)
+    }
+
+    /// Entries.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The value of `tp`.
+    pub fn get(&self, tp: &Tp) -> Option<&V> {
+        self.find(tp).map(|i| &self.vals[i])
+    }
+
+    /// The value of `tp`, mutable.
+    pub fn get_mut(&mut self, tp: &Tp) -> Option<&mut V> {
+        self.find(tp).map(|i| &mut self.vals[i])
+    }
+
+    /// Whether `tp` has a value.
+    pub fn contains_key(&self, tp: &Tp) -> bool {
+        self.find(tp).is_some()
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> std::slice::Iter<'_, Tp> {
+        self.keys.iter()
+    }
+
+    /// The values, in key order.
+    pub fn values(&self) -> std::slice::Iter<'_, V> {
+        self.vals.iter()
+    }
+
+    /// The values, in key order, mutable.
+    pub fn values_mut(&mut self) -> std::slice::IterMut<'_, V> {
+        self.vals.iter_mut()
+    }
+
+    /// The entries, in key order.
+    pub fn iter(&self) -> std::iter::Zip<std::slice::Iter<'_, Tp>, std::slice::Iter<'_, V>> {
+        self.keys.iter().zip(&self.vals)
+    }
+
+    /// The entries, in key order, values mutable.
+    pub fn iter_mut(&mut self) -> std::iter::Zip<std::slice::Iter<'_, Tp>, std::slice::IterMut<'_, V>> {
+        self.keys.iter().zip(self.vals.iter_mut())
+    }
+}
+
+impl<V> std::ops::Index<&Tp> for TpMap<V> {
+    type Output = V;
+
+    fn index(&self, tp: &Tp) -> &V {
+        self.get(tp).expect("no value for this partition")
+    }
+}
+
+impl<'a, V> IntoIterator for &'a TpMap<V> {
+    type Item = (&'a Tp, &'a V);
+    type IntoIter = std::iter::Zip<std::slice::Iter<'a, Tp>, std::slice::Iter<'a, V>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+    use crate::sim::protocol::topic_name;
+
+    #[test]
+    fn lookups_and_order_agree_with_a_vec_map() {
+        // Shared names, and names made apart from the shared table (as a deserialised `Tp`'s).
+        let topics = [topic_name("orders"), topic_name("__consumer_offsets"), TopicName::from("a"), topic_name("z")];
+        let mut reference = VecMap::new();
+        for (t, topic) in topics.iter().enumerate() {
+            for partition in [0, 1, 3, 7, 1023, 1024, 5000] {
+                if (partition as usize + t) % 3 != 1 {
+                    reference.insert(Tp::new(topic, partition), t * 10_000 + partition as usize);
+                }
+            }
+        }
+        let mut map = TpMap::from(reference.clone());
+        assert!(map.iter().eq(reference.iter()), "key order");
+        assert_eq!(map.len(), reference.len());
+        let probe_topics = [topic_name("orders"), TopicName::from("orders"), TopicName::from("a"), topic_name("b")];
+        for topic in topics.iter().chain(&probe_topics) {
+            for partition in (0..1100).chain([4999, 5000, 5001, u32::MAX]) {
+                let tp = Tp::new(topic, partition);
+                assert_eq!(map.get(&tp), reference.get(&tp), "{tp}");
+                assert_eq!(map.contains_key(&tp), reference.contains_key(&tp), "{tp}");
+            }
+        }
+        *map.get_mut(&Tp::new(&TopicName::from("z"), 3)).expect("held") += 1;
+        *reference.get_mut(&Tp::new(&topic_name("z"), 3)).expect("held") += 1;
+        assert!(map.iter().eq(reference.iter()));
+    }
+}
