@@ -13,8 +13,15 @@ use super::node::{NodeId, NodeKind};
 const DIRECT: usize = 256;
 /// A table entry for a number no node has.
 const ABSENT: u32 = u32::MAX;
-/// Every kind, in `NodeKind`'s order (its discriminants index the tables).
-const KINDS: [NodeKind; 4] = [NodeKind::Broker, NodeKind::Producer, NodeKind::Consumer, NodeKind::Controller];
+/// The table of a kind (a match, so a new kind does not compile until it has one).
+fn table_of(kind: NodeKind) -> usize {
+    match kind {
+        NodeKind::Broker => 0,
+        NodeKind::Producer => 1,
+        NodeKind::Consumer => 2,
+        NodeKind::Controller => 3,
+    }
+}
 
 /// Per kind (by discriminant), per number below [`DIRECT`]: a key's position, or [`ABSENT`].
 /// Each table is as long as that kind's highest such number, plus one. Not generic, so the web
@@ -27,7 +34,7 @@ struct NodeIndex {
 impl NodeIndex {
     /// Where `id` is among `keys` (the sorted keys this index was built from), if there.
     fn find(&self, keys: &[NodeId], id: NodeId) -> Option<usize> {
-        match self.position[id.kind as usize].get(usize::from(id.number)) {
+        match self.position[table_of(id.kind)].get(usize::from(id.number)) {
             Some(&p) => (p != ABSENT).then_some(p as usize),
             None if usize::from(id.number) >= DIRECT => keys.binary_search(&id).ok(),
             None => None,
@@ -36,15 +43,15 @@ impl NodeIndex {
 
     /// Rebuilds the tables for `keys` (inserts happen while a cluster is built).
     fn rebuild(&mut self, keys: &[NodeId]) {
-        for (table, kind) in self.position.iter_mut().zip(KINDS) {
-            table.clear();
-            let numbers = keys.iter().filter(|id| id.kind == kind).map(|id| usize::from(id.number));
-            let Some(len) = numbers.filter(|n| *n < DIRECT).max().map(|n| n + 1) else { continue };
-            table.resize(len, ABSENT);
-        }
+        self.position.iter_mut().for_each(Vec::clear);
         for (i, id) in keys.iter().enumerate() {
-            if let Some(p) = self.position[id.kind as usize].get_mut(usize::from(id.number)) {
-                *p = u32::try_from(i).expect("fewer than 2^32 nodes");
+            let number = usize::from(id.number);
+            if number < DIRECT {
+                let table = &mut self.position[table_of(id.kind)];
+                if table.len() <= number {
+                    table.resize(number + 1, ABSENT);
+                }
+                table[number] = u32::try_from(i).expect("fewer than 2^32 nodes");
             }
         }
     }
@@ -157,22 +164,31 @@ mod tests {
 
     /// Ids in and beyond the tables, of every kind, in a scrambled order.
     fn ids() -> Vec<NodeId> {
+        let kinds = [NodeKind::Broker, NodeKind::Producer, NodeKind::Consumer, NodeKind::Controller];
         let mut ids = vec![];
-        for (i, kind) in KINDS.into_iter().enumerate() {
+        for (i, kind) in kinds.into_iter().enumerate() {
             for number in [1, 2, 3, 7, 255, 256, 1000, u16::MAX] {
                 if (number as usize + i) % 3 != 0 {
                     ids.push(NodeId { kind, number });
                 }
             }
         }
-        let n = ids.len();
-        (0..n).map(|i| ids[(i * 7) % n]).collect()
+        let mut scrambled = ids.clone();
+        scrambled.sort_by_key(|id| (u32::from(id.number) << 2 | table_of(id.kind) as u32).wrapping_mul(0x9e37_79b9));
+        let mut sorted = scrambled.clone();
+        sorted.sort();
+        ids.sort();
+        assert_eq!(sorted, ids, "the scrambled list holds every id once");
+        assert!(
+            scrambled.iter().any(|id| id.number >= 256) && scrambled.iter().any(|id| id.kind == NodeKind::Controller)
+        );
+        scrambled
     }
 
     #[test]
     fn lookups_and_order_agree_with_a_vec_map_through_every_insert() {
         let (mut map, mut reference) = (NodeMap::new(), VecMap::new());
-        let probes: Vec<NodeId> = KINDS
+        let probes: Vec<NodeId> = [NodeKind::Broker, NodeKind::Producer, NodeKind::Consumer, NodeKind::Controller]
             .into_iter()
             .flat_map(|kind| (0..300).chain([1000, 1001, u16::MAX]).map(move |number| NodeId { kind, number }))
             .collect();
