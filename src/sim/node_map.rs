@@ -58,7 +58,7 @@ impl NodeIndex {
 }
 
 /// An ordered map from [`NodeId`] to `V`: sorted keys, values at the same positions, and a
-/// [`NodeIndex`] from id to position.
+/// per-kind index from id to position.
 #[derive(Clone, Debug)]
 pub struct NodeMap<V> {
     keys: Vec<NodeId>,
