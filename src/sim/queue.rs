@@ -35,9 +35,8 @@ pub struct EventQueue<E> {
     /// millisecond ahead, with hundreds of thousands of timeouts pending behind it), so this
     /// saves a heap push and a pop, the deepest levels of which miss the cache, for most steps.
     front: Option<Key>,
-    /// The events, by slot; freed slots are reused.
-    slots: Vec<Option<E>>,
-    free: Vec<u32>,
+    /// The events, by slot.
+    slots: Slab<E>,
     seq_next: u64,
     pending_max: usize,
 }
@@ -59,14 +58,7 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue holding at most `pending_max` events.
     pub fn with_bound(pending_max: usize) -> Self {
-        EventQueue {
-            heap: BinaryHeap::new(),
-            front: None,
-            slots: Vec::new(),
-            free: Vec::new(),
-            seq_next: 0,
-            pending_max,
-        }
+        EventQueue { heap: BinaryHeap::new(), front: None, slots: Slab::default(), seq_next: 0, pending_max }
     }
 
     /// Schedules `event` at `at`; returns its sequence number.
@@ -74,16 +66,7 @@ impl<E> EventQueue<E> {
         assert!(self.len() < self.pending_max, "event queue bound {} exceeded", self.pending_max);
         let seq = self.seq_next;
         self.seq_next += 1;
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some(event);
-                slot
-            }
-            None => {
-                self.slots.push(Some(event));
-                u32::try_from(self.slots.len() - 1).expect("pending_max fits in u32")
-            }
-        };
+        let slot = self.slots.insert(event);
         self.push(Key { at, seq, slot });
         seq
     }
@@ -117,9 +100,7 @@ impl<E> EventQueue<E> {
             Some(front) => front,
             None => self.heap.pop()?.0,
         };
-        let event = self.slots[slot as usize].take().expect("a queued key has its event");
-        self.free.push(slot);
-        Some(Scheduled { at, seq, event })
+        Some(Scheduled { at, seq, event: self.slots.take(slot) })
     }
 
     /// Number of pending events.
@@ -128,6 +109,58 @@ impl<E> EventQueue<E> {
     }
 
     /// True when nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Values held by a `u32` handle, in slots that are reused once freed: after its peak a run
+/// allocates nothing for them. The event queue keeps its events here (the heap then moves small
+/// keys), and the simulator the messages in flight (one allocation per message before).
+#[derive(Clone, Debug)]
+pub struct Slab<T> {
+    slots: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab { slots: Vec::new(), free: Vec::new() }
+    }
+}
+
+impl<T> Slab<T> {
+    /// Stores `value`; returns its handle.
+    pub fn insert(&mut self, value: T) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                debug_assert!(self.slots[slot as usize].is_none(), "a free slot is empty");
+                self.slots[slot as usize] = Some(value);
+                slot
+            }
+            None => {
+                self.slots.push(Some(value));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 values held")
+            }
+        }
+    }
+
+    /// Removes and returns the value of `handle`, which frees it.
+    ///
+    /// # Panics
+    /// If `handle` holds nothing (it was taken already, or never given out).
+    pub fn take(&mut self, handle: u32) -> T {
+        let value = self.slots.get_mut(handle as usize).and_then(Option::take).expect("a live slab handle");
+        self.free.push(handle);
+        value
+    }
+
+    /// Number of values held.
+    pub fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -206,6 +239,30 @@ mod tests {
             assert_eq!(q.peek_at().map(SimTime::as_ns), reference.iter().min().map(|e| e.0));
         }
         assert!(popped > 2_000, "{popped}");
+    }
+
+    /// Handles are reused once freed, and each gives back its own value.
+    #[test]
+    fn slab_reuses_freed_handles() {
+        let mut slab = Slab::default();
+        let (a, b, c) = (slab.insert("a"), slab.insert("b"), slab.insert("c"));
+        assert_eq!((a, b, c), (0, 1, 2));
+        assert_eq!(slab.take(b), "b");
+        assert_eq!(slab.len(), 2);
+        let d = slab.insert("d");
+        assert_eq!(d, b, "the freed slot is reused");
+        assert_eq!([slab.take(a), slab.take(c), slab.take(d)], ["a", "c", "d"]);
+        assert!(slab.is_empty());
+        assert_eq!(slab.insert("e"), d, "the last freed slot first");
+    }
+
+    #[test]
+    #[should_panic(expected = "a live slab handle")]
+    fn slab_refuses_a_taken_handle() {
+        let mut slab = Slab::default();
+        let a = slab.insert(1);
+        slab.take(a);
+        slab.take(a);
     }
 
     #[test]

@@ -290,6 +290,12 @@ impl Broker {
         &self.replicas
     }
 
+    /// Its replicas, to damage a log in a test of the safety checks.
+    #[cfg(test)]
+    pub(crate) fn replicas_mut(&mut self) -> &mut TpMap<Replica> {
+        &mut self.replicas
+    }
+
     /// Current configuration.
     pub fn config(&self) -> &BrokerConfig {
         &self.config
@@ -644,8 +650,7 @@ impl Broker {
             Timer::BrokerHeartbeat => self.on_heartbeat_timer(ctx),
             Timer::LogFlushCheck => {
                 for (tp, r) in self.replicas.iter_mut() {
-                    let events: Vec<LogEvent> = r.log.flush_if_due(ctx.now).into_iter().collect();
-                    trace_log_events(ctx, tp, events);
+                    trace_log_events(ctx, tp, r.log.flush_if_due(ctx.now));
                 }
                 if let Some(every) = self.config.log_flush_scheduler_interval {
                     ctx.set_timer(every, Timer::LogFlushCheck);
@@ -660,8 +665,7 @@ impl Broker {
             }
             Timer::LogCleanerCheck => {
                 for (tp, r) in self.replicas.iter_mut() {
-                    let events: Vec<LogEvent> = r.log.clean(ctx.now).into_iter().collect();
-                    trace_log_events(ctx, tp, events);
+                    trace_log_events(ctx, tp, r.log.clean(ctx.now));
                 }
                 ctx.set_timer(self.config.log_cleaner_backoff.max(SimDuration::from_ms(1)), Timer::LogCleanerCheck);
             }
@@ -1314,7 +1318,7 @@ impl Broker {
             r.log.truncate_to(resp.high_watermark.max(0), ctx.now)
         };
         r.producers = rebuild_producer_states(&r.log);
-        trace_log_events(ctx, &resp.tp, event.into_iter().collect());
+        trace_log_events(ctx, &resp.tp, event);
     }
 
     /// Follower append of fetched batches, then `HW = min(leader HW, own LEO)` — which can move
@@ -1537,7 +1541,7 @@ pub fn replicas_for_broker(id: u16, topics: &[TopicLayout], now: SimTime) -> Vec
 }
 
 /// Records a log's events in the trace.
-fn trace_log_events(ctx: &mut Ctx, tp: &Tp, events: Vec<LogEvent>) {
+fn trace_log_events(ctx: &mut Ctx, tp: &Tp, events: impl IntoIterator<Item = LogEvent>) {
     for event in events {
         let tp = tp.clone();
         ctx.trace(match event {

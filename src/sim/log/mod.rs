@@ -91,6 +91,36 @@ pub enum RetentionReason {
     LogStartOffset,
 }
 
+/// What one append did: at most a roll, an index entry and a flush, in that order, held inline
+/// (a vector per append was an allocation per batch on every replica: with
+/// `log.flush.interval.messages=1` every append has a flush to report).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AppendEvents {
+    events: [Option<LogEvent>; 3],
+    len: usize,
+}
+
+impl AppendEvents {
+    fn push(&mut self, event: LogEvent) {
+        self.events[self.len] = Some(event);
+        self.len += 1;
+    }
+
+    /// The events, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &LogEvent> {
+        self.events[..self.len].iter().flatten()
+    }
+}
+
+impl IntoIterator for AppendEvents {
+    type Item = LogEvent;
+    type IntoIter = std::iter::Flatten<std::array::IntoIter<Option<LogEvent>, 3>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.events.into_iter().flatten()
+    }
+}
+
 /// Something the log did, for the trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogEvent {
@@ -358,20 +388,20 @@ impl PartitionLog {
         batch: &RecordBatch,
         leader_epoch: i32,
         now: SimTime,
-    ) -> (RecordBatch, Vec<LogEvent>) {
+    ) -> (RecordBatch, AppendEvents) {
         let stamped = batch.stamped(self.log_end_offset(), leader_epoch);
         let events = self.append(stamped.clone(), now);
         (stamped, events)
     }
 
     /// Follower append of the leader's bytes; the batch must start at the LEO.
-    pub fn append_as_follower(&mut self, batch: RecordBatch, now: SimTime) -> Vec<LogEvent> {
+    pub fn append_as_follower(&mut self, batch: RecordBatch, now: SimTime) -> AppendEvents {
         assert_eq!(batch.base_offset(), self.log_end_offset(), "follower append must continue the log");
         self.append(batch, now)
     }
 
-    fn append(&mut self, batch: RecordBatch, now: SimTime) -> Vec<LogEvent> {
-        let mut events = Vec::new();
+    fn append(&mut self, batch: RecordBatch, now: SimTime) -> AppendEvents {
+        let mut events = AppendEvents::default();
         let h = batch.header();
         if h.partition_leader_epoch >= 0 {
             self.epochs.assign(h.partition_leader_epoch, batch.base_offset());

@@ -65,7 +65,7 @@ fn segment_ms_rolls_on_record_timestamps() {
     log.append_as_leader(&batch(&[(None, Some("b"))], 6_000, 1), 0, at(6));
     assert_eq!(log.segments().len(), 1, "exactly segment.ms later does not roll");
     let (_, ev) = log.append_as_leader(&batch(&[(None, Some("c"))], 6_001, 1), 0, at(7));
-    assert_eq!(ev[0], LogEvent::Rolled { base_offset: 2, reason: segment::RollReason::SegmentMs });
+    assert_eq!(ev.iter().next(), Some(&LogEvent::Rolled { base_offset: 2, reason: segment::RollReason::SegmentMs }));
 }
 
 #[test]

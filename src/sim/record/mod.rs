@@ -90,6 +90,12 @@ impl RecordBatch {
         RecordBatch { bytes: Arc::new(bytes), header }
     }
 
+    /// Whether `other` is a copy of this batch sharing its bytes (a follower's copy of its
+    /// leader's batch, say): then the two hold the same records, without decoding either.
+    pub fn shares_bytes(&self, other: &RecordBatch) -> bool {
+        Arc::ptr_eq(&self.bytes, &other.bytes)
+    }
+
     /// The encoded bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
