@@ -184,19 +184,15 @@ impl Producer {
     }
 
     fn after_append(&mut self, ctx: &mut Ctx, send: SendId, tp: &Tp, result: AppendResult) {
-        // The record went to the last batch: search from the back (deques grow under backpressure).
-        let deque = &self.accumulator.deques()[tp];
-        let behind_head = deque.len() > 1;
-        let batch = deque.iter().rev().find(|b| b.batch_id == result.batch_id).expect("appended");
         ctx.trace(TraceKind::RecordAccumulated {
             tp: tp.clone(),
-            batch_id: batch.batch_id,
-            batch_records: batch.record_count(),
-            batch_bytes: batch.estimated_size(),
+            batch_id: result.batch_id,
+            batch_records: result.batch_records,
+            batch_bytes: result.batch_bytes,
         });
         if self.workload_is_sticky() {
             let (available, n) = self.available_partitions();
-            let full = self.accumulator.all_batches_full(tp);
+            let full = result.last_full;
             let produced = self.sticky.produced_bytes() + result.appended_bytes;
             if let Some(next) = self.sticky.on_append(result.appended_bytes, full, &mut self.rng, &available, n) {
                 ctx.trace(TraceKind::StickySwitched {
@@ -212,7 +208,7 @@ impl Producer {
             self.block(ctx, send, BlockReason::Get, None);
         }
         if result.batch_is_full || result.new_batch_created {
-            if !result.new_batch_created && behind_head && self.idle_pass_suffices(ctx.now) {
+            if !result.new_batch_created && result.behind_head && self.idle_pass_suffices(ctx.now) {
                 self.run_idle_sender(ctx);
             } else {
                 self.run_sender(ctx);

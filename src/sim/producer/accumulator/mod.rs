@@ -19,6 +19,31 @@ pub struct AppendResult {
     pub appended_bytes: u32,
     /// The batch the record went into.
     pub batch_id: u64,
+    /// That batch's records and estimated size after the append.
+    pub batch_records: u32,
+    /// See `batch_records`.
+    pub batch_bytes: u32,
+    /// Batches ahead of it in its deque (it is the last).
+    pub behind_head: bool,
+    /// That batch is full (`allBatchesFull` of its partition).
+    pub last_full: bool,
+}
+
+impl AppendResult {
+    /// What appending to `last`, the last of `deque_len` batches, did.
+    fn of(last: &ProducerBatch, deque_len: usize, new_batch_created: bool, appended_bytes: u32) -> AppendResult {
+        let last_full = last.is_full();
+        AppendResult {
+            new_batch_created,
+            batch_is_full: deque_len > 1 || last_full,
+            appended_bytes,
+            batch_id: last.batch_id,
+            batch_records: last.record_count(),
+            batch_bytes: last.estimated_size(),
+            behind_head: deque_len > 1,
+            last_full,
+        }
+    }
 }
 
 /// Why a partition's head batch is or is not sendable, for `ready()`.
@@ -105,12 +130,7 @@ impl RecordAccumulator {
         let len = deque.len();
         let last = deque.back_mut()?;
         match last.try_append(record, send, now) {
-            Some(appended_bytes) => Some(AppendResult {
-                new_batch_created: false,
-                batch_is_full: len > 1 || last.is_full(),
-                appended_bytes,
-                batch_id: last.batch_id,
-            }),
+            Some(appended_bytes) => Some(AppendResult::of(last, len, false, appended_bytes)),
             None => {
                 last.close_for_appends();
                 None
@@ -130,11 +150,10 @@ impl RecordAccumulator {
         let mut batch = ProducerBatch::new(self.batch_id_next, tp.clone(), capacity, now);
         self.batch_id_next += 1;
         batch.try_append(record, send, now).expect("the first record always fits");
-        let (batch_id, appended_bytes) = (batch.batch_id, batch.estimated_size());
+        let appended_bytes = batch.estimated_size();
         let deque = self.deques.entry(tp.clone()).or_default();
         deque.push_back(batch);
-        let batch_is_full = deque.len() > 1 || deque.back().expect("just pushed").is_full();
-        AppendResult { new_batch_created: true, batch_is_full, appended_bytes, batch_id }
+        AppendResult::of(deque.back().expect("just pushed"), deque.len(), true, appended_bytes)
     }
 
     /// `ready()`: the nodes with sendable data, when to look again, and leaderless topics.
