@@ -206,15 +206,17 @@ impl Invariants {
     }
 
     fn hw_moved(&mut self, e: &TraceEvent, b: u16, tp: &Tp, to: i64) {
+        // Three searches per HW move, among the commonest events (there were five).
         let key = (b, tp.clone());
-        if let (Some(epoch), Some(old)) = (self.leading.get(&key), self.hw.get(&key)) {
-            if to < *old {
+        let epoch = self.leading.get(&key).copied();
+        let old = self.hw.insert(key, to);
+        if let (Some(epoch), Some(old)) = (epoch, old) {
+            if to < old {
                 let m = format!("{tp}: leader broker-{b}'s HW went from {old} down to {to} in epoch {epoch}");
                 self.push(e, ViolationKind::HwRegressed, m);
             }
         }
-        self.hw.insert(key.clone(), to);
-        if self.leading.contains_key(&key) {
+        if epoch.is_some() {
             let entry = self.committed_hw.entry(tp.clone()).or_insert((to, b));
             if to > entry.0 {
                 *entry = (to, b);
@@ -383,5 +385,32 @@ mod tests {
         let cut = TraceKind::LogTruncated { tp: tp(0), to: 4, log_end_offset: 4, bytes: 10 };
         let found = c.observe(&TraceEvent { seq: 6, at: SimTime::ZERO, node: NodeId::broker(2), kind: cut });
         assert_eq!(found[0].kind, ViolationKind::HwRegressed);
+    }
+
+    /// A leader's HW may only go up; a follower's HW is not checked and is no committed HW.
+    #[test]
+    fn a_leader_hw_moving_down_fires_and_only_leaders_commit() {
+        let mut c = checker();
+        let at = |seq, b: u16, kind| TraceEvent { seq, at: SimTime::ZERO, node: NodeId::broker(b), kind };
+        let hw = |to| TraceKind::HighWatermarkAdvanced { tp: tp(0), from: 0, to };
+        let lead = |epoch, start_offset| TraceKind::BecameLeader {
+            tp: tp(0),
+            leader_epoch: epoch,
+            start_offset,
+            isr: vec![1, 2],
+        };
+        // A follower's HW: down is fine, and it commits nothing.
+        assert!(c.observe(&at(0, 2, hw(50))).is_empty());
+        assert!(c.observe(&at(1, 2, hw(40))).is_empty());
+        assert!(c.observe(&at(2, 1, lead(1, 0))).is_empty());
+        assert!(c.observe(&at(3, 1, hw(10))).is_empty());
+        assert!(c.observe(&at(4, 1, hw(12))).is_empty());
+        let found = c.observe(&at(5, 1, hw(7)));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, ViolationKind::HwRegressed);
+        assert_eq!(found[0].message, "t-0: leader broker-1's HW went from 12 down to 7 in epoch 1");
+        // The highest HW the leader reached (12, not the follower's 50) must survive a clean election.
+        assert!(c.observe(&at(6, 2, lead(2, 12))).is_empty());
+        assert_eq!(c.observe(&at(7, 3, lead(3, 11)))[0].kind, ViolationKind::CommittedLostOnElection);
     }
 }
