@@ -206,7 +206,7 @@ impl Invariants {
     }
 
     fn hw_moved(&mut self, e: &TraceEvent, b: u16, tp: &Tp, to: i64) {
-        // Three searches per HW move, among the commonest events (there were five).
+        // At most three searches per HW move, among the commonest events (there were five).
         let key = (b, tp.clone());
         let epoch = self.leading.get(&key).copied();
         let old = self.hw.insert(key, to);

@@ -193,8 +193,9 @@ pub struct Sim {
     seed: u64,
     now: SimTime,
     queue: EventQueue<Event>,
-    /// The messages of pending deliveries, by handle: reused slots, where a box per message
-    /// was a malloc and a free per delivery (~2% of a swarm seed).
+    /// The messages of pending deliveries, by the handle in their `Event::Deliver`: reused
+    /// slots, where a box per message was a malloc and a free per delivery (~2% of a swarm
+    /// seed). It goes with `queue`: the two are cloned and replaced together.
     in_flight: Slab<Message>,
     net: Network,
     nodes: NodeMap<Slot>,

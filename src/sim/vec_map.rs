@@ -22,16 +22,6 @@ fn search<K: Borrow<Q>, Q: Ord + ?Sized>(keys: &[K], key: &Q) -> Result<usize, u
     keys.binary_search_by(|k| k.borrow().cmp(key))
 }
 
-/// [`search`] for a key about to go in: one after the last (a map built from sorted input, an
-/// offset past every other) is placed at the end without a search.
-fn search_to_insert<K: Ord>(keys: &[K], key: &K) -> Result<usize, usize> {
-    match keys.last() {
-        None => Err(0),
-        Some(last) if last < key => Err(keys.len()),
-        Some(_) => search(keys, key),
-    }
-}
-
 /// The positions `lo..hi` of the sorted `keys` inside `range`.
 fn span<K: Borrow<Q>, Q: Ord + ?Sized, R: RangeBounds<Q>>(keys: &[K], range: &R) -> (usize, usize) {
     let lo = match range.start_bound() {
@@ -175,7 +165,7 @@ impl<K: Ord, V> VecMap<K, V> {
 
     /// Sets `key` to `value`; returns the value it replaced.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        match search_to_insert(&self.keys, &key) {
+        match search(&self.keys, &key) {
             Ok(i) => Some(std::mem::replace(&mut self.vals[i], value)),
             Err(i) => {
                 self.keys.insert(i, key);
@@ -197,7 +187,7 @@ impl<K: Ord, V> VecMap<K, V> {
 
     /// The entry of `key`, to read, change or fill.
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
-        let at = search_to_insert(&self.keys, &key);
+        let at = search(&self.keys, &key);
         Entry { map: self, key: Some(key), at }
     }
 
@@ -417,7 +407,7 @@ impl<T: Ord> VecSet<T> {
 
     /// Adds `item`; false if it was there already (the set keeps the first).
     pub fn insert(&mut self, item: T) -> bool {
-        match search_to_insert(&self.items, &item) {
+        match search(&self.items, &item) {
             Ok(_) => false,
             Err(i) => {
                 self.items.insert(i, item);

@@ -51,7 +51,7 @@ impl OffsetsLog for Appender<'_> {
             .collect();
         let batch = RecordBatch::build(&BatchSpec::default(), &records);
         let (stamped, events) = replica.log.append_as_leader(&batch, replica.leader_epoch, ctx.now);
-        super::trace_log_events(ctx, &tp, events);
+        super::trace_log_events(ctx, &tp, &mut events.into_iter());
         let log_end_offset = replica.log.log_end_offset();
         ctx.trace(TraceKind::BatchAppended {
             tp: tp.clone(),

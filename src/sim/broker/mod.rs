@@ -650,7 +650,7 @@ impl Broker {
             Timer::BrokerHeartbeat => self.on_heartbeat_timer(ctx),
             Timer::LogFlushCheck => {
                 for (tp, r) in self.replicas.iter_mut() {
-                    trace_log_events(ctx, tp, r.log.flush_if_due(ctx.now));
+                    trace_log_events(ctx, tp, &mut r.log.flush_if_due(ctx.now).into_iter());
                 }
                 if let Some(every) = self.config.log_flush_scheduler_interval {
                     ctx.set_timer(every, Timer::LogFlushCheck);
@@ -659,13 +659,13 @@ impl Broker {
             Timer::LogRetentionCheck => {
                 for (tp, r) in self.replicas.iter_mut() {
                     let events = r.log.delete_old_segments(ctx.now);
-                    trace_log_events(ctx, tp, events);
+                    trace_log_events(ctx, tp, &mut events.into_iter());
                 }
                 ctx.set_timer(self.config.log_retention_check_interval, Timer::LogRetentionCheck);
             }
             Timer::LogCleanerCheck => {
                 for (tp, r) in self.replicas.iter_mut() {
-                    trace_log_events(ctx, tp, r.log.clean(ctx.now));
+                    trace_log_events(ctx, tp, &mut r.log.clean(ctx.now).into_iter());
                 }
                 ctx.set_timer(self.config.log_cleaner_backoff.max(SimDuration::from_ms(1)), Timer::LogCleanerCheck);
             }
@@ -765,7 +765,7 @@ impl Broker {
         }
         let (stamped, events) = replica.log.append_as_leader(batch, replica.leader_epoch, ctx.now);
         replica.producers.record(stamped.header());
-        trace_log_events(ctx, tp, events);
+        trace_log_events(ctx, tp, &mut events.into_iter());
         ctx.trace(TraceKind::BatchAppended {
             tp: tp.clone(),
             role: AppendRole::Leader,
@@ -1299,11 +1299,11 @@ impl Broker {
             r.log.high_watermark(),
         );
         ctx.trace(TraceKind::DivergenceDetected { tp: tp.clone(), epoch, end_offset, truncate_to: to });
-        let events: Vec<LogEvent> = r.log.truncate_to(to, ctx.now).into_iter().collect();
-        if !events.is_empty() {
+        let truncated = r.log.truncate_to(to, ctx.now);
+        if truncated.is_some() {
             r.producers = rebuild_producer_states(&r.log);
         }
-        trace_log_events(ctx, tp, events);
+        trace_log_events(ctx, tp, &mut truncated.into_iter());
     }
 
     /// The follower's fetch offset is outside the leader's log. Below the leader's log start
@@ -1318,7 +1318,7 @@ impl Broker {
             r.log.truncate_to(resp.high_watermark.max(0), ctx.now)
         };
         r.producers = rebuild_producer_states(&r.log);
-        trace_log_events(ctx, &resp.tp, event);
+        trace_log_events(ctx, &resp.tp, &mut event.into_iter());
     }
 
     /// Follower append of fetched batches, then `HW = min(leader HW, own LEO)` — which can move
@@ -1334,7 +1334,7 @@ impl Broker {
             let (base_offset, records) = (batch.base_offset(), batch.record_count());
             replica.producers.record(batch.header());
             let events = replica.log.append_as_follower(batch, ctx.now);
-            trace_log_events(ctx, &resp.tp, events);
+            trace_log_events(ctx, &resp.tp, &mut events.into_iter());
             ctx.trace(TraceKind::BatchAppended {
                 tp: resp.tp.clone(),
                 role: AppendRole::Follower,
@@ -1540,8 +1540,9 @@ pub fn replicas_for_broker(id: u16, topics: &[TopicLayout], now: SimTime) -> Vec
     out
 }
 
-/// Records a log's events in the trace.
-fn trace_log_events(ctx: &mut Ctx, tp: &Tp, events: impl IntoIterator<Item = LogEvent>) {
+/// Traces what a log did. One compiled copy for every kind of event list (an iterator object,
+/// not a generic: a copy per list type cost a kilobyte of wasm each).
+fn trace_log_events(ctx: &mut Ctx, tp: &Tp, events: &mut dyn Iterator<Item = LogEvent>) {
     for event in events {
         let tp = tp.clone();
         ctx.trace(match event {

@@ -92,23 +92,23 @@ pub enum RetentionReason {
 }
 
 /// What one append did: at most a roll, an index entry and a flush, in that order, held inline
-/// (a vector per append was an allocation per batch on every replica: with
-/// `log.flush.interval.messages=1` every append has a flush to report).
+/// (a vector was an allocation per append that had an event to report: every append, with
+/// `log.flush.interval.messages=1`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AppendEvents {
     events: [Option<LogEvent>; 3],
-    len: usize,
+    len: u8,
 }
 
 impl AppendEvents {
     fn push(&mut self, event: LogEvent) {
-        self.events[self.len] = Some(event);
+        self.events[usize::from(self.len)] = Some(event);
         self.len += 1;
     }
 
     /// The events, in order.
     pub fn iter(&self) -> impl Iterator<Item = &LogEvent> {
-        self.events[..self.len].iter().flatten()
+        self.events[..usize::from(self.len)].iter().flatten()
     }
 }
 

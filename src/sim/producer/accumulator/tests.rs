@@ -39,7 +39,22 @@ fn kafka_accumulator_batching_vectors() {
         let (key_len, value_len) = (case["key_len"].as_i64().unwrap(), case["value_len"].as_u64().unwrap() as usize);
         let mut results = vec![];
         for i in 0..case["appends"].as_u64().unwrap() as i64 {
-            results.push(append(&mut acc, &tp(0), record(key_len, value_len, ts0 + i * step), SimTime::ZERO));
+            let r = append(&mut acc, &tp(0), record(key_len, value_len, ts0 + i * step), SimTime::ZERO);
+            // What the result says of its batch is what the deque holds.
+            let deque = &acc.deques()[&tp(0)];
+            let last = deque.back().unwrap();
+            assert_eq!(
+                (r.batch_id, r.batch_records, r.batch_bytes, r.behind_head, r.last_full),
+                (
+                    last.batch_id,
+                    last.record_count(),
+                    last.estimated_size(),
+                    deque.len() > 1,
+                    acc.all_batches_full(&tp(0))
+                ),
+                "{name} #{i}"
+            );
+            results.push(r);
         }
         let batches: Vec<&ProducerBatch> = acc.deques()[&tp(0)].iter().collect();
         let expected = case["batches"].as_array().unwrap();
