@@ -1139,15 +1139,15 @@ impl Consumer {
     /// Assigned partitions ready to fetch (a known position, nothing buffered), by leader, for
     /// the leaders without a fetch in flight. The usual call finds every leader busy and builds
     /// nothing (it runs after every poll and every response).
-    fn fetchable_from_idle(&self) -> VecMap<u16, Vec<Tp>> {
-        let mut out: VecMap<u16, Vec<Tp>> = VecMap::new();
-        for tp in &self.assigned {
-            let Some(&leader) = self.leaders.get(tp) else { continue };
-            if !self.in_flight.contains_key(&leader) && self.fetch_ready(tp) {
-                out.entry(leader).or_default().push(tp.clone());
-            }
-        }
-        out
+    /// The least broker above `after` (any, for `None`) with no fetch in flight that leads a
+    /// partition to fetch now.
+    fn next_idle_leader(&self, after: Option<u16>) -> Option<u16> {
+        self.assigned
+            .iter()
+            .filter_map(|tp| self.leaders.get(tp).copied().filter(|l| after.is_none_or(|a| *l > a)).map(|l| (l, tp)))
+            .filter(|(l, tp)| !self.in_flight.contains_key(l) && self.fetch_ready(tp))
+            .map(|(l, _)| l)
+            .min()
     }
 
     /// The leader to fetch `tp` from, if it is to be fetched now (see [`Consumer::fetch_ready`]).
@@ -1166,8 +1166,12 @@ impl Consumer {
             return;
         }
         // Sending a fetch changes nothing `fetchable_leader` reads and marks only its own broker
-        // in flight, so one pass serves every broker.
-        for (broker, tps) in self.fetchable_from_idle() {
+        // in flight, so the brokers after it are found as before it. A scan per broker (a
+        // consumer's brokers and partitions are few) allocates nothing for the ones left idle.
+        let mut after = None;
+        while let Some(broker) = self.next_idle_leader(after) {
+            after = Some(broker);
+            let tps = self.assigned.iter().filter(|tp| self.fetchable_leader(tp) == Some(broker)).cloned().collect();
             self.send_fetch_of(ctx, broker, tps);
         }
     }

@@ -40,6 +40,7 @@ use super::tp_map::TpMap;
 use super::trace::{AppendRole, TraceKind};
 use crate::sim::collections::{CollectMap, CollectSet};
 use crate::sim::vec_map::{VecMap, VecSet};
+use std::ops::Bound;
 
 /// The leader's view of one follower.
 #[derive(Clone, Debug, Default)]
@@ -1060,14 +1061,24 @@ impl Broker {
         bytes >= req.min_bytes
     }
 
+    /// Answers every satisfied parked fetch, in id order. Answering one reads the logs and
+    /// unmutes a connection, which no other fetch's satisfaction reads, so each is found after
+    /// the one before it was answered (no list of them is made).
     fn complete_fetches(&mut self, ctx: &mut Ctx) {
-        let ready: Vec<u64> =
-            self.parked_fetches.iter().filter(|(_, p)| self.fetch_satisfied(&p.request)).map(|(id, _)| *id).collect();
-        for id in ready {
-            let parked = self.parked_fetches.remove(&id).expect("id just listed");
+        let mut after = None;
+        while let Some(id) = self.next_satisfied_fetch(after) {
+            after = Some(id);
+            let parked = self.parked_fetches.remove(&id).expect("id just found");
             self.respond_fetch(ctx, parked.from, &parked.request);
             self.responded(ctx, parked.from);
         }
+    }
+
+    /// The first parked fetch above `after` (any, for `None`) that can complete.
+    fn next_satisfied_fetch(&self, after: Option<u64>) -> Option<u64> {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut later = self.parked_fetches.range((start, Bound::Unbounded));
+        later.find(|(_, p)| self.fetch_satisfied(&p.request)).map(|(id, _)| *id)
     }
 
     fn respond_fetch(&self, ctx: &mut Ctx, to: NodeId, req: &FetchRequest) {

@@ -162,11 +162,14 @@ impl Producer {
         }
         self.update_load_stats();
         self.note_ready_nodes(ctx.now, &ready);
-        // Collecting nothing allocates nothing, so an idle pass costs no allocation.
-        let nodes: Vec<u16> = ready.ready_nodes.iter().copied().filter(|n| self.can_send_more(*n)).collect();
-        let drained_none = nodes.is_empty();
-        for node in nodes {
-            self.drain_and_send(ctx, node);
+        // Draining a node adds to its own requests in flight only, so the room of the nodes after
+        // it reads as it did before the first drain (no list of them is made).
+        let mut drained_none = true;
+        for &node in &ready.ready_nodes {
+            if self.can_send_more(node) {
+                drained_none = false;
+                self.drain_and_send(ctx, node);
+            }
         }
         self.expire_batches(ctx);
         self.maybe_init_producer_id(ctx);
