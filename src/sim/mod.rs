@@ -696,7 +696,9 @@ impl Sim {
     }
 
     fn fire_timer(&mut self, id: NodeId, incarnation: u32, timer: Timer) {
-        if !self.nodes.get(&id).is_some_and(|s| s.up && s.incarnation == incarnation) {
+        let live = |s: &Slot| s.up && s.incarnation == incarnation;
+        let obsolete = |s: &Slot| matches!(&s.node, Node::Broker(b) if b.timer_obsolete(&timer));
+        if !self.nodes.get(&id).is_some_and(|s| live(s) && !obsolete(s)) {
             return;
         }
         self.with_node(id, |node, ctx| match node {
