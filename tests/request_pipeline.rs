@@ -76,6 +76,28 @@ fn one_handler_queues_requests_and_eight_do_not() {
 }
 
 #[test]
+fn more_handlers_take_the_waiting_requests_at_the_config_change() {
+    // One saturated handler: three connections, each with its next request waiting. At 1000 ms
+    // `num.io.threads` goes to 3: the two waiting requests start then, not at the broker's next
+    // event (a no-op timer skipped by the simulator must not be what starts them).
+    let mut v = busy_broker(1, 500);
+    v["events"] = json!([{"at_ms": 1000, "action": "config_change", "target": "broker-1",
+                           "property": "num.io.threads", "value": 3}]);
+    let (_, trace, _) = run(&v);
+    let at = SimTime::from_ms(1000);
+    let changed = trace
+        .iter()
+        .position(|e| e.at == at && matches!(e.kind, TraceKind::ConfigChanged { .. }))
+        .expect("the change is traced at 1000 ms");
+    let started: Vec<&TraceEvent> = trace[changed..]
+        .iter()
+        .take_while(|e| e.at == at)
+        .filter(|e| matches!(e.kind, TraceKind::RequestDequeued { api: "Produce", .. }))
+        .collect();
+    assert_eq!(started.len(), 2, "both waiting requests start with the change: {started:?}");
+}
+
+#[test]
 fn a_full_request_queue_leaves_requests_unread_on_their_connections() {
     let s = from_value(&busy_broker(1, 1)).unwrap();
     let mut sim = Sim::new(&s, 1);

@@ -999,6 +999,15 @@ impl Sim {
                         }
                     });
                 }
+                if id.is_broker() && self.is_up(id) {
+                    // More handlers (`num.io.threads`) or room (`queued.max.requests`) take
+                    // waiting requests now, not at the broker's next event.
+                    self.with_node(id, |node, ctx| {
+                        if let Node::Broker(b) = node {
+                            b.pump_requests(ctx);
+                        }
+                    });
+                }
             }
             ConfigTarget::Topic(topic) => {
                 let props = self.topic_props.get_mut(&topic).expect("action was checked");

@@ -307,6 +307,12 @@ impl Broker {
         self.config = config;
     }
 
+    /// Starts the waiting requests its handlers and queue now have room for (after a config
+    /// change; every event the broker handles ends with this).
+    pub fn pump_requests(&mut self, ctx: &mut Ctx) {
+        self.pump(ctx);
+    }
+
     /// Overrides `min.insync.replicas` for a topic's partitions.
     pub fn set_topic_min_isr(&mut self, topic: &str, min_isr: u32) {
         for (_, r) in self.replicas.iter_mut().filter(|(tp, _)| &*tp.topic == topic) {
@@ -645,9 +651,10 @@ impl Broker {
     }
 
     /// Whether `timer` would do nothing: its parked fetch or produce was answered, or its
-    /// follower fetch came back, before it fired. Nearly half of a swarm seed's broker timers are such, and
-    /// the simulator skips them without running the broker (the request-queue pump after them found
-    /// nothing to do either: every event ends with one).
+    /// follower fetch came back, before it fired. Nearly half of a swarm seed's broker timers are
+    /// such, and the simulator skips them without running the broker. The request-queue pump
+    /// that ends every event would find nothing to do after them: the one at the end of the
+    /// broker's last event (or config change) left no handler free with a request waiting.
     pub fn timer_obsolete(&self, timer: &Timer) -> bool {
         match timer {
             Timer::FetchWaitExpired { fetch_id } => !self.parked_fetches.contains_key(fetch_id),
