@@ -1136,11 +1136,9 @@ impl Consumer {
         self.fetch_idle_brokers(ctx);
     }
 
-    /// Assigned partitions ready to fetch (a known position, nothing buffered), by leader, for
-    /// the leaders without a fetch in flight. The usual call finds every leader busy and builds
-    /// nothing (it runs after every poll and every response).
-    /// The least broker above `after` (any, for `None`) with no fetch in flight that leads a
-    /// partition to fetch now.
+    /// The least broker above `after` (any, for `None`) with no fetch in flight that leads an
+    /// assigned partition ready to fetch (a known position, nothing buffered). The usual call
+    /// finds every leader busy (it runs after every poll and every response).
     fn next_idle_leader(&self, after: Option<u16>) -> Option<u16> {
         self.assigned
             .iter()

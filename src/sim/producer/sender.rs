@@ -162,8 +162,9 @@ impl Producer {
         }
         self.update_load_stats();
         self.note_ready_nodes(ctx.now, &ready);
-        // Draining a node adds to its own requests in flight only, so the room of the nodes after
-        // it reads as it did before the first drain (no list of them is made).
+        // Draining a node adds to its own requests in flight only (with acks=0 it completes
+        // batches, whose callbacks may run a nested pass, which adds nothing in flight either),
+        // so the room of the nodes after it reads as before the first drain: no list is made.
         let mut drained_none = true;
         for &node in &ready.ready_nodes {
             if self.can_send_more(node) {
