@@ -1004,7 +1004,7 @@ impl Sim {
                     // waiting requests now, not at the broker's next event.
                     self.with_node(id, |node, ctx| {
                         if let Node::Broker(b) = node {
-                            b.pump_requests(ctx);
+                            b.pump(ctx);
                         }
                     });
                 }

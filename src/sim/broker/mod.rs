@@ -307,12 +307,6 @@ impl Broker {
         self.config = config;
     }
 
-    /// Starts the waiting requests its handlers and queue now have room for (after a config
-    /// change; every event the broker handles ends with this).
-    pub fn pump_requests(&mut self, ctx: &mut Ctx) {
-        self.pump(ctx);
-    }
-
     /// Overrides `min.insync.replicas` for a topic's partitions.
     pub fn set_topic_min_isr(&mut self, topic: &str, min_isr: u32) {
         for (_, r) in self.replicas.iter_mut().filter(|(tp, _)| &*tp.topic == topic) {
@@ -561,8 +555,10 @@ impl Broker {
         self.pump(ctx);
     }
 
-    /// Hands queued requests to free handlers; a zero service time acts at once.
-    fn pump(&mut self, ctx: &mut Ctx) {
+    /// Hands queued requests to free handlers; a zero service time acts at once. Every event
+    /// the broker handles ends with this, and so does a change of its config (more handlers or
+    /// queue room take waiting requests then).
+    pub fn pump(&mut self, ctx: &mut Ctx) {
         let (threads, capacity) = (self.config.num_io_threads, self.config.queued_max_requests);
         let service_time = self.service_time;
         while let Some((request, time)) =
@@ -659,7 +655,7 @@ impl Broker {
         match timer {
             Timer::FetchWaitExpired { fetch_id } => !self.parked_fetches.contains_key(fetch_id),
             Timer::ProduceTimeout { produce_id } => !self.parked_produces.contains_key(produce_id),
-            Timer::RequestTimeout { correlation_id } => !self.fetch_in_flight.values().any(|c| c == correlation_id),
+            Timer::RequestTimeout { correlation_id } => self.follower_fetch_leader(*correlation_id).is_none(),
             _ => false,
         }
     }
@@ -1390,8 +1386,13 @@ impl Broker {
         }
     }
 
+    /// The leader this broker's follower fetch `correlation_id` went to, while it is in flight.
+    fn follower_fetch_leader(&self, correlation_id: u64) -> Option<u16> {
+        self.fetch_in_flight.iter().find(|(_, c)| **c == correlation_id).map(|(leader, _)| *leader)
+    }
+
     fn on_follower_fetch_timeout(&mut self, ctx: &mut Ctx, correlation_id: u64) {
-        let Some((&leader, _)) = self.fetch_in_flight.iter().find(|(_, c)| **c == correlation_id) else {
+        let Some(leader) = self.follower_fetch_leader(correlation_id) else {
             return;
         };
         self.fetch_in_flight.remove(&leader);
