@@ -432,6 +432,28 @@ fn bench_prints_figures_of_each_workload_and_the_threaded_swarm() {
 }
 
 #[test]
+fn bench_repeat_reports_the_median_run_within_the_range_of_all() {
+    let (code, out, err) =
+        brokerscope(&["bench", "--workload", "a", "--records", "2000", "--repeat", "3", "--jobs", "1", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let a = &v["workloads"][0];
+    assert_eq!(a["runs"], 3);
+    let (seconds, fast, slow) = (
+        a["seconds"].as_f64().unwrap(),
+        a["seconds_range"][0].as_f64().unwrap(),
+        a["seconds_range"][1].as_f64().unwrap(),
+    );
+    assert!(fast <= seconds && seconds <= slow, "{fast} <= {seconds} <= {slow}");
+    let (code, table, _) = brokerscope(&["bench", "--workload", "a", "--records", "2000", "--repeat", "2"]);
+    assert_eq!(code, 0);
+    assert!(table.contains("median of 2: "), "{table}");
+    let (code, _, err) = brokerscope(&["bench", "--workload", "a", "--repeat", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("'--repeat <REPEAT>'"), "{err}");
+}
+
+#[test]
 fn bench_refuses_more_records_than_a_scenario_holds_naming_the_flag() {
     let (code, out, err) = brokerscope(&["bench", "--workload", "a", "--records", "100000001"]);
     assert_eq!(code, 2, "{out}");

@@ -25,6 +25,10 @@ pub struct BenchArgs {
     /// (default: every core; 1 skips it). Each simulation stays on one thread.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub jobs: Option<u64>,
+    /// Runs of each workload: the figures are the run with the median time, with the fastest
+    /// and slowest beside them (a busy or virtual machine's runs can differ by a fifth).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=99))]
+    pub repeat: u64,
 }
 
 /// Runs the selected workloads and prints their figures.
@@ -37,10 +41,10 @@ pub fn run(args: &BenchArgs) -> Result<String, Failure> {
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u64));
     for workload in selected {
         eprintln!("running {} …", workload.label());
-        results.push(measure(workload, args).map_err(bad_input)?);
+        results.push(repeated(args.repeat, || measure(workload, args)).map_err(bad_input)?);
         if workload == Workload::Swarm && jobs > 1 {
             eprintln!("running {} on {jobs} threads …", workload.label());
-            results.push(measure_swarm_threads(args.seeds, jobs).map_err(bad_input)?);
+            results.push(repeated(args.repeat, || measure_swarm_threads(args.seeds, jobs)).map_err(bad_input)?);
         }
     }
     let machine = machine();
@@ -49,6 +53,12 @@ pub fn run(args: &BenchArgs) -> Result<String, Failure> {
         return Ok(serde_json::to_string_pretty(&value).expect("figures serialize") + "\n");
     }
     Ok(table(&results, &machine))
+}
+
+/// `run` measured `times` times: the run with the median time (see [`Figures::median_of`]).
+fn repeated(times: u64, mut run: impl FnMut() -> Result<Figures, String>) -> Result<Figures, String> {
+    let runs = (0..times).map(|_| run()).collect::<Result<Vec<_>, _>>()?;
+    Ok(Figures::median_of(runs))
 }
 
 // The benchmark host is the one place that reads the wall clock: it times the core from outside.
@@ -114,14 +124,14 @@ fn machine() -> String {
 fn table(results: &[Figures], machine: &str) -> String {
     let mut out = format!("machine: {machine}; build: {}\n", build());
     out += &format!(
-        "{:<30} {:>10} {:>14} {:>9} {:>11} {:>12} {:>10}\n",
-        "workload", "records", "records/s", "MB/s", "ns/record", "peak heap", "seeds/s"
+        "{:<30} {:>10} {:>14} {:>9} {:>11} {:>12} {:>10}  {}\n",
+        "workload", "records", "records/s", "MB/s", "ns/record", "peak heap", "seeds/s", "runs"
     );
     for f in results {
         let label = Workload::ALL.iter().find(|w| w.name() == f.workload).map_or(f.workload, |w| w.label());
         let label = if f.threads > 1 { format!("{label}, {} threads", f.threads) } else { label.to_string() };
         out += &format!(
-            "{:<30} {:>10} {:>14.0} {:>9.1} {:>11.0} {:>12} {:>10}\n",
+            "{:<30} {:>10} {:>14.0} {:>9.1} {:>11.0} {:>12} {:>10}  {}\n",
             label,
             f.records,
             f.records_per_sec,
@@ -129,9 +139,24 @@ fn table(results: &[Figures], machine: &str) -> String {
             f.ns_per_record,
             f.peak_heap_bytes.map_or("-".into(), mib),
             f.seeds_per_sec.map_or("-".into(), |s| format!("{s:.1}")),
+            runs(f),
         );
     }
     out
+}
+
+/// "1" for one run; for more, how many and the headline rate of the slowest and fastest
+/// (seeds/s for the swarm, records/s otherwise): "median of 5: 181.2–203.9".
+fn runs(f: &Figures) -> String {
+    if f.runs == 1 {
+        return "1".into();
+    }
+    let (fast, slow) = f.seconds_range;
+    let rate = |seconds: f64| match f.seeds_per_sec {
+        Some(s) => format!("{:.1}", s * f.seconds / seconds),
+        None => format!("{:.0}", f.records as f64 / seconds),
+    };
+    format!("median of {}: {}–{}", f.runs, rate(slow), rate(fast))
 }
 
 fn mib(bytes: u64) -> String {
