@@ -92,20 +92,22 @@ pub struct Figures {
     pub steps: Option<u64>,
     /// Seeds per second (the swarm only).
     pub seeds_per_sec: Option<f64>,
-    /// Peak heap bytes while it ran, when the host can measure it.
+    /// Peak heap bytes while it ran (the largest of any of `runs`), when the host can measure it.
     pub peak_heap_bytes: Option<u64>,
     /// Threads the workload ran on (the swarm may run seeds side by side; one simulation is
     /// always one thread).
     pub threads: u64,
-    /// Runs measured: the figures above are the run with the median time.
+    /// Runs measured: the figures above are those of the run with the median time (of an even
+    /// count, the faster of the middle two), but for `peak_heap_bytes`.
     pub runs: u64,
     /// The fastest and slowest of the runs, in seconds (the same as `seconds` for one run).
     pub seconds_range: (f64, f64),
 }
 
 impl Figures {
-    /// The run of `runs` (the same workload, measured again and again) with the median time,
-    /// marked with their number, their time range and the largest peak heap of any. A
+    /// The run of `runs` (the same workload, measured again and again) with the median time (of
+    /// an even count, the faster of the middle two: use an odd one), marked with their number,
+    /// their time range and the largest peak heap of any. A
     /// machine whose wall clock varies from run to run (this 2-core VM's by ±20%) gives a
     /// steadier figure this way than from any single run, without picking the best one.
     ///

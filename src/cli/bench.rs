@@ -25,8 +25,9 @@ pub struct BenchArgs {
     /// (default: every core; 1 skips it). Each simulation stays on one thread.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub jobs: Option<u64>,
-    /// Runs of each workload: the figures are the run with the median time, with the fastest
-    /// and slowest beside them (a busy or virtual machine's runs can differ by a fifth).
+    /// Runs of each workload: the figures are the run with the median time (of an even count,
+    /// the faster of the middle two), with the slowest and fastest beside them (a busy or
+    /// virtual machine's runs can differ by ±20%).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=99))]
     pub repeat: u64,
 }
@@ -139,7 +140,7 @@ fn table(results: &[Figures], machine: &str) -> String {
             f.ns_per_record,
             f.peak_heap_bytes.map_or("-".into(), mib),
             f.seeds_per_sec.map_or("-".into(), |s| format!("{s:.1}")),
-            runs(f),
+            runs_cell(f),
         );
     }
     out
@@ -147,7 +148,7 @@ fn table(results: &[Figures], machine: &str) -> String {
 
 /// "1" for one run; for more, how many and the headline rate of the slowest and fastest
 /// (seeds/s for the swarm, records/s otherwise): "median of 5: 181.2–203.9".
-fn runs(f: &Figures) -> String {
+fn runs_cell(f: &Figures) -> String {
     if f.runs == 1 {
         return "1".into();
     }
@@ -161,4 +162,21 @@ fn runs(f: &Figures) -> String {
 
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runs_cell_gives_the_slowest_and_fastest_rate_of_the_headline_figure() {
+        // The swarm's headline is seeds/s: 4 seeds in 2 s (the median), 4 s and 1 s.
+        let mut swarm = bench::swarm_figures(4, 2.0, 1);
+        assert_eq!(runs_cell(&swarm), "1");
+        (swarm.runs, swarm.seconds_range) = (3, (1.0, 4.0));
+        assert_eq!(runs_cell(&swarm), "median of 3: 1.0–4.0");
+        // A record workload's is records/s: 4,000 records (the swarm's 1,000 a seed).
+        swarm.seeds_per_sec = None;
+        assert_eq!(runs_cell(&swarm), "median of 3: 1000–4000");
+    }
 }
