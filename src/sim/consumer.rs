@@ -1169,24 +1169,20 @@ impl Consumer {
         let mut after = None;
         while let Some(broker) = self.next_idle_leader(after) {
             after = Some(broker);
-            let tps = self.assigned.iter().filter(|tp| self.fetchable_leader(tp) == Some(broker)).cloned().collect();
-            self.send_fetch_of(ctx, broker, tps);
+            self.send_fetch(ctx, broker);
         }
     }
 
+    /// Fetches from `broker` the [`Consumer::fetchable_leader`] partitions it leads.
     fn send_fetch(&mut self, ctx: &mut Ctx, broker: u16) {
-        let tps = self.assigned.iter().filter(|tp| self.fetchable_leader(tp) == Some(broker)).cloned().collect();
-        self.send_fetch_of(ctx, broker, tps);
-    }
-
-    /// Fetches `tps` (the [`Consumer::fetchable_leader`] partitions led by `broker`) from `broker`.
-    fn send_fetch_of(&mut self, ctx: &mut Ctx, broker: u16, tps: Vec<Tp>) {
         let (base, max) = (self.config.reconnect_backoff, self.config.reconnect_backoff_max);
         if let Some(end) = self.reconnect.ends(broker, base, max).filter(|end| *end > ctx.now) {
             // Not connectable yet: try again when the backoff ends.
             ctx.set_timer(end.saturating_since(ctx.now), Timer::FetchNow);
             return;
         }
+        let tps: Vec<Tp> =
+            self.assigned.iter().filter(|tp| self.fetchable_leader(tp) == Some(broker)).cloned().collect();
         if tps.is_empty() {
             return;
         }
