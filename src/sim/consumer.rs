@@ -402,7 +402,7 @@ impl Consumer {
                 let correlation_id = self.correlation_id_next;
                 self.correlation_id_next += 1;
                 let msg = GroupMessage::LeaveGroup { correlation_id, member };
-                ctx.send(NodeId::broker(coordinator), Message::Group(msg));
+                ctx.send(NodeId::broker(coordinator), Message::Group(Box::new(msg)));
             }
         }
         if let Some(g) = self.group.as_mut() {
@@ -658,7 +658,7 @@ impl Consumer {
         let correlation_id = self.next_correlation();
         self.group.as_mut().expect("subscribe mode").find_in_flight = Some((correlation_id, broker));
         let msg = GroupMessage::FindCoordinator { correlation_id, key };
-        ctx.send(NodeId::broker(broker), Message::Group(msg));
+        ctx.send(NodeId::broker(broker), Message::Group(Box::new(msg)));
         ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
     }
 
@@ -700,7 +700,7 @@ impl Consumer {
         // `JoinGroup` may wait for the whole rebalance: its timeout covers the rebalance timeout.
         let timeout = self.config.request_timeout.max(self.config.max_poll_interval + SimDuration::from_ms(5000));
         g.requests.insert(correlation_id, GroupRequest::Join);
-        ctx.send(NodeId::broker(coordinator), Message::Group(GroupMessage::JoinGroup(req)));
+        ctx.send(NodeId::broker(coordinator), Message::Group(Box::new(GroupMessage::JoinGroup(req))));
         ctx.set_timer(timeout, Timer::RequestTimeout { correlation_id });
     }
 
@@ -713,7 +713,7 @@ impl Consumer {
         msg: GroupMessage,
     ) {
         self.group.as_mut().expect("subscribe mode").requests.insert(correlation_id, kind);
-        ctx.send(NodeId::broker(coordinator), Message::Group(msg));
+        ctx.send(NodeId::broker(coordinator), Message::Group(Box::new(msg)));
         ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
     }
 
@@ -1019,7 +1019,7 @@ impl Consumer {
             }
             Message::Group(g) => {
                 self.reconnect.succeeded(from.number);
-                self.on_group_message(ctx, from.number, g)
+                self.on_group_message(ctx, from.number, *g)
             }
             _ => {}
         }

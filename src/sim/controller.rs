@@ -128,7 +128,7 @@ impl Controller {
             }
             Message::AlterPartition { broker_epoch, proposal } => {
                 let (error, state) = self.on_alter_partition(ctx, broker, broker_epoch, &proposal);
-                ctx.send(from, Message::AlterPartitionResponse { tp: proposal.tp, error, state });
+                ctx.send(from, Message::AlterPartitionResponse { tp: proposal.tp, error, state: state.map(Box::new) });
             }
             _ => {}
         }
@@ -393,7 +393,7 @@ impl Controller {
             partitions: committed,
         };
         for broker in self.brokers.keys() {
-            ctx.send(NodeId::broker(*broker), Message::MetadataUpdate(update.clone()));
+            ctx.send(NodeId::broker(*broker), Message::MetadataUpdate(Box::new(update.clone())));
         }
     }
 
@@ -409,7 +409,7 @@ impl Controller {
             live_brokers: self.live_brokers(),
             partitions: self.partitions.values().cloned().collect(),
         };
-        ctx.send(NodeId::broker(broker), Message::MetadataUpdate(update));
+        ctx.send(NodeId::broker(broker), Message::MetadataUpdate(Box::new(update)));
     }
 }
 

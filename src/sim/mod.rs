@@ -1186,4 +1186,12 @@ mod tests {
         let size = std::mem::size_of::<super::Event>();
         assert!(size <= 64, "Event is {size} bytes");
     }
+
+    #[test]
+    fn a_message_is_small() {
+        // Messages are moved several times on their way (outbox, slab, request queue, handler):
+        // the rare large ones are boxed (see protocol::Message::MetadataUpdate).
+        let size = std::mem::size_of::<super::protocol::Message>();
+        assert!(size <= 64, "Message is {size} bytes");
+    }
 }

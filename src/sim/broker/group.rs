@@ -85,7 +85,10 @@ impl Broker {
     pub(super) fn handle_group(&mut self, ctx: &mut Ctx, from: NodeId, msg: GroupMessage) {
         if let GroupMessage::FindCoordinator { correlation_id, key } = msg {
             let (error, node_id) = self.find_coordinator(&key);
-            ctx.send(from, Message::Group(GroupMessage::FindCoordinatorResponse { correlation_id, error, node_id }));
+            ctx.send(
+                from,
+                Message::Group(Box::new(GroupMessage::FindCoordinatorResponse { correlation_id, error, node_id })),
+            );
             return;
         }
         let mut appender = Appender { broker: &mut self.replicas, me: self.id, touched: vec![] };

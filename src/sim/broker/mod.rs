@@ -541,7 +541,7 @@ impl Broker {
             isr: isr.clone(),
         };
         ctx.trace(TraceKind::AlterPartitionSent { tp: tp.clone(), isr });
-        ctx.send(NodeId::CONTROLLER, Message::AlterPartition { broker_epoch, proposal });
+        ctx.send(NodeId::CONTROLLER, Message::AlterPartition { broker_epoch, proposal: Box::new(proposal) });
     }
 
     /// Handles a message: client and follower requests go through the request channel; the
@@ -608,9 +608,9 @@ impl Broker {
             }
             Message::Group(g) if g.is_coordinator_request() => {
                 // Unmuted when the coordinator answers (see `send_group_responses`).
-                return self.handle_group(ctx, from, g);
+                return self.handle_group(ctx, from, *g);
             }
-            Message::Group(g) => self.handle_group(ctx, from, g),
+            Message::Group(g) => self.handle_group(ctx, from, *g),
             other => unreachable!("not a request: {}", other.api_name()),
         }
         let parked = self.parked_produces.values().any(|p| p.from == from)
@@ -632,9 +632,9 @@ impl Broker {
             }
             Message::BrokerRegistrationResponse { broker_epoch } => self.broker_epoch = Some(broker_epoch),
             Message::BrokerHeartbeatResponse { error: ErrorCode::StaleBrokerEpoch, .. } => self.broker_epoch = None,
-            Message::MetadataUpdate(update) => self.on_metadata_update(ctx, update),
+            Message::MetadataUpdate(update) => self.on_metadata_update(ctx, *update),
             Message::AlterPartitionResponse { tp, error, state } => {
-                self.on_alter_partition_response(ctx, tp, error, state)
+                self.on_alter_partition_response(ctx, tp, error, state.map(|s| *s))
             }
             _ => {}
         }
@@ -1420,13 +1420,18 @@ fn is_request(msg: &Message) -> bool {
             | Message::FetchRequest(_)
             | Message::MetadataRequest { .. }
             | Message::InitProducerIdRequest { .. }
-            | Message::Group(GroupMessage::FindCoordinator { .. })
-            | Message::Group(GroupMessage::JoinGroup(_))
-            | Message::Group(GroupMessage::SyncGroup { .. })
-            | Message::Group(GroupMessage::Heartbeat { .. })
-            | Message::Group(GroupMessage::LeaveGroup { .. })
-            | Message::Group(GroupMessage::OffsetCommit { .. })
-            | Message::Group(GroupMessage::OffsetFetch { .. })
+    ) || matches!(
+        msg,
+        Message::Group(g) if matches!(
+            **g,
+            GroupMessage::FindCoordinator { .. }
+                | GroupMessage::JoinGroup(_)
+                | GroupMessage::SyncGroup { .. }
+                | GroupMessage::Heartbeat { .. }
+                | GroupMessage::LeaveGroup { .. }
+                | GroupMessage::OffsetCommit { .. }
+                | GroupMessage::OffsetFetch { .. }
+        )
     )
 }
 

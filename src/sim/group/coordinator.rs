@@ -301,7 +301,7 @@ impl GroupCoordinator {
     }
 
     fn respond(&mut self, to: NodeId, msg: GroupMessage) {
-        self.responses.push((to, Message::Group(msg)));
+        self.responses.push((to, Message::Group(Box::new(msg))));
     }
 
     fn partition_of(&self, group: &str) -> u32 {
@@ -1202,7 +1202,7 @@ mod tests {
                 .take_responses()
                 .into_iter()
                 .map(|(to, m)| match m {
-                    Message::Group(g) => (to, g),
+                    Message::Group(g) => (to, *g),
                     other => panic!("not a group message: {other:?}"),
                 })
                 .collect()

@@ -188,14 +188,20 @@ impl Segment {
     }
 
     /// Index of the first batch whose last offset is `>= offset`, found through the sparse
-    /// index and then a forward scan (Kafka `translateOffset`).
+    /// index and then a scan forward from its position (Kafka `translateOffset`). The scan is a
+    /// binary search over the batches from there (they are in offset order, so it finds the
+    /// batch a linear scan would), and an offset past the last batch (a caught-up fetch, the
+    /// commonest read) is answered before any search: on a swarm seed this is ~2% of the work.
     pub fn batch_index_for(&self, offset: i64) -> Option<usize> {
+        if self.batches.last().is_none_or(|b| b.last_offset() < offset) {
+            return None;
+        }
         let start_position = match offset.checked_sub(self.base_offset).and_then(|r| u32::try_from(r).ok()) {
             Some(rel) => self.offset_index.lookup(rel).map_or(0, |e| e.position),
             None => 0,
         };
         let from = self.positions.partition_point(|p| *p < start_position);
-        (from..self.batches.len()).find(|&i| self.batches[i].last_offset() >= offset)
+        Some(from + self.batches[from..].partition_point(|b| b.last_offset() < offset))
     }
 
     /// Whole batches from the one containing `offset`, all below `limit` (exclusive), up to
@@ -325,6 +331,26 @@ mod tests {
         tiny.append(batch(0, 1, 5000, 1), 0, SimTime::ZERO);
         tiny.append(batch(1, 1, 5000, 2), 0, SimTime::ZERO);
         assert_eq!(tiny.should_roll(1 << 30, i64::MAX, 10, 3, 2, SimTime::ZERO), Some(RollReason::IndexFull));
+    }
+
+    #[test]
+    fn batch_index_for_finds_the_batch_a_linear_scan_finds() {
+        // Batches of 1-3 records at offsets 10.., indexed every 0, 300 and 5000 bytes: every
+        // offset from before the segment to past its end, against a scan from the first batch.
+        for interval in [0, 300, 5000] {
+            let mut s = Segment::new(10, 1 << 20, SimTime::ZERO);
+            let mut next = 10;
+            for i in 0..40 {
+                let n = 1 + (i % 3);
+                s.append(batch(next, n, 50 + 20 * (i % 4), i as i64), interval, SimTime::ZERO);
+                next += n as i64;
+            }
+            for offset in 0..next + 3 {
+                let scan = s.batches().iter().position(|b| b.last_offset() >= offset);
+                assert_eq!(s.batch_index_for(offset), scan, "offset {offset}, index interval {interval}");
+            }
+        }
+        assert_eq!(Segment::new(0, 1 << 20, SimTime::ZERO).batch_index_for(0), None, "an empty segment");
     }
 
     #[test]
