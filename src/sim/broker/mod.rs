@@ -1043,6 +1043,11 @@ impl Broker {
             return false;
         };
         let old = replica.log.high_watermark();
+        if old >= replica.log.log_end_offset() {
+            // Nothing to move: the rule's result never passes the leader's LEO. This runs after
+            // every follower fetch, and between appends a caught-up leader's HW is at its LEO.
+            return false;
+        }
         let new = match self.broken_rule {
             // Test-only: the HW ignores the followers (as if the ISR held only the leader).
             Some(BrokenRule::HwIgnoresFollowers) => replica.log.log_end_offset(),
