@@ -393,7 +393,7 @@ impl Controller {
             partitions: committed,
         };
         for broker in self.brokers.keys() {
-            ctx.send(NodeId::broker(*broker), Message::MetadataUpdate(Box::new(update.clone())));
+            ctx.send(NodeId::broker(*broker), Message::MetadataUpdate(update.clone()));
         }
     }
 
@@ -409,7 +409,7 @@ impl Controller {
             live_brokers: self.live_brokers(),
             partitions: self.partitions.values().cloned().collect(),
         };
-        ctx.send(NodeId::broker(broker), Message::MetadataUpdate(Box::new(update)));
+        ctx.send(NodeId::broker(broker), Message::MetadataUpdate(update));
     }
 }
 

@@ -541,7 +541,7 @@ impl Broker {
             isr: isr.clone(),
         };
         ctx.trace(TraceKind::AlterPartitionSent { tp: tp.clone(), isr });
-        ctx.send(NodeId::CONTROLLER, Message::AlterPartition { broker_epoch, proposal: Box::new(proposal) });
+        ctx.send(NodeId::CONTROLLER, Message::AlterPartition { broker_epoch, proposal });
     }
 
     /// Handles a message: client and follower requests go through the request channel; the
@@ -632,7 +632,7 @@ impl Broker {
             }
             Message::BrokerRegistrationResponse { broker_epoch } => self.broker_epoch = Some(broker_epoch),
             Message::BrokerHeartbeatResponse { error: ErrorCode::StaleBrokerEpoch, .. } => self.broker_epoch = None,
-            Message::MetadataUpdate(update) => self.on_metadata_update(ctx, *update),
+            Message::MetadataUpdate(update) => self.on_metadata_update(ctx, update),
             Message::AlterPartitionResponse { tp, error, state } => {
                 self.on_alter_partition_response(ctx, tp, error, state.map(|s| *s))
             }
