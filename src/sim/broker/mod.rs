@@ -26,7 +26,6 @@ pub use group::OFFSETS_TOPIC;
 
 use super::config::BrokerConfig;
 use super::group::coordinator::{CoordinatorConfig, GroupCoordinator};
-use super::group::messages::GroupMessage;
 use super::log::{AppendError, LogConfig, LogEvent, PartitionLog};
 use super::node::{Ctx, NodeId, Timer};
 use super::producer_state::ProducerStates as Producers;
@@ -1044,8 +1043,9 @@ impl Broker {
         };
         let old = replica.log.high_watermark();
         if old >= replica.log.log_end_offset() {
-            // Nothing to move: the rule's result never passes the leader's LEO. This runs after
-            // every follower fetch, and between appends a caught-up leader's HW is at its LEO.
+            // Nothing can move: the rule's candidate (and the test-only rule's LEO) is at most the
+            // LEO. This runs after every follower fetch, and between appends a caught-up leader's
+            // HW is at its LEO.
             return false;
         }
         let new = match self.broken_rule {
@@ -1425,19 +1425,7 @@ fn is_request(msg: &Message) -> bool {
             | Message::FetchRequest(_)
             | Message::MetadataRequest { .. }
             | Message::InitProducerIdRequest { .. }
-    ) || matches!(
-        msg,
-        Message::Group(g) if matches!(
-            **g,
-            GroupMessage::FindCoordinator { .. }
-                | GroupMessage::JoinGroup(_)
-                | GroupMessage::SyncGroup { .. }
-                | GroupMessage::Heartbeat { .. }
-                | GroupMessage::LeaveGroup { .. }
-                | GroupMessage::OffsetCommit { .. }
-                | GroupMessage::OffsetFetch { .. }
-        )
-    )
+    ) || matches!(msg, Message::Group(g) if g.is_request())
 }
 
 /// Where a fetch of `fp` starts (a negative fetch offset means the HW) and the offset it reads

@@ -188,10 +188,12 @@ impl Segment {
     }
 
     /// Index of the first batch whose last offset is `>= offset`, found through the sparse
-    /// index and then a scan forward from its position (Kafka `translateOffset`). The scan is a
-    /// binary search over the batches from there (they are in offset order, so it finds the
-    /// batch a linear scan would), and an offset past the last batch (a caught-up fetch, the
-    /// commonest read) is answered before any search: on a swarm seed this is ~2% of the work.
+    /// index and then forward from the position it gives (Kafka `translateOffset`). An index
+    /// entry is written at a batch's position with that batch's last offset, so the entry found
+    /// lies on a batch ending at or before `offset` and the answer is at or after it; batches
+    /// are in offset order, so a binary search from there finds the batch a linear scan would.
+    /// An offset past the last batch (a caught-up fetch, the commonest read) returns `None`
+    /// before any search. The linear scan this replaced was ~2% of a swarm seed's instructions.
     pub fn batch_index_for(&self, offset: i64) -> Option<usize> {
         if self.batches.last().is_none_or(|b| b.last_offset() < offset) {
             return None;
@@ -201,6 +203,7 @@ impl Segment {
             None => 0,
         };
         let from = self.positions.partition_point(|p| *p < start_position);
+        debug_assert!(from < self.batches.len(), "an index entry past the last batch");
         Some(from + self.batches[from..].partition_point(|b| b.last_offset() < offset))
     }
 
@@ -345,9 +348,17 @@ mod tests {
                 s.append(batch(next, n, 50 + 20 * (i % 4), i as i64), interval, SimTime::ZERO);
                 next += n as i64;
             }
-            for offset in 0..next + 3 {
-                let scan = s.batches().iter().position(|b| b.last_offset() >= offset);
-                assert_eq!(s.batch_index_for(offset), scan, "offset {offset}, index interval {interval}");
+            let agrees = |s: &Segment, when: &str| {
+                for offset in 0..next + 3 {
+                    let scan = s.batches().iter().position(|b| b.last_offset() >= offset);
+                    assert_eq!(s.batch_index_for(offset), scan, "offset {offset}, interval {interval}, {when}");
+                }
+            };
+            agrees(&s, "appended");
+            // Truncation cuts batches and index entries: inside a batch, then at a last offset.
+            for cut in [48, 30] {
+                s.truncate_to(cut);
+                agrees(&s, &format!("truncated to {cut}"));
             }
         }
         assert_eq!(Segment::new(0, 1 << 20, SimTime::ZERO).batch_index_for(0), None, "an empty segment");
