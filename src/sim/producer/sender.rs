@@ -195,9 +195,10 @@ impl Producer {
             return;
         }
         for node in &ready.ready_nodes {
+            let has_room = self.can_send_more(*node);
             let stats = self.node_stats.entry(*node).or_insert((now, now));
             stats.0 = now;
-            if self.in_flight.get(node).map_or(0, VecDeque::len) < self.config.in_flight_requests_max as usize {
+            if has_room {
                 stats.1 = now;
             }
         }
