@@ -1053,6 +1053,19 @@ impl Consumer {
         }
     }
 
+    /// Whether `timer` can only do nothing, now and later: a request timeout whose request was
+    /// answered (correlation ids are never reused). It mirrors the tests of
+    /// `on_request_timeout` and `on_group_timeout`, which do nothing else for such a timer.
+    pub fn timer_obsolete(&self, timer: &Timer) -> bool {
+        let Timer::RequestTimeout { correlation_id: c } = *timer else {
+            return false;
+        };
+        let group_waits = |g: &Membership| g.find_in_flight.map(|(x, _)| x) == Some(c) || g.requests.contains_key(&c);
+        self.metadata_in_flight.map(|(x, _)| x) != Some(c)
+            && !self.group.as_ref().is_some_and(group_waits)
+            && !self.in_flight.values().any(|(x, _)| *x == c)
+    }
+
     /// Handles a timer.
     pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
         match timer {

@@ -82,6 +82,21 @@ pub enum Node {
     Controller(Box<Controller>),
 }
 
+impl Node {
+    /// Whether `timer` would do nothing if it fired now or at any later time in this
+    /// incarnation: the request it times out was answered, the parked fetch or produce it ends
+    /// was completed (their ids are never reused). The simulator skips such a timer without
+    /// running the node, and cancels it early when a cancel pass runs.
+    pub fn timer_obsolete(&self, timer: &Timer) -> bool {
+        match self {
+            Node::Broker(b) => b.timer_obsolete(timer),
+            Node::Producer(p) => p.timer_obsolete(timer),
+            Node::Consumer(c) => c.timer_obsolete(timer),
+            Node::Controller(_) => false,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Slot {
     node: Node,
@@ -205,6 +220,9 @@ pub struct Sim {
     trace_seq: u64,
     /// The trace hash; `None` once a caller that never reads it turned it off.
     hasher: Option<TraceHasher>,
+    /// Whether timers a node calls obsolete are skipped and cancelled: always, but in the test
+    /// that holds the skipping to running every timer.
+    skip_obsolete_timers: bool,
     capture: bool,
     trace_out: Vec<TraceEvent>,
     msg_id_next: u64,
@@ -252,6 +270,7 @@ impl Sim {
             outbox: Outbox::default(),
             trace_seq: 0,
             hasher: Some(TraceHasher::default()),
+            skip_obsolete_timers: true,
             capture: true,
             trace_out: Vec::new(),
             msg_id_next: 0,
@@ -584,15 +603,43 @@ impl Sim {
             self.prune_check_history();
         }
         match scheduled.event {
-            Event::Deliver { from, to, msg_id, incarnations, msg } => {
+            // A timer cancelled because it would have done nothing (see `cancel_dead_timers`):
+            // it still counts as a step, as it did when it fired and did nothing.
+            None => {}
+            Some(Event::Deliver { from, to, msg_id, incarnations, msg }) => {
                 let msg = self.in_flight.take(msg);
                 self.deliver(from, to, msg_id, incarnations, msg)
             }
-            Event::Timer { node, incarnation, timer } => self.fire_timer(node, incarnation, timer),
-            Event::Reset { node, incarnation, peer } => self.reset(node, incarnation, peer),
-            Event::Action(action) => self.apply_action(*action),
+            Some(Event::Timer { node, incarnation, timer }) => self.fire_timer(node, incarnation, timer),
+            Some(Event::Reset { node, incarnation, peer }) => self.reset(node, incarnation, peer),
+            Some(Event::Action(action)) => self.apply_action(*action),
+        }
+        if self.queue.wants_cancel_pass() && self.skip_obsolete_timers {
+            self.cancel_dead_timers();
         }
         true
+    }
+
+    /// Timers cancelled before they were due because they could only do nothing.
+    pub fn timers_cancelled(&self) -> u64 {
+        self.queue.cancelled()
+    }
+
+    /// Cancels the pending timers that can only do nothing: their node went down (a restart is
+    /// a new incarnation) or the node says their reason is gone for good (an answered request,
+    /// a completed parked fetch or produce: see [`Node::timer_obsolete`]). Most of a long run's
+    /// pending events are such request timeouts, due tens of seconds after their answers; held
+    /// until they fired they were most of workload (b)'s memory growth. Their keys stay, so they
+    /// still count as steps at their time ([`queue`]'s doc).
+    fn cancel_dead_timers(&mut self) {
+        let nodes = &self.nodes;
+        self.queue.cancel_where(|event| match event {
+            Event::Timer { node, incarnation, timer } => {
+                let obsolete = |s: &Slot| timer.may_be_obsolete() && s.node.timer_obsolete(timer);
+                nodes.get(node).is_none_or(|s| !s.up || s.incarnation != *incarnation || obsolete(s))
+            }
+            _ => false,
+        });
     }
 
     /// Processes the next event if it is due at or before `end`; false (and nothing changes)
@@ -697,7 +744,7 @@ impl Sim {
 
     fn fire_timer(&mut self, id: NodeId, incarnation: u32, timer: Timer) {
         let live = |s: &Slot| s.up && s.incarnation == incarnation;
-        let obsolete = |s: &Slot| matches!(&s.node, Node::Broker(b) if b.timer_obsolete(&timer));
+        let obsolete = |s: &Slot| self.skip_obsolete_timers && timer.may_be_obsolete() && s.node.timer_obsolete(&timer);
         if !self.nodes.get(&id).is_some_and(|s| live(s) && !obsolete(s)) {
             return;
         }
@@ -1185,6 +1232,47 @@ mod tests {
         // 168 bytes with messages inline; now the largest is a timer naming a group and member.
         let size = std::mem::size_of::<super::Event>();
         assert!(size <= 64, "Event is {size} bytes");
+    }
+
+    /// Skipping the timers a node calls obsolete, and cancelling them early, changes nothing a
+    /// run shows: library scenarios (crashes, so timers of a dead incarnation; a full buffer
+    /// pool, so `max.block.ms` waits; group requests) and swarm seeds (request timeouts that
+    /// fire) run to the same trace and the same step count (the positions run links record)
+    /// when every timer is handled by its node, and when obsolete ones are skipped and a cancel
+    /// pass runs whenever the live events double.
+    #[test]
+    fn skipping_and_cancelling_obsolete_timers_changes_no_trace_and_no_step_count() {
+        let library = [
+            include_str!("../../www/scenarios/leader-failover.json"),
+            include_str!("../../www/scenarios/follower-machine-crash.json"),
+            include_str!("../../www/scenarios/bufferpool-exhaustion.json"),
+            include_str!("../../www/scenarios/cooperative-rebalance.json"),
+            include_str!("../../www/scenarios/slow-follower.json"),
+        ];
+        let mut scenarios: Vec<_> =
+            library.iter().map(|json| crate::scenario::parse_json(json).expect("a library scenario")).collect();
+        let (base, config) = (crate::bench::swarm_base(), crate::bench::swarm_config());
+        for seed in 1..=12 {
+            let faults = crate::swarm::fault_schedule(&base, seed, config);
+            let value = crate::swarm::with_faults(&base, &faults, config);
+            scenarios.push(crate::scenario::from_value(&value).expect("a swarm scenario"));
+        }
+        let mut cancelled = 0;
+        for (i, scenario) in scenarios.iter().enumerate() {
+            let run = |skip: bool| {
+                let mut sim = super::Sim::new(scenario, 7);
+                sim.set_trace_capture(false);
+                sim.skip_obsolete_timers = skip;
+                sim.queue.set_cancel_pass_min(1);
+                sim.run_until(super::SimTime::from_ms(scenario.duration_ms), u64::MAX);
+                (sim.trace_hash().hex(), sim.steps(), sim.timers_cancelled())
+            };
+            let (every, skipped) = (run(false), run(true));
+            assert_eq!(every.2, 0, "scenario {i}: nothing cancelled");
+            assert_eq!((&every.0, every.1), (&skipped.0, skipped.1), "scenario {i}");
+            cancelled += skipped.2;
+        }
+        assert!(cancelled > 10_000, "the passes cancelled {cancelled} timers in all");
     }
 
     #[test]

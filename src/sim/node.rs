@@ -229,6 +229,22 @@ pub enum Timer {
     },
 }
 
+impl Timer {
+    /// Whether a node may find this timer obsolete ([`crate::sim::Node::timer_obsolete`]):
+    /// a request or purgatory timeout, or a `max.block.ms` wait. The simulator asks the node
+    /// only about these; the others (a record due, a sender wakeup: most timers) always run.
+    #[inline]
+    pub fn may_be_obsolete(&self) -> bool {
+        matches!(
+            self,
+            Timer::RequestTimeout { .. }
+                | Timer::MaxBlock { .. }
+                | Timer::FetchWaitExpired { .. }
+                | Timer::ProduceTimeout { .. }
+        )
+    }
+}
+
 /// Everything a handler asks the simulator to do.
 #[derive(Clone, Debug, Default)]
 pub struct Outbox {

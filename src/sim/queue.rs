@@ -3,6 +3,11 @@
 //! `seq` is an ever-increasing insertion counter, so two events at the same instant pop in the
 //! order they were scheduled. The queue is bounded: scheduling past the bound is a bug in the
 //! simulation (a runaway feedback loop), and panics with the bound in the message.
+//!
+//! An event its owner knows will do nothing can be cancelled ([`EventQueue::cancel_where`]): its
+//! value is dropped and its slot freed at once, but its key stays and still pops, as `None`, at
+//! its time and in its order, so a caller that counts the events it pops (the simulator's
+//! `steps`, the positions of run links) counts exactly what it counted before.
 
 use super::time::SimTime;
 use std::cmp::Reverse;
@@ -43,6 +48,12 @@ pub struct EventQueue<E> {
     slots: Slab<E>,
     seq_next: u64,
     pending_max: usize,
+    /// Live (not cancelled) events at which [`EventQueue::wants_cancel_pass`] says yes.
+    cancel_at: usize,
+    /// The least `cancel_at`: [`CANCEL_PASS_MIN`] but in tests.
+    cancel_pass_min: usize,
+    /// Events cancelled so far.
+    cancelled: u64,
 }
 
 /// Where an event sits, packed into one integer that orders by `(at, seq)`: `at` in the top 64
@@ -56,6 +67,13 @@ struct Key(u128);
 const SEQ_BITS: u32 = 40;
 /// Bits of a key's slot: more than [`EVENTS_PENDING_MAX`] events held at once.
 const SLOT_BITS: u32 = 24;
+
+/// The slot of a cancelled event's key: no slot (slots stay below [`EVENTS_PENDING_MAX`]).
+const CANCELLED: u32 = (1 << SLOT_BITS) - 1;
+
+/// Live events below which no cancel pass is asked for: a swarm seed keeps a few hundred
+/// pending, and a pass over so few would cost more than the pops it saves.
+const CANCEL_PASS_MIN: usize = 1 << 14;
 
 impl Key {
     fn new(at: SimTime, seq: u64, slot: u32) -> Key {
@@ -75,6 +93,12 @@ impl Key {
     fn slot(self) -> u32 {
         self.0 as u32 & ((1 << SLOT_BITS) - 1)
     }
+
+    /// The same key with no slot: it orders as before (`seq` is unique, so the slot never
+    /// decides), which keeps a heap valid when one of its keys is changed in place.
+    fn cancelled(self) -> Key {
+        Key(self.0 | u128::from(CANCELLED))
+    }
 }
 
 impl<E> Default for EventQueue<E> {
@@ -92,6 +116,9 @@ impl<E> EventQueue<E> {
             slots: Slab::with_capacity(EVENTS_RESERVED),
             seq_next: 0,
             pending_max,
+            cancel_at: CANCEL_PASS_MIN,
+            cancel_pass_min: CANCEL_PASS_MIN,
+            cancelled: 0,
         }
     }
 
@@ -128,16 +155,63 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Removes and returns the earliest event.
-    pub fn pop(&mut self) -> Option<Scheduled<E>> {
+    /// Removes and returns the earliest event: `None` for one that was cancelled.
+    pub fn pop(&mut self) -> Option<Scheduled<Option<E>>> {
         let key = match self.front.take() {
             Some(front) => front,
             None => self.heap.pop()?.0,
         };
-        Some(Scheduled { at: key.at(), seq: key.seq(), event: self.slots.take(key.slot()) })
+        let event = (key.slot() != CANCELLED).then(|| self.slots.take(key.slot()));
+        Some(Scheduled { at: key.at(), seq: key.seq(), event })
     }
 
-    /// Number of pending events.
+    /// Whether enough live events are pending for [`EventQueue::cancel_where`] to be worth a
+    /// pass: twice as many as the last pass left, and a quarter of all keys (cancelled ones
+    /// included), so the passes cost a few key visits per event scheduled.
+    pub fn wants_cancel_pass(&self) -> bool {
+        self.slots.len() >= self.cancel_at
+    }
+
+    /// Cancels every pending event for which `dead` is true: the caller's promise that it would
+    /// do nothing when it pops, then or later. Its value is dropped and its slot freed now; its
+    /// key pops at its time as `None` (see the module doc). Returns how many were cancelled.
+    pub fn cancel_where(&mut self, mut dead: impl FnMut(&E) -> bool) -> usize {
+        let mut cancelled = 0;
+        let slots = &mut self.slots;
+        let mut visit = |key: &mut Key| {
+            if key.slot() != CANCELLED && dead(slots.get(key.slot())) {
+                drop(slots.take(key.slot()));
+                *key = key.cancelled();
+                cancelled += 1;
+            }
+        };
+        // A key changed in place orders as before, so the heap stays valid (`from` checks it
+        // in one pass).
+        let mut keys = std::mem::take(&mut self.heap).into_vec();
+        keys.iter_mut().for_each(|Reverse(key)| visit(key));
+        if let Some(front) = &mut self.front {
+            visit(front);
+        }
+        self.heap = BinaryHeap::from(keys);
+        self.cancel_at = (2 * self.slots.len()).max(self.heap.len() / 4).max(self.cancel_pass_min);
+        self.cancelled += cancelled as u64;
+        cancelled
+    }
+
+    /// Events cancelled so far.
+    pub fn cancelled(&self) -> u64 {
+        self.cancelled
+    }
+
+    /// Sets the least number of live events that asks for a cancel pass (tests run passes
+    /// far more often than a run would, or never).
+    #[cfg(test)]
+    pub fn set_cancel_pass_min(&mut self, min: usize) {
+        self.cancel_pass_min = min;
+        self.cancel_at = min;
+    }
+
+    /// Number of pending events, cancelled ones included (they still pop).
     pub fn len(&self) -> usize {
         self.heap.len() + usize::from(self.front.is_some())
     }
@@ -184,6 +258,14 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The value of `handle`.
+    ///
+    /// # Panics
+    /// If `handle` holds nothing.
+    pub fn get(&self, handle: u32) -> &T {
+        self.slots.get(handle as usize).and_then(Option::as_ref).expect("a live slab handle")
+    }
+
     /// Removes and returns the value of `handle`, which frees it.
     ///
     /// # Panics
@@ -219,7 +301,7 @@ mod tests {
         q.schedule(SimTime::from_ms(10), "a");
         q.schedule(SimTime::from_ms(20), "b");
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|s| s.event).collect();
-        assert_eq!(order, ["a", "b", "c"]);
+        assert_eq!(order, [Some("a"), Some("b"), Some("c")]);
     }
 
     #[test]
@@ -248,7 +330,7 @@ mod tests {
             q.schedule(t, name);
         }
         q.schedule(SimTime::from_ms(1), "earlier");
-        let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|s| (s.at.as_ms(), s.event)).collect();
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|s| (s.at.as_ms(), s.event.unwrap())).collect();
         assert_eq!(order, [(1, "earlier"), (5, "first"), (5, "second"), (5, "third")]);
     }
 
@@ -288,7 +370,7 @@ mod tests {
                 let expected = *reference.iter().min().expect("the reference holds what the queue holds");
                 reference.retain(|e| *e != expected);
                 assert_eq!((s.at.as_ns(), s.seq), expected);
-                assert_eq!(s.event, expected);
+                assert_eq!(s.event, Some(expected));
                 now = s.at.as_ns();
                 popped += 1;
             }
@@ -296,6 +378,30 @@ mod tests {
             assert_eq!(q.peek_at().map(SimTime::as_ns), reference.iter().min().map(|e| e.0));
         }
         assert!(popped > 2_000, "{popped}");
+    }
+
+    /// Cancelled events (the front slot's among them) pop as `None` at their time and in their
+    /// order, the others as before; their slots are freed at once, and a pass is asked for again
+    /// only when the live events have doubled.
+    #[test]
+    fn cancelled_events_pop_as_none_in_their_place() {
+        let mut q = EventQueue::default();
+        q.set_cancel_pass_min(1_000);
+        let at = |i: u64| (i * 7_919) % 1_000;
+        for i in 0..2_000u64 {
+            q.schedule(SimTime::from_ns(at(i)), i);
+        }
+        assert!(q.front.is_some_and(|k| k.seq() % 3 == 0), "the front key is among the cancelled");
+        assert!(q.wants_cancel_pass());
+        assert_eq!(q.cancel_where(|i| i % 3 == 0), 667);
+        assert_eq!((q.len(), q.slots.len()), (2_000, 2_000 - 667), "keys stay; slots go");
+        assert!(!q.wants_cancel_pass());
+        assert_eq!(q.cancel_where(|i| i % 3 == 0), 0, "nothing is cancelled twice");
+        let mut expected: Vec<_> = (0..2_000u64).map(|i| (at(i), i, (i % 3 != 0).then_some(i))).collect();
+        expected.sort();
+        let popped: Vec<_> = std::iter::from_fn(|| q.pop()).map(|s| (s.at.as_ns(), s.seq, s.event)).collect();
+        assert_eq!(popped, expected);
+        assert!(q.slots.is_empty());
     }
 
     /// Handles are reused once freed, and each gives back its own value.

@@ -346,6 +346,26 @@ impl Producer {
         }
     }
 
+    /// Whether `timer` can only do nothing, now and later (asked between events):
+    /// - a request timeout whose request was answered (correlation ids are never reused); the
+    ///   tests mirror `on_request_timeout`'s, which does nothing else for such a timer;
+    /// - a `max.block.ms` timer of a send no longer blocked: the application thread runs one
+    ///   send at a time, and a send blocks again only within the event that unblocked it (a
+    ///   metadata wait that turns into a buffer wait), so between events it never will.
+    pub fn timer_obsolete(&self, timer: &Timer) -> bool {
+        match *timer {
+            Timer::RequestTimeout { correlation_id } => {
+                self.metadata.in_flight != Some(correlation_id)
+                    && self.idempotence.init_in_flight != Some(correlation_id)
+                    && !self.in_flight.values().any(|q| q.iter().any(|f| f.correlation_id == correlation_id))
+            }
+            Timer::MaxBlock { send } => {
+                !self.blocked.as_ref().is_some_and(|b| b.send == send && b.reason != BlockReason::Get)
+            }
+            _ => false,
+        }
+    }
+
     /// Handles a timer.
     pub fn handle_timeout(&mut self, ctx: &mut Ctx, timer: Timer) {
         if timer != Timer::NextRecord {
