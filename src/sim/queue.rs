@@ -27,7 +27,8 @@ pub struct Scheduled<E> {
     pub at: SimTime,
     /// Insertion order; breaks ties between equal `at`.
     pub seq: u64,
-    /// What happens.
+    /// What happens. `None` in what [`EventQueue::pop`] returns for an event that was
+    /// cancelled ([`EventQueue::cancel_where`]): nothing happens, but it still took its turn.
     pub event: E,
 }
 
@@ -78,7 +79,7 @@ const CANCEL_PASS_MIN: usize = 1 << 14;
 impl Key {
     fn new(at: SimTime, seq: u64, slot: u32) -> Key {
         assert!(seq >> SEQ_BITS == 0, "fewer than 2^{SEQ_BITS} events scheduled");
-        assert!(slot >> SLOT_BITS == 0, "fewer than 2^{SLOT_BITS} events pending");
+        assert!(slot < CANCELLED, "fewer than 2^{SLOT_BITS} - 1 events pending");
         Key(u128::from(at.as_ns()) << 64 | u128::from(seq) << SLOT_BITS | u128::from(slot))
     }
 
@@ -166,8 +167,9 @@ impl<E> EventQueue<E> {
     }
 
     /// Whether enough live events are pending for [`EventQueue::cancel_where`] to be worth a
-    /// pass: twice as many as the last pass left, and a quarter of all keys (cancelled ones
-    /// included), so the passes cost a few key visits per event scheduled.
+    /// pass: at least 16,384 (`CANCEL_PASS_MIN`), twice as many as the last pass left, and a
+    /// quarter of all the keys it saw (cancelled ones included), so passes cost a few key visits
+    /// per event scheduled.
     pub fn wants_cancel_pass(&self) -> bool {
         self.slots.len() >= self.cancel_at
     }
@@ -185,15 +187,18 @@ impl<E> EventQueue<E> {
                 cancelled += 1;
             }
         };
-        // A key changed in place orders as before, so the heap stays valid (`from` checks it
-        // in one pass).
+        // A key changed in place orders as before, so the heap stays valid: `from` rebuilds it
+        // in one O(n) pass that moves nothing.
         let mut keys = std::mem::take(&mut self.heap).into_vec();
         keys.iter_mut().for_each(|Reverse(key)| visit(key));
         if let Some(front) = &mut self.front {
             visit(front);
         }
         self.heap = BinaryHeap::from(keys);
-        self.cancel_at = (2 * self.slots.len()).max(self.heap.len() / 4).max(self.cancel_pass_min);
+        self.cancel_at = match self.cancel_pass_min {
+            0 => 0,
+            min => (2 * self.slots.len()).max(self.heap.len() / 4).max(min),
+        };
         self.cancelled += cancelled as u64;
         cancelled
     }
@@ -203,8 +208,8 @@ impl<E> EventQueue<E> {
         self.cancelled
     }
 
-    /// Sets the least number of live events that asks for a cancel pass (tests run passes
-    /// far more often than a run would, or never).
+    /// Sets the least number of live events that asks for a cancel pass; 0 asks for one after
+    /// every event (tests run passes far more often than a run would, or never).
     #[cfg(test)]
     pub fn set_cancel_pass_min(&mut self, min: usize) {
         self.cancel_pass_min = min;
@@ -307,13 +312,22 @@ mod tests {
     #[test]
     fn a_key_unpacks_to_its_fields_and_orders_by_time_then_sequence() {
         let late = SimTime::from_ns(u64::MAX - 1);
-        let key = Key::new(late, (1 << SEQ_BITS) - 1, (1 << SLOT_BITS) - 1);
-        assert_eq!((key.at(), key.seq(), key.slot()), (late, (1 << SEQ_BITS) - 1, (1 << SLOT_BITS) - 1));
+        let key = Key::new(late, (1 << SEQ_BITS) - 1, CANCELLED - 1);
+        assert_eq!((key.at(), key.seq(), key.slot()), (late, (1 << SEQ_BITS) - 1, CANCELLED - 1));
+        let cancelled = key.cancelled();
+        assert_eq!((cancelled.at(), cancelled.seq(), cancelled.slot()), (late, (1 << SEQ_BITS) - 1, CANCELLED));
         let t = SimTime::from_ms(7);
         // An earlier time wins whatever the sequence; at one time the lower sequence wins,
         // whatever the slots.
         assert!(Key::new(t, 1 << 39, 5) < Key::new(SimTime::from_ns(t.as_ns() + 1), 0, 0));
-        assert!(Key::new(t, 3, (1 << SLOT_BITS) - 1) < Key::new(t, 4, 0));
+        assert!(Key::new(t, 3, CANCELLED - 1) < Key::new(t, 4, 0));
+        assert!(Key::new(t, 3, 0).cancelled() < Key::new(t, 4, 0), "a cancelled key keeps its place");
+    }
+
+    #[test]
+    #[should_panic(expected = "events pending")]
+    fn the_cancelled_marker_is_never_a_slot() {
+        Key::new(SimTime::ZERO, 0, CANCELLED);
     }
 
     #[test]

@@ -645,9 +645,10 @@ impl Broker {
         self.pump(ctx);
     }
 
-    /// Whether `timer` would do nothing: its parked fetch or produce was answered, or its
-    /// follower fetch came back, before it fired. Nearly half of a swarm seed's broker timers are
-    /// such, and the simulator skips them without running the broker. The request-queue pump
+    /// Whether `timer` would do nothing, now and whenever it fires later in this incarnation:
+    /// its parked fetch or produce was answered, or its follower fetch came back (park ids and
+    /// correlation ids only count up). Nearly half of a swarm seed's broker timers are such, and
+    /// the simulator skips them without running the broker, or cancels them before they are due. The request-queue pump
     /// that ends every event would find nothing to do after them: the one at the end of the
     /// broker's last event (or config change) left no handler free with a request waiting.
     pub fn timer_obsolete(&self, timer: &Timer) -> bool {

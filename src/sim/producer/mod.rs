@@ -159,6 +159,9 @@ pub struct Producer {
 
 /// What the last pass of the sender knows of the next one. Any input but the next record resets
 /// it, and so does arming an earlier wakeup or a record that did not fit its partition's batch.
+/// A timer the simulator skips as obsolete ([`Producer::timer_obsolete`]) never reaches the
+/// producer and resets nothing: it changes no state, and whether a pass is idle depends on state
+/// and time only (debug builds check every idle pass against a full one).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum SenderIdle {
     /// Nothing: the next pass runs in full.
