@@ -14,6 +14,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const BUSIEST = 'cooperative-rebalance'; // most trace events per simulated second of the library
 const BENCH_RECORDS = Number(process.env.BENCH_RECORDS ?? 200000);
+// The issue's memory target: 10 million records simulated in the browser.
+const MEMORY_RECORDS = Number(process.env.MEMORY_RECORDS ?? 10000000);
 let server, browser;
 const figures = {};
 
@@ -136,4 +138,22 @@ test('perf: workload (b) in the browser and natively, in the same run', async ()
   console.log(line);
   assert.equal(browserRun.records, BENCH_RECORDS);
   assert.deepEqual(problems, []);
+});
+
+test('perf: memory while workload (b) simulates 10 million records in the browser', async () => {
+  // A fresh page, so a fresh worker: wasm memory only grows, so its size after the run is this
+  // run's peak alone (the runs above would otherwise count).
+  const { page, problems } = await openBenchPage(browser, server.url);
+  const run = await page.evaluate((n) => window.brokerscopeBench('b', n), MEMORY_RECORDS);
+  assert.equal(run.records, MEMORY_RECORDS);
+  const mib = (bytes) => Number((bytes / 1048576).toFixed(1));
+  figures.memory_records = MEMORY_RECORDS;
+  figures.memory_wasm_mib = mib(run.wasm_memory_bytes);
+  const js = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? null);
+  figures.memory_js_heap_mib = js === null ? null : mib(js);
+  console.log(`(b) with ${MEMORY_RECORDS} records in headless Chromium: wasm memory ${figures.memory_wasm_mib} MiB `
+    + `in the bench page's worker, the page's JS heap ${figures.memory_js_heap_mib} MiB (target: JS heap <= 150 MB); `
+    + `${Math.round(run.records_per_sec)} records/s`);
+  assert.deepEqual(problems, []);
+  await page.close();
 });
