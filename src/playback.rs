@@ -296,22 +296,39 @@ mod tests {
         assert_eq!(p.log().count(), LOG_EVENTS_MAX);
     }
 
-    /// The log after one large drain is the log after many small ones: the last
-    /// [`LOG_EVENTS_MAX`] events, in order.
+    /// One large drain leaves what many small ones do: the log (the last [`LOG_EVENTS_MAX`]
+    /// events, in order), and every other view the viewer keeps (metrics, flights, violations,
+    /// storage history, the kept trace), over a scenario with segment rolls and deletions too.
     #[test]
-    fn one_large_drain_logs_what_many_small_ones_do() {
-        let s = parse_json(HELLO_JSON).unwrap();
-        let (mut once, mut stepped) = (Playback::new(&s, 1), Playback::new(&s, 1));
-        once.advance_to(SimTime::from_ms(3_000));
-        while stepped.sim().steps() < once.sim().steps() {
-            assert!(stepped.step());
+    fn one_large_drain_leaves_what_many_small_ones_do() {
+        let storage = include_str!("../www/scenarios/segments-retention-compaction.json");
+        for (json, until_ms) in [(HELLO_JSON, 3_000), (storage, 6_000)] {
+            let s = parse_json(json).unwrap();
+            let (mut once, mut stepped) = (Playback::new(&s, 1), Playback::new(&s, 1));
+            once.keep_trace();
+            stepped.keep_trace();
+            once.advance_to(SimTime::from_ms(until_ms));
+            while stepped.sim().steps() < once.sim().steps() {
+                assert!(stepped.step());
+            }
+            let total = once.sim().trace_len();
+            assert!(total > 3 * LOG_EVENTS_MAX as u64, "one drain larger than the log");
+            let seqs = |p: &Playback| p.log().map(|e| e.seq).collect::<Vec<_>>();
+            let last: Vec<u64> = (total - LOG_EVENTS_MAX as u64..total).collect();
+            assert_eq!(seqs(&once), last);
+            assert_eq!(seqs(&stepped), last);
+            assert!(once.log().eq(stepped.log()));
+            assert!(once.metrics == stepped.metrics);
+            assert_eq!(once.flights, stepped.flights);
+            assert_eq!(once.violations, stepped.violations);
+            assert!(once.storage == stepped.storage);
+            assert_eq!(once.take_kept_trace(), stepped.take_kept_trace());
         }
-        assert!(once.sim().trace_len() > 3 * LOG_EVENTS_MAX as u64, "one drain larger than the log");
-        let seqs = |p: &Playback| p.log().map(|e| e.seq).collect::<Vec<_>>();
-        let last: Vec<u64> = (once.sim().trace_len() - LOG_EVENTS_MAX as u64..once.sim().trace_len()).collect();
-        assert_eq!(seqs(&once), last);
-        assert_eq!(seqs(&stepped), last);
-        assert!(once.log().eq(stepped.log()));
+        let rolled = |p: &Playback| p.storage.values().map(VecDeque::len).sum::<usize>();
+        let s = parse_json(storage).unwrap();
+        let mut p = Playback::new(&s, 1);
+        p.advance_to(SimTime::from_ms(6_000));
+        assert!(rolled(&p) > 0, "the storage scenario rolls segments by 6 s");
     }
 
     #[test]
