@@ -99,6 +99,17 @@ impl Node {
     }
 }
 
+impl Slot {
+    /// Whether a timer armed by incarnation `incarnation` would do nothing: that incarnation is
+    /// gone (a restart is a new one), or `obsolete_too` and the node calls it obsolete. The
+    /// same answer skips a timer when it fires and cancels it early.
+    fn timer_does_nothing(&self, incarnation: u32, timer: &Timer, obsolete_too: bool) -> bool {
+        !self.up
+            || self.incarnation != incarnation
+            || (obsolete_too && timer.may_be_obsolete() && self.node.timer_obsolete(timer))
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Slot {
     node: Node,
@@ -638,8 +649,7 @@ impl Sim {
         let nodes = &self.nodes;
         self.queue.cancel_where(|event| match event {
             Event::Timer { node, incarnation, timer } => {
-                let obsolete = |s: &Slot| timer.may_be_obsolete() && s.node.timer_obsolete(timer);
-                nodes.get(node).is_none_or(|s| !s.up || s.incarnation != *incarnation || obsolete(s))
+                nodes.get(node).is_none_or(|s| s.timer_does_nothing(*incarnation, timer, true))
             }
             _ => false,
         });
@@ -746,9 +756,8 @@ impl Sim {
     }
 
     fn fire_timer(&mut self, id: NodeId, incarnation: u32, timer: Timer) {
-        let live = |s: &Slot| s.up && s.incarnation == incarnation;
-        let obsolete = |s: &Slot| self.skip_obsolete_timers && timer.may_be_obsolete() && s.node.timer_obsolete(&timer);
-        if !self.nodes.get(&id).is_some_and(|s| live(s) && !obsolete(s)) {
+        let skip = self.skip_obsolete_timers;
+        if self.nodes.get(&id).is_none_or(|s| s.timer_does_nothing(incarnation, &timer, skip)) {
             return;
         }
         self.with_node(id, |node, ctx| match node {

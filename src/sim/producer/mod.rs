@@ -360,13 +360,19 @@ impl Producer {
             Timer::RequestTimeout { correlation_id } => {
                 self.metadata.in_flight != Some(correlation_id)
                     && self.idempotence.init_in_flight != Some(correlation_id)
-                    && !self.in_flight.values().any(|q| q.iter().any(|f| f.correlation_id == correlation_id))
+                    && self.produce_in_flight_to(correlation_id).is_none()
             }
             Timer::MaxBlock { send } => {
                 !self.blocked.as_ref().is_some_and(|b| b.send == send && b.reason != BlockReason::Get)
             }
             _ => false,
         }
+    }
+
+    /// The broker a produce request `correlation_id` went to, while it is in flight.
+    fn produce_in_flight_to(&self, correlation_id: u64) -> Option<u16> {
+        let sent_it = |q: &VecDeque<InFlight>| q.iter().any(|f| f.correlation_id == correlation_id);
+        self.in_flight.iter().find(|(_, q)| sent_it(q)).map(|(node, _)| *node)
     }
 
     /// Handles a timer.

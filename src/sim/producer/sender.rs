@@ -456,9 +456,7 @@ impl Producer {
             self.run_sender(ctx);
             return;
         }
-        let Some((&node, _)) =
-            self.in_flight.iter().find(|(_, q)| q.iter().any(|f| f.correlation_id == correlation_id))
-        else {
+        let Some(node) = self.produce_in_flight_to(correlation_id) else {
             return;
         };
         // NetworkClient closes the connection on a request timeout: the node backs off.
