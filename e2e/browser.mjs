@@ -22,13 +22,14 @@ export async function openPage(browser, url, viewport = { width: 1400, height: 9
   return { page, problems };
 }
 
-// Opens the benchmark page (bench.html) and waits for its worker to be ready.
-export async function openBenchPage(browser, url) {
+// Opens the benchmark page (bench.html) with the worker of `build` ('speed', as native, or
+// 'app', as the app is built) and waits for it to be ready.
+export async function openBenchPage(browser, url, build = 'speed') {
   const page = await browser.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
-  await page.goto(`${url}bench.html`);
+  await page.goto(`${url}bench.html?build=${build}`);
   await page.waitForSelector('[data-testid="bench-run"]:not([disabled])', { timeout: 20000 });
   return { page, problems };
 }

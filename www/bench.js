@@ -1,16 +1,31 @@
-// The browser benchmark page: runs a standard workload in the benchmark worker (Trunk builds
-// src/bin/bench_worker.rs into bench_worker.js + bench_worker_bg.wasm, loaded by its shim) and
-// prints its figures. `window.brokerscopeBench(workload, amount)` resolves to the figures object
-// (the fields of `brokerscope bench --json` plus wasm_memory_bytes); e2e/perf.test.mjs uses it.
+// The browser benchmark page: runs a standard workload in a benchmark worker and prints its
+// figures. Trunk builds two (index.html): src/bin/bench_worker.rs for speed, as the native binary
+// is (bench_worker_bg.wasm, the default), and src/bin/bench_worker_app.rs for size, exactly as
+// the app is (bench_worker_app_bg.wasm, `?build=app`); each is loaded by its shim.
+// `window.brokerscopeBench(workload, amount)` resolves to the figures object (the fields of
+// `brokerscope bench --json` plus wasm_memory_bytes and build); e2e/perf.test.mjs uses it.
 const out = document.getElementById('out');
 const button = document.getElementById('run');
 
-const worker = new Worker('bench_worker_loader.js');
-let ready;
-let failed = null; // why the worker is gone, once it is
+const BUILDS = { speed: 'bench_worker_loader.js', app: 'bench_worker_app_loader.js' };
+const build = new URLSearchParams(location.search).get('build') ?? 'speed';
+const buildSelect = document.getElementById('build');
+buildSelect.value = build in BUILDS ? build : 'speed';
+// Another build is another worker: the page loads again with it.
+buildSelect.addEventListener('change', () => {
+  location.search = `?build=${encodeURIComponent(buildSelect.value)}`;
+});
+
+// An unknown build starts no worker: every run fails with the reason.
+const worker = build in BUILDS ? new Worker(BUILDS[build]) : null;
+let failed = worker ? null : new Error(`build: unknown ${JSON.stringify(build)}: use speed or app`);
 let pending = null; // the run in progress: { resolve, reject }
 const isReady = new Promise((resolve, reject) => {
-  ready = resolve;
+  if (failed) {
+    out.textContent = `error: ${failed.message}`;
+    reject(failed);
+    return;
+  }
   // A worker that fails to load, or traps in a run (a panic), answers nothing more: the run in
   // progress and every later one fail with the reason instead of waiting for ever.
   worker.addEventListener('error', (e) => {
@@ -19,6 +34,19 @@ const isReady = new Promise((resolve, reject) => {
     pending?.reject(failed);
     pending = null;
     out.textContent = `error: ${failed.message}`;
+  });
+  worker.addEventListener('message', ({ data }) => {
+    if (data.ready) {
+      resolve();
+      button.disabled = false;
+      out.textContent = `ready (the ${build} build): pick a workload and run it`;
+      return;
+    }
+    if (!pending) return;
+    const { resolve: done, reject: fail } = pending;
+    pending = null;
+    if (data.error !== undefined) fail(new Error(data.error));
+    else done(JSON.parse(data.figures));
   });
 });
 isReady.catch(() => {});
@@ -32,28 +60,12 @@ function runInWorker(workload, amount) {
   });
 }
 
-worker.addEventListener('message', ({ data }) => {
-  if (data.ready || !pending) return;
-  const { resolve, reject } = pending;
-  pending = null;
-  if (data.error !== undefined) reject(new Error(data.error));
-  else resolve(JSON.parse(data.figures));
-});
-
 // One run at a time: the worker answers in order, and a second run would share its thread.
 window.brokerscopeBench = (workload, amount) => {
   const run = queue.then(() => isReady).then(() => runInWorker(workload, amount));
   queue = run.catch(() => {});
   return run;
 };
-
-worker.addEventListener('message', ({ data }) => {
-  if (data.ready) {
-    ready();
-    button.disabled = false;
-    out.textContent = 'ready: pick a workload and run it';
-  }
-});
 
 const number = (x, digits = 0) => Number(x).toLocaleString('en', { maximumFractionDigits: digits });
 
@@ -62,7 +74,7 @@ const runs = document.getElementById('runs');
 function addRun(f) {
   const row = document.createElement('tr');
   const cells = [
-    `(${f.workload})`, number(f.records), number(f.seconds, 3), number(f.records_per_sec),
+    `(${f.workload})`, f.build, number(f.records), number(f.seconds, 3), number(f.records_per_sec),
     number(f.mb_per_sec, 1), number(f.ns_per_record, 1),
     f.seeds_per_sec === null ? '–' : number(f.seeds_per_sec, 1), `${number(f.wasm_memory_bytes / 1048576, 1)} MiB`,
   ];
@@ -85,6 +97,7 @@ document.getElementById('form').addEventListener('submit', async (e) => {
     const f = await window.brokerscopeBench(workload, amount);
     const lines = [
       `workload        (${f.workload})`,
+      `build           ${f.build}`,
       `records         ${number(f.records)}`,
       `seconds         ${number(f.seconds, 3)}`,
       `records/s       ${number(f.records_per_sec)}`,

@@ -4,15 +4,39 @@
 //! `{workload, amount}` (`"a"`–`"d"`, records or seeds); the worker answers `{figures}` (the JSON
 //! of `brokerscope bench --json`'s workload plus `wasm_memory_bytes`) or `{error}`. It posts
 //! `{ready: true}` once it listens: messages sent before that would be dropped.
+//!
+//! Two binaries run it, the same code built two ways (index.html, Cargo.toml): `bench_worker`
+//! for speed (opt-level 3, the native binary's goal) and `bench_worker_app` for size, exactly as
+//! the app is. The figures name theirs in `build`.
 
 use crate::bench::{self, Workload};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, WorkerGlobalScope};
 
+/// How the worker's wasm was built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Build {
+    /// opt-level 3 and `wasm-opt -O3` (`bench_worker`): the native binary's optimisation goal.
+    Speed,
+    /// opt-level z and `wasm-opt -Oz` (`bench_worker_app`): the app's own build.
+    App,
+}
+
+impl Build {
+    /// Its name in the figures (`build`) and in the page's `?build=` parameter.
+    pub fn name(self) -> &'static str {
+        match self {
+            Build::Speed => "speed",
+            Build::App => "app",
+        }
+    }
+}
+
 /// Runs `workload` (`"a"`, `"b"`, `"c"` or `"d"`) with `amount` records (a–c) or seeds (d), timed
-/// by `clock` (seconds), and returns its figures as JSON, with the wasm memory size afterwards.
-pub fn run(workload: &str, amount: u32, clock: &mut dyn FnMut() -> f64) -> Result<String, String> {
+/// by `clock` (seconds), and returns its figures as JSON, with the wasm memory size afterwards and
+/// `build`'s name.
+pub fn run(workload: &str, amount: u32, build: Build, clock: &mut dyn FnMut() -> f64) -> Result<String, String> {
     let workload = Workload::ALL
         .into_iter()
         .find(|w| w.name() == workload)
@@ -25,6 +49,7 @@ pub fn run(workload: &str, amount: u32, clock: &mut dyn FnMut() -> f64) -> Resul
     let bytes = memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length();
     let mut value = serde_json::to_value(&figures).map_err(|e| e.to_string())?;
     value["wasm_memory_bytes"] = serde_json::json!(bytes);
+    value["build"] = serde_json::json!(build.name());
     Ok(value.to_string())
 }
 
@@ -46,15 +71,15 @@ fn reply(scope: &DedicatedWorkerGlobalScope, key: &str, value: &JsValue) {
     let _ = scope.post_message(&message);
 }
 
-/// Listens for benchmark requests in this worker and says it is ready.
-pub fn start() {
+/// Listens for benchmark requests in this worker, built as `build` says, and says it is ready.
+pub fn start(build: Build) {
     console_error_panic_hook::set_once();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let listener = scope.clone();
     let onmessage = Closure::<dyn Fn(MessageEvent)>::new(move |message: MessageEvent| {
         let performance = listener.unchecked_ref::<WorkerGlobalScope>().performance();
         let mut clock = || performance.as_ref().map_or(0.0, |p| p.now() / 1000.0);
-        match request(&message.data()).and_then(|(workload, amount)| run(&workload, amount, &mut clock)) {
+        match request(&message.data()).and_then(|(workload, amount)| run(&workload, amount, build, &mut clock)) {
             Ok(figures) => reply(&listener, "figures", &JsValue::from_str(&figures)),
             Err(error) => reply(&listener, "error", &JsValue::from_str(&error)),
         }
