@@ -363,6 +363,20 @@ fn coordinator_uses_java_string_hash_code_and_utils_abs() {
 }
 
 #[test]
+fn a_swarm_seed_that_only_failed_to_converge_is_reported_as_liveness_not_safety() {
+    // group-rebalance crashes a consumer 2 s into the swarm's liveness phase; with seed 5's faults
+    // its group has not settled when the run ends: no record lost, no safety rule broken.
+    let args = ["seeds", "--scenario", "www/scenarios/group-rebalance.json", "--swarm", "--from", "5", "--count", "1"];
+    let (code, out, err) = brokerscope(&args);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("first: Liveness at event "), "{out}");
+    assert!(out.contains("lost 0 of "), "{out}");
+    assert!(out.contains("no safety rule broke: the cluster did not converge within the liveness phase"), "{out}");
+    assert!(!out.contains("a safety violation"), "{out}");
+    assert!(err.contains("1 of 1 seeds did not converge after the heal (liveness; no safety rule broke)"), "{err}");
+}
+
+#[test]
 fn seeds_reports_lost_acknowledged_records_with_a_replay_command_and_exit_1() {
     let (code, out, err) =
         brokerscope(&["seeds", "--scenario", "www/scenarios/unclean-election.json", "--count", "3", "--jobs", "2"]);

@@ -6,6 +6,7 @@
 use super::{bad_input, Failure};
 use crate::scenario::Scenario;
 use crate::sim::check::AckedCheck;
+use crate::sim::invariants::ViolationKind;
 use crate::sim::{time::SimTime, Sim};
 use crate::swarm::{self, SwarmConfig};
 use std::io::Write;
@@ -89,7 +90,8 @@ fn swarm_base(args: &SeedsArgs, text: &str, scenario: &Scenario) -> Result<serde
 }
 
 /// `brokerscope seeds`: returns a report; fails (exit 1, the report attached) when any seed
-/// broke a safety rule.
+/// broke a safety rule or, with `--swarm`, did not converge after the heal (liveness); the
+/// report and the error say which.
 pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
     // A scenario shares its topic names through `Rc` (a simulation is one thread), so each seed
     // parses its own copy from the text checked here (read once: a file changing meanwhile
@@ -157,14 +159,55 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
             serde_json::to_string_pretty(&minimal).expect("JSON values print")
         );
     }
-    let allowed = loss_allowed_by(&scenario);
-    out += &match allowed.is_empty() {
-        true => {
+    let safety = failing.iter().filter(|(_, c)| broke_safety(c)).count();
+    out += &match (safety, loss_allowed_by(&scenario)) {
+        (0, _) => format!(
+            "no safety rule broke: the cluster did not converge within the liveness phase (the last {} ms, after every \
+             fault healed); timeouts longer than it, or the scenario's own events in it, can explain that\n",
+            args.liveness_ms
+        ),
+        (_, allowed) if allowed.is_empty() => {
             "the configuration promises no loss (acks=all, RF ≥ 3, min ISR ≥ 2, clean elections): a safety violation\n"
                 .into()
         }
-        false => format!("the configuration allows it: {}\n", allowed.join("; ")),
+        (_, allowed) => format!("the configuration allows it: {}\n", allowed.join("; ")),
     };
-    let message = format!("{} of {total} seeds broke a safety rule", failing.len());
-    Err(Failure { message, code: 1, report: out })
+    Err(Failure { message: verdict(safety, failing.len(), total), code: 1, report: out })
+}
+
+/// The one-line error of a run in which `failing` of `total` seeds broke a rule, `safety` of
+/// them a safety rule (the others only the swarm's liveness check).
+fn verdict(safety: usize, failing: usize, total: usize) -> String {
+    match safety {
+        0 => format!("{failing} of {total} seeds did not converge after the heal (liveness; no safety rule broke)"),
+        s if s == failing => format!("{failing} of {total} seeds broke a safety rule"),
+        s => format!("{failing} of {total} seeds broke a rule: {s} a safety rule, the others liveness only"),
+    }
+}
+
+/// Whether a seed broke a safety rule: lost an acknowledged record, or broke any rule but the
+/// swarm's liveness check (which only says the cluster had not converged yet).
+fn broke_safety(check: &AckedCheck) -> bool {
+    check.acked_lost > 0 || check.violations.iter().any(|v| v.kind != ViolationKind::Liveness)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::invariants::Violation;
+
+    fn check(lost: u64, kinds: &[ViolationKind]) -> AckedCheck {
+        let violation = |kind: &ViolationKind| Violation { kind: *kind, seq: 1, at_ms: 2, message: "m".into() };
+        AckedCheck { acked_lost: lost, violations: kinds.iter().map(violation).collect(), ..AckedCheck::default() }
+    }
+
+    #[test]
+    fn liveness_alone_is_not_called_a_safety_violation() {
+        assert!(!broke_safety(&check(0, &[ViolationKind::Liveness])));
+        assert!(broke_safety(&check(0, &[ViolationKind::Liveness, ViolationKind::HwRegressed])));
+        assert!(broke_safety(&check(3, &[ViolationKind::Liveness])), "lost acknowledged records are safety");
+        assert_eq!(verdict(0, 7, 20), "7 of 20 seeds did not converge after the heal (liveness; no safety rule broke)");
+        assert_eq!(verdict(3, 3, 3), "3 of 3 seeds broke a safety rule");
+        assert_eq!(verdict(2, 5, 9), "5 of 9 seeds broke a rule: 2 a safety rule, the others liveness only");
+    }
 }
