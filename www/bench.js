@@ -10,14 +10,19 @@ const button = document.getElementById('run');
 const BUILDS = { speed: 'bench_worker_loader.js', app: 'bench_worker_app_loader.js' };
 const build = new URLSearchParams(location.search).get('build') ?? 'speed';
 const buildSelect = document.getElementById('build');
-buildSelect.value = build in BUILDS ? build : 'speed';
+const known = Object.hasOwn(BUILDS, build);
+// The choice shown is the worker running (none for an unknown build, so that choosing either
+// loads it), also when the browser restores this page from its back/forward cache.
+const showBuild = () => { if (known) buildSelect.value = build; else buildSelect.selectedIndex = -1; };
+showBuild();
+window.addEventListener('pageshow', showBuild);
 // Another build is another worker: the page loads again with it.
 buildSelect.addEventListener('change', () => {
   location.search = `?build=${encodeURIComponent(buildSelect.value)}`;
 });
 
 // An unknown build starts no worker: every run fails with the reason.
-const worker = build in BUILDS ? new Worker(BUILDS[build]) : null;
+const worker = known ? new Worker(BUILDS[build]) : null;
 let failed = worker ? null : new Error(`build: unknown ${JSON.stringify(build)}: use speed or app`);
 let pending = null; // the run in progress: { resolve, reject }
 const isReady = new Promise((resolve, reject) => {
@@ -97,7 +102,7 @@ document.getElementById('form').addEventListener('submit', async (e) => {
     const f = await window.brokerscopeBench(workload, amount);
     const lines = [
       `workload        (${f.workload})`,
-      `build           ${f.build}`,
+      `build           ${f.build} (opt-level ${f.opt_level})`,
       `records         ${number(f.records)}`,
       `seconds         ${number(f.seconds, 3)}`,
       `records/s       ${number(f.records_per_sec)}`,

@@ -100,11 +100,13 @@ fn measure_swarm_threads(seeds: u64, jobs: u64) -> Result<Figures, String> {
     Ok(figures)
 }
 
+/// What the figures were measured on: `scripts/pgo-build` sets `BROKERSCOPE_PGO` for its
+/// optimised build, whose machine code (not its behaviour) follows a training run's profile.
 fn build() -> &'static str {
-    if cfg!(debug_assertions) {
-        "debug (use cargo run --release for real figures)"
-    } else {
-        "release"
+    match (cfg!(debug_assertions), option_env!("BROKERSCOPE_PGO").is_some()) {
+        (true, _) => "debug (use cargo run --release for real figures)",
+        (false, true) => "release + PGO (scripts/pgo-build)",
+        (false, false) => "release",
     }
 }
 

@@ -1,4 +1,5 @@
-//! The browser benchmark's Web Worker (`src/bin/bench_worker.rs`; `www/bench.html` drives it).
+//! The browser benchmark's Web Worker (`src/bin/bench_worker.rs` and `src/bin/bench_worker_app.rs`;
+//! `www/bench.html` drives it).
 //!
 //! It is a binary of its own, so the app's download carries no benchmark code. The page posts
 //! `{workload, amount}` (`"a"`–`"d"`, records or seeds); the worker answers `{figures}` (the JSON
@@ -7,7 +8,8 @@
 //!
 //! Two binaries run it, the same code built two ways (index.html, Cargo.toml): `bench_worker`
 //! for speed (opt-level 3, the native binary's goal) and `bench_worker_app` for size, exactly as
-//! the app is. The figures name theirs in `build`.
+//! the app is. The figures name theirs in `build`, with the opt-level it was compiled at in
+//! `opt_level` (from Cargo, through `build.rs`), so a swapped profile cannot pass unseen.
 
 use crate::bench::{self, Workload};
 use wasm_bindgen::prelude::*;
@@ -50,6 +52,7 @@ pub fn run(workload: &str, amount: u32, build: Build, clock: &mut dyn FnMut() ->
     let mut value = serde_json::to_value(&figures).map_err(|e| e.to_string())?;
     value["wasm_memory_bytes"] = serde_json::json!(bytes);
     value["build"] = serde_json::json!(build.name());
+    value["opt_level"] = serde_json::json!(env!("BROKERSCOPE_OPT_LEVEL"));
     Ok(value.to_string())
 }
 
