@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { serve } from './server.mjs';
 import { launch, openPage, openBenchPage, loadScenario } from './browser.mjs';
 
@@ -111,9 +111,9 @@ test('perf: workload (b) in the browser and natively, in the same run', async ()
   // warm-up run of 20,000 records in each page is discarded. Then the best of five runs on each
   // side, alternating, so a noisy neighbour on this 2-core machine does not decide a ratio.
   const inBrowser = (page, n = BENCH_RECORDS) => page.evaluate((n) => window.brokerscopeBench('b', n), n);
-  // Natively, the fastest build made: scripts/pgo-build's (profile-guided), else the plain release.
-  const pgo = join(root, 'target', 'pgo', 'brokerscope');
-  const native = existsSync(pgo) ? pgo : join(root, 'target', 'release', 'brokerscope');
+  // Natively, the build scripts/test names (its profile-guided one when it made it), else the
+  // plain release build: never a PGO binary left from an earlier build of other code.
+  const native = resolve(root, process.env.BROKERSCOPE_NATIVE ?? join('target', 'release', 'brokerscope'));
   let nativeBuild = null;
   const natively = () => {
     const out = JSON.parse(execFileSync(native, ['bench', '--workload', 'b', '--records', String(BENCH_RECORDS), '--json'],
@@ -149,7 +149,7 @@ test('perf: workload (b) in the browser and natively, in the same run', async ()
     line += `; natively ${figures.native_b_records_per_sec} records/s (${nativeBuild}); browser/native ${figures.browser_to_native} `
       + `(the app's build: ${figures.browser_app_to_native})`;
   } else {
-    line += '; natively: not measured (neither target/pgo/brokerscope nor target/release/brokerscope is built)';
+    line += `; natively: not measured (${native} is not built)`;
   }
   console.log(line);
   assert.equal(speedRun.records, BENCH_RECORDS);

@@ -174,10 +174,28 @@ pub fn check(scenario: &Value, seed: u64) -> Result<AckedCheck, ScenarioError> {
     Ok(checks)
 }
 
-/// Delta debugging over whole faults: drops every fault whose removal keeps the run failing,
-/// until no single fault can go. Returns the faults left.
+/// Whether a run broke a safety rule: lost an acknowledged record, or broke any rule but the
+/// liveness check (which only says the cluster had not converged when the run ended).
+pub fn broke_safety(check: &AckedCheck) -> bool {
+    check.acked_lost > 0 || check.violations.iter().any(|v| v.kind != ViolationKind::Liveness)
+}
+
+/// Delta debugging over whole faults: drops every fault whose removal keeps the run failing
+/// (breaking any rule), until no single fault can go. Returns the faults left.
 pub fn shrink(base: &Value, seed: u64, faults: Vec<Fault>, config: SwarmConfig) -> Vec<Fault> {
-    let fails = |f: &[Fault]| check(&with_faults(base, f, config), seed).is_ok_and(|c| !c.violations.is_empty());
+    shrink_keeping(base, seed, faults, config, |c| !c.violations.is_empty())
+}
+
+/// [`shrink`] keeping the failure `still_fails` says the run has (a safety failure stays one,
+/// rather than shrinking into a run that only fails to converge).
+pub fn shrink_keeping(
+    base: &Value,
+    seed: u64,
+    faults: Vec<Fault>,
+    config: SwarmConfig,
+    still_fails: impl Fn(&AckedCheck) -> bool,
+) -> Vec<Fault> {
+    let fails = |f: &[Fault]| check(&with_faults(base, f, config), seed).is_ok_and(|c| still_fails(&c));
     let mut kept = faults;
     loop {
         let mut changed = false;

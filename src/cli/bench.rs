@@ -100,10 +100,11 @@ fn measure_swarm_threads(seeds: u64, jobs: u64) -> Result<Figures, String> {
     Ok(figures)
 }
 
-/// What the figures were measured on: `scripts/pgo-build` sets `BROKERSCOPE_PGO` for its
-/// optimised build, whose machine code (not its behaviour) follows a training run's profile.
+/// What the figures were measured on: a build compiled with a PGO profile (`scripts/pgo-build`;
+/// `build.rs` reads the compiler flags) has machine code, not behaviour, that follows a
+/// training run.
 fn build() -> &'static str {
-    match (cfg!(debug_assertions), option_env!("BROKERSCOPE_PGO").is_some()) {
+    match (cfg!(debug_assertions), env!("BROKERSCOPE_PROFILE_USE") == "1") {
         (true, _) => "debug (use cargo run --release for real figures)",
         (false, true) => "release + PGO (scripts/pgo-build)",
         (false, false) => "release",

@@ -1,14 +1,14 @@
 //! `brokerscope seeds`: one scenario over many seeds, checking that no acknowledged record is
-//! lost. The seed changes network jitter and loss draws and every client's randomness; the
-//! scenario's own events (crashes, cuts) stay as written. Exit 1 when any seed loses an
-//! acknowledged record.
+//! lost and no safety rule breaks. The seed changes network jitter and loss draws and every
+//! client's randomness; the scenario's own events (crashes, cuts) stay as written. With
+//! `--swarm` each seed adds random faults, heals them, and checks that the cluster converges
+//! (liveness). Exit 1 when any seed breaks a rule; the report says whether safety or liveness.
 
 use super::{bad_input, Failure};
 use crate::scenario::Scenario;
 use crate::sim::check::AckedCheck;
-use crate::sim::invariants::ViolationKind;
 use crate::sim::{time::SimTime, Sim};
-use crate::swarm::{self, SwarmConfig};
+use crate::swarm::{self, broke_safety, SwarmConfig};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -148,10 +148,16 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
     if failing.is_empty() {
         return Ok(out);
     }
-    if let (Some(base), Some((seed, _))) = (&base, failing.first()) {
+    // Shrinks the first seed that broke a safety rule (else the first failing one), keeping
+    // that class of failure: a safety failure must not shrink into one of liveness only.
+    let worst = failing.iter().find(|(_, c)| broke_safety(c)).or(failing.first());
+    if let (Some(base), Some((seed, check))) = (&base, worst) {
         let faults = swarm::fault_schedule(base, *seed, swarm_config);
         let total_faults = faults.len();
-        let kept = swarm::shrink(base, *seed, faults, swarm_config);
+        let kept = match broke_safety(check) {
+            true => swarm::shrink_keeping(base, *seed, faults, swarm_config, broke_safety),
+            false => swarm::shrink(base, *seed, faults, swarm_config),
+        };
         let minimal = swarm::with_faults(base, &kept, swarm_config);
         out += &format!(
             "seed {seed} shrunk from {total_faults} faults to {}; this scenario fails with --seed {seed}:\n{}\n",
@@ -185,16 +191,10 @@ fn verdict(safety: usize, failing: usize, total: usize) -> String {
     }
 }
 
-/// Whether a seed broke a safety rule: lost an acknowledged record, or broke any rule but the
-/// swarm's liveness check (which only says the cluster had not converged yet).
-fn broke_safety(check: &AckedCheck) -> bool {
-    check.acked_lost > 0 || check.violations.iter().any(|v| v.kind != ViolationKind::Liveness)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::invariants::Violation;
+    use crate::sim::invariants::{Violation, ViolationKind};
 
     fn check(lost: u64, kinds: &[ViolationKind]) -> AckedCheck {
         let violation = |kind: &ViolationKind| Violation { kind: *kind, seq: 1, at_ms: 2, message: "m".into() };
