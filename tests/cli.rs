@@ -372,6 +372,7 @@ fn a_swarm_seed_that_only_failed_to_converge_is_reported_as_liveness_not_safety(
     assert!(out.contains("first: Liveness at event "), "{out}");
     assert!(out.contains("lost 0 of "), "{out}");
     assert!(out.contains("no safety rule broke: the cluster did not converge within the liveness phase"), "{out}");
+    assert!(out.contains("the scenario's own events in it (from 20000 ms): consumer_crash at 22000 ms"), "{out}");
     assert!(!out.contains("a safety violation"), "{out}");
     assert!(err.contains("1 of 1 seeds did not converge after the heal (liveness; no safety rule broke)"), "{err}");
 }

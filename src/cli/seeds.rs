@@ -169,8 +169,9 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
     out += &match (safety, loss_allowed_by(&scenario)) {
         (0, _) => format!(
             "no safety rule broke: the cluster did not converge within the liveness phase (the last {} ms, after every \
-             fault healed); timeouts longer than it, or the scenario's own events in it, can explain that\n",
-            args.liveness_ms
+             fault healed); timeouts longer than it, or the scenario's own events in it, can explain that{}\n",
+            args.liveness_ms,
+            base.as_ref().map_or(String::new(), |b| own_events_note(b, args.liveness_ms)),
         ),
         (_, allowed) if allowed.is_empty() => {
             "the configuration promises no loss (acks=all, RF ≥ 3, min ISR ≥ 2, clean elections): a safety violation\n"
@@ -179,6 +180,23 @@ pub fn run(args: &SeedsArgs) -> Result<String, Failure> {
         (_, allowed) => format!("the configuration allows it: {}\n", allowed.join("; ")),
     };
     Err(Failure { message: verdict(safety, failing.len(), total), code: 1, report: out })
+}
+
+/// The scenario's own events due in the swarm's liveness phase (the last `liveness_ms`), as
+/// "; the scenario's own events in it: consumer_crash at 22000 ms, …", or nothing.
+fn own_events_note(base: &serde_json::Value, liveness_ms: u64) -> String {
+    let from = base["duration_ms"].as_u64().unwrap_or(0).saturating_sub(liveness_ms);
+    let events = base["events"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let inside: Vec<String> = events
+        .iter()
+        .filter_map(|e| Some((e["action"].as_str()?, e["at_ms"].as_u64()?)))
+        .filter(|(_, at)| *at >= from)
+        .map(|(action, at)| format!("{action} at {at} ms"))
+        .collect();
+    match inside.is_empty() {
+        true => String::new(),
+        false => format!("; the scenario's own events in it (from {from} ms): {}", inside.join(", ")),
+    }
 }
 
 /// The one-line error of a run in which `failing` of `total` seeds broke a rule, `safety` of
@@ -199,6 +217,21 @@ mod tests {
     fn check(lost: u64, kinds: &[ViolationKind]) -> AckedCheck {
         let violation = |kind: &ViolationKind| Violation { kind: *kind, seq: 1, at_ms: 2, message: "m".into() };
         AckedCheck { acked_lost: lost, violations: kinds.iter().map(violation).collect(), ..AckedCheck::default() }
+    }
+
+    #[test]
+    fn the_scenarios_own_events_in_the_liveness_phase_are_named() {
+        let base = serde_json::json!({ "duration_ms": 40_000, "events": [
+            { "at_ms": 5_000, "action": "crash_broker", "broker": 1 },
+            { "at_ms": 20_000, "action": "cut_link", "from": "a", "to": "b" },
+            { "at_ms": 22_000, "action": "consumer_crash", "consumer": "consumer-2" },
+        ] });
+        assert_eq!(
+            own_events_note(&base, 20_000),
+            "; the scenario's own events in it (from 20000 ms): cut_link at 20000 ms, consumer_crash at 22000 ms"
+        );
+        assert_eq!(own_events_note(&base, 10_000), "", "none after 30000 ms");
+        assert_eq!(own_events_note(&serde_json::json!({ "duration_ms": 9 }), 5), "", "no events");
     }
 
     #[test]
