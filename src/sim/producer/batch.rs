@@ -133,14 +133,15 @@ impl ProducerBatch {
             // so neither regrows on the way.
             let room = self.capacity.saturating_sub(self.estimated_bytes);
             let per_record = size.max(1);
-            self.builder.reserve(room.min(per_record.saturating_mul(RECORDS_RESERVED_MAX)) as usize);
-            self.sends.reserve((self.capacity / per_record).clamp(1, RECORDS_RESERVED_MAX) as usize);
+            let records = (self.capacity / per_record).clamp(1, RECORDS_RESERVED_MAX) as usize;
+            self.builder.reserve(room.min(per_record.saturating_mul(RECORDS_RESERVED_MAX)) as usize, records);
+            self.sends.reserve(records);
         }
         let written = self.builder.append_body(record, body) as u32;
         debug_assert_eq!(written, size, "the size the room was checked for");
         self.estimated_bytes += size;
         debug_assert_eq!(self.estimated_bytes as usize, self.builder.size_in_bytes());
-        self.sends.push((send, record.fingerprint()));
+        self.sends.push((send, self.builder.last_fingerprint().expect("just appended")));
         self.last_append = now;
         Some(size)
     }
@@ -185,7 +186,7 @@ impl ProducerBatch {
     pub fn reset_producer_state(&mut self) {
         if self.sequence.take().is_some() {
             if let Some(wire) = self.wire.take() {
-                self.builder.reopen(wire.into_bytes());
+                self.builder.reopen(wire);
             }
         }
     }

@@ -320,6 +320,40 @@ pub struct RecordsBuilder {
     count: i32,
     base_timestamp: i64,
     max_timestamp: i64,
+    /// Each record's [`Record::fingerprint`], computed as it is appended (the producer needs
+    /// it then); [`RecordBatch`](super::RecordBatch) keeps them.
+    fingerprints: Fingerprints,
+}
+
+/// Each record's [`Record::fingerprint`] in a batch, in offset order: the first held inline,
+/// so that a batch of one record (at a low rate, most batches) allocates nothing for them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fingerprints {
+    first: Option<u64>,
+    rest: Vec<u64>,
+}
+
+impl Fingerprints {
+    fn push(&mut self, fingerprint: u64) {
+        match self.first {
+            None => self.first = Some(fingerprint),
+            Some(_) => self.rest.push(fingerprint),
+        }
+    }
+
+    fn last(&self) -> Option<u64> {
+        self.rest.last().copied().or(self.first)
+    }
+
+    /// The first and the rest, or `None` for no records.
+    pub fn into_parts(self) -> Option<(u64, Vec<u64>)> {
+        self.first.map(|first| (first, self.rest))
+    }
+
+    /// The list made of [`Fingerprints::into_parts`].
+    pub fn from_parts(first: u64, rest: Vec<u64>) -> Fingerprints {
+        Fingerprints { first: Some(first), rest }
+    }
 }
 
 impl Default for RecordsBuilder {
@@ -331,7 +365,13 @@ impl Default for RecordsBuilder {
 impl RecordsBuilder {
     /// An empty builder.
     pub fn new() -> RecordsBuilder {
-        RecordsBuilder { buf: Vec::new(), count: 0, base_timestamp: 0, max_timestamp: i64::MIN }
+        RecordsBuilder {
+            buf: Vec::new(),
+            count: 0,
+            base_timestamp: 0,
+            max_timestamp: i64::MIN,
+            fingerprints: Fingerprints::default(),
+        }
     }
 
     /// Records appended.
@@ -345,9 +385,15 @@ impl RecordsBuilder {
         self.buf.len().max(RECORD_BATCH_OVERHEAD)
     }
 
-    /// Makes room for `bytes` more without growing again on the way.
-    pub fn reserve(&mut self, bytes: usize) {
+    /// Makes room for `bytes` more, in `records` more records, without growing again on the way.
+    pub fn reserve(&mut self, bytes: usize, records: usize) {
         self.buf.reserve(bytes);
+        self.fingerprints.rest.reserve(records);
+    }
+
+    /// The [`Record::fingerprint`] of the record appended last.
+    pub fn last_fingerprint(&self) -> Option<u64> {
+        self.fingerprints.last()
     }
 
     fn fields<'r>(&self, r: &'r Record) -> RecordFields<'r> {
@@ -393,6 +439,7 @@ impl RecordsBuilder {
         }
         self.count += 1;
         self.max_timestamp = self.max_timestamp.max(r.timestamp_ms);
+        self.fingerprints.push(r.fingerprint());
         self.buf.len() - before
     }
 
@@ -440,11 +487,18 @@ impl RecordsBuilder {
         std::mem::take(&mut self.buf)
     }
 
+    /// [`RecordsBuilder::finish`], with the records' fingerprints, in order.
+    pub fn finish_with_fingerprints(&mut self, spec: &BatchSpec) -> (Vec<u8>, Fingerprints) {
+        (self.finish(spec), std::mem::take(&mut self.fingerprints))
+    }
+
     /// Takes back the bytes [`RecordsBuilder::finish`] gave out, to finish them again with other
     /// producer state (Kafka `reopenAndRewriteProducerState` after an epoch bump).
-    pub fn reopen(&mut self, bytes: Vec<u8>) {
+    pub fn reopen(&mut self, batch: super::RecordBatch) {
+        let (bytes, fingerprints) = batch.into_parts();
         assert!(self.buf.is_empty() && bytes.len() >= RECORD_BATCH_OVERHEAD, "reopening what was not finished");
         self.buf = bytes;
+        self.fingerprints = fingerprints.expect("a finished builder's batch has its fingerprints");
     }
 }
 

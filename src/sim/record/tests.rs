@@ -54,9 +54,11 @@ fn a_reopened_builder_is_finished_again_with_new_producer_state() {
     let first = RecordBatch::finish(&mut builder, &BatchSpec::default());
     assert_eq!(first.bytes(), hex(CHECKSUM_HEX).as_slice());
     let sequenced = BatchSpec { producer_id: 7, producer_epoch: 1, base_sequence: 40, ..BatchSpec::default() };
-    builder.reopen(first.into_bytes());
+    builder.reopen(first);
     let again = RecordBatch::finish(&mut builder, &sequenced);
     assert_eq!(again.bytes(), batch::build(&sequenced, &records).as_slice());
+    let fingerprints: Vec<(i64, u64)> = records.iter().zip(0..).map(|(r, o)| (o, r.fingerprint())).collect();
+    assert_eq!(again.fingerprints(), fingerprints, "the reopened builder kept its records' fingerprints");
     assert_eq!((again.header().producer_id, again.header().base_sequence, again.record_count()), (7, 40, 2));
     assert!(RecordBatch::from_bytes(again.bytes().to_vec()).is_ok(), "the CRC was computed again");
 }
@@ -117,7 +119,19 @@ fn random_batches_round_trip() {
         // Fingerprints decoded in place (with and without the CRC check) are the records' own.
         let want: Vec<(i64, u64)> = b.records().iter().map(|(o, r)| (*o, r.fingerprint())).collect();
         assert_eq!(b.fingerprints(), want);
-        assert_eq!(b.verified_fingerprints(), Ok(want));
+        assert_eq!(b.verified_fingerprints(), Ok(want.clone()));
+        // A batch this process encoded carries the fingerprints computed as records were
+        // appended: the same list, also in a stamped copy (new offsets) and equal to `b`.
+        let encoded = RecordBatch::build(&spec, &records);
+        assert_eq!(encoded, b);
+        let of_records: Vec<(i64, u64)> =
+            records.iter().enumerate().map(|(i, r)| (spec.base_offset + i as i64, r.fingerprint())).collect();
+        assert_eq!((encoded.fingerprints(), encoded.verified_fingerprints()), (want.clone(), Ok(want)));
+        assert_eq!(encoded.fingerprints(), of_records);
+        let moved = encoded.stamped(spec.base_offset + 1_000, 3);
+        let shifted: Vec<(i64, u64)> = of_records.iter().map(|(o, f)| (o + 1_000, *f)).collect();
+        assert_eq!(moved.fingerprints(), shifted);
+        assert_eq!(RecordBatch::from_bytes(moved.bytes().to_vec()).unwrap().fingerprints(), shifted);
         let offsets: Vec<i64> = b.records().iter().map(|(o, _)| *o).collect();
         assert_eq!(offsets, (0..records.len() as i64).map(|i| spec.base_offset + i).collect::<Vec<_>>());
         let stored = b.stored_records();
