@@ -186,7 +186,8 @@ impl ProducerBatch {
     pub fn reset_producer_state(&mut self) {
         if self.sequence.take().is_some() {
             if let Some(wire) = self.wire.take() {
-                self.builder.reopen(wire);
+                let (bytes, fingerprints) = wire.into_parts();
+                self.builder.reopen(bytes, fingerprints.expect("a finished builder's batch keeps its fingerprints"));
             }
         }
     }

@@ -301,11 +301,7 @@ fn attributes(spec: &BatchSpec) -> i16 {
 /// baseTimestamp = the first record's timestamp, maxTimestamp = the largest record timestamp
 /// (or `log_append_time` with LogAppendTime). Panics on an empty record list (a bug).
 pub fn build<R: std::borrow::Borrow<Record>>(spec: &BatchSpec, records: &[R]) -> Vec<u8> {
-    let mut builder = RecordsBuilder::new();
-    for r in records {
-        builder.append(r.borrow());
-    }
-    builder.finish(spec)
+    RecordsBuilder::of(records).finish(spec)
 }
 
 /// Kafka's `MemoryRecordsBuilder` for an uncompressed v2 batch: each record is encoded into the
@@ -345,13 +341,23 @@ impl Fingerprints {
         self.rest.last().copied().or(self.first)
     }
 
+    /// How many.
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
     /// The first and the rest, or `None` for no records.
-    pub fn into_parts(self) -> Option<(u64, Vec<u64>)> {
+    pub(crate) fn into_parts(self) -> Option<(u64, Vec<u64>)> {
         self.first.map(|first| (first, self.rest))
     }
 
     /// The list made of [`Fingerprints::into_parts`].
-    pub fn from_parts(first: u64, rest: Vec<u64>) -> Fingerprints {
+    pub(crate) fn from_parts(first: u64, rest: Vec<u64>) -> Fingerprints {
         Fingerprints { first: Some(first), rest }
     }
 }
@@ -372,6 +378,15 @@ impl RecordsBuilder {
             max_timestamp: i64::MIN,
             fingerprints: Fingerprints::default(),
         }
+    }
+
+    /// A builder with `records` appended, in order.
+    pub fn of<R: std::borrow::Borrow<Record>>(records: &[R]) -> RecordsBuilder {
+        let mut builder = RecordsBuilder::new();
+        for r in records {
+            builder.append(r.borrow());
+        }
+        builder
     }
 
     /// Records appended.
@@ -484,21 +499,24 @@ impl RecordsBuilder {
             records_count: self.count,
         };
         seal(&mut self.buf, &header, self.count);
+        self.fingerprints = Fingerprints::default();
         std::mem::take(&mut self.buf)
     }
 
     /// [`RecordsBuilder::finish`], with the records' fingerprints, in order.
     pub fn finish_with_fingerprints(&mut self, spec: &BatchSpec) -> (Vec<u8>, Fingerprints) {
-        (self.finish(spec), std::mem::take(&mut self.fingerprints))
+        let fingerprints = std::mem::take(&mut self.fingerprints);
+        (self.finish(spec), fingerprints)
     }
 
-    /// Takes back the bytes [`RecordsBuilder::finish`] gave out, to finish them again with other
-    /// producer state (Kafka `reopenAndRewriteProducerState` after an epoch bump).
-    pub fn reopen(&mut self, batch: super::RecordBatch) {
-        let (bytes, fingerprints) = batch.into_parts();
+    /// Takes back the bytes and fingerprints [`RecordsBuilder::finish_with_fingerprints`] gave
+    /// out, to finish them again with other producer state (Kafka
+    /// `reopenAndRewriteProducerState` after an epoch bump).
+    pub fn reopen(&mut self, bytes: Vec<u8>, fingerprints: Fingerprints) {
         assert!(self.buf.is_empty() && bytes.len() >= RECORD_BATCH_OVERHEAD, "reopening what was not finished");
+        debug_assert_eq!(fingerprints.len(), self.count as usize, "one fingerprint per record");
         self.buf = bytes;
-        self.fingerprints = fingerprints.expect("a finished builder's batch has its fingerprints");
+        self.fingerprints = fingerprints;
     }
 }
 

@@ -36,26 +36,31 @@ pub struct RecordBatch {
 }
 
 /// [`batch::Fingerprints`] shared by a batch's copies: the first inline, the rest (if any)
-/// behind an `Arc`, so neither a one-record batch nor a copy allocates for them.
+/// behind an `Arc`, so neither a one-record batch nor a copy allocates for them. The rest are
+/// copied to a list of their exact length: the producer's reserved room for a full batch
+/// would otherwise stay in every replica's log until retention removed the batch.
 #[derive(Clone)]
 struct KnownFingerprints {
     first: u64,
-    rest: Option<Arc<Vec<u64>>>,
+    rest: Option<Arc<[u64]>>,
 }
 
 impl KnownFingerprints {
     fn new(list: batch::Fingerprints) -> Option<KnownFingerprints> {
         let (first, rest) = list.into_parts()?;
-        Some(KnownFingerprints { first, rest: (!rest.is_empty()).then(|| Arc::new(rest)) })
+        Some(KnownFingerprints { first, rest: (!rest.is_empty()).then(|| Arc::from(rest)) })
+    }
+
+    fn len(&self) -> usize {
+        1 + self.rest.as_ref().map_or(0, |rest| rest.len())
     }
 
     fn iter(&self) -> impl Iterator<Item = u64> + '_ {
         std::iter::once(self.first).chain(self.rest.iter().flat_map(|rest| rest.iter().copied()))
     }
 
-    fn into_list(self) -> batch::Fingerprints {
-        let rest = self.rest.map_or_else(Vec::new, |r| Arc::try_unwrap(r).unwrap_or_else(|shared| shared.to_vec()));
-        batch::Fingerprints::from_parts(self.first, rest)
+    fn to_list(&self) -> batch::Fingerprints {
+        batch::Fingerprints::from_parts(self.first, self.rest.as_deref().map_or_else(Vec::new, <[u64]>::to_vec))
     }
 }
 
@@ -70,13 +75,9 @@ impl PartialEq for RecordBatch {
 impl Eq for RecordBatch {}
 
 impl RecordBatch {
-    /// Builds a batch from records (see [`batch::build`]).
+    /// Builds a batch from records (as [`batch::build`] does), keeping their fingerprints.
     pub fn build<R: std::borrow::Borrow<Record>>(spec: &BatchSpec, records: &[R]) -> RecordBatch {
-        let mut builder = RecordsBuilder::new();
-        for r in records {
-            builder.append(r.borrow());
-        }
-        RecordBatch::finish(&mut builder, spec)
+        RecordBatch::finish(&mut RecordsBuilder::of(records), spec)
     }
 
     /// Finishes `builder` for `spec` (see [`RecordsBuilder::finish`]); the batch keeps the
@@ -97,9 +98,9 @@ impl RecordBatch {
 
     /// [`RecordBatch::into_bytes`] with the records' fingerprints, if the batch has them (a
     /// producer reopening its batch to write the header again keeps them).
-    pub fn into_parts(self) -> (Vec<u8>, Option<batch::Fingerprints>) {
-        let fingerprints = self.fingerprints.map(KnownFingerprints::into_list);
-        (Arc::try_unwrap(self.bytes).unwrap_or_else(|shared| shared.to_vec()), fingerprints)
+    pub(crate) fn into_parts(self) -> (Vec<u8>, Option<batch::Fingerprints>) {
+        let fingerprints = self.fingerprints.as_ref().map(KnownFingerprints::to_list);
+        (self.into_bytes(), fingerprints)
     }
 
     /// Validates `bytes` as exactly one batch: header, CRC and every record.
@@ -181,8 +182,8 @@ impl RecordBatch {
         self.bytes.len() as u32
     }
 
-    /// Each record's offset and [`Record::fingerprint`], decoded in place (no copy). The batch
-    /// was validated when it was made, so its CRC is not computed again.
+    /// Each record's offset and [`Record::fingerprint`] (as [`RecordBatch::for_each_fingerprint`]
+    /// finds them). The batch was validated when it was made, so its CRC is not computed again.
     pub fn fingerprints(&self) -> Vec<(i64, u64)> {
         self.collect_fingerprints(false).expect("validated on construction")
     }
@@ -210,6 +211,7 @@ impl RecordBatch {
             batch::decode_header(&self.bytes, 0)?;
         }
         if let Some(known) = &self.fingerprints {
+            assert_eq!(known.len(), self.record_count() as usize, "one fingerprint per record");
             debug_assert_eq!(
                 self.decoded_fingerprints(),
                 Ok(self.offsets().zip(known.iter()).collect::<Vec<_>>()),
