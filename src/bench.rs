@@ -3,7 +3,7 @@
 //! browser), so this module reads no clock itself and the figures of both hosts come from the
 //! same code path.
 //!
-//! Records workloads keep 8 MiB per partition (`retention.bytes`), so memory is bounded by
+//! Records workloads keep 2 MiB per partition (`retention.bytes`), so memory is bounded by
 //! retention rather than by the records sent (see [`crate::sim::Sim::prune_check_history`]).
 //!
 //! - (a) produce-only: one broker, keyed 100-byte records, acks=all, until every record is

@@ -23,8 +23,8 @@ pub struct ProducerBatch {
     pub tp: Tp,
     /// The records, encoded as they were appended (Kafka's `MemoryRecordsBuilder`).
     builder: RecordsBuilder,
-    /// Each record's send and [`Record::fingerprint`], in order.
-    sends: Vec<(SendId, u64)>,
+    /// Each record's send, in order (their fingerprints are the builder's, then the wire's).
+    sends: Vec<SendId>,
     /// Buffer capacity (the write limit; what the BufferPool gave).
     pub capacity: u32,
     estimated_bytes: u32,
@@ -88,9 +88,19 @@ impl ProducerBatch {
         self.sends.len() as u32
     }
 
-    /// Each record's send and fingerprint, in order.
-    pub fn sends(&self) -> &[(SendId, u64)] {
+    /// Each record's send, in order.
+    pub fn sends(&self) -> &[SendId] {
         &self.sends
+    }
+
+    /// Each record's send and [`Record::fingerprint`], in order.
+    pub fn sends_and_fingerprints(&self) -> impl Iterator<Item = (SendId, u64)> + '_ {
+        // Until its first drain the builder holds them; finishing it moves them to the wire.
+        let wire =
+            self.wire.as_ref().map(|w| w.kept_fingerprints().expect("a producer's batch keeps its fingerprints"));
+        let fingerprints = wire.into_iter().flatten().chain(self.builder.fingerprints());
+        debug_assert_eq!(fingerprints.clone().count(), self.sends.len(), "one fingerprint per send");
+        self.sends.iter().copied().zip(fingerprints)
     }
 
     /// The records, decoded again from the batch's bytes (a split re-packs them).
@@ -141,7 +151,7 @@ impl ProducerBatch {
         debug_assert_eq!(written, size, "the size the room was checked for");
         self.estimated_bytes += size;
         debug_assert_eq!(self.estimated_bytes as usize, self.builder.size_in_bytes());
-        self.sends.push((send, self.builder.last_fingerprint().expect("just appended")));
+        self.sends.push(send);
         self.last_append = now;
         Some(size)
     }

@@ -543,8 +543,7 @@ impl Producer {
         let split_size =
             if batch.is_split { largest.max(batch.estimated_size() / 2) } else { self.config.batch_size_bytes.max(1) };
         let mut pieces: Vec<ProducerBatch> = Vec::new();
-        for (record, (send, _)) in records.iter().zip(batch.sends()) {
-            let send = *send;
+        for (record, send) in records.iter().zip(batch.sends().iter().copied()) {
             let appended = pieces.last_mut().and_then(|piece| piece.try_append(record, send, ctx.now));
             if appended.is_none() {
                 let capacity = split_size.max(self.accumulator.buffer_size_for_unbatched(record));
@@ -599,7 +598,7 @@ impl Producer {
                 latency,
             });
         }
-        for (i, (send, fingerprint)) in batch.sends().iter().copied().enumerate() {
+        for (i, (send, fingerprint)) in batch.sends_and_fingerprints().enumerate() {
             let offset = if base_offset < 0 || error.is_some() { -1 } else { base_offset + i as i64 };
             if offset >= 0 {
                 self.acked.push(AckedRecord { partition: batch.tp.partition, offset, fingerprint, send });

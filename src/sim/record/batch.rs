@@ -337,8 +337,8 @@ impl Fingerprints {
         }
     }
 
-    fn last(&self) -> Option<u64> {
-        self.rest.last().copied().or(self.first)
+    fn iter(&self) -> impl Iterator<Item = u64> + Clone + '_ {
+        self.first.into_iter().chain(self.rest.iter().copied())
     }
 
     /// How many.
@@ -406,9 +406,10 @@ impl RecordsBuilder {
         self.fingerprints.rest.reserve(records);
     }
 
-    /// The [`Record::fingerprint`] of the record appended last.
-    pub fn last_fingerprint(&self) -> Option<u64> {
-        self.fingerprints.last()
+    /// Each appended record's [`Record::fingerprint`], in order (none after
+    /// [`RecordsBuilder::finish`]).
+    pub fn fingerprints(&self) -> impl Iterator<Item = u64> + Clone + '_ {
+        self.fingerprints.iter()
     }
 
     fn fields<'r>(&self, r: &'r Record) -> RecordFields<'r> {
@@ -474,8 +475,10 @@ impl RecordsBuilder {
             .collect()
     }
 
-    /// Writes the header for `spec` and the CRC, and moves the finished batch out. Panics with
-    /// no record appended, or when finished twice without [`RecordsBuilder::reopen`] (bugs).
+    /// Writes the header for `spec` and the CRC, and moves the finished batch out; the records'
+    /// fingerprints are dropped ([`RecordsBuilder::finish_with_fingerprints`] keeps them, for
+    /// [`RecordsBuilder::reopen`]). Panics with no record appended, or when finished twice
+    /// without a reopen (bugs).
     pub fn finish(&mut self, spec: &BatchSpec) -> Vec<u8> {
         assert!(self.count > 0, "a batch has at least one record");
         assert!(self.buf.len() > RECORD_BATCH_OVERHEAD, "finished twice");
@@ -499,6 +502,7 @@ impl RecordsBuilder {
             records_count: self.count,
         };
         seal(&mut self.buf, &header, self.count);
+        // Dropped: `finish_with_fingerprints` keeps them.
         self.fingerprints = Fingerprints::default();
         std::mem::take(&mut self.buf)
     }
@@ -512,9 +516,12 @@ impl RecordsBuilder {
     /// Takes back the bytes and fingerprints [`RecordsBuilder::finish_with_fingerprints`] gave
     /// out, to finish them again with other producer state (Kafka
     /// `reopenAndRewriteProducerState` after an epoch bump).
-    pub fn reopen(&mut self, bytes: Vec<u8>, fingerprints: Fingerprints) {
+    ///
+    /// # Panics
+    /// If the builder was not finished, or `fingerprints` are not one per record appended.
+    pub(crate) fn reopen(&mut self, bytes: Vec<u8>, fingerprints: Fingerprints) {
         assert!(self.buf.is_empty() && bytes.len() >= RECORD_BATCH_OVERHEAD, "reopening what was not finished");
-        debug_assert_eq!(fingerprints.len(), self.count as usize, "one fingerprint per record");
+        assert_eq!(fingerprints.len(), self.count as usize, "reopening with one fingerprint per record");
         self.buf = bytes;
         self.fingerprints = fingerprints;
     }

@@ -60,6 +60,10 @@ fn a_reopened_builder_is_finished_again_with_new_producer_state() {
     assert_eq!(again.bytes(), batch::build(&sequenced, &records).as_slice());
     let want: Vec<(i64, u64)> = records.iter().zip(0..).map(|(r, o)| (o, r.fingerprint())).collect();
     assert_eq!(again.fingerprints(), want, "the reopened builder kept its records' fingerprints");
+    assert_eq!(builder.fingerprints().count(), 0, "the batch took them");
+    let kept: Vec<u64> = again.kept_fingerprints().expect("an encoded batch keeps them").collect();
+    assert_eq!(kept, records.iter().map(Record::fingerprint).collect::<Vec<_>>());
+    assert!(RecordBatch::from_bytes(again.bytes().to_vec()).unwrap().kept_fingerprints().is_none());
     assert_eq!((again.header().producer_id, again.header().base_sequence, again.record_count()), (7, 40, 2));
     assert!(RecordBatch::from_bytes(again.bytes().to_vec()).is_ok(), "the CRC was computed again");
 }
@@ -287,4 +291,14 @@ fn the_fast_record_decoder_agrees_with_the_checked_one() {
         fast_taken >= runs && mutated_accepted >= runs / 10,
         "both cases exercised ({fast_taken}, {mutated_accepted})"
     );
+}
+
+#[test]
+#[should_panic(expected = "one fingerprint per record")]
+fn reopening_with_the_wrong_fingerprints_panics() {
+    let records = [rec(1, "k", "v"), rec(2, "k", "w")];
+    let mut builder = RecordsBuilder::of(&records);
+    let (bytes, _) = builder.finish_with_fingerprints(&BatchSpec::default());
+    let one = RecordsBuilder::of(&records[..1]).finish_with_fingerprints(&BatchSpec::default()).1;
+    builder.reopen(bytes, one);
 }
