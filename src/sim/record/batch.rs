@@ -477,7 +477,7 @@ impl RecordsBuilder {
 
     /// Writes the header for `spec` and the CRC, and moves the finished batch out; the records'
     /// fingerprints are dropped ([`RecordsBuilder::finish_with_fingerprints`] keeps them, for
-    /// [`RecordsBuilder::reopen`]). Panics with no record appended, or when finished twice
+    /// `reopen`). Panics with no record appended, or when finished twice
     /// without a reopen (bugs).
     pub fn finish(&mut self, spec: &BatchSpec) -> Vec<u8> {
         assert!(self.count > 0, "a batch has at least one record");
