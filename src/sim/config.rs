@@ -639,7 +639,8 @@ impl ControllerConfig {
             unclean_leader_election: props.flag("unclean.leader.election.enable"),
             auto_leader_rebalance: props.flag("auto.leader.rebalance.enable"),
             leader_imbalance_check_interval: SimDuration::from_ms(
-                props.int("leader.imbalance.check.interval.seconds").max(1) as u64 * 1000,
+                // Saturating, as `from_ms` is: the largest accepted value means never.
+                (props.int("leader.imbalance.check.interval.seconds").max(1) as u64).saturating_mul(1000),
             ),
         }
     }
@@ -874,6 +875,16 @@ mod tests {
             "acks: invalid value \"2\": expected one of 0, 1, -1, all"
         );
         assert!(p.set("linger.ms", "-1").unwrap_err().to_string().contains("an integer in [0, "));
+    }
+
+    #[test]
+    fn the_largest_imbalance_interval_in_seconds_saturates() {
+        // Found by replacing every scenario value with extremes: seconds × 1000 overflowed.
+        let mut p = Props::empty(Scope::Broker);
+        p.set("leader.imbalance.check.interval.seconds", &i64::MAX.to_string()).unwrap();
+        assert_eq!(ControllerConfig::from_props(&p).leader_imbalance_check_interval, SimDuration::from_ms(u64::MAX));
+        p.set("leader.imbalance.check.interval.seconds", "300").unwrap();
+        assert_eq!(ControllerConfig::from_props(&p).leader_imbalance_check_interval, SimDuration::from_ms(300_000));
     }
 
     #[test]
