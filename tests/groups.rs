@@ -404,3 +404,36 @@ fn commit_async_commits_after_every_poll_without_blocking() {
     assert!(g.lag.iter().all(|(_, l)| *l == 0), "{:?}", g.lag);
     assert!(trace.iter().all(|e| !matches!(e.kind, TraceKind::PartitionsLost { .. })));
 }
+
+/// A consumer's `request.timeout.ms` changed to 0 mid-run (allowed, as in Kafka): its requests
+/// expire a millisecond after they leave, and the run goes on to its end through a leader
+/// change. (Expiring at the instant of sending, its metadata request was resent and expired
+/// forever at one instant.)
+#[test]
+fn a_consumer_whose_request_timeout_becomes_zero_runs_on() {
+    let consumers = json!([{"id": "a"}]);
+    let events = json!([
+        {"at_ms": 5000, "action": "config_change", "target": "consumer-1", "property": "request.timeout.ms", "value": 0},
+        // A leader moves: the consumer asks for metadata, the request that used to loop.
+        {"at_ms": 6000, "action": "crash_broker", "broker": 2}
+    ]);
+    let s = from_value(&scenario(consumers, json!({}), events)).unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = Sim::new(&s, 7);
+    let stop = sim.run_until(SimTime::from_ms(8000), 2_000_000);
+    assert_eq!(stop, brokerscope::sim::RunStop::Deadline, "the clock reached 8 s within the step budget");
+    let trace = sim.drain_trace();
+    let sends: Vec<SimTime> = trace
+        .iter()
+        .filter(|e| e.node == NodeId::consumer(1) && e.at > SimTime::from_ms(5000))
+        .filter(|e| matches!(&e.kind, TraceKind::MessageSent { .. }))
+        .map(|e| e.at)
+        .collect();
+    assert!(!sends.is_empty(), "the consumer still sends after the change");
+    // A fetch's expiry adds fetch.max.wait.ms (500 ms) to the timeout, so fetches are still
+    // answered in time and the consumer keeps reading.
+    let consumed_after = trace
+        .iter()
+        .filter(|e| e.at > SimTime::from_ms(5100) && matches!(&e.kind, TraceKind::RecordsConsumed { .. }))
+        .count();
+    assert!(consumed_after > 0, "fetches still answered within fetch.max.wait.ms");
+}

@@ -437,3 +437,32 @@ fn under_backpressure_idle_sender_passes_change_nothing() {
         }
     }
 }
+
+/// `request.timeout.ms` = 0 is a valid setting: `NetworkClient` expires a request once more than
+/// 0 ms have passed since it was sent, so a millisecond later. (Expiring it the instant it left
+/// resent and expired the metadata request forever without the clock moving, until the event
+/// queue's bound panicked.) Every request here outlives its millisecond, so nothing is acked,
+/// and the run reaches its end.
+#[test]
+fn a_request_timeout_of_zero_expires_each_request_a_millisecond_after_it_left() {
+    let v = scenario(3, 3, json!({"acks": "all", "request.timeout.ms": 0}), json!({"records": 50}), json!([]));
+    let s = from_value(&v).unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = Sim::new(&s, 1);
+    let stop = sim.run_until(SimTime::from_ms(2000), 1_000_000);
+    assert_eq!(stop, brokerscope::sim::RunStop::Deadline, "the clock reached 2 s within the step budget");
+    let trace = sim.drain_trace();
+    let sends: Vec<SimTime> = trace
+        .iter()
+        .filter(|e| {
+            e.node == NodeId::producer(1) && matches!(&e.kind, TraceKind::MessageSent { api, .. } if *api == "Metadata")
+        })
+        .map(|e| e.at)
+        .collect();
+    assert!(sends.len() > 100, "metadata is asked for again after each expiry: {}", sends.len());
+    assert!(
+        sends.windows(2).all(|w| w[1] >= w[0] + brokerscope::sim::time::SimDuration::from_ms(1)),
+        "at most one a millisecond"
+    );
+    let acked = trace.iter().filter(|e| matches!(&e.kind, TraceKind::SendCompleted { error: None, .. })).count();
+    assert_eq!(acked, 0);
+}

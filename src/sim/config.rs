@@ -631,6 +631,16 @@ pub struct ControllerConfig {
     pub leader_imbalance_check_interval: SimDuration,
 }
 
+/// How long after it is sent a client's request expires, for a `request.timeout.ms` of
+/// `timeout`. Kafka's `NetworkClient` times a request out once *more than* the timeout has
+/// passed since it was sent, on a millisecond clock, so a timeout of 0 expires it a millisecond
+/// later, not at the instant it left: firing then, a timed-out metadata request was sent again
+/// and expired again forever without the clock moving, until the event queue's bound stopped
+/// the run. Any other value is kept as it is.
+pub fn request_expiry(timeout: SimDuration) -> SimDuration {
+    timeout.max(SimDuration::from_ms(1))
+}
+
 impl ControllerConfig {
     /// Reads validated broker properties, with defaults.
     pub fn from_props(props: &Props) -> ControllerConfig {

@@ -18,7 +18,7 @@
 //! from their leaders (below the HW only), and refreshes metadata when a leader moves.
 
 use super::collections::{CollectMap, CollectSet};
-use super::config::{ConsumerConfig, OffsetReset};
+use super::config::{request_expiry, ConsumerConfig, OffsetReset};
 use super::group::assignor::{assign, Assignor, Subscription};
 use super::group::messages::{GroupMessage, JoinGroupRequest, JoinGroupResponse, MemberRef};
 use super::node::{Ctx, NodeId, Timer};
@@ -659,7 +659,7 @@ impl Consumer {
         self.group.as_mut().expect("subscribe mode").find_in_flight = Some((correlation_id, broker));
         let msg = GroupMessage::FindCoordinator { correlation_id, key };
         ctx.send(NodeId::broker(broker), Message::Group(Box::new(msg)));
-        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+        ctx.set_timer(request_expiry(self.config.request_timeout), Timer::RequestTimeout { correlation_id });
     }
 
     fn send_join(&mut self, ctx: &mut Ctx, coordinator: u16) {
@@ -714,7 +714,7 @@ impl Consumer {
     ) {
         self.group.as_mut().expect("subscribe mode").requests.insert(correlation_id, kind);
         ctx.send(NodeId::broker(coordinator), Message::Group(Box::new(msg)));
-        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+        ctx.set_timer(request_expiry(self.config.request_timeout), Timer::RequestTimeout { correlation_id });
     }
 
     fn on_group_message(&mut self, ctx: &mut Ctx, from: u16, msg: GroupMessage) {
@@ -1130,7 +1130,7 @@ impl Consumer {
         let mut topics: Vec<TopicName> = self.leaders.keys().map(|tp| tp.topic.clone()).collect();
         topics.dedup();
         ctx.send(NodeId::broker(broker), Message::MetadataRequest { correlation_id, topics });
-        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+        ctx.set_timer(request_expiry(self.config.request_timeout), Timer::RequestTimeout { correlation_id });
     }
 
     fn on_metadata(&mut self, ctx: &mut Ctx, correlation_id: u64, topics: Vec<TopicMetadata>) {
@@ -1215,7 +1215,7 @@ impl Consumer {
         };
         ctx.send(NodeId::broker(broker), Message::FetchRequest(request));
         ctx.set_timer(
-            self.config.fetch_max_wait + self.config.request_timeout,
+            request_expiry(self.config.fetch_max_wait + self.config.request_timeout),
             Timer::RequestTimeout { correlation_id },
         );
     }

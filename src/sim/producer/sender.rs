@@ -67,7 +67,7 @@ impl Producer {
                 NodeId::broker(node),
                 Message::MetadataRequest { correlation_id, topics: vec![self.topic.clone()] },
             );
-            ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+            ctx.set_timer(request_expiry(self.config.request_timeout), Timer::RequestTimeout { correlation_id });
         }
     }
 
@@ -113,7 +113,7 @@ impl Producer {
         let node = self.least_loaded_node(ctx.now);
         self.idempotence.init_in_flight = Some(correlation_id);
         ctx.send(NodeId::broker(node), Message::InitProducerIdRequest { correlation_id, producer_id, producer_epoch });
-        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+        ctx.set_timer(request_expiry(self.config.request_timeout), Timer::RequestTimeout { correlation_id });
     }
 
     pub(super) fn on_init_producer_id(
@@ -408,7 +408,7 @@ impl Producer {
             }
             return;
         }
-        ctx.set_timer(self.config.request_timeout, Timer::RequestTimeout { correlation_id });
+        ctx.set_timer(request_expiry(self.config.request_timeout), Timer::RequestTimeout { correlation_id });
         let oldest_created = batches.iter().map(|b| b.created).min().unwrap_or(ctx.now);
         self.in_flight.entry(node).or_default().push_back(InFlight {
             correlation_id,
