@@ -128,6 +128,14 @@ pub fn encode_input(input: &Value) -> Result<Vec<u8>, InputError> {
     }
     let records: Vec<Record> =
         records.iter().enumerate().map(|(i, r)| parse_record(r, &format!("records[{i}]"))).collect::<Result<_, _>>()?;
+    // Kafka's `MemoryRecordsBuilder` refuses an offset that does not follow the one before
+    // (`baseOffset + n` wraps negative past 2^63 - 1).
+    if spec.base_offset.checked_add(records.len() as i64 - 1).is_none() {
+        return Err(bad(
+            "baseOffset",
+            format!("{} records from {} pass the largest offset (2^63 - 1)", records.len(), spec.base_offset),
+        ));
+    }
     Ok(batch::build(&spec, &records))
 }
 
@@ -156,8 +164,9 @@ fn record_json(h: &BatchHeader, r: &StoredRecord) -> Value {
         .map(|x| json!({"key_hex": to_hex(&x.key), "value_hex": x.value.as_deref().map(to_hex)}))
         .collect();
     json!({
-        "offset": h.base_offset + i64::from(r.offset_delta),
-        "timestamp": h.base_timestamp + r.timestamp_delta,
+        // Wrapping, as Kafka's `DefaultRecord.readFrom` adds them in Java.
+        "offset": h.base_offset.wrapping_add(i64::from(r.offset_delta)),
+        "timestamp": h.base_timestamp.wrapping_add(r.timestamp_delta),
         "sequence": sequence,
         "key_hex": r.key.as_deref().map(to_hex),
         "value_hex": r.value.as_deref().map(to_hex),
@@ -186,6 +195,18 @@ mod tests {
         assert_eq!(to_hex(&[0, 255, 16]), "00ff10");
         assert!(parse_hex("abc").unwrap_err().contains("odd"));
         assert!(parse_hex("zz").unwrap_err().contains("non-hex"));
+    }
+
+    #[test]
+    fn offsets_past_the_largest_long_are_refused_as_kafka_refuses_them() {
+        // `MemoryRecordsBuilder.appendWithOffset`: the offset after 2^63 - 1 wraps negative and
+        // does not follow the one before.
+        assert!(encode_input(&json!({"baseOffset": i64::MAX, "records": [{"timestamp": 1}]})).is_ok());
+        let two = json!({"baseOffset": i64::MAX, "records": [{"timestamp": 1}, {"timestamp": 2}]});
+        assert_eq!(
+            encode_input(&two).unwrap_err().to_string(),
+            "baseOffset: 2 records from 9223372036854775807 pass the largest offset (2^63 - 1)"
+        );
     }
 
     #[test]

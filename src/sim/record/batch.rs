@@ -143,9 +143,11 @@ impl BatchHeader {
     pub fn has_delete_horizon(&self) -> bool {
         self.attributes & 0x40 != 0
     }
-    /// Offset of the last record.
+    /// Offset of the last record. Wrapping, as Java's `long` arithmetic in Kafka's
+    /// `DefaultRecordBatch.lastOffset` is: a batch read from bytes may carry any base offset
+    /// (it is outside the CRC).
     pub fn last_offset(&self) -> i64 {
-        self.base_offset + i64::from(self.last_offset_delta)
+        self.base_offset.wrapping_add(i64::from(self.last_offset_delta))
     }
     /// Offset after the batch.
     pub fn next_offset(&self) -> i64 {
@@ -416,7 +418,9 @@ impl RecordsBuilder {
         let base = if self.count == 0 { r.timestamp_ms } else { self.base_timestamp };
         RecordFields {
             offset_delta: self.count,
-            timestamp_delta: r.timestamp_ms - base,
+            // Wrapping, as Kafka's `timestamp - baseTimestamp` in Java is: the delta it writes
+            // for timestamps 2^63 apart is the wrapped one, and reading adds it back.
+            timestamp_delta: r.timestamp_ms.wrapping_sub(base),
             key: r.key.as_deref(),
             value: r.value.as_deref(),
             headers: &r.headers,
@@ -466,7 +470,7 @@ impl RecordsBuilder {
             .map(|_| {
                 let d = decode_record(&mut r).expect("a builder's own records decode").into_stored();
                 Record {
-                    timestamp_ms: self.base_timestamp + d.timestamp_delta,
+                    timestamp_ms: self.base_timestamp.wrapping_add(d.timestamp_delta),
                     key: d.key,
                     value: d.value,
                     headers: d.headers,

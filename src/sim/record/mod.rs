@@ -242,8 +242,8 @@ impl RecordBatch {
         let (base_offset, base_timestamp) = (header.base_offset, header.base_timestamp);
         batch::for_each_record_in_place(&self.bytes, header, 0, |r| {
             f(
-                base_offset + i64::from(r.offset_delta),
-                batch::fingerprint(base_timestamp + r.timestamp_delta, r.key, r.value),
+                base_offset.wrapping_add(i64::from(r.offset_delta)),
+                batch::fingerprint(base_timestamp.wrapping_add(r.timestamp_delta), r.key, r.value),
             )
         })
     }
@@ -255,12 +255,13 @@ impl RecordBatch {
             .into_iter()
             .map(|r| {
                 let record = Record {
-                    timestamp_ms: self.header.base_timestamp + r.timestamp_delta,
+                    // Wrapping, as Kafka's `DefaultRecord.readFrom` adds them in Java.
+                    timestamp_ms: self.header.base_timestamp.wrapping_add(r.timestamp_delta),
                     key: r.key,
                     value: r.value,
                     headers: r.headers,
                 };
-                (self.header.base_offset + i64::from(r.offset_delta), record)
+                (self.header.base_offset.wrapping_add(i64::from(r.offset_delta)), record)
             })
             .collect()
     }

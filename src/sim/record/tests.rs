@@ -30,6 +30,23 @@ fn kafka_checksum_batch_is_byte_exact() {
 }
 
 #[test]
+fn deltas_and_offsets_wrap_as_javas_long_arithmetic_does() {
+    // Timestamps 2^63 apart: Kafka writes `timestamp - baseTimestamp` as Java computes it,
+    // wrapped (MIN - MAX = 1), and reading adds it back. (Found by encoding extreme inputs: the
+    // subtraction overflowed.)
+    let built = batch::build(&BatchSpec::default(), &[rec(i64::MAX, "a", "1"), rec(i64::MIN, "b", "2")]);
+    let (_, stored) = batch::decode(&built, 0).unwrap();
+    assert_eq!(stored.iter().map(|r| r.timestamp_delta).collect::<Vec<_>>(), [0, 1]);
+    let b = RecordBatch::from_bytes(built).unwrap();
+    assert_eq!(b.records().iter().map(|(_, r)| r.timestamp_ms).collect::<Vec<_>>(), [i64::MAX, i64::MIN]);
+    // A base offset is outside the CRC and may be anything: the last offset wraps as
+    // `DefaultRecordBatch.lastOffset` does, and so do the records' offsets.
+    let top = b.stamped(i64::MAX, 0);
+    assert_eq!(top.last_offset(), i64::MIN);
+    assert_eq!(top.records().iter().map(|(o, _)| *o).collect::<Vec<_>>(), [i64::MAX, i64::MIN]);
+}
+
+#[test]
 fn stamping_keeps_the_crc_valid() {
     let b = RecordBatch::from_bytes(hex(CHECKSUM_HEX)).unwrap().stamped(1_000_000, 7);
     let again = RecordBatch::from_bytes(b.bytes().to_vec()).unwrap();
