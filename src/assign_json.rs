@@ -18,6 +18,11 @@ pub struct AssignInput {
     pub has_owned_partitions: bool,
 }
 
+/// The most partitions an input may hold over all its topics: each assignor's memory and time
+/// grow with them (a million take ~170 MB and a quarter of a second; Kafka's own count is an
+/// `int`, and 2^31 - 1 ran out of memory).
+pub const PARTITIONS_TOTAL_MAX: u64 = 1_000_000;
+
 /// Reads and validates an input document; errors name the field.
 pub fn parse_input(v: &Value) -> Result<AssignInput, InputError> {
     let root = v.as_object().ok_or_else(|| bad("$", "expected an object"))?;
@@ -31,11 +36,19 @@ pub fn parse_input(v: &Value) -> Result<AssignInput, InputError> {
         .and_then(Value::as_object)
         .ok_or_else(|| bad("partitions_per_topic", "expected an object of topic → partition count"))?;
     let mut partitions_per_topic = VecMap::new();
+    let mut total = 0;
     for (t, n) in topics {
         let n = n
             .as_u64()
             .filter(|n| *n <= i32::MAX as u64)
             .ok_or_else(|| bad(format!("partitions_per_topic.{t}"), "expected a partition count ≥ 0"))?;
+        total += n;
+        if total > PARTITIONS_TOTAL_MAX {
+            return Err(bad(
+                format!("partitions_per_topic.{t}"),
+                format!("the topics' partitions add up to more than {PARTITIONS_TOTAL_MAX}"),
+            ));
+        }
         partitions_per_topic.insert(t.clone(), n as u32);
     }
     let members = root.get("members").and_then(Value::as_array).ok_or_else(|| bad("members", "expected an array"))?;
@@ -111,4 +124,27 @@ pub fn to_json(assignment: &Assignment) -> Value {
             .map(|(m, tps)| (m.clone(), tps.iter().map(|(t, p)| Value::String(format!("{t}-{p}"))).collect()))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn partition_counts_are_bounded_in_all() {
+        let members = json!([{"member_id": "a", "topics": ["t", "u"]}]);
+        let at_bound = json!({"partitions_per_topic": {"t": 600_000, "u": 400_000}, "members": members});
+        assert_eq!(parse_input(&at_bound).unwrap().partitions_per_topic.values().sum::<u32>(), 1_000_000);
+        let over = json!({"partitions_per_topic": {"t": 600_000, "u": 400_001}, "members": members});
+        assert_eq!(
+            parse_input(&over).unwrap_err().to_string(),
+            "partitions_per_topic.u: the topics' partitions add up to more than 1000000"
+        );
+        let huge = json!({"partitions_per_topic": {"t": i32::MAX}, "members": members});
+        assert!(parse_input(&huge).unwrap_err().to_string().starts_with("partitions_per_topic.t: "));
+    }
 }
