@@ -153,11 +153,6 @@ pub fn header_json(h: &BatchHeader) -> Value {
 }
 
 fn record_json(h: &BatchHeader, r: &StoredRecord) -> Value {
-    let sequence = if h.base_sequence < 0 {
-        -1
-    } else {
-        ((i64::from(h.base_sequence) + i64::from(r.offset_delta)) % (i64::from(i32::MAX) + 1)) as i32
-    };
     let headers: Vec<Value> = r
         .headers
         .iter()
@@ -167,7 +162,7 @@ fn record_json(h: &BatchHeader, r: &StoredRecord) -> Value {
         // Wrapping, as Kafka's `DefaultRecord.readFrom` adds them in Java.
         "offset": h.base_offset.wrapping_add(i64::from(r.offset_delta)),
         "timestamp": h.base_timestamp.wrapping_add(r.timestamp_delta),
-        "sequence": sequence,
+        "sequence": h.sequence_at(r.offset_delta),
         "key_hex": r.key.as_deref().map(to_hex),
         "value_hex": r.value.as_deref().map(to_hex),
         "headers": headers,
@@ -207,6 +202,31 @@ mod tests {
             encode_input(&two).unwrap_err().to_string(),
             "baseOffset: 2 records from 9223372036854775807 pass the largest offset (2^63 - 1)"
         );
+    }
+
+    #[test]
+    fn decoding_wraps_offsets_and_sequences_as_kafka_does() {
+        // The largest offset holds one record; the offset after it wraps, as `nextOffset` does
+        // in Java. Sequences wrap past i32::MAX to 0 (`DefaultRecordBatch.incrementSequence`).
+        let input = json!({"baseOffset": i64::MAX, "producerId": 7, "producerEpoch": 0,
+            "baseSequence": i32::MAX, "records": [{"timestamp": 1}]});
+        let batch = RecordBatch::from_bytes(encode_input(&input).unwrap()).unwrap();
+        let v = decode_json(&batch);
+        assert_eq!(
+            (v["header"]["lastOffset"].as_i64(), v["header"]["nextOffset"].as_i64()),
+            (Some(i64::MAX), Some(i64::MIN))
+        );
+        assert_eq!(v["records"][0]["offset"].as_i64(), Some(i64::MAX));
+        let two = json!({"producerId": 7, "producerEpoch": 0, "baseSequence": i32::MAX,
+            "records": [{"timestamp": 1}, {"timestamp": i64::MIN}]});
+        let batch = RecordBatch::from_bytes(encode_input(&two).unwrap()).unwrap().stamped(i64::MAX, 0);
+        let v = decode_json(&batch);
+        let field =
+            |k: &str| v["records"].as_array().unwrap().iter().map(|r| r[k].as_i64().unwrap()).collect::<Vec<_>>();
+        assert_eq!(field("offset"), [i64::MAX, i64::MIN]);
+        assert_eq!(field("sequence"), [i64::from(i32::MAX), 0]);
+        assert_eq!(field("timestamp"), [1, i64::MIN]);
+        assert_eq!(v["header"]["lastSequence"].as_i64(), Some(0));
     }
 
     #[test]

@@ -225,6 +225,29 @@ fn batch_decode_prints_header_and_records() {
 }
 
 #[test]
+fn dump_log_wraps_sequences_past_the_largest_int_as_kafka_does() {
+    // Two records from baseSequence 2^31 - 1: the second's sequence wraps to 0
+    // (`DefaultRecordBatch.incrementSequence`); it overflowed before.
+    let input = temp(
+        "seq.json",
+        &serde_json::json!({"producerId": 7, "producerEpoch": 0, "baseSequence": i32::MAX,
+            "records": [{"timestamp": 1}, {"timestamp": 2}]})
+        .to_string(),
+    );
+    let (code, hex, err) = brokerscope(&["batch", "encode", "--input", input.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // Its own file name: the tests of this file run side by side in one directory.
+    let log = temp("00000000000000000042.log", "");
+    std::fs::write(&log, brokerscope::batch_json::parse_hex(hex.trim()).unwrap()).unwrap();
+    let (code, dump, err) = brokerscope(&["dump-log", log.to_str().unwrap(), "--print-data"]);
+    assert_eq!(code, 0, "{err}");
+    let sequences: Vec<&str> =
+        dump.lines().filter_map(|l| l.split(" sequence: ").nth(1)).map(|s| s.split(' ').next().unwrap()).collect();
+    assert_eq!(sequences, ["2147483647", "0"], "{dump}");
+    assert!(dump.contains("baseSequence: 2147483647 lastSequence: 0"), "{dump}");
+}
+
+#[test]
 fn an_exported_segment_decodes_with_dump_log() {
     let dir = std::env::temp_dir().join(format!("brokerscope-export-{}", std::process::id()));
     let (code, out, err) = brokerscope(&["export", HELLO, "--dir", dir.to_str().unwrap(), "--broker", "1"]);

@@ -422,13 +422,12 @@ fn a_consumer_whose_request_timeout_becomes_zero_runs_on() {
     let stop = sim.run_until(SimTime::from_ms(8000), 2_000_000);
     assert_eq!(stop, brokerscope::sim::RunStop::Deadline, "the clock reached 8 s within the step budget");
     let trace = sim.drain_trace();
-    let sends: Vec<SimTime> = trace
-        .iter()
-        .filter(|e| e.node == NodeId::consumer(1) && e.at > SimTime::from_ms(5000))
-        .filter(|e| matches!(&e.kind, TraceKind::MessageSent { .. }))
-        .map(|e| e.at)
-        .collect();
-    assert!(!sends.is_empty(), "the consumer still sends after the change");
+    let sends_after = trace.iter().any(|e| {
+        e.node == NodeId::consumer(1)
+            && e.at > SimTime::from_ms(5000)
+            && matches!(&e.kind, TraceKind::MessageSent { .. })
+    });
+    assert!(sends_after, "the consumer still sends after the change");
     // A fetch's expiry adds fetch.max.wait.ms (500 ms) to the timeout, so fetches are still
     // answered in time and the consumer keeps reading.
     let consumed_after = trace

@@ -44,7 +44,8 @@ pub fn run(args: &DumpLogArgs) -> Result<String, Failure> {
         );
         if args.print_data {
             for (offset, r) in b.records() {
-                let seq = if h.base_sequence < 0 { -1 } else { h.base_sequence + (offset - h.base_offset) as i32 };
+                // The offset delta back from the (wrapping) offset; the sequence wraps as Kafka's.
+                let seq = h.sequence_at(offset.wrapping_sub(h.base_offset) as i32);
                 let keys: Vec<String> = r.headers.iter().map(|x| printable(&x.key)).collect();
                 let _ = write!(
                     out,

@@ -632,11 +632,12 @@ pub struct ControllerConfig {
 }
 
 /// How long after it is sent a client's request expires, for a `request.timeout.ms` of
-/// `timeout`. Kafka's `NetworkClient` times a request out once *more than* the timeout has
-/// passed since it was sent, on a millisecond clock, so a timeout of 0 expires it a millisecond
-/// later, not at the instant it left: firing then, a timed-out metadata request was sent again
-/// and expired again forever without the clock moving, until the event queue's bound stopped
-/// the run. Any other value is kept as it is.
+/// `timeout`: the timeout itself, but at least a millisecond. The simulator expires a request
+/// exactly `timeout` after it left; Kafka's `NetworkClient` does once *more than* the timeout
+/// has passed, on a millisecond clock, up to a millisecond later (kept as it is for every other
+/// value, so their runs do not change). For 0 the difference matters: expiring at the instant
+/// it left, a timed-out metadata request was sent again and expired again forever without the
+/// clock moving, until the event queue's bound stopped the run.
 pub fn request_expiry(timeout: SimDuration) -> SimDuration {
     timeout.max(SimDuration::from_ms(1))
 }
@@ -892,6 +893,9 @@ mod tests {
         // Found by replacing every scenario value with extremes: seconds × 1000 overflowed.
         let mut p = Props::empty(Scope::Broker);
         p.set("leader.imbalance.check.interval.seconds", &i64::MAX.to_string()).unwrap();
+        assert_eq!(ControllerConfig::from_props(&p).leader_imbalance_check_interval, SimDuration::from_ms(u64::MAX));
+        // 2^61 s × 1000 is exactly 2^64 ms: a wrapping product would be 0.
+        p.set("leader.imbalance.check.interval.seconds", &(1u64 << 61).to_string()).unwrap();
         assert_eq!(ControllerConfig::from_props(&p).leader_imbalance_check_interval, SimDuration::from_ms(u64::MAX));
         p.set("leader.imbalance.check.interval.seconds", "300").unwrap();
         assert_eq!(ControllerConfig::from_props(&p).leader_imbalance_check_interval, SimDuration::from_ms(300_000));

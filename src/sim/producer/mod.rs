@@ -20,7 +20,7 @@ pub mod batch;
 pub mod partitioner;
 pub mod serde;
 
-use super::config::{request_expiry, ProducerConfig};
+use super::config::ProducerConfig;
 use super::node::{Ctx, NodeId, Timer};
 use super::partitioner::partition_for_key;
 use super::protocol::*;

@@ -2,6 +2,7 @@
 //! responses, retries, expiry.
 
 use super::*;
+use crate::sim::config::request_expiry;
 
 impl Producer {
     fn next_correlation_id(&mut self) -> u64 {

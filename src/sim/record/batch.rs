@@ -149,16 +149,22 @@ impl BatchHeader {
     pub fn last_offset(&self) -> i64 {
         self.base_offset.wrapping_add(i64::from(self.last_offset_delta))
     }
-    /// Offset after the batch.
+    /// Offset after the batch (wrapping, as [`BatchHeader::last_offset`]).
     pub fn next_offset(&self) -> i64 {
-        self.last_offset() + 1
+        self.last_offset().wrapping_add(1)
     }
     /// `baseSequence + lastOffsetDelta`, wrapping past `i32::MAX` to 0 (-1 if none).
     pub fn last_sequence(&self) -> i32 {
+        self.sequence_at(self.last_offset_delta)
+    }
+    /// The sequence of the record at `offset_delta`: `baseSequence + offset_delta`, wrapping
+    /// past `i32::MAX` to 0 as Kafka's `DefaultRecordBatch.incrementSequence` does (-1 if the
+    /// batch has none).
+    pub fn sequence_at(&self, offset_delta: i32) -> i32 {
         if self.base_sequence < 0 {
             return -1;
         }
-        let last = i64::from(self.base_sequence) + i64::from(self.last_offset_delta);
+        let last = i64::from(self.base_sequence) + i64::from(offset_delta);
         (last % (i64::from(i32::MAX) + 1)) as i32
     }
     /// Whole batch size in bytes.

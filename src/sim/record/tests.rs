@@ -42,8 +42,11 @@ fn deltas_and_offsets_wrap_as_javas_long_arithmetic_does() {
     // A base offset is outside the CRC and may be anything: the last offset wraps as
     // `DefaultRecordBatch.lastOffset` does, and so do the records' offsets.
     let top = b.stamped(i64::MAX, 0);
-    assert_eq!(top.last_offset(), i64::MIN);
+    assert_eq!((top.last_offset(), top.header().next_offset()), (i64::MIN, i64::MIN + 1));
     assert_eq!(top.records().iter().map(|(o, _)| *o).collect::<Vec<_>>(), [i64::MAX, i64::MIN]);
+    let mut fingerprinted = Vec::new();
+    top.for_each_fingerprint(true, |offset, _| fingerprinted.push(offset)).unwrap();
+    assert_eq!(fingerprinted, [i64::MAX, i64::MIN]);
 }
 
 #[test]
