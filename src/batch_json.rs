@@ -159,9 +159,8 @@ fn record_json(h: &BatchHeader, r: &StoredRecord) -> Value {
         .map(|x| json!({"key_hex": to_hex(&x.key), "value_hex": x.value.as_deref().map(to_hex)}))
         .collect();
     json!({
-        // Wrapping, as Kafka's `DefaultRecord.readFrom` adds them in Java.
-        "offset": h.base_offset.wrapping_add(i64::from(r.offset_delta)),
-        "timestamp": h.base_timestamp.wrapping_add(r.timestamp_delta),
+        "offset": h.offset_at(r.offset_delta),
+        "timestamp": h.timestamp_at(r.timestamp_delta),
         "sequence": h.sequence_at(r.offset_delta),
         "key_hex": r.key.as_deref().map(to_hex),
         "value_hex": r.value.as_deref().map(to_hex),

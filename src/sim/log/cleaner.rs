@@ -150,7 +150,7 @@ fn filter_batch(
     let horizon_passed = h.attributes & DELETE_HORIZON_BIT != 0 && now_ms >= h.base_timestamp;
     let mut kept = Vec::new();
     for r in &stored {
-        let offset = h.base_offset.wrapping_add(i64::from(r.offset_delta));
+        let offset = h.offset_at(r.offset_delta);
         let superseded = r.key.as_ref().and_then(|k| latest.get(k)).is_some_and(|last| offset < *last);
         let expired_tombstone = r.value.is_none() && horizon_passed;
         if expired_tombstone && !superseded {
@@ -173,10 +173,7 @@ fn filter_batch(
     let rebased: Vec<StoredRecord> = kept
         .into_iter()
         // Wrapping, as Java's `long` arithmetic is (a batch from bytes may hold any timestamps).
-        .map(|r| StoredRecord {
-            timestamp_delta: h.base_timestamp.wrapping_add(r.timestamp_delta).wrapping_sub(base_ts),
-            ..r
-        })
+        .map(|r| StoredRecord { timestamp_delta: h.timestamp_at(r.timestamp_delta).wrapping_sub(base_ts), ..r })
         .collect();
     let header = BatchHeader { base_timestamp: base_ts, attributes, ..h.clone() };
     Some(RecordBatch::from_bytes(batch::write(&header, &rebased)).expect("a rewritten batch is valid"))

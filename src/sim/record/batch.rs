@@ -147,7 +147,17 @@ impl BatchHeader {
     /// `DefaultRecordBatch.lastOffset` is: a batch read from bytes may carry any base offset
     /// (it is outside the CRC).
     pub fn last_offset(&self) -> i64 {
-        self.base_offset.wrapping_add(i64::from(self.last_offset_delta))
+        self.offset_at(self.last_offset_delta)
+    }
+    /// The offset of the record at `offset_delta`, and below the timestamp of one at
+    /// `timestamp_delta`: wrapping, as Kafka's `DefaultRecord.readFrom` adds them in Java (a
+    /// batch read from bytes may carry any base offset and timestamps).
+    pub fn offset_at(&self, offset_delta: i32) -> i64 {
+        self.base_offset.wrapping_add(i64::from(offset_delta))
+    }
+    /// See [`BatchHeader::offset_at`].
+    pub fn timestamp_at(&self, timestamp_delta: i64) -> i64 {
+        self.base_timestamp.wrapping_add(timestamp_delta)
     }
     /// Offset after the batch (wrapping, as [`BatchHeader::last_offset`]).
     pub fn next_offset(&self) -> i64 {

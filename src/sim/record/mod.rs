@@ -239,11 +239,10 @@ impl RecordBatch {
 
     fn for_each_decoded_fingerprint(&self, mut f: impl FnMut(i64, u64)) -> Result<(), DecodeError> {
         let header = &self.header;
-        let (base_offset, base_timestamp) = (header.base_offset, header.base_timestamp);
         batch::for_each_record_in_place(&self.bytes, header, 0, |r| {
             f(
-                base_offset.wrapping_add(i64::from(r.offset_delta)),
-                batch::fingerprint(base_timestamp.wrapping_add(r.timestamp_delta), r.key, r.value),
+                header.offset_at(r.offset_delta),
+                batch::fingerprint(header.timestamp_at(r.timestamp_delta), r.key, r.value),
             )
         })
     }
@@ -255,13 +254,12 @@ impl RecordBatch {
             .into_iter()
             .map(|r| {
                 let record = Record {
-                    // Wrapping, as Kafka's `DefaultRecord.readFrom` adds them in Java.
-                    timestamp_ms: self.header.base_timestamp.wrapping_add(r.timestamp_delta),
+                    timestamp_ms: self.header.timestamp_at(r.timestamp_delta),
                     key: r.key,
                     value: r.value,
                     headers: r.headers,
                 };
-                (self.header.base_offset.wrapping_add(i64::from(r.offset_delta)), record)
+                (self.header.offset_at(r.offset_delta), record)
             })
             .collect()
     }
