@@ -266,7 +266,9 @@ test('the JavaScript API example runs hello.json to the same trace hash as the C
   assert.equal(out.brokers, 3);
   assert.equal(out.acked, 150, 'hello.json sends 150 records, all acknowledged');
   assert.equal(out.acked_lost, 0);
-  assert.equal(out.events_by_kind.send_completed, 150, 'the subscriber saw every send complete');
+  assert.equal(out.sends_completed, 150, 'the subscriber saw every send complete');
+  assert.equal(out.events_by_kind.sends_completed, out.events_by_kind.produce_acked,
+    'one sends_completed event a batch: its sends complete together');
   assert.equal(out.last_events.length, 3);
   const bad = await page.getAttribute('[data-testid="api-output"]', 'data-bad-scenario-error');
   assert.match(bad, /duration_ms/, `a bad scenario throws the CLI's one-line error: ${bad}`);

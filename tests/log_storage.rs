@@ -124,9 +124,9 @@ fn oversized_records_fail_with_message_too_large_after_splitting_down_to_one() {
     assert!(failures.len() < 40, "splitting converges instead of looping: {} attempts", failures.len());
     let completed: Vec<Option<ErrorCode>> = trace
         .iter()
-        .filter_map(|e| match &e.kind {
-            TraceKind::SendCompleted { error, .. } => Some(*error),
-            _ => None,
+        .flat_map(|e| match &e.kind {
+            TraceKind::SendsCompleted { send_ids, error, .. } => vec![*error; send_ids.len()],
+            _ => Vec::new(),
         })
         .collect();
     assert_eq!(completed, vec![Some(ErrorCode::MessageTooLarge); 5], "each 1 KB record alone exceeds 500 B");

@@ -63,12 +63,13 @@ fn completions(trace: &[TraceEvent]) -> Vec<(u64, Option<ErrorCode>)> {
     trace
         .iter()
         .filter_map(|e| {
-            if let TraceKind::SendCompleted { send_id, error, .. } = &e.kind {
-                Some((*send_id, *error))
+            if let TraceKind::SendsCompleted { send_ids, error, .. } = &e.kind {
+                Some(send_ids.iter().map(|id| (*id, *error)))
             } else {
                 None
             }
         })
+        .flatten()
         .collect()
 }
 
@@ -92,6 +93,39 @@ fn linger_gathers_records_and_batch_size_caps_them() {
     // batch.size 1000 with 177-byte records: 61 + 7 records of 116 B fit (873 B); the 8th does not.
     assert!(small.iter().all(|n| *n <= 8), "batch.size caps batches: {small:?}");
     assert!(small.iter().filter(|n| **n == 8).count() * 10 > small.len() * 8, "most batches hold exactly 8: {small:?}");
+}
+
+#[test]
+fn a_batch_completes_its_sends_together_in_append_order_at_their_offsets() {
+    // Keys spread over 3 partitions and linger gathers ~20 records a batch, so a batch's sends
+    // are not consecutive workload indexes.
+    let c = json!({"acks": "1", "linger.ms": 20});
+    let w = json!({"records": 300, "key": "k-{i%7}"});
+    let (sim, trace) = run(scenario(1, 3, c, w, json!([])), 5000, 1);
+    let mut seen = Vec::new();
+    let mut gapped = 0;
+    for (i, e) in trace.iter().enumerate() {
+        let TraceKind::SendsCompleted { send_ids, tp, first_offset, error, sync } = &e.kind else { continue };
+        assert_eq!((*error, *sync), (None, false));
+        let tp = tp.as_ref().expect("a batch's sends have a partition");
+        // Right after the batch's acknowledgement, one event for all of its records.
+        match &trace[i - 1].kind {
+            TraceKind::ProduceAcked { tp: acked, base_offset, records, .. } => {
+                assert_eq!((acked, *base_offset, *records as usize), (tp, *first_offset, send_ids.len()));
+            }
+            other => panic!("sends completed after {other:?}, not after their batch's acknowledgement"),
+        }
+        // The send at position i is the record at first_offset + i in the leader's log.
+        let log = log_values(&sim, 1, tp.partition);
+        let at = usize::try_from(*first_offset).unwrap();
+        assert_eq!(&log[at..at + send_ids.len()], send_ids.as_slice(), "{tp}@{first_offset}");
+        gapped += usize::from(send_ids.windows(2).any(|w| w[1] != w[0] + 1));
+        seen.extend_from_slice(send_ids);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..300).collect::<Vec<u64>>(), "every send completes exactly once");
+    assert!(gapped > 5, "keyed batches interleave the workload's records: {gapped} batches with gaps");
+    assert_eq!(completions(&trace).len(), 300);
 }
 
 fn switches(linger_ms: u64, seed: u64) -> Vec<(u32, u32, u32)> {
@@ -463,6 +497,12 @@ fn a_request_timeout_of_zero_expires_each_request_a_millisecond_after_it_left() 
     // again exactly when the one before expired.
     let one_ms = brokerscope::sim::time::SimDuration::from_ms(1);
     assert!(sends.windows(2).all(|w| w[1] == w[0] + one_ms), "one a millisecond: {:?}", &sends[..5]);
-    let acked = trace.iter().filter(|e| matches!(&e.kind, TraceKind::SendCompleted { error: None, .. })).count();
+    let acked: usize = trace
+        .iter()
+        .map(|e| match &e.kind {
+            TraceKind::SendsCompleted { send_ids, error: None, .. } => send_ids.len(),
+            _ => 0,
+        })
+        .sum();
     assert_eq!(acked, 0);
 }

@@ -8,7 +8,11 @@ try {
   const scenario = await (await fetch('scenarios/hello.json')).json();
   const sim = new Simulation(scenario, 1);
   const kinds = {};
-  sim.subscribe((event) => { kinds[event.kind] = (kinds[event.kind] ?? 0) + 1; });
+  let sendsCompleted = 0; // one sends_completed event carries a batch's sends
+  sim.subscribe((event) => {
+    kinds[event.kind] = (kinds[event.kind] ?? 0) + 1;
+    if (event.kind === 'sends_completed') sendsCompleted += event.send_ids.length;
+  });
   sim.step(); // one event
   const stopped = sim.runUntil(scenario.duration_ms);
   const view = sim.view();
@@ -18,6 +22,7 @@ try {
     now_ms: sim.nowMs(),
     trace_hash: sim.traceHash(),
     events_by_kind: kinds,
+    sends_completed: sendsCompleted,
     brokers: view.brokers.length,
     acked: summary.checks.acked,
     acked_lost: summary.checks.acked_lost,

@@ -121,15 +121,19 @@ pub enum TraceKind {
         /// Bytes now in that batch.
         batch_bytes: u32,
     },
-    /// A `send()` completed: its callback (or `get()`) sees this, in completion order.
-    SendCompleted {
-        /// The send (record index in the workload).
-        send_id: u64,
+    /// Sends completed: each one's callback runs (or its `get()` returns), in this order. A
+    /// batch's sends complete together, in the order they were appended, as Kafka's
+    /// `ProducerBatch.done` fires its callbacks in one pass; a send that fails before it reaches
+    /// a batch (too large, `max.block.ms`, a serializer error) completes alone.
+    SendsCompleted {
+        /// The sends (record indexes in the workload), in completion order.
+        send_ids: Vec<u64>,
         /// Partition, once chosen.
         tp: Option<Tp>,
-        /// Offset (-1 on error or with acks=0).
-        offset: i64,
-        /// The error, if it failed.
+        /// The first send's offset; the send at position `i` got `first_offset + i` (-1 for
+        /// every send on error or with acks=0).
+        first_offset: i64,
+        /// The error, if they failed.
         error: Option<ErrorCode>,
         /// True for a synchronous `send().get()`, false for a callback.
         sync: bool,
@@ -696,12 +700,20 @@ impl fmt::Display for TraceKind {
             K::RecordAccumulated { tp, batch_id, batch_records, batch_bytes } => {
                 write!(f, "accumulate {tp} batch {batch_id}: {batch_records} rec, {batch_bytes} B")
             }
-            K::SendCompleted { send_id, tp, offset, error, sync } => {
+            K::SendsCompleted { send_ids, tp, first_offset, error, sync } => {
                 let how = if *sync { "get()" } else { "callback" };
+                let sends = match send_ids.as_slice() {
+                    [one] => format!("send {one}"),
+                    [first, .., last] => format!("{} sends ({first}…{last})", send_ids.len()),
+                    [] => "no sends".to_string(),
+                };
+                let last_offset = first_offset + send_ids.len().saturating_sub(1) as i64;
                 match (tp, error) {
-                    (_, Some(e)) => write!(f, "{how} send {send_id}: {e}"),
-                    (Some(tp), None) => write!(f, "{how} send {send_id}: {tp}@{offset}"),
-                    (None, None) => write!(f, "{how} send {send_id}: ok"),
+                    (_, Some(e)) => write!(f, "{how} {sends}: {e}"),
+                    (Some(tp), None) if *first_offset < 0 => write!(f, "{how} {sends}: {tp} (no offset)"),
+                    (Some(tp), None) if send_ids.len() == 1 => write!(f, "{how} {sends}: {tp}@{first_offset}"),
+                    (Some(tp), None) => write!(f, "{how} {sends}: {tp}@{first_offset}..={last_offset}"),
+                    (None, None) => write!(f, "{how} {sends}: ok"),
                 }
             }
             K::CallerBlocked { send_id, reason } => write!(f, "send {send_id} blocks on {reason:?}"),
@@ -905,6 +917,24 @@ mod tests {
         assert_eq!(
             line,
             r#"{"seq":3,"at_ns":2000000,"node":"broker-1","kind":"high_watermark_advanced","tp":{"topic":"orders","partition":0},"from":4,"to":9}"#
+        );
+    }
+
+    #[test]
+    fn sends_completed_reads_as_one_send_or_a_batch_of_them() {
+        let tp = Some(Tp { topic: "orders".into(), partition: 2 });
+        let show = |send_ids: Vec<u64>, first_offset: i64, error: Option<ErrorCode>, sync: bool| {
+            let kind = TraceKind::SendsCompleted { send_ids, tp: tp.clone(), first_offset, error, sync };
+            let line = TraceEvent { seq: 0, at: SimTime::ZERO, node: NodeId::producer(1), kind }.to_string();
+            line.split_once("producer-1").expect("names the node").1.trim().to_string()
+        };
+        assert_eq!(show(vec![7], 40, None, false), "callback send 7: orders-2@40");
+        assert_eq!(show(vec![7], 40, None, true), "get() send 7: orders-2@40");
+        assert_eq!(show(vec![3, 9, 12], 40, None, false), "callback 3 sends (3…12): orders-2@40..=42");
+        assert_eq!(show(vec![3, 9], -1, None, false), "callback 2 sends (3…9): orders-2 (no offset)");
+        assert_eq!(
+            show(vec![3, 9], -1, Some(ErrorCode::Timeout), false),
+            format!("callback 2 sends (3…9): {}", ErrorCode::Timeout)
         );
     }
 

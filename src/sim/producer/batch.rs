@@ -93,6 +93,11 @@ impl ProducerBatch {
         &self.sends
     }
 
+    /// Each record's send, in order, moved out of a batch that is done.
+    pub fn into_sends(self) -> Vec<SendId> {
+        self.sends
+    }
+
     /// Each record's send and [`Record::fingerprint`], in order.
     pub fn sends_and_fingerprints(&self) -> impl Iterator<Item = (SendId, u64)> + '_ {
         // Until its first drain the builder holds them; finishing it moves them to the wire.

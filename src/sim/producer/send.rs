@@ -290,7 +290,7 @@ impl Producer {
         self.resume_workload(ctx);
     }
 
-    /// A send's future completes: its callback runs (or its `get()` returns).
+    /// A send that never reached a batch completes alone (see [`Producer::complete_sends`]).
     pub(super) fn complete_send(
         &mut self,
         ctx: &mut Ctx,
@@ -299,20 +299,43 @@ impl Producer {
         offset: i64,
         error: Option<ErrorCode>,
     ) {
+        self.complete_sends(ctx, vec![send], tp, offset, error);
+    }
+
+    /// Sends' futures complete, in order: their callbacks run (or a `get()` returns). The send
+    /// at position `i` got `first_offset + i` (-1 for every send on error or with acks=0). One
+    /// trace event carries them all, as Kafka's `ProducerBatch.done` fires a batch's callbacks
+    /// in one pass.
+    pub(super) fn complete_sends(
+        &mut self,
+        ctx: &mut Ctx,
+        sends: Vec<SendId>,
+        tp: Option<Tp>,
+        first_offset: i64,
+        error: Option<ErrorCode>,
+    ) {
+        let n = sends.len() as u64;
         match error {
-            None => self.stats.records_acked += 1,
-            Some(_) => self.stats.records_failed += 1,
+            None => self.stats.records_acked += n,
+            Some(_) => self.stats.records_failed += n,
         }
-        for interceptor in &mut self.interceptors {
-            interceptor.on_acknowledgement(error.is_none());
+        for _ in &sends {
+            for interceptor in &mut self.interceptors {
+                interceptor.on_acknowledgement(error.is_none());
+            }
         }
         let sync = self.workload.sync;
-        ctx.trace(TraceKind::SendCompleted { send_id: send, tp, offset, error, sync });
-        if self.sync_pending.remove(&send).is_some()
-            && self.blocked.as_ref().is_some_and(|b| b.send == send && b.reason == BlockReason::Get)
-        {
-            self.unblock(ctx);
-            self.resume_workload(ctx);
+        let get_returns: Vec<SendId> = if self.sync_pending.is_empty() {
+            Vec::new()
+        } else {
+            sends.iter().copied().filter(|send| self.sync_pending.remove(send).is_some()).collect()
+        };
+        ctx.trace(TraceKind::SendsCompleted { send_ids: sends, tp, first_offset, error, sync });
+        for send in get_returns {
+            if self.blocked.as_ref().is_some_and(|b| b.send == send && b.reason == BlockReason::Get) {
+                self.unblock(ctx);
+                self.resume_workload(ctx);
+            }
         }
     }
 }

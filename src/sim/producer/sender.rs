@@ -599,13 +599,15 @@ impl Producer {
                 latency,
             });
         }
-        for (i, (send, fingerprint)) in batch.sends_and_fingerprints().enumerate() {
-            let offset = if base_offset < 0 || error.is_some() { -1 } else { base_offset + i as i64 };
-            if offset >= 0 {
+        let first_offset = if base_offset < 0 || error.is_some() { -1 } else { base_offset };
+        if first_offset >= 0 {
+            for (i, (send, fingerprint)) in batch.sends_and_fingerprints().enumerate() {
+                let offset = first_offset + i as i64;
                 self.acked.push(AckedRecord { partition: batch.tp.partition, offset, fingerprint, send });
             }
-            self.complete_send(ctx, send, Some(batch.tp.clone()), offset, error);
         }
+        let tp = batch.tp.clone();
+        self.complete_sends(ctx, batch.into_sends(), Some(tp), first_offset, error);
         self.on_memory_freed(ctx);
     }
 
