@@ -1,4 +1,5 @@
-//! [`TpMap`]: a broker's replicas by topic-partition, found without a binary search.
+//! [`TpMap`]: a broker's replicas, or a producer's deques, by topic-partition, found without a
+//! binary search.
 //!
 //! A broker looks a replica up for every partition of every produce, fetch and follower fetch,
 //! and again for each parked fetch tried: as a [`VecMap`] each was a binary search whose
@@ -6,7 +7,9 @@
 //! A broker's partitions are fixed when it is built, so an index per topic maps a partition
 //! number to its position: a lookup finds the topic among the few a broker hosts (by the shared
 //! name's pointer, or by value for a name made elsewhere) and reads one entry. Iteration stays
-//! in `Tp` order, as a `VecMap`'s.
+//! in `Tp` order, as a `VecMap`'s. A producer's accumulator keeps its deques in one too: it
+//! looks a deque up for every record (2.7% of workload (b)'s instructions as a binary search),
+//! and adds one at a partition's first record, which rebuilds the index.
 
 use super::protocol::{TopicName, Tp};
 use super::vec_map::VecMap;
@@ -75,12 +78,20 @@ impl TpIndex {
     }
 }
 
-/// An ordered map from [`Tp`] to `V` with a fixed set of keys.
+/// An ordered map from [`Tp`] to `V` whose keys are fixed, or added rarely and then looked up
+/// many times (a producer's deques: a key at a partition's first record, then one lookup a
+/// record).
 #[derive(Clone, Debug)]
 pub struct TpMap<V> {
     keys: Vec<Tp>,
     vals: Vec<V>,
     index: TpIndex,
+}
+
+impl<V> Default for TpMap<V> {
+    fn default() -> Self {
+        TpMap { keys: Vec::new(), vals: Vec::new(), index: TpIndex { topics: Vec::new() } }
+    }
 }
 
 impl<V> From<VecMap<Tp, V>> for TpMap<V> {
@@ -114,6 +125,32 @@ impl<V> TpMap<V> {
     /// The value of `tp`, mutable.
     pub fn get_mut(&mut self, tp: &Tp) -> Option<&mut V> {
         self.find(tp).map(|i| &mut self.vals[i])
+    }
+
+    /// The value of `tp`, inserted as `V::default()` when absent. An insert rebuilds the index,
+    /// in time linear in the entries.
+    pub fn get_or_insert_default(&mut self, tp: &Tp) -> &mut V
+    where
+        V: Default,
+    {
+        let i = match self.find(tp) {
+            Some(i) => i,
+            None => self.insert_new(tp),
+        };
+        &mut self.vals[i]
+    }
+
+    /// Inserts `tp`, absent, with a default value; its position.
+    #[cold]
+    fn insert_new(&mut self, tp: &Tp) -> usize
+    where
+        V: Default,
+    {
+        let at = self.keys.binary_search(tp).expect_err("absent");
+        self.keys.insert(at, tp.clone());
+        self.vals.insert(at, V::default());
+        self.index = TpIndex::new(&self.keys);
+        at
     }
 
     /// Whether `tp` has a value.
@@ -206,5 +243,26 @@ mod tests {
         *map.get_mut(&Tp::new(&TopicName::from("z"), 3)).expect("held") += 1;
         *reference.get_mut(&Tp::new(&topic_name("z"), 3)).expect("held") += 1;
         assert!(map.iter().eq(reference.iter()));
+    }
+
+    #[test]
+    fn keys_inserted_one_at_a_time_agree_with_a_vec_map() {
+        let topics = [topic_name("orders"), TopicName::from("orders"), topic_name("a"), TopicName::from("b")];
+        let mut map: TpMap<u32> = TpMap::default();
+        let mut reference: VecMap<Tp, u32> = VecMap::new();
+        // Partitions in a scrambled order, some twice, names shared and made apart, one past
+        // the tables' bound.
+        for i in 0..200u32 {
+            let tp = Tp::new(&topics[(i % 4) as usize], (i * 37) % 23 + if i == 150 { 5000 } else { 0 });
+            *map.get_or_insert_default(&tp) += i;
+            *reference.entry(tp).or_default() += i;
+            assert!(map.iter().eq(reference.iter()), "after {i} inserts");
+        }
+        for topic in &topics {
+            for partition in (0..30).chain([5000, 5001]) {
+                let tp = Tp::new(topic, partition);
+                assert_eq!(map.get(&tp), reference.get(&tp), "{tp}");
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ use super::batch::{BufferPool, ProducerBatch, SendId};
 use crate::sim::protocol::Tp;
 use crate::sim::record::{record_size_upper_bound, Record};
 use crate::sim::time::SimTime;
+use crate::sim::tp_map::TpMap;
 use crate::sim::vec_map::{VecMap, VecSet};
 use std::collections::VecDeque;
 
@@ -71,7 +72,7 @@ impl ReadyCheck {
 pub struct RecordAccumulator {
     batch_size: u32,
     linger_ms: u64,
-    deques: VecMap<Tp, VecDeque<ProducerBatch>>,
+    deques: TpMap<VecDeque<ProducerBatch>>,
     /// The memory pool.
     pub pool: BufferPool,
     muted: VecSet<Tp>,
@@ -85,7 +86,7 @@ impl RecordAccumulator {
         RecordAccumulator {
             batch_size: batch_size.max(1),
             linger_ms,
-            deques: VecMap::new(),
+            deques: TpMap::default(),
             pool: BufferPool::new(buffer_memory, batch_size.max(1)),
             muted: VecSet::new(),
             drain_index: VecMap::new(),
@@ -99,7 +100,7 @@ impl RecordAccumulator {
     }
 
     /// The deques, by partition.
-    pub fn deques(&self) -> &VecMap<Tp, VecDeque<ProducerBatch>> {
+    pub fn deques(&self) -> &TpMap<VecDeque<ProducerBatch>> {
         &self.deques
     }
 
@@ -151,7 +152,7 @@ impl RecordAccumulator {
         self.batch_id_next += 1;
         batch.try_append(record, send, now).expect("the first record always fits");
         let appended_bytes = batch.estimated_size();
-        let deque = self.deques.entry(tp.clone()).or_default();
+        let deque = self.deques.get_or_insert_default(tp);
         deque.push_back(batch);
         AppendResult::of(deque.back().expect("just pushed"), deque.len(), true, appended_bytes)
     }
@@ -301,13 +302,13 @@ impl RecordAccumulator {
 
     /// Puts a retried batch back at the front of its deque (`reenqueue`).
     pub fn reenqueue(&mut self, batch: ProducerBatch) {
-        self.deques.entry(batch.tp.clone()).or_default().push_front(batch);
+        self.deques.get_or_insert_default(&batch.tp).push_front(batch);
     }
 
     /// Puts a retried, sequenced batch back in base-sequence order (`insertInSequenceOrder`).
     pub fn insert_in_sequence_order(&mut self, batch: ProducerBatch) {
         let seq = batch.sequence.map_or(-1, |(_, _, s)| s);
-        let deque = self.deques.entry(batch.tp.clone()).or_default();
+        let deque = self.deques.get_or_insert_default(&batch.tp);
         let at = deque.iter().position(|b| b.sequence.is_none_or(|(_, _, s)| s > seq)).unwrap_or(deque.len());
         deque.insert(at, batch);
     }
