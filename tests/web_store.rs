@@ -102,7 +102,7 @@ async fn offsets_beyond_2_pow_53_keep_their_exact_key() {
         &[Record { timestamp_ms: 1, key: None, value: Some(vec![1]), headers: vec![] }],
     );
     store.create(&key(big)).unwrap();
-    store.append(&key(big), 0, batch.bytes()).unwrap();
+    store.append(&key(big), 0, &batch.bytes()).unwrap();
     store.create(&key(big + 1)).unwrap();
     store.flush().await.unwrap();
     store.close();

@@ -420,7 +420,7 @@ impl PartitionLog {
         let position = self.active().size_bytes();
         let base = self.active().base_offset();
         // A copy for the store journal only when there is one (every append copied it).
-        let journaled = self.journal.is_some().then(|| batch.bytes().to_vec());
+        let journaled = self.journal.is_some().then(|| batch.bytes().into_owned());
         let interval = self.config.index_interval_bytes;
         let segment = self.segments.last_mut().expect("active segment");
         if let Some(e) = segment.append(batch, interval, now) {

@@ -268,7 +268,11 @@ impl Segment {
 
     /// The `.log` file bytes.
     pub fn log_bytes(&self) -> Vec<u8> {
-        self.batches.iter().flat_map(|b| b.bytes().iter().copied()).collect()
+        let mut out = Vec::with_capacity(self.size_bytes() as usize);
+        for b in &self.batches {
+            out.extend_from_slice(&b.bytes());
+        }
+        out
     }
 }
 

@@ -524,6 +524,9 @@ impl RecordsBuilder {
         seal(&mut self.buf, &header, self.count);
         // Dropped: `finish_with_fingerprints` keeps them.
         self.fingerprints = Fingerprints::default();
+        // The bytes go on to every replica's log (stamped copies share them): without the room
+        // the vector grew into, which the allocator gives back in place.
+        self.buf.shrink_to_fit();
         std::mem::take(&mut self.buf)
     }
 

@@ -4,7 +4,8 @@
 //! responses and logs. A producer's batch is a [`RecordsBuilder`] that encodes each record as it
 //! is appended, finished ([`RecordBatch::finish`]: header and CRC) at its first drain; the leader
 //! [`RecordBatch::stamped`]s it with its base offset and leader epoch (outside the CRC, as Kafka
-//! does); followers append the leader's bytes unchanged.
+//! does: the copies share the bytes, and [`RecordBatch::bytes`] writes a copy's own stamp in);
+//! followers append the leader's batch unchanged.
 
 pub mod batch;
 pub mod crc;
@@ -14,16 +15,20 @@ pub use batch::{
     BatchHeader, BatchSpec, Compression, DecodeError, Record, RecordHeader, RecordsBuilder, StoredRecord, TimestampType,
 };
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 /// An encoded record batch whose header (and CRC) has been checked.
 #[derive(Clone)]
 pub struct RecordBatch {
-    /// Shared by every copy (in flight, in each replica's log, in fetch responses). An
-    /// `Arc<Vec>` rather than an `Arc<[u8]>`: the encoder's vector moves in, where an
-    /// `Arc<[u8]>` copied every batch once more when it was made.
+    /// Shared by every copy (in flight, in each replica's log, in fetch responses), stamped
+    /// or not: a copy's `baseOffset` and `partitionLeaderEpoch` are `header`'s, which may differ
+    /// from these bytes' (see [`RecordBatch::stamped`]). An `Arc<Vec>` rather than an
+    /// `Arc<[u8]>`: the encoder's vector moves in, where an `Arc<[u8]>` copied every batch once
+    /// more when it was made.
     bytes: Arc<Vec<u8>>,
+    /// Decoded from the bytes, with this copy's stamp.
     header: BatchHeader,
     /// The records' [`Record::fingerprint`]s, in offset order, when this process encoded the
     /// batch ([`RecordBatch::finish`]): the producer computed them as it appended the records,
@@ -60,11 +65,13 @@ impl KnownFingerprints {
     }
 }
 
-/// Two batches are equal when their bytes are: the header is decoded from them and the
-/// fingerprints are computed from them.
+/// Two batches are equal when their bytes are (as [`RecordBatch::bytes`] gives them, stamps
+/// included): the header is decoded from them and the fingerprints are computed from them.
 impl PartialEq for RecordBatch {
     fn eq(&self, other: &RecordBatch) -> bool {
-        self.bytes == other.bytes
+        let (a, b) = (&self.bytes, &other.bytes);
+        self.same_stamp(other)
+            && (Arc::ptr_eq(a, b) || (a.len() == b.len() && a[8..12] == b[8..12] && a[16..] == b[16..]))
     }
 }
 
@@ -90,7 +97,10 @@ impl RecordBatch {
 
     /// The encoded bytes, owned (copied only if another holder still shares them).
     pub fn into_bytes(self) -> Vec<u8> {
-        Arc::try_unwrap(self.bytes).unwrap_or_else(|shared| shared.to_vec())
+        let (base_offset, epoch) = (self.header.base_offset, self.header.partition_leader_epoch);
+        let mut bytes = Arc::try_unwrap(self.bytes).unwrap_or_else(|shared| shared.to_vec());
+        batch::stamp(&mut bytes, base_offset, epoch);
+        bytes
     }
 
     /// [`RecordBatch::into_bytes`] with the records' fingerprints, if the batch has them (a
@@ -135,23 +145,44 @@ impl RecordBatch {
         (out, None)
     }
 
-    /// A copy with `baseOffset` and `partitionLeaderEpoch` set (the CRC stays valid).
+    /// A copy with `baseOffset` and `partitionLeaderEpoch` set (the CRC, which starts after
+    /// them, stays valid). The copy shares the bytes: only its header holds the new values,
+    /// and [`RecordBatch::bytes`] writes them in. A leader stamps every batch it appends, while
+    /// the producer still holds the batch for a retry; copying the bytes to rewrite 12 of them
+    /// was 4% of workload (b).
     pub fn stamped(&self, base_offset: i64, partition_leader_epoch: i32) -> RecordBatch {
-        let mut bytes = self.bytes.to_vec();
-        batch::stamp(&mut bytes, base_offset, partition_leader_epoch);
         let header = BatchHeader { base_offset, partition_leader_epoch, ..self.header.clone() };
-        RecordBatch { bytes: Arc::new(bytes), header, fingerprints: self.fingerprints.clone() }
+        RecordBatch { bytes: Arc::clone(&self.bytes), header, fingerprints: self.fingerprints.clone() }
     }
 
-    /// Whether `other` is a copy of this batch sharing its bytes (a follower's copy of its
-    /// leader's batch, say): then the two hold the same records, without decoding either.
+    /// Whether `other` is a copy of this batch with the same stamp, sharing its bytes (a
+    /// follower's copy of its leader's batch, say): then the two are equal, without comparing
+    /// or decoding either.
     pub fn shares_bytes(&self, other: &RecordBatch) -> bool {
-        Arc::ptr_eq(&self.bytes, &other.bytes)
+        Arc::ptr_eq(&self.bytes, &other.bytes) && self.same_stamp(other)
     }
 
-    /// The encoded bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+    fn same_stamp(&self, other: &RecordBatch) -> bool {
+        (self.header.base_offset, self.header.partition_leader_epoch)
+            == (other.header.base_offset, other.header.partition_leader_epoch)
+    }
+
+    /// The encoded bytes, with this copy's `baseOffset` and `partitionLeaderEpoch`: the shared
+    /// bytes when they hold them, else a stamped copy (segment files, the store journal).
+    pub fn bytes(&self) -> Cow<'_, [u8]> {
+        let h = &self.header;
+        // The first 16 bytes: baseOffset, batchLength, partitionLeaderEpoch (see batch::stamp).
+        let mut stamped = [0u8; 16];
+        stamped.copy_from_slice(&self.bytes[..16]);
+        stamped[0..8].copy_from_slice(&h.base_offset.to_be_bytes());
+        stamped[12..16].copy_from_slice(&h.partition_leader_epoch.to_be_bytes());
+        if stamped == self.bytes[..16] {
+            Cow::Borrowed(&self.bytes)
+        } else {
+            let mut bytes = self.bytes.to_vec();
+            bytes[..16].copy_from_slice(&stamped);
+            Cow::Owned(bytes)
+        }
     }
 
     /// The decoded header.

@@ -59,6 +59,31 @@ fn stamping_keeps_the_crc_valid() {
 }
 
 #[test]
+fn stamped_copies_share_the_bytes_and_read_as_their_own_stamp() {
+    let original = RecordBatch::from_bytes(hex(CHECKSUM_HEX)).unwrap();
+    let (a, b) = (original.stamped(1_000_000, 7), original.stamped(1_000_000, 7));
+    let (moved, new_epoch) = (original.stamped(5, 7), original.stamped(1_000_000, 8));
+    // Each copy reads as if its bytes had been rewritten: bytes, equality, owned bytes.
+    let mut expected = hex(CHECKSUM_HEX);
+    batch::stamp(&mut expected, 1_000_000, 7);
+    assert_eq!(*a.bytes(), expected[..]);
+    assert_eq!(a.clone().into_bytes(), expected);
+    assert_eq!(*original.bytes(), hex(CHECKSUM_HEX)[..], "the original keeps its own stamp");
+    assert!(matches!(original.bytes(), std::borrow::Cow::Borrowed(_)), "no copy for the bytes' own stamp");
+    assert!(a.shares_bytes(&b) && a == b);
+    for other in [&moved, &new_epoch, &original] {
+        assert!(!a.shares_bytes(other) && a != *other, "same bytes, another stamp: {other:?}");
+    }
+    // Made apart from equal bytes: equal, sharing nothing.
+    let apart = RecordBatch::from_bytes(expected).unwrap();
+    assert!(apart == a && !apart.shares_bytes(&a));
+    // Records and fingerprints read at the copy's offsets, and its CRC checks.
+    assert_eq!(moved.records().iter().map(|(o, _)| *o).collect::<Vec<_>>(), [5, 6]);
+    assert_eq!(moved.verified_fingerprints().unwrap().iter().map(|(o, _)| *o).collect::<Vec<_>>(), [5, 6]);
+    assert_eq!(RecordBatch::from_bytes(moved.bytes().into_owned()).unwrap(), moved);
+}
+
+#[test]
 fn a_reopened_builder_is_finished_again_with_new_producer_state() {
     // The producer encodes records as they are appended, writes the header at drain, and after
     // an epoch bump writes it again with new producer state: the result must be exactly the
@@ -246,7 +271,7 @@ fn a_stream_splits_into_batches_and_stops_at_corruption() {
     let one = hex(CHECKSUM_HEX);
     let two = RecordBatch::from_bytes(one.clone()).unwrap().stamped(2, 0);
     let mut stream = one.clone();
-    stream.extend_from_slice(two.bytes());
+    stream.extend_from_slice(&two.bytes());
     stream.extend_from_slice(&one[..40]);
     let (batches, error) = RecordBatch::parse_stream(&stream);
     assert_eq!(batches.iter().map(RecordBatch::base_offset).collect::<Vec<_>>(), [0, 2]);
