@@ -268,7 +268,7 @@ test('the JavaScript API example runs hello.json to the same trace hash as the C
   assert.equal(out.acked_lost, 0);
   assert.equal(out.sends_completed, 150, 'the subscriber saw every send complete');
   assert.equal(out.events_by_kind.sends_completed, out.events_by_kind.produce_acked,
-    'one sends_completed event a batch: its sends complete together');
+    'one sends_completed event per acknowledged batch (in hello.json a batch holds one record)');
   assert.equal(out.last_events.length, 3);
   const bad = await page.getAttribute('[data-testid="api-output"]', 'data-bad-scenario-error');
   assert.match(bad, /duration_ms/, `a bad scenario throws the CLI's one-line error: ${bad}`);

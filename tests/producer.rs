@@ -273,12 +273,24 @@ fn batches_expire_after_delivery_timeout_ms() {
         6000,
         6,
     );
-    let expired: Vec<&TraceEvent> = trace.iter().filter(|e| matches!(e.kind, TraceKind::BatchExpired { .. })).collect();
+    let expired: Vec<usize> =
+        (0..trace.len()).filter(|i| matches!(trace[*i].kind, TraceKind::BatchExpired { .. })).collect();
     assert!(!expired.is_empty());
-    for e in &expired {
-        let TraceKind::BatchExpired { age_ms, .. } = e.kind else { unreachable!() };
+    for i in &expired {
+        let TraceKind::BatchExpired { age_ms, records, .. } = trace[*i].kind else { unreachable!() };
         assert!((2000..2100).contains(&age_ms), "expired at {age_ms} ms old");
+        // The batch's sends fail together, in one event, right after it expires.
+        let TraceKind::SendsCompleted { send_ids, first_offset: -1, error: Some(ErrorCode::Timeout), .. } =
+            &trace[i + 1].kind
+        else {
+            panic!("after an expiry: {:?}", trace[i + 1].kind)
+        };
+        assert_eq!(send_ids.len(), records as usize);
     }
+    assert!(
+        expired.iter().any(|i| matches!(trace[*i].kind, TraceKind::BatchExpired { records: 2.., .. })),
+        "some expired batch holds several records"
+    );
     // Records every 10 ms from 10 ms; the cut at 100 ms strands records 9..=19.
     let mut outcomes = completions(&trace);
     outcomes.sort_unstable_by_key(|(s, _)| *s);

@@ -64,7 +64,7 @@ pub fn run(args: &DumpLogArgs) -> Result<String, Failure> {
                 );
             }
         }
-        position += b.bytes().len();
+        position += b.size_bytes() as usize;
     }
     match error {
         None => Ok(out),

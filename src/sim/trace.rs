@@ -704,7 +704,8 @@ impl fmt::Display for TraceKind {
                 let how = if *sync { "get()" } else { "callback" };
                 let sends = match send_ids.as_slice() {
                     [one] => format!("send {one}"),
-                    [first, .., last] => format!("{} sends ({first}…{last})", send_ids.len()),
+                    [first, second] => format!("2 sends ({first}, {second})"),
+                    [first, .., last] => format!("{} sends ({first}, …, {last})", send_ids.len()),
                     [] => "no sends".to_string(),
                 };
                 let last_offset = first_offset + send_ids.len().saturating_sub(1) as i64;
@@ -930,11 +931,11 @@ mod tests {
         };
         assert_eq!(show(vec![7], 40, None, false), "callback send 7: orders-2@40");
         assert_eq!(show(vec![7], 40, None, true), "get() send 7: orders-2@40");
-        assert_eq!(show(vec![3, 9, 12], 40, None, false), "callback 3 sends (3…12): orders-2@40..=42");
-        assert_eq!(show(vec![3, 9], -1, None, false), "callback 2 sends (3…9): orders-2 (no offset)");
+        assert_eq!(show(vec![3, 9, 12], 40, None, false), "callback 3 sends (3, …, 12): orders-2@40..=42");
+        assert_eq!(show(vec![3, 9], -1, None, false), "callback 2 sends (3, 9): orders-2 (no offset)");
         assert_eq!(
             show(vec![3, 9], -1, Some(ErrorCode::Timeout), false),
-            format!("callback 2 sends (3…9): {}", ErrorCode::Timeout)
+            format!("callback 2 sends (3, 9): {}", ErrorCode::Timeout)
         );
     }
 

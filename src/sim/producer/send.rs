@@ -305,7 +305,8 @@ impl Producer {
     /// Sends' futures complete, in order: their callbacks run (or a `get()` returns). The send
     /// at position `i` got `first_offset + i` (-1 for every send on error or with acks=0). One
     /// trace event carries them all, as Kafka's `ProducerBatch.done` fires a batch's callbacks
-    /// in one pass.
+    /// in one pass. The interceptors' `onAcknowledgement` runs for every send first (Kafka
+    /// alternates it with each callback; only counts come of it here, so nothing can tell).
     pub(super) fn complete_sends(
         &mut self,
         ctx: &mut Ctx,

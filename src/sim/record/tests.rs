@@ -81,6 +81,18 @@ fn stamped_copies_share_the_bytes_and_read_as_their_own_stamp() {
     assert_eq!(moved.records().iter().map(|(o, _)| *o).collect::<Vec<_>>(), [5, 6]);
     assert_eq!(moved.verified_fingerprints().unwrap().iter().map(|(o, _)| *o).collect::<Vec<_>>(), [5, 6]);
     assert_eq!(RecordBatch::from_bytes(moved.bytes().into_owned()).unwrap(), moved);
+    // The last holder of the bytes gets them without a copy, stamped.
+    drop((original, a, b, new_epoch));
+    let mut owned = hex(CHECKSUM_HEX);
+    batch::stamp(&mut owned, 5, 7);
+    assert_eq!(moved.into_bytes(), owned);
+    // A batch that keeps its fingerprints reads them at its stamped offsets, CRC checked.
+    let records = [rec(1, "k", "v"), rec(2, "k2", "v2")];
+    let built = RecordBatch::build(&BatchSpec::default(), &records);
+    let at_40 = built.stamped(40, 3);
+    let expected: Vec<(i64, u64)> = records.iter().enumerate().map(|(i, r)| (40 + i as i64, r.fingerprint())).collect();
+    assert_eq!(at_40.verified_fingerprints().unwrap(), expected);
+    assert_eq!(built.verified_fingerprints().unwrap().iter().map(|(o, _)| *o).collect::<Vec<_>>(), [0, 1]);
 }
 
 #[test]
