@@ -124,23 +124,25 @@ impl Metrics {
         ((at.as_ns() / self.bucket.as_ns()) as usize).min(BUCKETS - 1)
     }
 
-    /// Folds one event in.
+    /// Folds one event in. Most events (a record joining its batch, messages) feed no series
+    /// and return at once: the bucket is found only for those that do.
     pub fn observe(&mut self, event: &TraceEvent) {
-        let i = self.index(event.at);
-        let seconds = self.bucket.as_ns() as f64 / 1e9;
+        let at = event.at;
         match &event.kind {
             TraceKind::BatchDrained { records, .. } => {
+                let i = self.index(at);
                 self.sent[i] += u64::from(*records);
-                self.values[0][i] = Some(self.sent[i] as f64 / seconds);
+                self.values[0][i] = Some(self.sent[i] as f64 / self.bucket_seconds());
             }
             TraceKind::ProduceAcked { latency, .. } => {
+                let i = self.index(at);
                 let (total, n) = &mut self.latency[i];
                 *total += latency.as_ns();
                 *n += 1;
                 self.values[1][i] = Some(*total as f64 / f64::from(*n) / 1e6);
             }
             TraceKind::CallerUnblocked { reason: BlockReason::BufferMemory, waited, .. } => {
-                self.spread_wait(event.at, *waited)
+                self.spread_wait(at, *waited)
             }
             TraceKind::IsrShrunk { tp, isr, .. } | TraceKind::IsrExpanded { tp, isr, .. } => {
                 self.isr_size.insert(tp.clone(), isr.len());
@@ -149,11 +151,13 @@ impl Metrics {
                     .iter()
                     .filter(|(tp, n)| self.replication_factor.get(*tp).is_some_and(|rf| *n < rf))
                     .count();
+                let i = self.index(at);
                 self.values[3][i] = Some(under as f64);
             }
             TraceKind::RecordsConsumed { tp, first_offset, count } => {
+                let i = self.index(at);
                 self.consumed[i] += u64::from(*count);
-                self.values[4][i] = Some(self.consumed[i] as f64 / seconds);
+                self.values[4][i] = Some(self.consumed[i] as f64 / self.bucket_seconds());
                 let next = self.next_read.entry(tp.clone()).or_default();
                 *next = (*next).max(first_offset + i64::from(*count));
                 self.values[5][i] = Some(self.lag_max());
@@ -164,10 +168,15 @@ impl Metrics {
                 }
                 let hw = self.high_watermark.entry(tp.clone()).or_default();
                 *hw = (*hw).max(*to);
-                self.values[5][i] = Some(self.lag_max());
+                let (i, lag) = (self.index(at), self.lag_max());
+                self.values[5][i] = Some(lag);
             }
             _ => {}
         }
+    }
+
+    fn bucket_seconds(&self) -> f64 {
+        self.bucket.as_ns() as f64 / 1e9
     }
 
     fn lag_max(&self) -> f64 {
