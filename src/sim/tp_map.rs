@@ -90,7 +90,7 @@ pub struct TpMap<V> {
 
 impl<V> Default for TpMap<V> {
     fn default() -> Self {
-        TpMap { keys: Vec::new(), vals: Vec::new(), index: TpIndex { topics: Vec::new() } }
+        TpMap { keys: Vec::new(), vals: Vec::new(), index: TpIndex::new(&[]) }
     }
 }
 

@@ -961,9 +961,14 @@ fn decode_record_checked<'a>(r: &mut Reader<'a>) -> Result<RecordRef<'a>, Decode
     Ok(RecordRef { offset_delta, timestamp_delta, key, value, headers })
 }
 
-/// Overwrites `baseOffset` and `partitionLeaderEpoch` in an encoded batch (outside the CRC).
+/// The bytes [`stamp`] writes to end here: `baseOffset` (0..8), `batchLength` (8..12, left as
+/// it is) and `partitionLeaderEpoch` (12..16).
+pub const STAMP_END: usize = 16;
+
+/// Overwrites `baseOffset` and `partitionLeaderEpoch` in an encoded batch, or in its first
+/// [`STAMP_END`] bytes (both outside the CRC).
 pub fn stamp(bytes: &mut [u8], base_offset: i64, partition_leader_epoch: i32) {
-    assert!(bytes.len() >= RECORD_BATCH_OVERHEAD, "stamping a truncated batch");
+    assert!(bytes.len() >= STAMP_END, "stamping a truncated batch");
     bytes[0..8].copy_from_slice(&base_offset.to_be_bytes());
     bytes[12..16].copy_from_slice(&partition_leader_epoch.to_be_bytes());
 }

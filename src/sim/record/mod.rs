@@ -70,8 +70,8 @@ impl KnownFingerprints {
 impl PartialEq for RecordBatch {
     fn eq(&self, other: &RecordBatch) -> bool {
         let (a, b) = (&self.bytes, &other.bytes);
-        self.same_stamp(other)
-            && (Arc::ptr_eq(a, b) || (a.len() == b.len() && a[8..12] == b[8..12] && a[16..] == b[16..]))
+        // Outside the stamp: batchLength, then everything from magic on.
+        self.same_stamp(other) && (Arc::ptr_eq(a, b) || (a[8..12] == b[8..12] && a[16..] == b[16..]))
     }
 }
 
@@ -170,17 +170,14 @@ impl RecordBatch {
     /// The encoded bytes, with this copy's `baseOffset` and `partitionLeaderEpoch`: the shared
     /// bytes when they hold them, else a stamped copy (segment files, the store journal).
     pub fn bytes(&self) -> Cow<'_, [u8]> {
-        let h = &self.header;
-        // The first 16 bytes: baseOffset, batchLength, partitionLeaderEpoch (see batch::stamp).
-        let mut stamped = [0u8; 16];
-        stamped.copy_from_slice(&self.bytes[..16]);
-        stamped[0..8].copy_from_slice(&h.base_offset.to_be_bytes());
-        stamped[12..16].copy_from_slice(&h.partition_leader_epoch.to_be_bytes());
-        if stamped == self.bytes[..16] {
+        let mut head = [0u8; batch::STAMP_END];
+        head.copy_from_slice(&self.bytes[..batch::STAMP_END]);
+        batch::stamp(&mut head, self.header.base_offset, self.header.partition_leader_epoch);
+        if head[..] == self.bytes[..batch::STAMP_END] {
             Cow::Borrowed(&self.bytes)
         } else {
             let mut bytes = self.bytes.to_vec();
-            bytes[..16].copy_from_slice(&stamped);
+            bytes[..batch::STAMP_END].copy_from_slice(&head);
             Cow::Owned(bytes)
         }
     }
