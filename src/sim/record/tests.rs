@@ -30,6 +30,22 @@ fn kafka_checksum_batch_is_byte_exact() {
 }
 
 #[test]
+fn a_sealed_header_is_read_without_its_crc_and_every_other_check() {
+    let built = batch::build(&BatchSpec::default(), &[rec(283843, "key1", "value1"), rec(1234, "key2", "value2")]);
+    assert_eq!(decode_sealed_header(&built), decode_header(&built, 0));
+    // A record byte changed after sealing: only the full read computes the CRC again.
+    let mut changed = built.clone();
+    *changed.last_mut().unwrap() ^= 1;
+    assert_eq!(decode_header(&changed, 0).unwrap_err().field, "crc");
+    assert_eq!(decode_sealed_header(&changed), decode_header(&built, 0));
+    // Lengths and magic are still checked.
+    let mut bad_magic = built.clone();
+    bad_magic[16] = 1;
+    assert_eq!(decode_sealed_header(&bad_magic).unwrap_err().field, "magic");
+    assert_eq!(decode_sealed_header(&built[..40]).unwrap_err().field, "header");
+}
+
+#[test]
 fn deltas_and_offsets_wrap_as_javas_long_arithmetic_does() {
     // Timestamps 2^63 apart: Kafka writes `timestamp - baseTimestamp` as Java computes it,
     // wrapped (MIN - MAX = 1), and reading adds it back. (Found by encoding extreme inputs: the
