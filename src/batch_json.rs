@@ -60,7 +60,7 @@ fn bytes_field(v: &Map<String, Value>, name: &str, path: &str) -> Result<Option<
 /// Parses hex (whitespace ignored).
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits ({})", digits.len()));
     }
     digits

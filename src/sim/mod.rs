@@ -613,7 +613,7 @@ impl Sim {
         assert!(scheduled.at >= self.now, "event in the past");
         self.now = scheduled.at;
         self.steps += 1;
-        if self.steps % PRUNE_EVERY_STEPS == 0 {
+        if self.steps.is_multiple_of(PRUNE_EVERY_STEPS) {
             self.prune_check_history();
         }
         match scheduled.event {

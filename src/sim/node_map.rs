@@ -168,7 +168,7 @@ mod tests {
         let mut ids = vec![];
         for (i, kind) in kinds.into_iter().enumerate() {
             for number in [1, 2, 3, 7, 255, 256, 1000, u16::MAX] {
-                if (number as usize + i) % 3 != 0 {
+                if !(number as usize + i).is_multiple_of(3) {
                     ids.push(NodeId { kind, number });
                 }
             }

@@ -60,17 +60,18 @@ impl StableHasher {
         }
         let seed = self.state;
         let mut lanes = [seed, seed.rotate_left(16), seed.rotate_left(32), seed.rotate_left(48)];
-        let mut rounds = bytes.chunks_exact(WIDE_ROUND);
-        for round in &mut rounds {
-            for (lane, word) in lanes.iter_mut().zip(round.chunks_exact(8)) {
-                let word = u64::from_le_bytes(word.try_into().expect("chunks of 8"));
-                *lane = (lane.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+        // Arrays, not slices, of 8 bytes: a slice's conversion to one is a call at the app's
+        // opt-level z.
+        let (rounds, rest) = bytes.as_chunks::<WIDE_ROUND>();
+        for round in rounds {
+            for (lane, word) in lanes.iter_mut().zip(round.as_chunks::<8>().0) {
+                *lane = (lane.rotate_left(5) ^ u64::from_le_bytes(*word)).wrapping_mul(0x517c_c1b7_2722_0a95);
             }
         }
         for lane in lanes {
             self.mix(lane);
         }
-        self.write(rounds.remainder());
+        self.write(rest);
     }
 }
 
@@ -83,11 +84,10 @@ impl Hasher for StableHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.mix(u64::from_le_bytes(chunk.try_into().expect("chunks of 8")));
+        let (words, rest) = bytes.as_chunks::<8>();
+        for word in words {
+            self.mix(u64::from_le_bytes(*word));
         }
-        let rest = chunks.remainder();
         if !rest.is_empty() {
             let word = tail_word(rest);
             // The tail's length in the top byte keeps "ab" and "ab\0" apart.
