@@ -747,7 +747,8 @@ pub fn decode_header(buf: &[u8], origin: usize) -> Result<BatchHeader, DecodeErr
 }
 
 /// [`decode_header`] of a batch [`seal`] has just checksummed, without computing its CRC a
-/// second time from the same bytes (debug builds still do: see [`crate::sim::record::RecordBatch::finish`]).
+/// second time from the same bytes ([`crate::sim::record::RecordBatch::finish`] still checks it
+/// in debug builds).
 pub(super) fn decode_sealed_header(buf: &[u8]) -> Result<BatchHeader, DecodeError> {
     read_header(buf, 0, false)
 }
@@ -895,9 +896,9 @@ fn decode_record<'a>(r: &mut Reader<'a>) -> Result<RecordRef<'a>, DecodeError> {
 /// [`decode_record`] of a well-formed record without headers (every record a workload
 /// writes), from the start of `buf`: the record and the bytes it took, the same as the checked
 /// path; `None` for anything else, which the checked path then decodes or reports. Worth its
-/// own path: every fetched record is decoded here (the consumer's `check.crcs`, its
-/// fingerprints, the end-of-run checks), and the checked path's per-field bookkeeping for
-/// error messages was half of a record's decode.
+/// own path: every record of a batch made from bytes is decoded here when it is read (the
+/// consumer's fingerprints, the end-of-run checks), and the checked path's per-field
+/// bookkeeping for error messages was half of a record's decode.
 fn decode_record_fast(buf: &[u8]) -> Option<(RecordRef<'_>, usize)> {
     fn varint(b: &[u8], pos: &mut usize) -> Option<i32> {
         let (v, n) = get_varint(b.get(*pos..)?).ok()?;

@@ -19,7 +19,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-/// An encoded record batch whose header (and CRC) has been checked.
+/// An encoded record batch whose header and CRC hold: checked when it was made from bytes,
+/// written from its bytes when this process sealed it (see [`RecordBatch::for_each_fingerprint`]).
 #[derive(Clone)]
 pub struct RecordBatch {
     /// Shared by every copy (in flight, in each replica's log, in fetch responses), stamped
@@ -89,8 +90,8 @@ impl RecordBatch {
         let (bytes, fingerprints) = builder.finish_with_fingerprints(spec);
         // Decoding every record again, and computing the CRC the builder has just written from
         // the same bytes, are debug-build checks only: the first cost a third of the producer's
-        // time per record, the second a sixth of workload (b)'s in the browser, where CRC-32C is
-        // computed in software.
+        // time per record, the second about a twelfth of workload (b)'s in the browser's speed
+        // build, where CRC-32C is computed in software.
         debug_assert!(batch::validate(&bytes, 0).is_ok(), "a freshly built batch decodes, its CRC included");
         let header = batch::decode_sealed_header(&bytes).expect("a freshly built batch has a valid header");
         assert_eq!(fingerprints.len(), header.records_count as usize, "a builder keeps one fingerprint per record");
@@ -216,13 +217,13 @@ impl RecordBatch {
     }
 
     /// Each record's offset and [`Record::fingerprint`] (as [`RecordBatch::for_each_fingerprint`]
-    /// finds them). The batch was validated when it was made, so its CRC is not computed again.
+    /// finds them). The batch's CRC held when it was made (see the type), so it is not computed again.
     pub fn fingerprints(&self) -> Vec<(i64, u64)> {
         self.collect_fingerprints(false).expect("validated on construction")
     }
 
-    /// [`RecordBatch::fingerprints`] after checking the header and CRC again, as the consumer's
-    /// `check.crcs` does (see [`RecordBatch::for_each_fingerprint`]).
+    /// [`RecordBatch::fingerprints`] with the consumer's `check.crcs`: a batch made from bytes
+    /// has its header and CRC checked again first (see [`RecordBatch::for_each_fingerprint`]).
     pub fn verified_fingerprints(&self) -> Result<Vec<(i64, u64)>, DecodeError> {
         self.collect_fingerprints(true)
     }
@@ -234,24 +235,28 @@ impl RecordBatch {
     }
 
     /// Calls `f` with each record's offset and [`Record::fingerprint`], in order, with no list
-    /// in between (the consumer buffers them as they come). With `verify`, the header and CRC
-    /// are checked again first, as [`batch::validate`] does. A batch this process encoded has
-    /// its fingerprints already (see the field); any other is decoded in place, every record
-    /// checked as it is read. On an error, `f` has seen the records before the bad one.
+    /// in between (the consumer buffers them as they come). With `verify` (the consumer's
+    /// `check.crcs`), a batch made from bytes has its header and CRC checked again first, as
+    /// [`batch::validate`] does. A batch this process encoded has its fingerprints already (see
+    /// the field); any other is decoded in place, every record checked as it is read. On an
+    /// error, `f` has seen the records before the bad one.
     ///
     /// The CRC of a batch this process encoded was computed from these very bytes when it was
     /// sealed, and they cannot change since (they are shared, never written: a stamp lies
     /// before the CRC's range). Checking it again would compute the same value, so for such a
-    /// batch `verify` checks it in debug builds (every test) only. It is what a consumer's
-    /// `check.crcs` asks of every fetched batch, and in the browser, where CRC-32C is computed
-    /// in software, it was a sixth of workload (b)'s time. A batch made from bytes (a segment
-    /// file, a stream, the browser's store) is checked again.
+    /// batch `verify` checks it in debug builds (every `cargo test`) only: in the browser, where
+    /// CRC-32C is computed in software, that check was about a twelfth of workload (b)'s time
+    /// in the speed build (a CPU profile). A batch made from bytes (one the log cleaner
+    /// rewrote, a segment file, a stream) is checked again.
     pub fn for_each_fingerprint(&self, verify: bool, mut f: impl FnMut(i64, u64)) -> Result<(), DecodeError> {
-        if verify && self.fingerprints.is_none() {
-            // The header field was decoded from these bytes; this checks them (CRC included) again.
-            batch::decode_header(&self.bytes, 0)?;
+        if verify {
+            if self.fingerprints.is_none() {
+                // The header field was decoded from these bytes; this checks them (CRC included) again.
+                batch::decode_header(&self.bytes, 0)?;
+            } else {
+                debug_assert!(batch::decode_header(&self.bytes, 0).is_ok(), "a sealed batch's CRC holds");
+            }
         }
-        debug_assert!(!verify || batch::decode_header(&self.bytes, 0).is_ok(), "a batch's CRC holds");
         if let Some(known) = &self.fingerprints {
             debug_assert_eq!(
                 self.decoded_fingerprints(),
