@@ -16,7 +16,6 @@ use super::{Node, Sim};
 use crate::sim::vec_map::{VecMap, VecSet};
 use serde::Serialize;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Why an acknowledged record does not count as durable.
@@ -72,20 +71,26 @@ pub struct AckedCheck {
 /// acknowledged — only those break a promise).
 fn duplicates(records: &[(i64, u64, NodeId)], held: Option<&LeaderLog>, idempotent: &VecSet<NodeId>) -> (u64, u64) {
     let Some(h) = held else { return (0, 0) };
-    let mut acked: BTreeMap<u64, (u64, bool)> = BTreeMap::new();
-    for (_, fingerprint, producer) in records {
-        let e = acked.entry(*fingerprint).or_default();
-        e.0 += 1;
-        e.1 |= idempotent.contains(producer);
+    // Each acknowledged content once, in fingerprint order: (fingerprint, times acknowledged,
+    // whether an idempotent producer acknowledged it, copies the leader holds). Sorted vectors,
+    // not maps: a partition's acknowledged records are a thousand per swarm seed.
+    let mut sorted: Vec<(u64, bool)> = records.iter().map(|(_, f, p)| (*f, idempotent.contains(p))).collect();
+    sort_by(&mut sorted, Ord::cmp);
+    let mut acked: Vec<(u64, u64, bool, u64)> = Vec::with_capacity(sorted.len());
+    for (f, guarded) in sorted {
+        match acked.last_mut() {
+            Some(last) if last.0 == f => (last.1, last.2) = (last.1 + 1, last.2 | guarded),
+            _ => acked.push((f, 1, guarded, 0)),
+        }
     }
-    let mut copies: BTreeMap<u64, u64> = BTreeMap::new();
-    for f in h.records.values().filter(|f| acked.contains_key(f)) {
-        *copies.entry(*f).or_default() += 1;
+    for f in h.records.values() {
+        if let Ok(i) = acked.binary_search_by(|a| a.0.cmp(f)) {
+            acked[i].3 += 1;
+        }
     }
     let mut out = (0, 0);
-    for (f, n) in copies {
-        let (expected, guarded) = acked[&f];
-        let extra = n.saturating_sub(expected);
+    for (_, expected, guarded, copies) in acked {
+        let extra = copies.saturating_sub(expected);
         out.0 += extra;
         if guarded {
             out.1 += extra;
@@ -207,15 +212,18 @@ impl Sim {
         let (mut out, mut guarded) = (0, 0);
         for id in self.node_ids() {
             let Some(Node::Producer(p)) = self.node(id) else { continue };
-            let mut by_tp: VecMap<u32, Vec<(u64, i64)>> = VecMap::new();
+            let mut by_tp = VecMap::new();
             for a in p.acked() {
-                let tp = p.acked_tp(a);
-                let held = leaders.get(&tp);
-                if held.as_ref().is_some_and(|h| h.records.get(&a.offset) == Some(&a.fingerprint)) {
-                    by_tp.entry(a.partition).or_default().push((a.send, a.offset));
-                }
+                by_tp.entry(a.partition).or_insert_with(Vec::new).push(a);
             }
-            for mut sends in by_tp.into_values() {
+            for acked in by_tp.into_values() {
+                // Only the records still on the leader count: one lookup of it per partition.
+                let Some(held) = leaders.get(&p.acked_tp(acked[0])) else { continue };
+                let mut sends: Vec<(u64, i64)> = acked
+                    .iter()
+                    .filter(|a| held.records.get(&a.offset) == Some(&a.fingerprint))
+                    .map(|a| (a.send, a.offset))
+                    .collect();
                 sort_by(&mut sends, Ord::cmp);
                 let mut max = -1;
                 for (_, offset) in sends {
@@ -380,8 +388,15 @@ impl Sim {
     /// What `tp`'s committed leader holds, if it is up.
     fn leader_fingerprints(&self, tp: &Tp) -> Option<LeaderLog> {
         let log = self.replica_log(self.committed_leader(tp)?, tp)?;
+        // Straight into the map, in offset order (appended without a search), with no list a
+        // batch between.
+        let mut records = VecMap::new();
+        for batch in log.batches() {
+            let read = batch.for_each_fingerprint(false, |offset, fingerprint| records.extend([(offset, fingerprint)]));
+            read.expect("validated on construction");
+        }
         Some(LeaderLog {
-            records: log.batches().flat_map(|batch| batch.fingerprints()).collect(),
+            records,
             log_start_offset: log.log_start_offset(),
             log_end_offset: log.log_end_offset(),
             compacted: log.config().cleanup_policy.compact,
@@ -454,13 +469,33 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use super::first_mismatch;
+    use super::{duplicates, first_mismatch, LeaderLog};
     use crate::sim::node::NodeId;
     use crate::sim::protocol::{RecordBatch, Tp};
     use crate::sim::record::{BatchSpec, Record};
     use crate::sim::time::SimTime;
     use crate::sim::vec_map::VecMap;
     use crate::sim::{invariants::ViolationKind, Node, Sim};
+
+    #[test]
+    fn duplicates_are_copies_beyond_the_times_a_content_was_acknowledged() {
+        let (plain, idempotent) = (NodeId::producer(1), NodeId::producer(2));
+        // Content 7 acknowledged twice (by both producers), 8 and 9 once each, 5 by the plain one.
+        let acked = [(0, 7, plain), (1, 8, idempotent), (2, 7, idempotent), (3, 9, plain), (4, 5, plain)];
+        // The leader holds 7 three times, 8 twice, 9 once, 5 twice, and 6 (never acknowledged) twice.
+        let held = [7, 8, 7, 9, 8, 7, 6, 6, 5, 5];
+        let log = LeaderLog {
+            records: held.iter().enumerate().map(|(offset, f)| (offset as i64, *f)).collect(),
+            log_start_offset: 0,
+            log_end_offset: held.len() as i64,
+            compacted: false,
+        };
+        let guarded = [idempotent].into_iter().collect();
+        // 7: one extra, acknowledged by an idempotent producer among others; 8: one extra,
+        // guarded; 5: one extra, not guarded; 9 none; 6 was never acknowledged.
+        assert_eq!(duplicates(&acked, Some(&log), &guarded), (3, 2));
+        assert_eq!(duplicates(&acked, None, &guarded), (0, 0), "no leader: nothing to count");
+    }
 
     /// A finished run of 30 keyed records to one partition on three brokers, and a follower.
     fn replicated_run() -> (Sim, Tp, u16) {

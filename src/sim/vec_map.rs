@@ -221,9 +221,15 @@ impl<K: Ord, V> VecMap<K, V> {
 }
 
 impl<K: Ord, V> Extend<(K, V)> for VecMap<K, V> {
+    /// Pairs in ascending key order (a log's offsets, ids) are appended without a search.
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, pairs: I) {
         for (k, v) in pairs {
-            self.insert(k, v);
+            if self.keys.last().is_none_or(|last| *last < k) {
+                self.keys.push(k);
+                self.vals.push(v);
+            } else {
+                self.insert(k, v);
+            }
         }
     }
 }
@@ -575,6 +581,12 @@ mod tests {
         assert_eq!(format!("{ours:?}"), format!("{std:?}"));
         assert_eq!(serde_json::to_string(&ours).unwrap(), serde_json::to_string(&std).unwrap());
         assert_eq!(ours[&3], "c");
+        // Ascending pairs are appended; a repeated last key and a smaller one take the search.
+        let more = [(4, "f"), (6, "g"), (6, "h"), (5, "i"), (7, "j")];
+        let (mut ours, mut std) = (ours, std);
+        ours.extend(more);
+        std.extend(more);
+        assert_eq!(ours.iter().collect::<Vec<_>>(), std.iter().collect::<Vec<_>>());
     }
 
     #[test]
