@@ -169,21 +169,49 @@ impl KeyPattern {
     /// The key of record `index`.
     pub fn key(&self, index: u64) -> String {
         let mut out = Vec::with_capacity(24);
-        self.write_key(index, &mut out);
+        self.write_key(&RecordIndex::new(index), &mut out);
         String::from_utf8(out).expect("a key is the template's text and ASCII digits")
     }
 
     /// Replaces `out` with the UTF-8 bytes of [`KeyPattern::key`]`(index)`, keeping its buffer:
     /// the producer writes every record's key into the same one.
-    pub fn write_key(&self, index: u64, out: &mut Vec<u8>) {
+    pub fn write_key(&self, index: &RecordIndex, out: &mut Vec<u8>) {
         out.clear();
         for part in &self.parts {
             match part {
                 KeyPart::Text(t) => out.extend_from_slice(t.as_bytes()),
-                KeyPart::Index => out.extend_from_slice(decimal(index, &mut [0; 20])),
-                KeyPart::IndexMod(n) => out.extend_from_slice(decimal(index % n, &mut [0; 20])),
+                KeyPart::Index => out.extend_from_slice(index.digits()),
+                KeyPart::IndexMod(n) => out.extend_from_slice(decimal(index.get() % n, &mut [0; 20])),
             }
         }
+    }
+}
+
+/// A record's index with its decimal digits, formatted once for both its key and its value
+/// (the second formatting was 1.7% of workload (b)'s instructions).
+#[derive(Clone, Copy, Debug)]
+pub struct RecordIndex {
+    index: u64,
+    buf: [u8; 20],
+    start: u8,
+}
+
+impl RecordIndex {
+    /// Record `index`, its digits formatted.
+    pub fn new(index: u64) -> RecordIndex {
+        let mut buf = [0; 20];
+        let start = (buf.len() - decimal(index, &mut buf).len()) as u8;
+        RecordIndex { index, buf, start }
+    }
+
+    /// The index.
+    pub fn get(&self) -> u64 {
+        self.index
+    }
+
+    /// The index's decimal digits, as [`decimal`] writes them.
+    pub fn digits(&self) -> &[u8] {
+        &self.buf[usize::from(self.start)..]
     }
 }
 
@@ -390,6 +418,8 @@ mod tests {
         let mut n = 1u64;
         for v in [0, 1, 9, 10, 99, 100, 4_294_967_295, 4_294_967_296, 429_496_729_599, u64::MAX - 1, u64::MAX] {
             assert_eq!(decimal(v, &mut buf), v.to_string().as_bytes());
+            let index = RecordIndex::new(v);
+            assert_eq!((index.get(), index.digits()), (v, v.to_string().as_bytes()));
             let pattern = KeyPattern::parse("k-{i}/{i%7}").expect("a valid template");
             assert_eq!(pattern.key(v), format!("k-{v}/{}", v % 7));
         }
@@ -406,7 +436,7 @@ mod tests {
         let p = KeyPattern::parse("user-{i%3}/{i}").unwrap();
         assert_eq!(p.key(7), "user-1/7");
         let mut written = b"an old key, longer".to_vec();
-        p.write_key(12_345, &mut written);
+        p.write_key(&RecordIndex::new(12_345), &mut written);
         assert_eq!(written, b"user-0/12345");
         assert_eq!(KeyPattern::parse("fixed").unwrap().key(9), "fixed");
         assert!(KeyPattern::parse("k-{j}").unwrap_err().contains("{j}"));

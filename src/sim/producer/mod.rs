@@ -25,7 +25,7 @@ use super::node::{Ctx, NodeId, Timer};
 use super::partitioner::partition_for_key;
 use super::protocol::*;
 use super::rng::SimRng;
-use super::scenario::Workload;
+use super::scenario::{RecordIndex, Workload};
 use super::time::{SimDuration, SimTime};
 use super::trace::{BlockReason, TraceKind};
 use crate::sim::collections::CollectMap;
@@ -401,14 +401,14 @@ mod sender;
 /// A deterministic value of `len` bytes for record `index`: its decimal index, then dots.
 pub fn value_bytes(index: u64, len: u32) -> Vec<u8> {
     let mut value = Vec::with_capacity((len as usize).max(20));
-    write_value_bytes(index, len, &mut value);
+    write_value_bytes(&RecordIndex::new(index), len, &mut value);
     value
 }
 
 /// Replaces `out` with [`value_bytes`]`(index, len)`, keeping its buffer.
-pub fn write_value_bytes(index: u64, len: u32, out: &mut Vec<u8>) {
+pub fn write_value_bytes(index: &RecordIndex, len: u32, out: &mut Vec<u8>) {
     out.clear();
-    out.extend_from_slice(crate::sim::scenario::decimal(index, &mut [0; 20]));
+    out.extend_from_slice(index.digits());
     out.resize(len as usize, b'.');
 }
 

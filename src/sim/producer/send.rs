@@ -43,11 +43,12 @@ impl Producer {
     fn serialize_into(&self, index: u64, record: &mut Record) -> Result<(), String> {
         use super::serde::Serializer as S;
         let reuse = |buffer: &mut Option<Vec<u8>>| buffer.take().unwrap_or_default();
+        let digits = RecordIndex::new(index);
         record.key = match (&self.workload.key, self.config.key_serializer) {
             (None, _) => None,
             (Some(pattern), S::String | S::ByteArray) => {
                 let mut key = reuse(&mut record.key);
-                pattern.write_key(index, &mut key);
+                pattern.write_key(&digits, &mut key);
                 Some(key)
             }
             (Some(pattern), numeric) => Some(numeric.serialize(pattern.key(index))?),
@@ -55,7 +56,7 @@ impl Producer {
         record.value = Some(match self.config.value_serializer {
             S::String | S::ByteArray => {
                 let mut value = reuse(&mut record.value);
-                super::write_value_bytes(index, self.workload.value_bytes, &mut value);
+                super::write_value_bytes(&digits, self.workload.value_bytes, &mut value);
                 value
             }
             numeric => numeric.serialize(index.to_string())?,
