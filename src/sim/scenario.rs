@@ -168,12 +168,17 @@ impl KeyPattern {
 
     /// The key of record `index`.
     pub fn key(&self, index: u64) -> String {
+        self.key_of(&RecordIndex::new(index))
+    }
+
+    /// The key of a record whose index is already formatted.
+    pub fn key_of(&self, index: &RecordIndex) -> String {
         let mut out = Vec::with_capacity(24);
-        self.write_key(&RecordIndex::new(index), &mut out);
+        self.write_key(index, &mut out);
         String::from_utf8(out).expect("a key is the template's text and ASCII digits")
     }
 
-    /// Replaces `out` with the UTF-8 bytes of [`KeyPattern::key`]`(index)`, keeping its buffer:
+    /// Replaces `out` with the UTF-8 bytes of [`KeyPattern::key`]`(index.get())`, keeping its buffer:
     /// the producer writes every record's key into the same one.
     pub fn write_key(&self, index: &RecordIndex, out: &mut Vec<u8>) {
         out.clear();
@@ -212,6 +217,11 @@ impl RecordIndex {
     /// The index's decimal digits, as [`decimal`] writes them.
     pub fn digits(&self) -> &[u8] {
         &self.buf[usize::from(self.start)..]
+    }
+
+    /// The digits as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.digits()).expect("ASCII digits")
     }
 }
 
@@ -419,13 +429,15 @@ mod tests {
         for v in [0, 1, 9, 10, 99, 100, 4_294_967_295, 4_294_967_296, 429_496_729_599, u64::MAX - 1, u64::MAX] {
             assert_eq!(decimal(v, &mut buf), v.to_string().as_bytes());
             let index = RecordIndex::new(v);
-            assert_eq!((index.get(), index.digits()), (v, v.to_string().as_bytes()));
+            assert_eq!((index.get(), index.as_str()), (v, v.to_string().as_str()));
             let pattern = KeyPattern::parse("k-{i}/{i%7}").expect("a valid template");
             assert_eq!(pattern.key(v), format!("k-{v}/{}", v % 7));
         }
         for _ in 0..200 {
             n = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            assert_eq!(decimal(n >> (n % 64), &mut buf), (n >> (n % 64)).to_string().as_bytes());
+            let v = n >> (n % 64);
+            assert_eq!(decimal(v, &mut buf), v.to_string().as_bytes());
+            assert_eq!(RecordIndex::new(v).digits(), v.to_string().as_bytes());
         }
         assert_eq!(crate::sim::producer::value_bytes(42, 6), b"42....");
         assert_eq!(crate::sim::producer::value_bytes(123_456, 3), b"123");

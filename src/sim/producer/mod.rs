@@ -405,7 +405,7 @@ pub fn value_bytes(index: u64, len: u32) -> Vec<u8> {
     value
 }
 
-/// Replaces `out` with [`value_bytes`]`(index, len)`, keeping its buffer.
+/// Replaces `out` with [`value_bytes`]`(index.get(), len)`, keeping its buffer.
 pub fn write_value_bytes(index: &RecordIndex, len: u32, out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(index.digits());

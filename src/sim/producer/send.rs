@@ -43,23 +43,23 @@ impl Producer {
     fn serialize_into(&self, index: u64, record: &mut Record) -> Result<(), String> {
         use super::serde::Serializer as S;
         let reuse = |buffer: &mut Option<Vec<u8>>| buffer.take().unwrap_or_default();
-        let digits = RecordIndex::new(index);
+        let index_digits = RecordIndex::new(index);
         record.key = match (&self.workload.key, self.config.key_serializer) {
             (None, _) => None,
             (Some(pattern), S::String | S::ByteArray) => {
                 let mut key = reuse(&mut record.key);
-                pattern.write_key(&digits, &mut key);
+                pattern.write_key(&index_digits, &mut key);
                 Some(key)
             }
-            (Some(pattern), numeric) => Some(numeric.serialize(pattern.key(index))?),
+            (Some(pattern), numeric) => Some(numeric.serialize(pattern.key_of(&index_digits))?),
         };
         record.value = Some(match self.config.value_serializer {
             S::String | S::ByteArray => {
                 let mut value = reuse(&mut record.value);
-                super::write_value_bytes(&digits, self.workload.value_bytes, &mut value);
+                super::write_value_bytes(&index_digits, self.workload.value_bytes, &mut value);
                 value
             }
-            numeric => numeric.serialize(index.to_string())?,
+            numeric => numeric.serialize(index_digits.as_str())?,
         });
         Ok(())
     }
