@@ -87,7 +87,10 @@ fn measure_swarm_threads(seeds: u64, jobs: u64) -> Result<Figures, String> {
             .map(|j| {
                 let base = &base;
                 scope.spawn(move || {
-                    (1 + j..=seeds).step_by(jobs as usize).try_for_each(|seed| bench::swarm_seed(base, seed))
+                    let outcome =
+                        (1 + j..=seeds).step_by(jobs as usize).try_for_each(|seed| bench::swarm_seed(base, seed));
+                    heap::release_thread_cache();
+                    outcome
                 })
             })
             .collect();

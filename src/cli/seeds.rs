@@ -61,6 +61,7 @@ fn check_all(
                 for seed in mine {
                     tx.send((seed, check(seed))).expect("the collector outlives the workers");
                 }
+                super::heap::release_thread_cache();
             });
         }
         drop(tx);
