@@ -96,6 +96,10 @@ struct Blocked {
 struct Metadata {
     version: u32,
     leaders: Option<Vec<Option<u16>>>,
+    /// The partitions of `leaders` that have one, in order: what the sticky and round-robin
+    /// partitioners choose from (Kafka's `availablePartitionsForTopic`), kept with `leaders`
+    /// instead of collected for every record.
+    available: Vec<u32>,
     brokers: Vec<u16>,
     updated: SimTime,
     update_requested: bool,

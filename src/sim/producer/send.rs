@@ -139,20 +139,15 @@ impl Producer {
         self.metadata.leaders.as_ref().expect("metadata known").len() as u32
     }
 
-    fn available_partitions(&self) -> (Vec<u32>, u32) {
-        let leaders = self.metadata.leaders.as_ref().expect("metadata known");
-        ((0..leaders.len() as u32).filter(|p| leaders[*p as usize].is_some()).collect(), leaders.len() as u32)
-    }
-
     /// `partitionChanged`: when every batch of the sticky partition is full, count zero bytes
     /// with switching enabled; true when that moved the partitioner on.
     fn maybe_switch(&mut self, ctx: &mut Ctx, tp: &Tp) -> bool {
         if !self.accumulator.all_batches_full(tp) {
             return false;
         }
-        let (available, n) = self.available_partitions();
+        let n = self.partition_count();
         let produced = self.sticky.produced_bytes();
-        match self.sticky.on_append(0, true, &mut self.rng, &available, n) {
+        match self.sticky.on_append(0, true, &mut self.rng, &self.metadata.available, n) {
             Some(next) => {
                 ctx.trace(TraceKind::StickySwitched {
                     topic: self.topic.to_string(),
@@ -173,11 +168,11 @@ impl Producer {
             (Some(p), _) => p,
             (None, Some(key)) if !self.config.ignore_keys => partition_for_key(key, self.partition_count()),
             _ => {
-                let (available, n) = self.available_partitions();
+                let n = self.partition_count();
                 if self.config.round_robin {
-                    self.round_robin.next(&available, n)
+                    self.round_robin.next(&self.metadata.available, n)
                 } else {
-                    self.sticky.current(&mut self.rng, &available, n)
+                    self.sticky.current(&mut self.rng, &self.metadata.available, n)
                 }
             }
         };
@@ -192,10 +187,11 @@ impl Producer {
             batch_bytes: result.batch_bytes,
         });
         if self.workload_is_sticky() {
-            let (available, n) = self.available_partitions();
+            let n = self.partition_count();
             let full = result.last_full;
             let produced = self.sticky.produced_bytes() + result.appended_bytes;
-            if let Some(next) = self.sticky.on_append(result.appended_bytes, full, &mut self.rng, &available, n) {
+            let available = &self.metadata.available;
+            if let Some(next) = self.sticky.on_append(result.appended_bytes, full, &mut self.rng, available, n) {
                 ctx.trace(TraceKind::StickySwitched {
                     topic: self.topic.to_string(),
                     from: tp.partition,

@@ -86,6 +86,7 @@ impl Producer {
         let Some(topic) = topics.into_iter().find(|t| t.name == self.topic) else { return };
         let leaders: Vec<Option<u16>> = topic.partitions.iter().map(|p| p.leader).collect();
         self.metadata.version += 1;
+        self.metadata.available = (0..leaders.len() as u32).filter(|p| leaders[*p as usize].is_some()).collect();
         self.metadata.leaders = Some(leaders.clone());
         self.metadata.brokers = brokers;
         self.metadata.updated = ctx.now;
