@@ -152,6 +152,8 @@ pub struct Producer {
     /// The sender's ready check, kept between passes for its buffers: under backpressure the
     /// sender runs once per record, and a fresh check allocated each time.
     ready_scratch: accumulator::ReadyCheck,
+    /// The queue sizes and partitions `update_load_stats` collects, kept for their buffers.
+    load_scratch: (Vec<u32>, Vec<u32>),
     /// The last workload record, kept for its key and value buffers: the next one is written
     /// into them (an allocation and a free each per record otherwise).
     spare_record: Record,
@@ -222,6 +224,7 @@ impl Producer {
             acked_pruned: 0,
             reconnect: Default::default(),
             ready_scratch: Default::default(),
+            load_scratch: Default::default(),
             spare_record: Record::default(),
             sender_idle: SenderIdle::Unknown,
         }

@@ -100,35 +100,54 @@ impl BuiltInPartitioner {
         None
     }
 
-    /// Rebuilds the load stats from queue sizes (`updatePartitionLoadStats`). `queue_sizes[..length]`
-    /// are the partitions not excluded by `partitioner.availability.timeout.ms`; `None` turns
-    /// adaptive choice off.
-    pub fn update_load_stats(&mut self, stats: Option<(Vec<u32>, Vec<u32>, usize)>) {
-        self.load_stats =
-            stats.and_then(|(queue_sizes, partition_ids, length)| build_cft(&queue_sizes, partition_ids, length));
+    /// Rebuilds the load stats from queue sizes (`updatePartitionLoadStats`): `queue_sizes` and
+    /// `partition_ids` of the partitions not excluded by `partition.availability.timeout.ms`,
+    /// of `deques` in all; `None` turns adaptive choice off. The table's vectors are reused: this
+    /// runs on every wakeup of the sender, which under backpressure is every record.
+    pub fn update_load_stats(&mut self, stats: Option<(&[u32], &[u32], usize)>) {
+        let reuse = self.load_stats.take();
+        self.load_stats = stats
+            .and_then(|(queue_sizes, partition_ids, deques)| build_cft_into(queue_sizes, partition_ids, deques, reuse));
     }
 }
 
-/// The cumulative frequency table of Kafka's `updatePartitionLoadStats`.
+/// The cumulative frequency table of Kafka's `updatePartitionLoadStats`:
+/// `queue_sizes[..length]` of the partitions `partition_ids[..length]` left in, of
+/// `queue_sizes.len()` in all.
 pub fn build_cft(queue_sizes: &[u32], partition_ids: Vec<u32>, length: usize) -> Option<LoadStats> {
     assert_eq!(queue_sizes.len(), partition_ids.len());
-    if length < 1 || queue_sizes.len() < 2 {
+    build_cft_into(&queue_sizes[..length], &partition_ids[..length], queue_sizes.len(), None)
+}
+
+/// [`build_cft`] of the `queue_sizes` of the `partition_ids` left in, of `deques` in all,
+/// written into `reuse`'s vectors when given. None when no partition is left in, when there
+/// are fewer than two deques, or when every deque is left in and all are as long (the choice
+/// is then uniform).
+fn build_cft_into(
+    queue_sizes: &[u32],
+    partition_ids: &[u32],
+    deques: usize,
+    reuse: Option<LoadStats>,
+) -> Option<LoadStats> {
+    assert_eq!(queue_sizes.len(), partition_ids.len());
+    let max = queue_sizes.iter().copied().max()?;
+    if deques < 2 {
         return None;
     }
-    let max = queue_sizes[..length].iter().copied().max().expect("length >= 1");
-    let all_equal = queue_sizes[..length].iter().all(|q| *q == queue_sizes[0]);
-    if all_equal && length == queue_sizes.len() {
+    let all_equal = queue_sizes.iter().all(|q| *q == queue_sizes[0]);
+    if all_equal && queue_sizes.len() == deques {
         return None;
     }
+    let mut stats = reuse.unwrap_or(LoadStats { cumulative_frequency: Vec::new(), partition_ids: Vec::new() });
     let mut running = 0;
-    let cumulative_frequency: Vec<u32> = queue_sizes[..length]
-        .iter()
-        .map(|q| {
-            running += max + 1 - q;
-            running
-        })
-        .collect();
-    Some(LoadStats { cumulative_frequency, partition_ids: partition_ids[..length].to_vec() })
+    stats.cumulative_frequency.clear();
+    stats.cumulative_frequency.extend(queue_sizes.iter().map(|q| {
+        running += max + 1 - q;
+        running
+    }));
+    stats.partition_ids.clear();
+    stats.partition_ids.extend_from_slice(partition_ids);
+    Some(stats)
 }
 
 /// Kafka's `RoundRobinPartitioner`: a per-topic counter over the available partitions.
@@ -173,7 +192,7 @@ mod tests {
     #[test]
     fn weighted_choice_is_the_first_entry_strictly_greater() {
         let mut p = BuiltInPartitioner::new(100);
-        p.update_load_stats(Some((vec![0, 3, 1], vec![10, 11, 12], 3)));
+        p.update_load_stats(Some((&[0, 3, 1], &[10, 11, 12], 3)));
         let mut rng = SimRng::new(8);
         let mut counts = [0u32; 3];
         for _ in 0..8000 {

@@ -306,9 +306,8 @@ impl Producer {
             return;
         }
         let timeout = self.config.availability_timeout;
-        let mut queue_sizes = vec![0u32; deques.len()];
-        let mut ids = vec![0u32; deques.len()];
-        let mut length = 0;
+        let (mut queue_sizes, mut ids) = std::mem::take(&mut self.load_scratch);
+        (queue_sizes.clear(), ids.clear());
         for (tp, deque) in deques.iter() {
             let (partition, len) = (tp.partition, deque.len());
             let Some(leader) = self.leader_of_partition(partition) else { continue };
@@ -317,11 +316,11 @@ impl Producer {
             if stalled {
                 continue;
             }
-            queue_sizes[length] = len as u32;
-            ids[length] = partition;
-            length += 1;
+            queue_sizes.push(len as u32);
+            ids.push(partition);
         }
-        self.sticky.update_load_stats(Some((queue_sizes, ids, length)));
+        self.sticky.update_load_stats(Some((&queue_sizes, &ids, deques.len())));
+        self.load_scratch = (queue_sizes, ids);
     }
 
     pub(super) fn arm_wakeup(&mut self, ctx: &mut Ctx, after_ms: u64) {
