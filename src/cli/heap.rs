@@ -5,7 +5,7 @@
 //! **The cache.** A simulation allocates and frees many small, short-lived blocks: requests and
 //! responses, their partition lists, a fetch's batches, growing vectors. Five swarm seeds of
 //! workload (d) made ~95,000 allocations and as many frees, and glibc's `malloc` and `free` took
-//! 8.5% of the instructions (~100 a pair; its own per-thread cache holds seven blocks of a size,
+//! 8.5% of the instructions (~200 a pair; its own per-thread cache holds seven blocks of a size,
 //! fewer than a burst of responses frees). Here a block of up to [`SMALL_MAX`] bytes (alignment
 //! up to 16) is rounded up to a multiple of 16, and a freed one goes on this thread's list for
 //! its size, from which the next allocation of that size takes it: a few instructions each way,

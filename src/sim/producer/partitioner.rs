@@ -101,7 +101,7 @@ impl BuiltInPartitioner {
     }
 
     /// Rebuilds the load stats from queue sizes (`updatePartitionLoadStats`): `queue_sizes` and
-    /// `partition_ids` of the partitions not excluded by `partition.availability.timeout.ms`,
+    /// `partition_ids` of the partitions not excluded by `partitioner.availability.timeout.ms`,
     /// of `deques` in all; `None` turns adaptive choice off. The table's vectors are reused: this
     /// runs on every wakeup of the sender, which under backpressure is every record.
     pub fn update_load_stats(&mut self, stats: Option<(&[u32], &[u32], usize)>) {

@@ -307,7 +307,8 @@ impl Producer {
         }
         let timeout = self.config.availability_timeout;
         let (mut queue_sizes, mut ids) = std::mem::take(&mut self.load_scratch);
-        (queue_sizes.clear(), ids.clear());
+        queue_sizes.clear();
+        ids.clear();
         for (tp, deque) in deques.iter() {
             let (partition, len) = (tp.partition, deque.len());
             let Some(leader) = self.leader_of_partition(partition) else { continue };
