@@ -15,10 +15,10 @@
 //!   sequence state survives), and disappears otherwise.
 
 use super::{LogEvent, PartitionLog, StoreOp};
+use crate::sim::collections::sort_by;
 use crate::sim::record::batch::{self, BatchHeader};
 use crate::sim::record::{RecordBatch, StoredRecord};
 use crate::sim::time::SimTime;
-use std::collections::BTreeMap;
 
 /// What a compaction pass did.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -121,25 +121,70 @@ impl PartitionLog {
     }
 
     /// Key → highest offset among records in `[first_dirty, first_uncleanable)`.
-    fn latest_offsets(&self, first_dirty: i64, first_uncleanable: i64, count: usize) -> BTreeMap<Vec<u8>, i64> {
-        let mut map = BTreeMap::new();
+    fn latest_offsets(&self, first_dirty: i64, first_uncleanable: i64, count: usize) -> LatestOffsets {
+        let mut latest = LatestOffsets::default();
         for b in self.segments[..count].iter().flat_map(|s| s.batches()) {
             for (offset, r) in b.records() {
                 if (first_dirty..first_uncleanable).contains(&offset) {
                     if let Some(k) = r.key {
-                        map.insert(k, offset);
+                        latest.push(k, offset, LATEST_OFFSETS_SLACK);
                     }
                 }
             }
         }
-        map
+        latest.merge();
+        latest
+    }
+}
+
+/// Pairs [`LatestOffsets::push`] gathers beyond twice the distinct keys it holds before it
+/// sorts and merges them in.
+const LATEST_OFFSETS_SLACK: usize = 1024;
+
+/// Each key's highest offset, as a vector sorted by key once merged: the web build then holds no
+/// map of byte keys of its own (a `BTreeMap` of them was ~1 KB of the gzipped bundle).
+#[derive(Default)]
+struct LatestOffsets {
+    pairs: Vec<(Vec<u8>, i64)>,
+    distinct: usize,
+}
+
+impl LatestOffsets {
+    /// Adds a pair; pairs come in offset order, so of a key's pairs the last, the highest,
+    /// wins. They are merged whenever they reach twice the distinct keys plus `slack`, so a
+    /// log of many records over few keys never holds a pair per record.
+    fn push(&mut self, key: Vec<u8>, offset: i64, slack: usize) {
+        self.pairs.push((key, offset));
+        if self.pairs.len() > 2 * self.distinct + slack {
+            self.merge();
+        }
+    }
+
+    /// Sorts the pairs by key and keeps one a key, with the offset of its last pair.
+    fn merge(&mut self) {
+        // Stable: a key's pairs stay in the order they came, so the last of each run is its latest.
+        sort_by(&mut self.pairs, |a, b| a.0.cmp(&b.0));
+        self.pairs.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = later.1;
+            }
+            same
+        });
+        self.distinct = self.pairs.len();
+    }
+
+    /// The latest offset of `key` in the dirty range, if it has one there (once merged).
+    fn get(&self, key: &[u8]) -> Option<i64> {
+        debug_assert_eq!(self.distinct, self.pairs.len(), "looked up before the last merge");
+        self.pairs.binary_search_by(|(k, _)| k.as_slice().cmp(key)).ok().map(|i| self.pairs[i].1)
     }
 }
 
 /// Filters one batch; `None` when nothing (not even the header) remains.
 fn filter_batch(
     b: &RecordBatch,
-    latest: &BTreeMap<Vec<u8>, i64>,
+    latest: &LatestOffsets,
     now_ms: i64,
     horizon: i64,
     stats: &mut CleanStats,
@@ -151,7 +196,7 @@ fn filter_batch(
     let mut kept = Vec::new();
     for r in &stored {
         let offset = h.offset_at(r.offset_delta);
-        let superseded = r.key.as_ref().and_then(|k| latest.get(k)).is_some_and(|last| offset < *last);
+        let superseded = r.key.as_ref().and_then(|k| latest.get(k)).is_some_and(|last| offset < last);
         let expired_tombstone = r.value.is_none() && horizon_passed;
         if expired_tombstone && !superseded {
             stats.tombstones_removed += 1;
@@ -177,4 +222,42 @@ fn filter_batch(
         .collect();
     let header = BatchHeader { base_timestamp: base_ts, attributes, ..h.clone() };
     Some(RecordBatch::from_bytes(batch::write(&header, &rebased)).expect("a rewritten batch is valid"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::LatestOffsets;
+    use crate::sim::rng::SimRng;
+    use std::collections::BTreeMap;
+
+    /// The sorted vector answers as the map it replaced: inserting each record's key in offset
+    /// order into a `BTreeMap`, so the last (highest) offset of a key wins, however often it
+    /// merges along the way.
+    #[test]
+    fn latest_offsets_match_a_map_filled_in_offset_order() {
+        let mut rng = SimRng::new(7);
+        for round in 0..200u64 {
+            let (records, keys) = (rng.below(60), 1 + rng.below(12));
+            let pairs: Vec<(Vec<u8>, i64)> = (0..records)
+                .map(|i| (format!("k{}", rng.below(keys)).into_bytes(), (round * 100 + i) as i64))
+                .collect();
+            let want: BTreeMap<Vec<u8>, i64> = pairs.iter().cloned().collect();
+            // Slack 0 and 1 merge after every few pairs; 1,024 (the cleaner's) only at the end.
+            for slack in [0, 1, 3, super::LATEST_OFFSETS_SLACK] {
+                let mut got = LatestOffsets::default();
+                for (key, offset) in pairs.iter().cloned() {
+                    got.push(key, offset, slack);
+                }
+                got.merge();
+                assert_eq!(got.pairs.len(), want.len(), "round {round}, slack {slack}: one entry a key");
+                for k in 0..keys + 2 {
+                    let key = format!("k{k}").into_bytes();
+                    assert_eq!(got.get(&key), want.get(&key).copied(), "round {round}, slack {slack}, key {k}");
+                }
+            }
+        }
+    }
 }
