@@ -157,6 +157,8 @@ pub struct Producer {
     /// The last workload record, kept for its key and value buffers: the next one is written
     /// into them (an allocation and a free each per record otherwise).
     spare_record: Record,
+    /// The workload's gap between records, 1 s / `rate_per_sec`: divided once, not per record.
+    record_interval: SimDuration,
     /// Whether another pass of the sender would drain, expire and request nothing (see
     /// [`Producer::idle_until`]); unknown once anything but the next record reaches the
     /// producer.
@@ -199,6 +201,7 @@ impl Producer {
         assert!(!bootstrap.is_empty(), "a producer needs a bootstrap broker");
         let accumulator = RecordAccumulator::new(config.batch_size_bytes, config.linger.as_ms(), config.buffer_memory);
         let interceptors = config.interceptors.iter().filter_map(|c| serde::Interceptor::from_class(c)).collect();
+        let record_interval = SimDuration::from_ns(1_000_000_000 / workload.rate_per_sec.max(1));
         Producer {
             interceptors,
             topic: topic_name(&workload.topic),
@@ -226,6 +229,7 @@ impl Producer {
             ready_scratch: Default::default(),
             load_scratch: Default::default(),
             spare_record: Record::default(),
+            record_interval,
             sender_idle: SenderIdle::Unknown,
         }
     }

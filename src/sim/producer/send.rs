@@ -22,9 +22,9 @@ impl Producer {
                 for interceptor in &mut self.interceptors {
                     record = interceptor.on_send(record, now_ms);
                 }
-                if let Some(spare) = self.send(ctx, index, record, self.workload.partition) {
-                    self.spare_record = spare;
-                }
+                self.send(ctx, index, &mut record, self.workload.partition);
+                // The record's buffers serve the next one (a send that blocked took the record).
+                self.spare_record = record;
             }
             Err(_) => {
                 self.spare_record = record;
@@ -32,8 +32,7 @@ impl Producer {
             }
         }
         if index + 1 < self.workload.records {
-            let interval = SimDuration::from_ns(1_000_000_000 / self.workload.rate_per_sec.max(1));
-            ctx.set_timer(interval, Timer::NextRecord);
+            ctx.set_timer(self.record_interval, Timer::NextRecord);
         }
     }
 
@@ -64,44 +63,38 @@ impl Producer {
         Ok(())
     }
 
-    /// `KafkaProducer.send` → `doSend`. Returns the record unless a wait kept it.
-    fn send(&mut self, ctx: &mut Ctx, send: SendId, record: Record, partition: Option<u32>) -> Option<Record> {
+    /// `KafkaProducer.send` → `doSend`. A wait takes the record (leaving an empty one).
+    fn send(&mut self, ctx: &mut Ctx, send: SendId, record: &mut Record, partition: Option<u32>) {
         if self.metadata.leaders.is_none() {
             self.metadata.update_requested = true;
-            self.block(ctx, send, BlockReason::Metadata, Some((record, partition)));
+            self.block(ctx, send, BlockReason::Metadata, Some((std::mem::take(record), partition)));
             self.run_sender(ctx);
-            return None;
+            return;
         }
         self.send_with_metadata(ctx, send, record, partition)
     }
 
-    fn send_with_metadata(
-        &mut self,
-        ctx: &mut Ctx,
-        send: SendId,
-        record: Record,
-        partition: Option<u32>,
-    ) -> Option<Record> {
-        let bound = self.accumulator.buffer_size_for_unbatched(&record);
+    fn send_with_metadata(&mut self, ctx: &mut Ctx, send: SendId, record: &mut Record, partition: Option<u32>) {
+        let bound = self.accumulator.buffer_size_for_unbatched(record);
         let (size, upper) = (u64::from(bound), self.accumulator.buffer_size_for_bound(bound));
         // Kafka: RecordTooLargeException for max.request.size / buffer.memory; a batch buffer
         // larger than the whole pool (batch.size > buffer.memory) makes BufferPool.allocate throw.
         let too_large = size > u64::from(self.config.max_request_size) || size > self.config.buffer_memory;
         if too_large || u64::from(upper) > self.accumulator.pool.total() {
             self.complete_send(ctx, send, None, -1, Some(ErrorCode::MessageTooLarge));
-            return Some(record);
+            return;
         }
         // Kafka's append loop: a sticky partition whose batches are all full (including the one
         // `tryAppend` just closed) may switch first, and the record then goes to the new one.
         loop {
-            let tp = self.choose_partition(&record, partition);
-            let sticky = self.is_sticky_path(partition, &record);
+            let tp = self.choose_partition(record, partition);
+            let sticky = self.is_sticky_path(partition, record);
             if sticky && self.maybe_switch(ctx, &tp) {
                 continue;
             }
-            if let Some(result) = self.accumulator.try_append(&tp, &record, send, ctx.now) {
+            if let Some(result) = self.accumulator.try_append(&tp, record, send, ctx.now) {
                 self.after_append(ctx, send, &tp, result);
-                return Some(record);
+                return;
             }
             // The record did not fit, which closed the last batch: a deque whose only batch that
             // was is ready now, and the sticky path may yet append elsewhere, behind a head.
@@ -110,14 +103,14 @@ impl Producer {
                 continue;
             }
             if self.accumulator.pool.try_allocate(upper) {
-                let result = self.accumulator.append_new_batch(&tp, &record, send, upper, ctx.now);
+                let result = self.accumulator.append_new_batch(&tp, record, send, upper, ctx.now);
                 self.after_append(ctx, send, &tp, result);
-                return Some(record);
+                return;
             }
             self.accumulator.pool.waiters.push_back(upper);
-            self.block(ctx, send, BlockReason::BufferMemory, Some((record, Some(tp.partition))));
+            self.block(ctx, send, BlockReason::BufferMemory, Some((std::mem::take(record), Some(tp.partition))));
             self.run_sender(ctx);
-            return None;
+            return;
         }
     }
 
@@ -245,10 +238,9 @@ impl Producer {
     pub(super) fn on_metadata_ready(&mut self, ctx: &mut Ctx) {
         if self.blocked.as_ref().is_some_and(|b| b.reason == BlockReason::Metadata) {
             let b = self.unblock(ctx).expect("blocked");
-            let (record, partition) = b.record.expect("a metadata wait holds its record");
-            if let Some(spare) = self.send_with_metadata(ctx, b.send, record, partition) {
-                self.spare_record = spare;
-            }
+            let (mut record, partition) = b.record.expect("a metadata wait holds its record");
+            self.send_with_metadata(ctx, b.send, &mut record, partition);
+            self.spare_record = record;
             if self.blocked.is_none() {
                 self.resume_workload(ctx);
             }
