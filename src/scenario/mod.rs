@@ -8,7 +8,7 @@
 mod walk;
 
 use crate::sim::config::{Props, Scope};
-use crate::sim::net::LinkConfig;
+use crate::sim::net::{link_exists, no_link_reason, LinkConfig, LINK_DELAY_MS_MAX};
 use crate::sim::node::NodeId;
 use crate::sim::protocol::Tp;
 use crate::sim::rng::Ratio;
@@ -186,8 +186,8 @@ fn parse_service_time(root: &mut Obj) -> Result<ServiceTime> {
 }
 
 fn parse_link_config(obj: &mut Obj, base: LinkConfig) -> Result<LinkConfig> {
-    let latency = obj.opt_u64("latency_ms", 0, 3_600_000)?.map_or(base.latency, SimDuration::from_ms);
-    let jitter = obj.opt_u64("jitter_ms", 0, 3_600_000)?.map_or(base.jitter, SimDuration::from_ms);
+    let latency = obj.opt_u64("latency_ms", 0, LINK_DELAY_MS_MAX)?.map_or(base.latency, SimDuration::from_ms);
+    let jitter = obj.opt_u64("jitter_ms", 0, LINK_DELAY_MS_MAX)?.map_or(base.jitter, SimDuration::from_ms);
     let loss = match obj.opt("loss") {
         None => base.loss,
         Some(v) => parse_ratio(v, &obj.path_of("loss"))?,
@@ -221,8 +221,7 @@ fn parse_links(root: &mut Obj, s: &Scenario) -> Result<Vec<(NodeId, NodeId, Link
     };
     let mut out = vec![];
     for mut link in net.opt_array_of_obj("links")? {
-        let from = resolve_node(&mut link, "from", s)?;
-        let to = resolve_node(&mut link, "to", s)?;
+        let (from, to) = resolve_link(&mut link, s)?;
         let both = link.opt_bool("both")?.unwrap_or(false);
         let config = parse_link_config(&mut link, s.network.default_link)?;
         link.finish()?;
@@ -544,6 +543,16 @@ fn resolve_node(obj: &mut Obj, key: &str, s: &Scenario) -> Result<NodeId> {
     Ok(id)
 }
 
+/// A link's `from` and `to` nodes: two that exchange messages ([`link_exists`]).
+fn resolve_link(obj: &mut Obj, s: &Scenario) -> Result<(NodeId, NodeId)> {
+    let from = resolve_node(obj, "from", s)?;
+    let to = resolve_node(obj, "to", s)?;
+    if !link_exists(from, to) {
+        return Err(ScenarioError::new(obj.path_of("to"), no_link_reason(from, to)));
+    }
+    Ok((from, to))
+}
+
 const ACTIONS: &[&str] = &[
     "crash_broker",
     "restart_broker",
@@ -626,8 +635,7 @@ fn parse_action(e: &mut Obj, s: &Scenario) -> Result<Action> {
         }
         "restart_broker" => Action::RestartBroker { broker: broker(e)? },
         "cut_link" | "heal_link" | "set_link" => {
-            let from = resolve_node(e, "from", s)?;
-            let to = resolve_node(e, "to", s)?;
+            let (from, to) = resolve_link(e, s)?;
             let both = e.opt_bool("both")?.unwrap_or(false);
             match name.as_str() {
                 "cut_link" => Action::CutLink { from, to, both },

@@ -94,6 +94,32 @@ fn references_to_missing_things_are_rejected() {
 }
 
 #[test]
+fn a_link_joins_two_nodes_that_exchange_messages() {
+    let link = |from: &str, to: &str| json!({"from": from, "to": to, "latency_ms": 50});
+    for (from, to, want) in [
+        ("broker-2", "broker-2", "a link joins two different nodes, not broker-2 to itself"),
+        ("p", "c", "producer-1 and consumer-1 never exchange messages (every link has a broker at one end)"),
+        (
+            "controller-1",
+            "c",
+            "controller-1 and consumer-1 never exchange messages (every link has a broker at one end)",
+        ),
+    ] {
+        let mut v = base();
+        v["network"] = json!({"links": [link("broker-1", "broker-2"), link(from, to)]});
+        assert_eq!(err(v), format!("network.links[1].to: {want}"));
+        for action in ["cut_link", "heal_link", "set_link"] {
+            let mut v = base();
+            v["events"] = json!([{"at_ms": 10, "action": action, "from": from, "to": to}]);
+            assert_eq!(err(v), format!("events[0].to: {want}"), "{action}");
+        }
+    }
+    let mut v = base();
+    v["network"] = json!({"links": [link("controller-1", "broker-3"), link("c", "broker-1")]});
+    assert_eq!(from_value(&v).unwrap().network.links.len(), 2, "every link with a broker at one end");
+}
+
+#[test]
 fn crash_kinds_parse_and_an_unknown_kind_is_named() {
     let mut v = base();
     v["events"] = json!([{"at_ms": 10, "action": "crash_broker", "broker": 2, "kind": "machine"}]);

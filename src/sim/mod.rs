@@ -66,7 +66,7 @@ use queue::{EventQueue, Slab};
 use rng::SimRng;
 use scenario::{assign_replicas, Action, ConfigTarget, ConsumerSource, CrashKind, Scenario};
 use std::rc::Rc;
-use time::SimTime;
+use time::{SimDuration, SimTime};
 use trace::{TraceEvent, TraceHasher, TraceKind};
 
 /// A node's state machine.
@@ -213,6 +213,9 @@ pub enum ActionError {
     /// The model cannot do this yet.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// The action's arguments cannot go together or are out of range (the reason names them).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// The simulator: clock, queue, network, nodes and trace.
@@ -886,19 +889,41 @@ impl Sim {
                 .then_some(())
                 .ok_or(ActionError::NoSuchTarget { what: "node", name: id.to_string() })
         };
+        let check_link = |from: NodeId, to: NodeId| {
+            node_exists(from)?;
+            node_exists(to)?;
+            match net::link_exists(from, to) {
+                true => Ok(()),
+                false => Err(ActionError::Invalid(net::no_link_reason(from, to))),
+            }
+        };
         match action {
             Action::CrashBroker { broker, .. } | Action::RestartBroker { broker } => {
                 node_exists(NodeId::broker(*broker))
             }
-            Action::CutLink { from, to, .. } | Action::HealLink { from, to, .. } | Action::SetLink { from, to, .. } => {
-                node_exists(*from).and(node_exists(*to))
-            }
+            Action::CutLink { from, to, .. } | Action::HealLink { from, to, .. } => check_link(*from, *to),
+            Action::SetLink { from, to, link, .. } => check_link(*from, *to).and(Sim::check_link_config(link)),
             Action::HealAll => Ok(()),
             Action::ConsumerJoin { consumer }
             | Action::ConsumerLeave { consumer }
-            | Action::ConsumerCrash { consumer } => node_exists(*consumer),
+            | Action::ConsumerCrash { consumer } => match consumer.kind {
+                node::NodeKind::Consumer => node_exists(*consumer),
+                _ => Err(ActionError::NoSuchTarget { what: "consumer", name: consumer.to_string() }),
+            },
             Action::ConfigChange { target, property, value } => self.check_config_change(target, property, value),
         }
+    }
+
+    /// A link change's delays are bounded as a scenario's are ([`net::LINK_DELAY_MS_MAX`]).
+    fn check_link_config(link: &net::LinkConfig) -> Result<(), ActionError> {
+        let max = SimDuration::from_ms(net::LINK_DELAY_MS_MAX);
+        for (what, delay) in [("latency", link.latency), ("jitter", link.jitter)] {
+            if delay > max {
+                let limit = net::LINK_DELAY_MS_MAX;
+                return Err(ActionError::Invalid(format!("link {what} {delay} is more than an hour ({limit} ms)")));
+            }
+        }
+        Ok(())
     }
 
     fn check_config_change(&self, target: &ConfigTarget, property: &str, value: &str) -> Result<(), ActionError> {

@@ -34,6 +34,26 @@ impl Default for LinkConfig {
     }
 }
 
+/// Longest latency or jitter a link may be given (a scenario's `latency_ms` and `jitter_ms`, or
+/// a run-time link change): one hour.
+pub const LINK_DELAY_MS_MAX: u64 = 3_600_000;
+
+/// Whether messages can travel from `from` to `to`: every message has a broker at one end
+/// (clients and the controller talk only to brokers), and no node sends to itself. A cut or a
+/// slowed link anywhere else would change nothing, so scenarios and actions refuse one.
+pub fn link_exists(from: NodeId, to: NodeId) -> bool {
+    from != to && (from.is_broker() || to.is_broker())
+}
+
+/// Why there is no link from `from` to `to` (for errors, where [`link_exists`] is false).
+pub fn no_link_reason(from: NodeId, to: NodeId) -> String {
+    if from == to {
+        format!("a link joins two different nodes, not {from} to itself")
+    } else {
+        format!("{from} and {to} never exchange messages (every link has a broker at one end)")
+    }
+}
+
 /// Why the network did not deliver a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

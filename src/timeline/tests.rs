@@ -63,6 +63,58 @@ fn scrubbing_back_and_forth_shows_the_same_state_at_the_same_time() {
 }
 
 #[test]
+fn actions_on_the_wrong_kind_of_node_or_a_link_that_does_not_exist_are_refused() {
+    use crate::sim::net::LinkConfig;
+    use crate::sim::node::NodeId;
+    use crate::sim::time::SimDuration;
+    let (b1, p1, c1) = (NodeId::broker(1), NodeId::producer(1), NodeId::consumer(1));
+    let slow = |ms: u64| LinkConfig { latency: SimDuration::from_ms(ms), ..LinkConfig::default() };
+    let refused = [
+        (Action::ConsumerCrash { consumer: b1 }, "no such consumer: broker-1"),
+        (Action::ConsumerJoin { consumer: p1 }, "no such consumer: producer-1"),
+        (Action::ConsumerLeave { consumer: NodeId::CONTROLLER }, "no such consumer: controller-1"),
+        (Action::CutLink { from: b1, to: b1, both: true }, "a link joins two different nodes, not broker-1 to itself"),
+        (
+            Action::HealLink { from: p1, to: c1, both: false },
+            "producer-1 and consumer-1 never exchange messages (every link has a broker at one end)",
+        ),
+        (
+            Action::SetLink { from: p1, to: b1, both: true, link: slow(3_600_001) },
+            "link latency 3600001.000ms is more than an hour (3600000 ms)",
+        ),
+        (
+            Action::SetLink {
+                from: b1,
+                to: c1,
+                both: false,
+                link: LinkConfig { jitter: SimDuration::from_ns(u64::MAX), ..LinkConfig::default() },
+            },
+            "link jitter 18446744073709.551ms is more than an hour (3600000 ms)",
+        ),
+    ];
+    let mut t = hello(1_000);
+    play(&mut t, 700);
+    let before = seen(&t);
+    for (action, want) in &refused {
+        assert_eq!(t.act(action.clone()).map_err(|e| e.to_string()), Err(want.to_string()), "{action:?}");
+    }
+    assert_eq!(seen(&t), before, "a refused action changes nothing and is not recorded");
+    assert!(t.actions().is_empty());
+    t.act(Action::SetLink { from: p1, to: b1, both: true, link: slow(3_600_000) }).expect("an hour is allowed");
+    t.act(Action::ConsumerCrash { consumer: c1 }).expect("a consumer can crash");
+    assert!(!t.playback().sim().is_up(c1) && t.playback().sim().is_up(b1));
+
+    // The same actions carried by a shared link are refused where they would apply.
+    let s = parse_json(HELLO_JSON).unwrap();
+    for (action, want) in refused {
+        let at = RecordedAction { steps: before.ticks, at: before.now, action };
+        let mut replay = Timeline::with_actions(&s, 1, vec![at]);
+        let err = replay.advance_to(SimTime::from_ms(2_000)).expect_err("refused on replay");
+        assert_eq!(err.to_string(), format!("actions[0]: {want}"));
+    }
+}
+
+#[test]
 fn recorded_actions_replay_at_their_exact_positions() {
     let mut live = hello(300);
     play(&mut live, 800);
