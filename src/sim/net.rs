@@ -47,11 +47,7 @@ pub fn link_exists(from: NodeId, to: NodeId) -> bool {
 
 /// Why there is no link from `from` to `to` (for errors, where [`link_exists`] is false).
 pub fn no_link_reason(from: NodeId, to: NodeId) -> String {
-    if from == to {
-        format!("a link joins two different nodes, not {from} to itself")
-    } else {
-        format!("{from} and {to} never exchange messages (every link has a broker at one end)")
-    }
+    format!("no link from {from} to {to}: a link joins a broker and another node")
 }
 
 /// Why the network did not deliver a message.

@@ -2,7 +2,7 @@
 //! one cell at a time (asymmetric partitions are one click each). Pairs that never exchange
 //! messages ([`link_exists`]) are inert cells.
 
-use crate::sim::net::{link_exists, no_link_reason, LinkConfig};
+use crate::sim::net::{link_exists, LinkConfig};
 use crate::sim::node::NodeId;
 use crate::sim::scenario::Action;
 use crate::sim::time::SimDuration;
@@ -60,12 +60,10 @@ pub fn network_matrix(props: &NetworkMatrixProps) -> Html {
     let slow =
         LinkConfig { latency: props.default_link.latency + SimDuration::from_ms(SLOW_EXTRA_MS), ..props.default_link };
     let cell = |from: NodeId, to: NodeId| -> Html {
-        if from == to {
-            return html! { <td class="self" aria-hidden="true">{ "·" }</td> };
-        }
         if !link_exists(from, to) {
-            // Two clients, or a client and the controller: nothing travels here to cut or slow.
-            return html! { <td class="none" title={no_link_reason(from, to)}>{ "·" }</td> };
+            // A node and itself, two clients, or a client and the controller: nothing travels
+            // here to cut or slow.
+            return html! { <td class="self" aria-hidden="true">{ "·" }</td> };
         }
         let cut = view.cut_links.contains(&(from, to));
         let latency = view.degraded_links.iter().find(|(a, b, _)| (*a, *b) == (from, to)).map(|l| l.2);
