@@ -574,7 +574,7 @@ test('config panel: a property change at the current time is validated like the 
   assert.deepEqual(problems, []);
 });
 
-const BUILT_IN = ['hello', 'keys-and-partitions', 'batching', 'bufferpool-exhaustion', 'in-flight-ordering', 'idempotent-dedup',
+const BUILT_IN = ['hello', 'keys-and-partitions', 'batching', 'adaptive-partitioning', 'bufferpool-exhaustion', 'in-flight-ordering', 'idempotent-dedup',
   'acks-levels', 'slow-follower', 'min-insync-replicas', 'follower-machine-crash', 'leader-failover', 'follower-truncation',
   'unclean-election', 'last-replica-standing', 'segments-retention-compaction', 'group-rebalance', 'cooperative-rebalance',
   'auto-commit-redelivery'];

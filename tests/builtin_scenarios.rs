@@ -233,3 +233,40 @@ fn last_replica_standing_loses_committed_records_in_a_clean_election_and_the_mon
     assert!(c.acked_lost > 500, "{}", c.acked_lost);
     assert!(c.violations.iter().any(|v| v.message.contains("min.insync.replicas 1")), "{:?}", c.violations);
 }
+
+/// `e2e/perf.test.mjs` measures frame intervals while the library's busiest scenario plays: the
+/// most trace events per simulated second, over the whole run and in its busiest second. A new
+/// or changed scenario that is busier must move the measurement to it. (Native only: it runs
+/// every scenario, and the file it reads is the same on both targets.)
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn the_frame_rate_is_measured_on_the_busiest_built_in_scenario() {
+    let mut by_mean = Vec::new();
+    let mut by_peak = Vec::new();
+    for (id, json) in BUILT_IN {
+        let s = parse_json(json).unwrap();
+        let mut sim = Sim::new(&s, s.seed);
+        let mut per_second = vec![0u64; s.duration_ms.div_ceil(1000) as usize + 1];
+        for second in 0..per_second.len() as u64 {
+            sim.run_until(SimTime::from_ms(((second + 1) * 1000).min(s.duration_ms)), 10_000_000);
+            per_second[second as usize] = sim.drain_trace().len() as u64;
+        }
+        let total: u64 = per_second.iter().sum();
+        by_mean.push((total * 1000 / s.duration_ms, *id));
+        by_peak.push((*per_second.iter().max().unwrap(), *id));
+    }
+    by_mean.sort();
+    by_peak.sort();
+    let (busiest, runner_up) = (by_mean[by_mean.len() - 1], by_mean[by_mean.len() - 2]);
+    assert_eq!(by_peak.last().unwrap().1, busiest.1, "busiest on average {by_mean:?}, in a second {by_peak:?}");
+    let perf = include_str!("../e2e/perf.test.mjs");
+    assert!(
+        perf.contains(&format!("const BUSIEST = '{}';", busiest.1)),
+        "e2e/perf.test.mjs must measure {} ({} events/s; next {runner_up:?})",
+        busiest.1,
+        busiest.0
+    );
+    let (_, json) = BUILT_IN.iter().find(|(i, _)| *i == busiest.1).unwrap();
+    let duration = parse_json(json).unwrap().duration_ms;
+    assert!(perf.contains(&format!("const BUSIEST_MS = {duration};")), "its length: {duration} ms");
+}

@@ -68,6 +68,54 @@ fn linger_holds_a_slow_stream_while_a_full_batch_leaves_at_once() {
 }
 
 #[test]
+fn adaptive_partitioning_draws_a_slow_brokers_partitions_less_than_a_uniform_draw() {
+    let r = run("adaptive-partitioning");
+    // Partitions 2 and 5 of each topic are led by broker-3, the one both producers reach slowly.
+    let on_slow_broker = |p: u32| p == 2 || p == 5;
+    for b in &r.view.brokers {
+        for replica in b.replicas.iter().filter(|r| r.leader == Some(b.id.number) && !r.tp.starts_with("__")) {
+            let partition: u32 = replica.tp.rsplit('-').next().unwrap().parse().unwrap();
+            assert_eq!(on_slow_broker(partition), b.id.number == 3, "{} is led by {}", replica.tp, b.id);
+        }
+    }
+    let batch_size = 1024;
+    // (draws of a slow partition, all draws, bytes of stints on slow partitions, on others) per producer.
+    let mut stats = [(0usize, 0usize, Vec::new(), Vec::new()), (0, 0, Vec::new(), Vec::new())];
+    for e in &r.trace {
+        if let TraceKind::StickySwitched { from, to, produced_bytes, .. } = &e.kind {
+            let s = &mut stats[usize::from(e.node.number) - 1];
+            s.0 += usize::from(on_slow_broker(*to));
+            s.1 += 1;
+            let stints = if on_slow_broker(*from) { &mut s.2 } else { &mut s.3 };
+            // KIP-794: a partition is left once it took batch.size bytes and its last batch is
+            // full, and at the latest once it took twice batch.size (plus the record that crossed it).
+            assert!(*produced_bytes >= batch_size && *produced_bytes < 2 * batch_size + 120, "{e:?}");
+            stints.push(u64::from(*produced_bytes));
+        }
+    }
+    let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len() as f64;
+    let [(adaptive_slow, adaptive_all, ..), (uniform_slow, uniform_all, uniform_slow_stints, uniform_other_stints)] =
+        &stats;
+    assert!(*adaptive_all > 30 && *uniform_all > 30, "{adaptive_all} and {uniform_all} draws");
+    // A uniform draw picks two of six partitions a third of the time; the queue-weighted one less.
+    let share = |slow: usize, all: usize| slow as f64 / all as f64;
+    let uniform_share = share(*uniform_slow, *uniform_all);
+    assert!((0.2..0.47).contains(&uniform_share), "uniform draws of broker-3's partitions: {uniform_share}");
+    assert!(share(*adaptive_slow, *adaptive_all) < uniform_share - 0.1, "{stats:?}");
+    // Batches for the slow broker fill while they wait, so the uniform producer's stints there
+    // run on until the last batch is full: longer than where batches leave at linger.ms.
+    assert!(mean(uniform_slow_stints) > mean(uniform_other_stints) + 200.0, "{stats:?}");
+    // Fewer records queue for the slow broker, so they wait less.
+    let m = &r.summary.producer_metrics;
+    let queue_time = |p: &str| m[p]["record-queue-time-avg"];
+    assert!(queue_time("producer-1") * 3.0 < queue_time("producer-2"), "{m:?}");
+    let hw = r.view.leader_high_watermarks();
+    let on_slow = |topic: &str| hw[format!("{topic}-2").as_str()] + hw[format!("{topic}-5").as_str()];
+    assert!(on_slow("adaptive") < on_slow("uniform"), "{hw:?}");
+    assert_eq!((r.checks.acked, r.checks.acked_lost), (1600, 0));
+}
+
+#[test]
 fn a_full_buffer_pool_blocks_send_for_max_block_ms_then_fails_it() {
     let r = run("bufferpool-exhaustion");
     let p = &r.view.producers[0];
