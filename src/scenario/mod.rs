@@ -140,6 +140,25 @@ pub fn parse_json(text: &str) -> Result<Scenario> {
     from_value(&value)
 }
 
+/// `text` (valid JSON) without the whitespace between its tokens: the same document, keys in
+/// their order and numbers as written, for a link that carries a scenario file whole.
+pub fn minify_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            in_string = escaped || c != '"';
+            escaped = !escaped && c == '\\';
+        } else if matches!(c, ' ' | '\t' | '\n' | '\r') {
+            continue;
+        } else {
+            in_string = c == '"';
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Validates an already-parsed JSON value.
 pub fn from_value(value: &Value) -> Result<Scenario> {
     let mut root = Obj::root(value)?;

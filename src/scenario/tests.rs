@@ -172,6 +172,17 @@ fn malformed_json_is_one_line_with_a_position() {
 }
 
 #[test]
+fn a_minified_scenario_keeps_its_strings_keys_and_numbers_as_written() {
+    let text = "{ \"name\" : \"a → \\\" b\\\\\",\n\t\"z\": [1, 2.50, -3e2],\r\n \"a\": { } }\n";
+    assert_eq!(minify_json(text), r#"{"name":"a → \" b\\","z":[1,2.50,-3e2],"a":{}}"#);
+    let hello = minify_json(HELLO_JSON);
+    assert!(hello.len() < HELLO_JSON.len() && minify_json(&hello) == hello);
+    let parsed = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+    assert_eq!(parsed(&hello), parsed(HELLO_JSON), "the same document");
+    assert_eq!(parse_json(&hello).unwrap(), parse_json(HELLO_JSON).unwrap());
+}
+
+#[test]
 fn narration_steps_parse_in_time_order_and_bad_ones_are_named() {
     let mut v = base();
     v["narration"] = json!([{"at_ms": 0, "text": " Start. "}, {"at_ms": 400, "text": "Look at the HW."}]);

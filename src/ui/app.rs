@@ -260,9 +260,8 @@ impl Engine {
     /// A scenario file's run: the scenario, and its JSON kept (minified) for links.
     fn from_file_text(text: &str) -> Result<Engine, crate::scenario::ScenarioError> {
         let scenario = parse_json(text)?;
-        let minified = serde_json::from_str::<serde_json::Value>(text).map(|v| v.to_string()).unwrap_or_default();
         let mut engine = Engine::new(scenario);
-        engine.source_json = Some(minified);
+        engine.source_json = Some(crate::scenario::minify_json(text));
         Ok(engine)
     }
 
