@@ -436,3 +436,152 @@ fn a_consumer_whose_request_timeout_becomes_zero_runs_on() {
         .count();
     assert!(consumed_after > 0, "fetches still answered within fetch.max.wait.ms");
 }
+
+/// Every partition a consumer was handed by `PartitionsAssigned`, in order of the events.
+fn assigned_to(trace: &[TraceEvent], consumer: u16) -> Vec<Vec<Tp>> {
+    trace
+        .iter()
+        .filter(|e| e.node == NodeId::consumer(consumer))
+        .filter_map(|e| match &e.kind {
+            TraceKind::PartitionsAssigned { partitions } => Some(partitions.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn auto_offset_reset_latest_starts_at_the_high_watermark_and_reads_on() {
+    // Kafka's default: with no committed offset a consumer starts at the leader's HW (the records
+    // before it are skipped) and then reads everything produced after.
+    let mut v = scenario(json!([{"id": "a", "config": {"auto.offset.reset": "latest"}}]), json!({}), json!([]));
+    v["consumers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "m", "partitions": ["t-0", "t-1", "t-2", "t-3", "t-4", "t-5"],
+        "config": {"auto.offset.reset": "latest"}}));
+    let (view, trace, _) = run(v, 30000);
+    let produced: u64 = view.producers[0].records_acked;
+    assert_eq!(produced, 1200);
+    // Per consumer and partition: the first offset read and the end of a contiguous run.
+    let mut runs: BTreeMap<(NodeId, Tp), (i64, i64)> = BTreeMap::new();
+    for e in &trace {
+        if let TraceKind::RecordsConsumed { tp, first_offset, count } = &e.kind {
+            let run = runs.entry((e.node, tp.clone())).or_insert((*first_offset, *first_offset));
+            assert_eq!(run.1, *first_offset, "{} {tp}: read on without a gap", e.node);
+            run.1 = first_offset + i64::from(*count);
+        }
+    }
+    assert_eq!(runs.len(), 12, "both consumers read all six partitions");
+    // The records before its start were skipped (produced before its first fetch resolved the
+    // HW; the group member also waits out the 3 s rebalance delay); from there it read to the end.
+    assert!(runs.values().all(|(first, _)| *first > 0), "none starts at the log start: {runs:?}");
+    for tp in (0..6).map(|p| Tp::new(&brokerscope::sim::protocol::topic_name("t"), p)) {
+        let (a, m) = (runs[&(NodeId::consumer(1), tp.clone())], runs[&(NodeId::consumer(2), tp.clone())]);
+        assert_eq!(a.1, m.1, "{tp}: both read to the partition's end");
+    }
+    let ends: i64 =
+        (0..6).map(|p| runs[&(NodeId::consumer(1), Tp::new(&brokerscope::sim::protocol::topic_name("t"), p))].1).sum();
+    assert_eq!(ends, 1200, "the ends are every record produced");
+    for c in &view.consumers {
+        assert!(c.records_consumed > 800 && c.records_consumed < 1200, "{}: {} read", c.label, c.records_consumed);
+    }
+    assert!(view.consumers.iter().all(|c| c.redelivered == 0));
+}
+
+#[test]
+fn auto_offset_reset_none_on_assigned_partitions_reads_nothing() {
+    let mut v = scenario(json!([]), json!({}), json!([]));
+    v["consumers"] = json!([{"id": "m", "partitions": ["t-0", "t-1"], "config": {"auto.offset.reset": "none"}}]);
+    let (view, trace, _) = run(v, 10000);
+    let missing: Vec<String> = trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::NoOffsetForPartition { tp } => Some(tp.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(missing, ["t-0", "t-1"], "NoOffsetForPartitionException: no committed offset to start from");
+    assert_eq!(view.consumers[0].records_consumed, 0);
+}
+
+#[test]
+fn the_eager_sticky_assignor_keeps_what_each_member_owned() {
+    // Eager: members revoke everything before rejoining, but StickyAssignor remembers its last
+    // assignment and sends it as userData, so the leader keeps each member's partitions where
+    // balance allows: a and b keep two of their three each, and c gets the other two.
+    let sticky = json!({"partition.assignment.strategy": "org.apache.kafka.clients.consumer.StickyAssignor"});
+    let consumers = json!([
+        {"id": "a", "config": sticky}, {"id": "b", "config": sticky},
+        {"id": "c", "config": sticky, "start_ms": 15000}
+    ]);
+    let (view, trace, _) = run(scenario(consumers, json!({}), json!([])), 30000);
+    let gens = generations(&trace);
+    assert_eq!(gens.iter().map(|g| (g.1, g.2)).collect::<Vec<_>>(), [(1, 2), (2, 3)], "{gens:?}");
+    for member in [1, 2] {
+        let rounds = assigned_to(&trace, member);
+        assert_eq!(rounds.len(), 2, "{rounds:?}");
+        let (before, after): (BTreeSet<&Tp>, BTreeSet<&Tp>) = (rounds[0].iter().collect(), rounds[1].iter().collect());
+        assert_eq!((before.len(), after.len()), (3, 2));
+        assert!(after.is_subset(&before), "consumer-{member} keeps two of its own: {before:?} → {after:?}");
+    }
+    assert_eq!(assignment_of(&view, 3).len(), 2);
+    assert_eq!(view.groups[0].protocol.as_deref(), Some("sticky"));
+}
+
+#[test]
+fn a_cooperative_member_does_not_commit_while_it_rebalances() {
+    // commitSync after every poll: a member that is joining or syncing keeps reading the
+    // partitions it kept, but `generationIfStable()` is null, so it sends no commit (Kafka fails
+    // it with RebalanceInProgressException) instead of committing with its old generation and
+    // being fenced (ILLEGAL_GENERATION, partitions lost).
+    let coop = json!({"partition.assignment.strategy": "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+                      "enable.auto.commit": false});
+    // c joins at 8 s, while records still flow (the producer sends until 12 s).
+    let mut consumers = json!([{"id": "a", "config": coop}, {"id": "b", "config": coop},
+                               {"id": "c", "config": coop, "start_ms": 8000}]);
+    for c in consumers.as_array_mut().unwrap() {
+        // Processing takes time, so polls (and their commits) fall inside the rebalances.
+        (c["commit"], c["processing_ms_per_record"]) = (json!("sync"), json!(5));
+    }
+    let (view, trace, _) = run(scenario(consumers, json!({}), json!([])), 40000);
+    let gens = generations(&trace);
+    assert_eq!(gens.iter().map(|g| (g.1, g.2)).collect::<Vec<_>>(), [(1, 2), (2, 3), (3, 3)], "{gens:?}");
+    let fenced = trace.iter().any(|e| {
+        matches!(&e.kind, TraceKind::GroupRequestFailed { error, .. } if *error == brokerscope::sim::protocol::ErrorCode::IllegalGeneration)
+    });
+    assert!(!fenced, "no commit carries an old generation");
+    assert!(!trace.iter().any(|e| matches!(e.kind, TraceKind::PartitionsLost { .. })));
+    let refused = trace.iter().filter(|e| {
+        matches!(&e.kind, TraceKind::GroupRequestFailed { error, api } if *error == brokerscope::sim::protocol::ErrorCode::RebalanceInProgress && api.starts_with("OffsetCommit"))
+    });
+    assert!(refused.count() > 0, "commits during the rebalance are refused in the client");
+    let consumed: u64 = view.consumers.iter().map(|c| c.records_consumed).sum();
+    assert_eq!(consumed - view.consumers.iter().map(|c| c.redelivered).sum::<u64>(), 1200);
+}
+
+#[test]
+fn auto_commit_counts_its_interval_from_the_end_of_each_join() {
+    // `onJoinComplete` reschedules the auto-commit: the first commit of a generation comes one
+    // auto.commit.interval.ms (5 s) after the member got its assignment, not on the clock it
+    // started with.
+    let (_, trace, _) = run(scenario(json!([{"id": "a"}]), json!({}), json!([])), 20000);
+    let assigned = trace
+        .iter()
+        .find(|e| e.node == NodeId::consumer(1) && matches!(e.kind, TraceKind::PartitionsAssigned { .. }))
+        .unwrap()
+        .at;
+    let committed = trace.iter().find(|e| matches!(e.kind, TraceKind::OffsetsCommitted { .. })).unwrap().at;
+    let after = committed.saturating_since(assigned).as_ms();
+    assert!((5000..5100).contains(&after), "first auto-commit {after} ms after the assignment");
+}
+
+#[test]
+fn the_initial_rebalance_delay_is_waited_in_full_even_past_the_rebalance_timeout() {
+    // `InitialDelayedJoin` waits group.initial.rebalance.delay.ms first; only its extensions are
+    // bounded by the rebalance timeout (max.poll.interval.ms, here 1 s).
+    let consumers = json!([{"id": "a", "config": {"max.poll.interval.ms": 1000}}]);
+    let (_, trace, _) = run(scenario(consumers, json!({"group.initial.rebalance.delay.ms": 3000}), json!([])), 10000);
+    let first_join = trace.iter().find(|e| matches!(e.kind, TraceKind::GroupMemberAdded { .. })).unwrap().at;
+    let gens = generations(&trace);
+    assert_eq!(gens[0].0.saturating_since(first_join).as_ms(), 3000, "{gens:?}");
+}

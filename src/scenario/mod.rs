@@ -168,6 +168,8 @@ pub fn from_value(value: &Value) -> Result<Scenario> {
     let duration_ms = root.req_u64("duration_ms", 1, DURATION_MS_MAX)?;
     let brokers = root.req_u64("brokers", 1, BROKERS_MAX)? as u16;
     let broker_config = root.opt_props("broker_config", Scope::Broker)?;
+    crate::sim::config::BrokerConfig::validate(&broker_config)
+        .map_err(|e| ScenarioError::new("broker_config", e.to_string()))?;
     let service_time = parse_service_time(&mut root)?;
     let network = parse_network(&mut root)?;
     let topics = parse_topics(&mut root, brokers)?;
@@ -403,6 +405,8 @@ fn parse_consumers(root: &mut Obj, topics: &[TopicSpec]) -> Result<Vec<ConsumerS
     for (i, mut c) in root.opt_array_of_obj("consumers")?.into_iter().enumerate() {
         let label = client_id(&mut c, &mut seen, format!("consumer-{}", i + 1))?;
         let config = c.opt_props("config", Scope::Consumer)?;
+        crate::sim::config::ConsumerConfig::validate(&config)
+            .map_err(|e| ScenarioError::new(c.path_of("config"), e.to_string()))?;
         let group = match (c.opt_str("group")?, config.get("group.id")) {
             (Some(g), Some(id)) if g != id => {
                 return Err(ScenarioError::new(
@@ -590,6 +594,7 @@ const ACTIONS: &[&str] = &[
 
 fn parse_events(root: &mut Obj, s: &Scenario) -> Result<Vec<TimedAction>> {
     let mut out = vec![];
+    let mut paths = vec![];
     for mut e in root.opt_array_of_obj("events")? {
         let at_ms = e.req_u64("at_ms", 0, DURATION_MS_MAX)?;
         if at_ms > s.duration_ms {
@@ -599,10 +604,42 @@ fn parse_events(root: &mut Obj, s: &Scenario) -> Result<Vec<TimedAction>> {
             ));
         }
         let action = parse_action(&mut e, s)?;
+        paths.push(e.path_of("value"));
         e.finish()?;
         out.push(TimedAction { at: SimTime::from_ms(at_ms), action });
     }
+    check_config_events(&out, &paths, s)?;
     Ok(out)
+}
+
+/// Scheduled config changes, applied in time order to each node's properties, leave them valid
+/// together: the checks of a change made at run time (`Sim::check_action`).
+fn check_config_events(events: &[TimedAction], paths: &[String], s: &Scenario) -> Result<()> {
+    use crate::sim::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
+    use crate::sim::node::NodeKind;
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    crate::sim::collections::sort_by_key(&mut order, |i| events[*i].at);
+    let mut props: VecMap<NodeId, Props> = VecMap::new();
+    for i in order {
+        let Action::ConfigChange { target: ConfigTarget::Node(id), property, value } = &events[i].action else {
+            continue;
+        };
+        let index = usize::from(id.number).saturating_sub(1);
+        let current = props.entry(*id).or_insert_with(|| match id.kind {
+            NodeKind::Producer => s.producers[index].config.clone(),
+            NodeKind::Consumer => s.consumers[index].config.clone(),
+            NodeKind::Broker | NodeKind::Controller => s.broker_config.clone(),
+        });
+        let error = |e: crate::sim::config::PropertyError| ScenarioError::new(&paths[i], e.to_string());
+        current.set(property, value).map_err(error)?;
+        match id.kind {
+            NodeKind::Producer => ProducerConfig::validate(current),
+            NodeKind::Consumer => ConsumerConfig::validate(current),
+            NodeKind::Broker | NodeKind::Controller => BrokerConfig::validate(current),
+        }
+        .map_err(error)?;
+    }
+    Ok(())
 }
 
 /// Longest narration text.
@@ -711,7 +748,25 @@ fn parse_config_change(e: &mut Obj, s: &Scenario) -> Result<Action> {
     Props::empty(scope)
         .set(&property, &value)
         .map_err(|err| ScenarioError::new(e.path_of("property"), err.to_string()))?;
+    if let ConfigTarget::Node(id) = &target {
+        check_consumer_change(*id, &property, &value, s).map_err(|m| ScenarioError::new(e.path_of("property"), m))?;
+    }
     Ok(Action::ConfigChange { target, property, value })
+}
+
+/// A consumer's group is fixed when it is created, and only a member of one auto-commits.
+fn check_consumer_change(id: NodeId, property: &str, value: &str, s: &Scenario) -> std::result::Result<(), String> {
+    if id.kind != crate::sim::node::NodeKind::Consumer {
+        return Ok(());
+    }
+    if property == "group.id" {
+        return Err(crate::sim::GROUP_ID_AT_RUN_TIME.to_string());
+    }
+    let grouped = matches!(s.consumers[usize::from(id.number) - 1].source, ConsumerSource::Group(_));
+    if property == "enable.auto.commit" && value == "true" && !grouped {
+        return Err(crate::sim::AUTO_COMMIT_WITHOUT_GROUP.to_string());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

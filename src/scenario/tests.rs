@@ -152,6 +152,53 @@ fn events_resolve_client_ids_and_check_times() {
 }
 
 #[test]
+fn settings_kafka_checks_together_are_checked_together() {
+    // The consumer's Heartbeat check and KafkaConfig's replica fetch checks.
+    let mut v = base();
+    v["consumers"][0]["config"] = json!({"session.timeout.ms": 10000, "heartbeat.interval.ms": 10000});
+    assert_eq!(
+        err(v),
+        "consumers[0].config: heartbeat.interval.ms: invalid value \"10000\": expected below session.timeout.ms (10000)"
+    );
+    let mut v = base();
+    v["broker_config"] = json!({"replica.fetch.wait.max.ms": 5000, "replica.socket.timeout.ms": 2000});
+    assert_eq!(
+        err(v),
+        "broker_config: replica.fetch.wait.max.ms: invalid value \"5000\": expected at most replica.socket.timeout.ms (2000)"
+    );
+    let mut v = base();
+    v["broker_config"] = json!({"replica.fetch.wait.max.ms": 20000, "replica.lag.time.max.ms": 10000});
+    assert!(err(v).ends_with("expected at most replica.lag.time.max.ms (10000)"));
+    // Scheduled changes are applied in time order: the second one (first in the file) breaks it.
+    let mut v = base();
+    v["events"] = json!([
+        {"at_ms": 20, "action": "config_change", "target": "c", "property": "heartbeat.interval.ms", "value": 50000},
+        {"at_ms": 10, "action": "config_change", "target": "c", "property": "session.timeout.ms", "value": 60000},
+        {"at_ms": 30, "action": "config_change", "target": "c", "property": "session.timeout.ms", "value": 45000}
+    ]);
+    assert_eq!(
+        err(v),
+        "events[2].value: heartbeat.interval.ms: invalid value \"50000\": expected below session.timeout.ms (45000)"
+    );
+    let mut v = base();
+    v["producers"][0]["config"] = json!({"enable.idempotence": true});
+    v["events"] = json!([{"at_ms": 10, "action": "config_change", "target": "p", "property": "acks", "value": "1"}]);
+    assert!(err(v).starts_with("events[0].value: enable.idempotence: invalid value"), "idempotence needs acks=all");
+}
+
+#[test]
+fn a_consumers_group_cannot_change_at_run_time() {
+    let mut v = base();
+    v["events"] =
+        json!([{"at_ms": 10, "action": "config_change", "target": "c", "property": "group.id", "value": "h"}]);
+    assert_eq!(err(v), format!("events[0].property: {}", crate::sim::GROUP_ID_AT_RUN_TIME));
+    let mut v = base();
+    v["consumers"] = json!([{"id": "c", "partitions": ["a-0"], "config": {"enable.auto.commit": false}}]);
+    v["events"] = json!([{"at_ms": 10, "action": "config_change", "target": "c", "property": "enable.auto.commit", "value": true}]);
+    assert_eq!(err(v), format!("events[0].property: {}", crate::sim::AUTO_COMMIT_WITHOUT_GROUP));
+}
+
+#[test]
 fn consumers_need_exactly_one_source() {
     let mut v = base();
     v["consumers"][0] = json!({"id": "c", "partitions": ["a-1", "b-0"]});

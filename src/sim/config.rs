@@ -592,7 +592,28 @@ pub struct BrokerConfig {
     pub queued_max_requests: usize,
 }
 
+/// Kafka's check that one property's value is not above another's (or, `strict`, below it).
+fn not_above(props: &Props, name: &str, limit: &str, strict: bool) -> Result<(), PropertyError> {
+    let (value, bound) = (props.int(name), props.int(limit));
+    if value < bound || (!strict && value == bound) {
+        return Ok(());
+    }
+    let relation = if strict { "below" } else { "at most" };
+    Err(PropertyError::InvalidValue {
+        name: name.into(),
+        value: value.to_string(),
+        expected: format!("{relation} {limit} ({bound})"),
+    })
+}
+
 impl BrokerConfig {
+    /// `KafkaConfig`'s cross-property checks: a follower's fetch wait fits within its socket
+    /// timeout and within the ISR's lag bound.
+    pub fn validate(props: &Props) -> Result<(), PropertyError> {
+        not_above(props, "replica.fetch.wait.max.ms", "replica.socket.timeout.ms", false)?;
+        not_above(props, "replica.fetch.wait.max.ms", "replica.lag.time.max.ms", false)
+    }
+
     /// Reads validated broker properties, with defaults.
     pub fn from_props(props: &Props) -> BrokerConfig {
         BrokerConfig {
@@ -784,6 +805,12 @@ pub struct ConsumerConfig {
 }
 
 impl ConsumerConfig {
+    /// The consumer's cross-property check (`GroupRebalanceConfig`, Kafka's `Heartbeat`):
+    /// heartbeats come more often than the session times out.
+    pub fn validate(props: &Props) -> Result<(), PropertyError> {
+        not_above(props, "heartbeat.interval.ms", "session.timeout.ms", true)
+    }
+
     /// Reads validated consumer properties, with defaults.
     pub fn from_props(props: &Props) -> ConsumerConfig {
         ConsumerConfig {

@@ -114,6 +114,10 @@ struct Membership {
     state: MemberState,
     need_rejoin: bool,
     requests: VecMap<u64, GroupRequest>,
+    /// The eager `StickyAssignor`'s own memory (`onAssignment`): the last assignment and its
+    /// generation, sent in its subscription's userData at every join although the partitions
+    /// were revoked first. It lasts as long as the consumer instance.
+    sticky_memory: Option<(Vec<(String, u32)>, i32)>,
 }
 
 impl Membership {
@@ -227,6 +231,7 @@ impl Consumer {
             state: MemberState::Unjoined,
             need_rejoin: true,
             requests: VecMap::new(),
+            sticky_memory: None,
         });
         Consumer {
             config: setup.config,
@@ -368,16 +373,26 @@ impl Consumer {
         self.last_poll = ctx.now;
         self.next_auto_commit = ctx.now + self.config.auto_commit_interval;
         let initial = self.initial_offset();
+        let mut no_offset = vec![];
         if self.group.is_none() {
             self.assigned = self.manual.iter().cloned().collect_set();
+            self.no_offset.clear();
             for tp in self.manual.clone() {
-                let offset = self.seeks.get(&tp).copied().unwrap_or(initial);
-                self.set_position(&tp, offset);
+                match self.seeks.get(&tp).copied() {
+                    Some(offset) => self.set_position(&tp, offset),
+                    // An assigned partition has no committed offset to fall back on.
+                    None if self.config.auto_offset_reset == OffsetReset::None => no_offset.push(tp),
+                    None => self.set_position(&tp, initial),
+                }
             }
         } else {
             ctx.set_timer(self.config.heartbeat_interval, Timer::ConsumerHeartbeat);
         }
         ctx.trace(TraceKind::ConsumerStarted { partitions: self.assigned.iter().cloned().collect() });
+        for tp in no_offset {
+            self.no_offset.insert(tp.clone());
+            ctx.trace(TraceKind::NoOffsetForPartition { tp });
+        }
         self.poll(ctx);
     }
 
@@ -408,6 +423,7 @@ impl Consumer {
         if let Some(g) = self.group.as_mut() {
             // Closed: a later start is a new consumer instance.
             g.reset_generation(true);
+            g.sticky_memory = None;
             g.requests.clear();
             g.find_in_flight = None;
         }
@@ -433,9 +449,13 @@ impl Consumer {
             g.find_in_flight = None;
             g.requests.clear();
             g.reset_generation(true);
+            g.sticky_memory = None;
         }
     }
 
+    /// Where `auto.offset.reset` starts a partition without an offset: `earliest` at 0 (a
+    /// log start above it answers OFFSET_OUT_OF_RANGE and resets there), `latest` at -1 (the
+    /// leader's HW, resolved by the first fetch).
     fn initial_offset(&self) -> i64 {
         match self.config.auto_offset_reset {
             OffsetReset::Earliest => 0,
@@ -518,7 +538,20 @@ impl Consumer {
             return;
         }
         let in_generation = self.group.as_ref().is_some_and(|g| g.has_generation() && g.coordinator.is_some());
+        // (An eager member has revoked everything by then: it has nothing to commit, and
+        // `commitSync` of nothing returns at once.)
+        let owns_positions = self.assigned.iter().any(|tp| self.positions.get(tp).is_some_and(|o| *o >= 0));
+        let rebalancing =
+            owns_positions && self.group.as_ref().is_some_and(|g| g.has_generation() && g.state != MemberState::Stable);
         match self.app_behaviour.commit {
+            CommitMode::Sync | CommitMode::Async if rebalancing => {
+                // `sendOffsetCommitRequest` commits only with `generationIfStable()`: a member
+                // that is joining or syncing (a cooperative one keeps its partitions meanwhile)
+                // gets `RebalanceInProgressException` and sends nothing.
+                self.stats.commits_failed += 1;
+                let api = "OffsetCommit (RebalanceInProgressException: the member is rebalancing)".to_string();
+                ctx.trace(TraceKind::GroupRequestFailed { api, error: ErrorCode::RebalanceInProgress });
+            }
             CommitMode::Sync if in_generation => {
                 if let Some(correlation_id) = self.send_commit(ctx, true) {
                     self.app = App::Committing { correlation_id };
@@ -571,7 +604,8 @@ impl Consumer {
             .collect();
         let g = self.group.as_ref()?;
         let coordinator = g.coordinator?;
-        if offsets.is_empty() || !g.has_generation() {
+        // `generationIfStable()`: only a Stable member commits.
+        if offsets.is_empty() || !g.has_generation() || g.state != MemberState::Stable {
             return None;
         }
         let member = g.member_ref();
@@ -673,9 +707,16 @@ impl Consumer {
             .iter()
             .map(|a| {
                 let mut s = Subscription::new("", None, &topics);
-                if matches!(a, Assignor::Sticky | Assignor::CooperativeSticky) {
-                    s.owned_partitions = owned.clone();
-                    s.generation = generation;
+                match a {
+                    // Eager: everything was revoked before the join, so what the member owned
+                    // comes from the assignor's memory, sent in its userData.
+                    Assignor::Sticky => {
+                        if let Some((memory, generation)) = &g.sticky_memory {
+                            (s.owned_partitions, s.generation) = (memory.clone(), *generation);
+                        }
+                    }
+                    Assignor::CooperativeSticky => (s.owned_partitions, s.generation) = (owned.clone(), generation),
+                    Assignor::Range | Assignor::RoundRobin => {}
                 }
                 (a.name().to_string(), s)
             })
@@ -819,8 +860,14 @@ impl Consumer {
         }
         self.assigned = new;
         ctx.trace(TraceKind::PartitionsAssigned { partitions: added.clone() });
+        // `onJoinComplete`: "reschedule the auto commit starting from now".
+        self.next_auto_commit = ctx.now + self.config.auto_commit_interval;
         let g = self.group.as_mut().expect("subscribe mode");
         g.state = MemberState::Stable;
+        if self.config.assignors.contains(&Assignor::Sticky) {
+            let owned = self.assigned.iter().map(|tp| (tp.topic.to_string(), tp.partition)).collect();
+            g.sticky_memory = Some((owned, g.generation));
+        }
         let unknown: Vec<Tp> = self.assigned.iter().filter(|tp| !self.positions.contains_key(*tp)).cloned().collect();
         if !unknown.is_empty() {
             self.fetch_committed(ctx, unknown);
@@ -1234,12 +1281,19 @@ impl Consumer {
         let mut failed = false;
         let mut got = false;
         for resp in responses {
+            // `latest` fetches at -1 (ListOffsets' LATEST folded into the fetch): the leader
+            // answers with the offset it resolved that to (its HW), which becomes the position.
+            let asked_at = self.fetch_positions.get(&resp.tp).copied();
+            let resolved = asked_at == Some(-1) && resp.error == ErrorCode::None && resp.fetch_offset >= 0;
             // A partition revoked (or sought) since the request: its data is stale.
             let current = asked.contains(&resp.tp)
                 && self.assigned.contains(&resp.tp)
-                && self.fetch_positions.get(&resp.tp) == Some(&resp.fetch_offset);
+                && (resolved || asked_at == Some(resp.fetch_offset));
             if !current {
                 continue;
+            }
+            if resolved {
+                self.set_position(&resp.tp, resp.fetch_offset);
             }
             if resp.high_watermark >= 0 {
                 self.high_watermarks.insert(resp.tp.clone(), resp.high_watermark);

@@ -218,6 +218,14 @@ pub enum ActionError {
     Invalid(String),
 }
 
+/// Why a consumer's `group.id` cannot change at run time.
+pub const GROUP_ID_AT_RUN_TIME: &str =
+    "unsupported: group.id at run time (a consumer's group is set when it is created)";
+
+/// Why a consumer without a group cannot turn auto-commit on.
+pub const AUTO_COMMIT_WITHOUT_GROUP: &str =
+    "enable.auto.commit=true needs a group.id (Kafka's InvalidConfigurationException)";
+
 /// The simulator: clock, queue, network, nodes and trace.
 #[derive(Clone, Debug)]
 pub struct Sim {
@@ -930,8 +938,22 @@ impl Sim {
         }
         .ok_or_else(|| ActionError::NoSuchTarget { what: "config target", name: format!("{target:?}") })?;
         props.set(property, value)?;
-        if matches!(target, ConfigTarget::Node(id) if id.kind == node::NodeKind::Producer) {
-            ProducerConfig::validate(&props)?;
+        match target {
+            ConfigTarget::Node(id) => match id.kind {
+                node::NodeKind::Producer => ProducerConfig::validate(&props)?,
+                node::NodeKind::Broker | node::NodeKind::Controller => BrokerConfig::validate(&props)?,
+                node::NodeKind::Consumer => {
+                    if property == "group.id" {
+                        return Err(ActionError::Invalid(GROUP_ID_AT_RUN_TIME.into()));
+                    }
+                    let grouped = matches!(self.node(*id), Some(Node::Consumer(c)) if c.group_id().is_some());
+                    if !grouped && property == "enable.auto.commit" && value == "true" {
+                        return Err(ActionError::Invalid(AUTO_COMMIT_WITHOUT_GROUP.into()));
+                    }
+                    ConsumerConfig::validate(&props)?
+                }
+            },
+            ConfigTarget::Topic(_) => {}
         }
         Ok(())
     }

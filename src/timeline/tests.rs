@@ -69,6 +69,11 @@ fn actions_on_the_wrong_kind_of_node_or_a_link_that_does_not_exist_are_refused()
     use crate::sim::time::SimDuration;
     let (b1, p1, c1) = (NodeId::broker(1), NodeId::producer(1), NodeId::consumer(1));
     let slow = |ms: u64| LinkConfig { latency: SimDuration::from_ms(ms), ..LinkConfig::default() };
+    let change = |id: NodeId, property: &str, value: &str| Action::ConfigChange {
+        target: crate::sim::scenario::ConfigTarget::Node(id),
+        property: property.into(),
+        value: value.into(),
+    };
     let refused = [
         (Action::ConsumerCrash { consumer: b1 }, "no such consumer: broker-1"),
         (Action::ConsumerJoin { consumer: p1 }, "no such consumer: producer-1"),
@@ -93,6 +98,15 @@ fn actions_on_the_wrong_kind_of_node_or_a_link_that_does_not_exist_are_refused()
                 link: LinkConfig { jitter: SimDuration::from_ns(u64::MAX), ..LinkConfig::default() },
             },
             "a link's latency and jitter are at most an hour",
+        ),
+        (change(c1, "group.id", "other"), crate::sim::GROUP_ID_AT_RUN_TIME),
+        (
+            change(c1, "heartbeat.interval.ms", "45000"),
+            "heartbeat.interval.ms: invalid value \"45000\": expected below session.timeout.ms (45000)",
+        ),
+        (
+            change(b1, "replica.fetch.wait.max.ms", "40000"),
+            "replica.fetch.wait.max.ms: invalid value \"40000\": expected at most replica.socket.timeout.ms (30000)",
         ),
     ];
     let mut t = hello(1_000);

@@ -590,8 +590,10 @@ impl GroupCoordinator {
         let token = g.token;
         let delay = if g.state == GroupState::Empty {
             g.new_member_added = false;
+            // `InitialDelayedJoin`: the whole delay first, then extensions within what the
+            // rebalance timeout leaves after it.
             g.initial_delay_remaining = Some(timeout.saturating_sub(initial));
-            initial.min(timeout)
+            initial
         } else {
             g.initial_delay_remaining = None;
             timeout
