@@ -150,3 +150,35 @@ fn a_dead_process_resets_connections_a_dead_machine_stays_silent() {
     assert!(p.is_some_and(|t| t < SimTime::from_ms(1200)), "process crash: failed over at once: {p:?}");
     assert!(m.is_some_and(|t| t >= SimTime::from_ms(5000)), "machine crash: only after request.timeout.ms: {m:?}");
 }
+
+#[test]
+fn a_connections_pipelined_produces_are_handled_one_after_another_even_when_each_completes_at_once() {
+    // An idempotent producer (acks=all) to single-replica partitions: each Produce completes as
+    // soon as it is appended (the ISR is the leader alone). Its link to broker-1 is cut for 3 s,
+    // so up to five requests pile up and arrive together at the heal. The broker reads the
+    // next one only once it answered the one before: no two run side by side, so none of them
+    // overtakes another and meets OUT_OF_ORDER_SEQUENCE_NUMBER.
+    let v = json!({
+        "duration_ms": 8000, "brokers": 3, "network": {"latency_ms": 5, "jitter_ms": 1},
+        "broker_service_time": {"per_request_us": 2000, "per_kib_us": 0},
+        "topics": [{"name": "t", "partitions": 3, "replication_factor": 1}],
+        "producers": [{"id": "p", "config": {"linger.ms": 5},
+            "workload": {"topic": "t", "records": 1500, "rate_per_sec": 300, "key": "k{i%30}", "value_bytes": 50, "start_ms": 100}}],
+        "events": [{"at_ms": 1000, "action": "cut_link", "from": "p", "to": "broker-1", "both": true},
+                   {"at_ms": 4000, "action": "heal_link", "from": "p", "to": "broker-1", "both": true}]
+    });
+    let (_, trace, summary) = run(&v);
+    assert!(!trace.iter().any(|e| matches!(e.kind, TraceKind::AppendRejected { .. })), "no append is rejected");
+    assert_eq!(summary.checks.acked_lost, 0);
+    // broker-1's appends after the heal: at least one service time (2 ms) apart.
+    let appends: Vec<SimTime> = trace
+        .iter()
+        .filter(|e| e.node == NodeId::broker(1) && e.at > SimTime::from_ms(4000))
+        .filter(|e| matches!(e.kind, TraceKind::BatchAppended { .. }))
+        .map(|e| e.at)
+        .collect();
+    assert!(appends.len() >= 5, "{appends:?}");
+    for pair in appends.windows(2) {
+        assert!(pair[1].saturating_since(pair[0]) >= SimDuration::from_ms(2), "{pair:?}: side by side");
+    }
+}

@@ -111,13 +111,15 @@ impl RequestChannel {
 
     /// The response on `from`'s connection was sent: read its next request.
     pub fn unmute(&mut self, from: NodeId, capacity: usize, now: SimTime) {
-        self.muted.remove(&(from, false));
+        let was_muted = self.muted.remove(&(from, false));
+        debug_assert!(was_muted, "{from}: a response on a connection with no request in process");
         self.read(capacity, now);
     }
 
     /// The response on `from`'s group coordinator connection was sent.
     pub fn unmute_coordinator(&mut self, from: NodeId, capacity: usize, now: SimTime) {
-        self.muted.remove(&(from, true));
+        let was_muted = self.muted.remove(&(from, true));
+        debug_assert!(was_muted, "{from}: a coordinator response with no request in process");
         self.read(capacity, now);
     }
 

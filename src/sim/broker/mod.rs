@@ -805,9 +805,23 @@ impl Broker {
         self.park_id_next += 1;
         let mut parked = ParkedProduce { from, correlation_id: req.correlation_id, waiting };
         parked.waiting.extend(done.into_iter().map(|r| (r.tp.clone(), i64::MIN, r)));
-        self.parked_produces.insert(id, parked);
-        ctx.set_timer(req.timeout, Timer::ProduceTimeout { produce_id: id });
+        if self.produce_ready(&parked) {
+            // Nothing to wait for (an ISR of the leader alone): answered now, and `process`
+            // reads the connection again. Completing it as a parked produce would read it a
+            // second time, and the connection's next two requests would run side by side.
+            self.answer_produce(ctx, parked);
+        } else {
+            self.parked_produces.insert(id, parked);
+            ctx.set_timer(req.timeout, Timer::ProduceTimeout { produce_id: id });
+        }
         self.complete_produces(ctx);
+    }
+
+    /// Sends a completed acks=all produce's response.
+    fn answer_produce(&mut self, ctx: &mut Ctx, parked: ParkedProduce) {
+        let responses =
+            parked.waiting.into_iter().map(|(tp, required, resp)| self.finish_partition(&tp, required, resp)).collect();
+        ctx.send(parked.from, Message::ProduceResponse { correlation_id: parked.correlation_id, responses });
     }
 
     /// Answers every parked acks=all produce whose partitions' HWs have all reached their offsets.
@@ -816,13 +830,9 @@ impl Broker {
             self.parked_produces.iter().filter(|(_, p)| self.produce_ready(p)).map(|(id, _)| *id).collect();
         for id in ready {
             let parked = self.parked_produces.remove(&id).expect("id just listed");
-            let responses = parked
-                .waiting
-                .into_iter()
-                .map(|(tp, required, resp)| self.finish_partition(&tp, required, resp))
-                .collect();
-            ctx.send(parked.from, Message::ProduceResponse { correlation_id: parked.correlation_id, responses });
-            self.responded(ctx, parked.from);
+            let from = parked.from;
+            self.answer_produce(ctx, parked);
+            self.responded(ctx, from);
         }
     }
 
