@@ -116,6 +116,16 @@ fn the_cleaner_compacts_to_the_latest_record_per_key() {
 }
 
 #[test]
+fn a_dirty_ratio_of_one_never_cleans() {
+    // The cleaner takes a log only when its cleanable ratio is strictly above
+    // min.cleanable.dirty.ratio, which a ratio cannot be above 1.0.
+    let topic = json!({"segment.bytes": 1_048_576, "cleanup.policy": "compact", "min.cleanable.dirty.ratio": "1.0"});
+    let v = scenario(topic, json!({"log.cleaner.backoff.ms": 500}), json!("k{i%10}"), 3000);
+    let (_, trace) = run(v, 12_000);
+    assert!(!trace.iter().any(|e| matches!(e.kind, TraceKind::LogCompacted { .. })), "never cleaned");
+}
+
+#[test]
 fn oversized_records_fail_with_message_too_large_after_splitting_down_to_one() {
     let v = scenario(json!({"max.message.bytes": 500}), json!({}), json!(null), 5);
     let (sim, trace) = run(v, 3000);

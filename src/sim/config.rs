@@ -153,6 +153,12 @@ pub const PROPERTIES: &[PropertySpec] = &[
     u("send.buffer.bytes", P, "131072"),
     u("receive.buffer.bytes", P, "32768"),
     u("connections.max.idle.ms", P, "540000"),
+    u("compression.gzip.level", P, "-1"),
+    u("compression.lz4.level", P, "9"),
+    u("compression.zstd.level", P, "3"),
+    u("socket.connection.setup.timeout.ms", P, "10000"),
+    u("socket.connection.setup.timeout.max.ms", P, "30000"),
+    u("security.protocol", P, "PLAINTEXT"),
     // Broker — modelled.
     m("replica.lag.time.max.ms", B, "30000", int(1, I64)),
     m("replica.fetch.wait.max.ms", B, "500", int(0, I32)),
@@ -200,6 +206,19 @@ pub const PROPERTIES: &[PropertySpec] = &[
     u("producer.id.expiration.ms", B, "86400000"),
     u("auto.create.topics.enable", B, "true"),
     u("log.message.timestamp.type", B, "CreateTime"),
+    u("log.message.timestamp.after.max.ms", B, "3600000"),
+    u("log.retention.minutes", B, ""),
+    u("log.roll.hours", B, "168"),
+    u("log.roll.jitter.ms", B, ""),
+    u("log.cleaner.enable", B, "true"),
+    u("log.cleaner.threads", B, "1"),
+    u("log.cleaner.max.compaction.lag.ms", B, "9223372036854775807"),
+    u("log.segment.delete.delay.ms", B, "60000"),
+    u("log.preallocate", B, "false"),
+    u("num.replica.fetchers", B, "1"),
+    u("replica.high.watermark.checkpoint.interval.ms", B, "5000"),
+    u("request.timeout.ms", B, "30000"),
+    u("security.inter.broker.protocol", B, "PLAINTEXT"),
     // Topic — modelled.
     m("min.insync.replicas", T, "1", int(1, I32)),
     // Topic — not modelled yet.
@@ -213,6 +232,12 @@ pub const PROPERTIES: &[PropertySpec] = &[
     m("max.message.bytes", T, "1048588", int(0, I32)),
     u("message.timestamp.type", T, "CreateTime"),
     u("message.timestamp.after.max.ms", T, "3600000"),
+    u("file.delete.delay.ms", T, "60000"),
+    u("leader.replication.throttled.replicas", T, ""),
+    u("follower.replication.throttled.replicas", T, ""),
+    u("local.retention.ms", T, "-2"),
+    u("local.retention.bytes", T, "-2"),
+    u("remote.storage.enable", T, "false"),
     u("message.timestamp.before.max.ms", T, "9223372036854775807"),
     m("min.cleanable.dirty.ratio", T, "0.5", Kind::Fraction),
     m("min.compaction.lag.ms", T, "0", int(0, I64)),
@@ -261,6 +286,9 @@ pub const PROPERTIES: &[PropertySpec] = &[
     u("allow.auto.create.topics", C, "true"),
     u("exclude.internal.topics", C, "true"),
     u("client.rack", C, ""),
+    u("security.protocol", C, "PLAINTEXT"),
+    u("socket.connection.setup.timeout.ms", C, "10000"),
+    u("metadata.max.age.ms", C, "300000"),
 ];
 
 /// The definition of `name` in `scope`, if Kafka has one.
@@ -988,6 +1016,35 @@ mod tests {
     fn every_modelled_property_has_a_valid_default() {
         for spec in PROPERTIES.iter().filter(|p| p.support == Support::Modelled) {
             check_value(spec, spec.default).unwrap_or_else(|e| panic!("default of {}: {e}", spec.name));
+        }
+    }
+
+    #[test]
+    fn each_property_is_defined_once_per_scope() {
+        for (i, a) in PROPERTIES.iter().enumerate() {
+            assert!(
+                !PROPERTIES[i + 1..].iter().any(|b| b.name == a.name && b.scope == a.scope),
+                "{} twice in one scope",
+                a.name
+            );
+        }
+    }
+
+    #[test]
+    fn real_kafka_properties_the_model_lacks_are_unsupported_not_unknown() {
+        let cases = [
+            (Scope::Broker, "log.retention.minutes"),
+            (Scope::Broker, "num.replica.fetchers"),
+            (Scope::Broker, "request.timeout.ms"),
+            (Scope::Topic, "remote.storage.enable"),
+            (Scope::Topic, "follower.replication.throttled.replicas"),
+            (Scope::Producer, "compression.gzip.level"),
+            (Scope::Producer, "security.protocol"),
+            (Scope::Consumer, "metadata.max.age.ms"),
+        ];
+        for (scope, name) in cases {
+            let err = Props::empty(scope).set(name, "1").unwrap_err().to_string();
+            assert_eq!(err, format!("unsupported: {name}"));
         }
     }
 }

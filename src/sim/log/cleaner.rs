@@ -4,7 +4,7 @@
 //!   offset is the least of the active segment's base offset, the HW (the LSO without
 //!   transactions) and the first segment newer than `min.compaction.lag.ms`; only whole
 //!   segments below it are cleaned, and the active segment never is.
-//! - A log is cleaned when `dirty bytes / (clean + dirty bytes) >= min.cleanable.dirty.ratio`,
+//! - A log is cleaned when `dirty bytes / (clean + dirty bytes) > min.cleanable.dirty.ratio` (strictly),
 //!   compared in integers.
 //! - For each key the record with the highest offset in the dirty range wins; older records of
 //!   that key anywhere in the cleanable segments are removed.
@@ -75,7 +75,9 @@ impl PartitionLog {
         (dirty, total)
     }
 
-    /// Runs one compaction pass if the policy includes `compact` and the dirty ratio is reached.
+    /// Runs one compaction pass if the policy includes `compact` and the dirty ratio is above
+    /// `min.cleanable.dirty.ratio` (`grabFilthiestCompactedLog` keeps logs whose cleanable ratio
+    /// is strictly greater, so a ratio of 1.0 never cleans).
     pub fn clean(&mut self, now: SimTime) -> Option<LogEvent> {
         if !self.config.cleanup_policy.compact {
             return None;
@@ -83,7 +85,7 @@ impl PartitionLog {
         let (first_uncleanable, count) = self.cleanable_segments(now);
         let (dirty, total) = self.dirty_bytes(now);
         let (num, den) = self.config.min_cleanable_dirty_ratio;
-        if count == 0 || dirty == 0 || u128::from(dirty) * u128::from(den) < u128::from(num) * u128::from(total) {
+        if count == 0 || dirty == 0 || u128::from(dirty) * u128::from(den) <= u128::from(num) * u128::from(total) {
             return None;
         }
         let first_dirty = self.cleaner_checkpoint.max(self.log_start_offset);

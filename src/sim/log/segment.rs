@@ -100,9 +100,9 @@ impl Segment {
     pub fn last_modified(&self) -> SimTime {
         self.last_modified
     }
-    /// Kafka's `largestTimestamp`: the max record timestamp, else the mtime.
+    /// Kafka's `largestTimestamp`: the max record timestamp (0 included), else the mtime.
     pub fn largest_timestamp_ms(&self) -> i64 {
-        if self.max_timestamp_so_far > 0 {
+        if self.max_timestamp_so_far >= 0 {
             self.max_timestamp_so_far
         } else {
             self.last_modified.as_ms() as i64
@@ -287,6 +287,18 @@ mod tests {
     fn batch(base: i64, n: usize, value_len: usize, ts: i64) -> RecordBatch {
         let r = Record { timestamp_ms: ts, key: None, value: Some(vec![b'x'; value_len]), headers: vec![] };
         RecordBatch::build(&BatchSpec { base_offset: base, ..BatchSpec::default() }, &vec![r; n])
+    }
+
+    #[test]
+    fn a_segment_of_records_stamped_zero_is_as_old_as_its_records() {
+        // `largestTimestamp` falls back to the file's mtime only when no record has a timestamp
+        // (-1); records stamped 0 make the segment 0 ms old, whenever it was written.
+        let mut s = Segment::new(0, 1 << 20, SimTime::ZERO);
+        assert_eq!(s.largest_timestamp_ms(), 0, "empty: the mtime");
+        s.append(batch(0, 2, 10, 0), 4096, SimTime::from_ms(5_000));
+        assert_eq!(s.largest_timestamp_ms(), 0);
+        s.append(batch(2, 1, 10, 7), 4096, SimTime::from_ms(6_000));
+        assert_eq!(s.largest_timestamp_ms(), 7);
     }
 
     #[test]

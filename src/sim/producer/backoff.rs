@@ -31,7 +31,9 @@ impl ExponentialBackoff {
     /// The backoff after `attempts` failures, with jitter drawn from `rng`.
     pub fn backoff_ms(&self, attempts: u32, rng: &mut SimRng) -> u64 {
         let term = self.term_ms(attempts);
-        if self.jitter_permille == 0 {
+        // Kafka's `expMax` is 0 when the maximum is not above the initial interval: the
+        // initial interval then comes back as it is, without jitter.
+        if self.jitter_permille == 0 || self.initial_ms >= self.max_ms {
             return term;
         }
         let factor = rng.range_inclusive(1000 - self.jitter_permille, 1000 + self.jitter_permille - 1);
@@ -71,5 +73,16 @@ mod tests {
         assert!(draws.iter().all(|d| (160..240).contains(d)), "200 ms ± 20%");
         assert!(draws.iter().min() < Some(&175) && draws.iter().max() > Some(&225), "the range is used");
         assert!((0..200).all(|_| b.backoff_ms(9, &mut rng) <= 1000));
+    }
+
+    #[test]
+    fn a_maximum_not_above_the_initial_interval_has_no_jitter() {
+        // `ExponentialBackoff.backoff` returns the initial interval at once when `expMax` is 0.
+        let mut rng = SimRng::new(4);
+        for (initial, max) in [(300, 300), (1000, 100)] {
+            let b = ExponentialBackoff::new(initial, max, 200);
+            let draws: Vec<u64> = (0..50).map(|n| b.backoff_ms(n % 5, &mut rng)).collect();
+            assert!(draws.iter().all(|d| *d == initial.min(max)), "{initial}/{max}: {draws:?}");
+        }
     }
 }
