@@ -120,6 +120,26 @@ fn unclean_election_scenario_counts_the_records_it_loses() {
             && matches!(e.kind, TraceKind::LogTruncated { .. })
     });
     assert!(truncated, "broker-1 truncates its divergent log when it returns");
+    // The new leader never saw the sequences broker-1 acknowledged: the idempotent producer's
+    // next batch meets OUT_OF_ORDER_SEQUENCE_NUMBER as the next after its last acknowledged one,
+    // a real gap. It bumps its epoch in the client (no InitProducerId), starts again at sequence
+    // 0, and the rest of its records are written and acknowledged.
+    let rejected = first_at(
+        &trace,
+        |e| matches!(&e.kind, TraceKind::AppendRejected { error, .. } if *error == brokerscope::sim::protocol::ErrorCode::OutOfOrderSequenceNumber),
+    );
+    let epochs: Vec<(SimTime, i16)> = trace
+        .iter()
+        .filter_map(
+            |e| if let TraceKind::ProducerIdAssigned { epoch, .. } = e.kind { Some((e.at, epoch)) } else { None },
+        )
+        .collect();
+    assert_eq!(epochs.iter().map(|e| e.1).collect::<Vec<_>>(), [0, 1], "{epochs:?}");
+    assert!(epochs[1].0 > rejected, "the bump follows the rejection");
+    let inits =
+        trace.iter().filter(|e| matches!(&e.kind, TraceKind::MessageSent { api, .. } if *api == "InitProducerId"));
+    assert_eq!(inits.count(), 1, "only the first id is asked for");
+    assert_eq!(check.acked, 2000, "every record is acknowledged in the end");
 }
 
 fn revocations(trace: &[TraceEvent]) -> Vec<(SimTime, NodeId, usize)> {

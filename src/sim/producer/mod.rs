@@ -117,6 +117,14 @@ struct Idempotence {
     in_flight_sequences: VecMap<Tp, VecSet<i32>>,
     /// Partitions where a sequenced batch failed for good: a gap the broker will never fill.
     unresolved: VecSet<Tp>,
+    /// Each partition's last acknowledged sequence (`lastAckedSequence`), under its epoch.
+    last_acked: VecMap<Tp, i32>,
+    /// The producer id and epoch each partition's sequences belong to: after an epoch bump a
+    /// partition starts again at 0 once nothing of the old epoch is in flight for it.
+    partition_epoch: VecMap<Tp, (i64, i16)>,
+    /// Partitions whose sequences the next epoch bump starts again at 0
+    /// (`partitionsToRewriteSequences`).
+    bump_requested: VecSet<Tp>,
 }
 
 /// A producer node.

@@ -2,6 +2,7 @@
 //! responses, retries, expiry.
 
 use super::*;
+use crate::sim::collections::CollectSet;
 use crate::sim::config::request_expiry;
 
 impl Producer {
@@ -96,26 +97,83 @@ impl Producer {
         self.run_sender(ctx);
     }
 
-    /// Asks for a producer id at start, or for the next epoch once an unresolved sequence gap
-    /// exists and nothing is in flight any more (Kafka's idempotent epoch bump, KIP-360).
+    /// Asks for a producer id at start; later resolves unresolved sequences and bumps the epoch
+    /// where a gap is real (`maybeResolveSequences`, `bumpIdempotentEpochAndResetIdIfNeeded`).
     fn maybe_init_producer_id(&mut self, ctx: &mut Ctx) {
         if !self.config.idempotence || self.idempotence.init_in_flight.is_some() {
             return;
         }
         let (producer_id, producer_epoch) = match self.idempotence.producer_id {
             None => (-1, -1),
-            Some(current)
-                if !self.idempotence.unresolved.is_empty() && self.in_flight.values().all(VecDeque::is_empty) =>
-            {
-                current
+            Some(current) => {
+                self.resolve_sequences();
+                if !self.bump_due() {
+                    return;
+                }
+                if current.1 < i16::MAX {
+                    return self.bump_epoch(ctx, current);
+                }
+                // The epoch is exhausted: a new producer id (`resetIdempotentProducerId`).
+                (-1, -1)
             }
-            Some(_) => return,
         };
         let correlation_id = self.next_correlation_id();
         let node = self.least_loaded_node(ctx.now);
         self.idempotence.init_in_flight = Some(correlation_id);
         ctx.send(NodeId::broker(node), Message::InitProducerIdRequest { correlation_id, producer_id, producer_epoch });
         ctx.set_timer(request_expiry(self.config.request_timeout), Timer::RequestTimeout { correlation_id });
+    }
+
+    /// Whether `tp` has sequenced batches on the wire.
+    fn sequences_in_flight(&self, tp: &Tp) -> bool {
+        self.idempotence.in_flight_sequences.get(tp).is_some_and(|s| !s.is_empty())
+    }
+
+    /// The sequence after `tp`'s last acknowledged one (0 with none).
+    fn after_last_acked(&self, tp: &Tp) -> i32 {
+        self.idempotence.last_acked.get(tp).map_or(0, |s| s.wrapping_add(1) & i32::MAX)
+    }
+
+    /// `maybeResolveSequences`: once an unresolved partition has nothing in flight, the gap
+    /// closed by itself if its next sequence follows the last acknowledged one; otherwise its
+    /// sequences start again under a new epoch.
+    fn resolve_sequences(&mut self) {
+        // `hasInflightBatches`: on the wire, or drained and waiting to be retried.
+        let settled: Vec<Tp> = self
+            .idempotence
+            .unresolved
+            .iter()
+            .filter(|tp| !self.sequences_in_flight(tp) && !self.accumulator.has_sequenced(tp))
+            .cloned()
+            .collect();
+        for tp in settled {
+            self.idempotence.unresolved.remove(&tp);
+            let next = self.idempotence.next_sequence.get(&tp).copied().unwrap_or(0);
+            if next != self.after_last_acked(&tp) {
+                self.idempotence.bump_requested.insert(tp);
+            }
+        }
+    }
+
+    /// A bump is requested and none of its partitions has a batch on the wire any more.
+    fn bump_due(&self) -> bool {
+        let requested = &self.idempotence.bump_requested;
+        !requested.is_empty() && requested.iter().all(|tp| !self.sequences_in_flight(tp))
+    }
+
+    /// `bumpIdempotentProducerEpoch`: the epoch goes up by one in the client, with no request;
+    /// the partitions that asked for it start their sequences again at 0, the others once their
+    /// batches of the old epoch are done (see `drain_and_send`).
+    fn bump_epoch(&mut self, ctx: &mut Ctx, (producer_id, epoch): (i64, i16)) {
+        let bumped = (producer_id, epoch + 1);
+        self.idempotence.producer_id = Some(bumped);
+        for tp in std::mem::take(&mut self.idempotence.bump_requested) {
+            self.accumulator.reset_sequences_of(&tp);
+            self.idempotence.next_sequence.insert(tp.clone(), 0);
+            self.idempotence.last_acked.remove(&tp);
+            self.idempotence.partition_epoch.insert(tp, bumped);
+        }
+        ctx.trace(TraceKind::ProducerIdAssigned { producer_id, epoch: bumped.1 });
     }
 
     pub(super) fn on_init_producer_id(
@@ -136,6 +194,9 @@ impl Producer {
                 self.idempotence.next_sequence.clear();
                 self.idempotence.in_flight_sequences.clear();
                 self.idempotence.unresolved.clear();
+                self.idempotence.bump_requested.clear();
+                self.idempotence.last_acked.clear();
+                self.idempotence.partition_epoch.clear();
                 self.accumulator.reset_sequences();
             }
             self.idempotence.producer_id = Some((producer_id, epoch));
@@ -347,15 +408,43 @@ impl Producer {
         let idempotent = self.config.idempotence;
         let pid = self.idempotence.producer_id;
         // Read in place while the accumulator drains (fields apart from the accumulator).
-        let (in_flight_sequences, unresolved) = (&self.idempotence.in_flight_sequences, &self.idempotence.unresolved);
+        let Idempotence {
+            in_flight_sequences,
+            unresolved,
+            bump_requested,
+            partition_epoch,
+            next_sequence,
+            last_acked,
+            ..
+        } = &mut self.idempotence;
+        let (in_flight_sequences, unresolved, bump_requested) = (&*in_flight_sequences, &*unresolved, &*bump_requested);
+        // Partitions with batches of an older epoch still in flight (after a bump; none before).
+        let mut old_epoch_in_flight = VecSet::new();
+        if pid.is_some_and(|p| partition_epoch.values().any(|e| *e != p)) {
+            old_epoch_in_flight = partitions
+                .iter()
+                .filter(|tp| partition_epoch.get(*tp) != pid.as_ref())
+                .filter(|tp| in_flight_sequences.get(*tp).is_some_and(|s| !s.is_empty()))
+                .cloned()
+                .collect_set();
+        }
+        // A partition waiting for its epoch bump sends nothing (its retries go out renumbered
+        // after it); a new batch waits while its partition has an unresolved gap or batches of an
+        // older epoch in flight.
         let stop = |b: &ProducerBatch| {
             should_stop_drain(idempotent, pid.is_some(), in_flight_sequences, b)
-                || (b.sequence.is_none() && unresolved.contains(&b.tp))
+                || bump_requested.contains(&b.tp)
+                || (b.sequence.is_none() && (unresolved.contains(&b.tp) || old_epoch_in_flight.contains(&b.tp)))
         };
-        let next_sequence = &mut self.idempotence.next_sequence;
         let batches =
             self.accumulator.drain_node(node, &partitions, max, ctx.now, &stop, &mut |b: &mut ProducerBatch| {
                 if let (true, Some((id, epoch)), None) = (idempotent, pid, b.sequence) {
+                    if partition_epoch.get(&b.tp) != Some(&(id, epoch)) {
+                        // The partition's first batch under this epoch: `maybeUpdateProducerIdAndEpoch`.
+                        partition_epoch.insert(b.tp.clone(), (id, epoch));
+                        next_sequence.insert(b.tp.clone(), 0);
+                        last_acked.remove(&b.tp);
+                    }
                     let seq = next_sequence.entry(b.tp.clone()).or_insert(0);
                     b.sequence = Some((id, epoch, *seq));
                     *seq = ((i64::from(*seq) + i64::from(b.record_count())) % (i64::from(i32::MAX) + 1)) as i32;
@@ -497,6 +586,9 @@ impl Producer {
             self.split_and_reenqueue(ctx, batch);
             return;
         }
+        if error == ErrorCode::OutOfOrderSequenceNumber {
+            self.note_sequence_gap(&batch);
+        }
         let can_retry = error.is_retriable()
             && batch.attempts < self.config.retries
             && !batch.delivery_timed_out(self.config.delivery_timeout.as_ms(), ctx.now);
@@ -529,6 +621,18 @@ impl Producer {
             self.accumulator.insert_in_sequence_order(batch);
         } else {
             self.accumulator.reenqueue(batch);
+        }
+    }
+
+    /// `canRetry` for OUT_OF_ORDER_SEQUENCE_NUMBER: the idempotent producer retries it, and when
+    /// the batch is the next after the last acknowledged sequence (and no gap is unresolved), the
+    /// broker has lost sequences it acknowledged: the partition asks for an epoch bump, and the
+    /// retry goes out under the new epoch from sequence 0.
+    fn note_sequence_gap(&mut self, batch: &ProducerBatch) {
+        let Some((id, epoch, sequence)) = batch.sequence else { return };
+        let current = self.idempotence.partition_epoch.get(&batch.tp) == Some(&(id, epoch));
+        if current && !self.idempotence.unresolved.contains(&batch.tp) && sequence == self.after_last_acked(&batch.tp) {
+            self.idempotence.bump_requested.insert(batch.tp.clone());
         }
     }
 
@@ -584,9 +688,18 @@ impl Producer {
         }
         batch.done = true;
         self.release_sequence(&batch);
-        if error.is_some() && batch.sequence.is_some() && self.config.idempotence {
+        let current_epoch = batch
+            .sequence
+            .is_some_and(|(id, epoch, _)| self.idempotence.partition_epoch.get(&batch.tp) == Some(&(id, epoch)));
+        if error.is_some() && current_epoch && self.config.idempotence {
             // This sequence will never reach the broker: later ones would be out of order.
             self.idempotence.unresolved.insert(batch.tp.clone());
+        }
+        if let (None, Some((id, epoch, base))) = (error, batch.sequence) {
+            if self.idempotence.partition_epoch.get(&batch.tp) == Some(&(id, epoch)) {
+                let last = ((i64::from(base) + i64::from(batch.record_count()) - 1) % (i64::from(i32::MAX) + 1)) as i32;
+                self.idempotence.last_acked.insert(batch.tp.clone(), last);
+            }
         }
         self.accumulator.unmute(&batch.tp);
         self.accumulator.deallocate(&batch);

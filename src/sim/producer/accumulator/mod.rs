@@ -300,6 +300,18 @@ impl RecordAccumulator {
         }
     }
 
+    /// Whether `tp` has batches drained before and queued again for a retry (with sequences).
+    pub fn has_sequenced(&self, tp: &Tp) -> bool {
+        self.deques.get(tp).is_some_and(|d| d.iter().any(|b| b.sequence.is_some()))
+    }
+
+    /// The same for one partition's batches (an epoch bump that partition asked for).
+    pub fn reset_sequences_of(&mut self, tp: &Tp) {
+        if let Some(deque) = self.deques.get_mut(tp) {
+            deque.iter_mut().for_each(ProducerBatch::reset_producer_state);
+        }
+    }
+
     /// Puts a retried batch back at the front of its deque (`reenqueue`).
     pub fn reenqueue(&mut self, batch: ProducerBatch) {
         self.deques.get_or_insert_default(&batch.tp).push_front(batch);
