@@ -512,9 +512,13 @@ fn a_request_timeout_of_zero_expires_each_request_a_millisecond_after_it_left() 
         .collect();
     assert!(sends.len() > 100, "metadata is asked for again after each expiry: {}", sends.len());
     // Links take 1 ms each way, so no answer comes before the expiry: each request is sent
-    // again exactly when the one before expired.
+    // again exactly when the one before expired. (Two can leave at one instant: when the
+    // InitProducerId to another broker expires at that instant too, its disconnect fails every
+    // request on that connection, the metadata request just sent there included.)
     let one_ms = brokerscope::sim::time::SimDuration::from_ms(1);
-    assert!(sends.windows(2).all(|w| w[1] == w[0] + one_ms), "one a millisecond: {:?}", &sends[..5]);
+    let mut instants = sends.clone();
+    instants.dedup();
+    assert!(instants.windows(2).all(|w| w[1] == w[0] + one_ms), "one instant a millisecond: {:?}", &sends[..5]);
     let acked: usize = trace
         .iter()
         .map(|e| match &e.kind {
@@ -523,4 +527,60 @@ fn a_request_timeout_of_zero_expires_each_request_a_millisecond_after_it_left() 
         })
         .sum();
     assert_eq!(acked, 0);
+}
+
+/// One record at 600 ms to a broker cut off from 300 ms: (link latency 5 ms).
+fn cut_off(producer: Value) -> (Sim, Vec<TraceEvent>) {
+    let v = json!({
+        "duration_ms": 5000, "brokers": 1, "network": {"latency_ms": 5},
+        "topics": [{"name": "t", "partitions": 1, "replication_factor": 1}],
+        "producers": [{"id": "p", "config": producer,
+            "workload": {"topic": "t", "records": 2, "rate_per_sec": 2, "key": null, "value_bytes": 10, "start_ms": 100}}],
+        "events": [{"at_ms": 300, "action": "cut_link", "from": "p", "to": "broker-1", "both": true}]
+    });
+    run(v, 5000, 1)
+}
+
+#[test]
+fn a_batch_in_flight_expires_at_its_delivery_timeout() {
+    // `maybeUpdateNextBatchExpiryTime` counts batches in flight: the sender wakes for the one
+    // created at 600 ms (the second record) at 600 + 1500 ms, not at some later wakeup.
+    let (_, trace) = cut_off(json!({"linger.ms": 5, "request.timeout.ms": 1000, "delivery.timeout.ms": 1500}));
+    let expired: Vec<(SimTime, u64)> = trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::BatchExpired { age_ms, .. } => Some((e.at, age_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(expired, [(SimTime::from_ms(2100), 1500)]);
+}
+
+#[test]
+fn a_request_timeout_fails_every_request_on_its_connection_at_once() {
+    // `handleTimedOutRequests` disconnects the node: when the Metadata request times out, the
+    // Produce on the same connection fails with it (NETWORK_EXCEPTION), not on its own timer.
+    let (_, trace) = cut_off(json!({"linger.ms": 5, "request.timeout.ms": 1000, "retry.backoff.ms": 10}));
+    let metadata_sent: Vec<SimTime> = trace
+        .iter()
+        .filter(|e| {
+            // Sent, or held by the cut link.
+            matches!(&e.kind, TraceKind::MessageSent { api, .. } | TraceKind::MessageHeld { api, .. } if *api == "Metadata")
+        })
+        .map(|e| e.at)
+        .collect();
+    let failures: Vec<(SimTime, ErrorCode)> = trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::ProduceFailed { error, .. } => Some((e.at, error)),
+            _ => None,
+        })
+        .collect();
+    let network: Vec<SimTime> = failures.iter().filter(|f| f.1 == ErrorCode::NetworkException).map(|f| f.0).collect();
+    assert!(!network.is_empty(), "{failures:?}");
+    for at in network {
+        // Each fails when a Metadata request sent 1 s earlier timed out.
+        let by_metadata = metadata_sent.iter().any(|m| *m + brokerscope::sim::time::SimDuration::from_ms(1000) == at);
+        assert!(by_metadata, "{at:?}: {metadata_sent:?}");
+    }
 }

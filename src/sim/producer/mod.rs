@@ -113,6 +113,8 @@ struct Metadata {
 struct Idempotence {
     producer_id: Option<(i64, i16)>,
     init_in_flight: Option<u64>,
+    /// The broker the InitProducerId in flight went to.
+    init_node: u16,
     next_sequence: VecMap<Tp, i32>,
     in_flight_sequences: VecMap<Tp, VecSet<i32>>,
     /// Partitions where a sequenced batch failed for good: a gap the broker will never fill.

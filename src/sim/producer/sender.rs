@@ -120,6 +120,7 @@ impl Producer {
         let correlation_id = self.next_correlation_id();
         let node = self.least_loaded_node(ctx.now);
         self.idempotence.init_in_flight = Some(correlation_id);
+        self.idempotence.init_node = node;
         ctx.send(NodeId::broker(node), Message::InitProducerIdRequest { correlation_id, producer_id, producer_epoch });
         ctx.set_timer(request_expiry(self.config.request_timeout), Timer::RequestTimeout { correlation_id });
     }
@@ -241,8 +242,15 @@ impl Producer {
         if let Some(e) = self.accumulator.next_expiry_ms(self.config.delivery_timeout.as_ms(), ctx.now) {
             next = Some(next.map_or(e, |n| n.min(e)));
         }
+
         if let Some(ms) = next {
             self.arm_wakeup(ctx, ms.max(1));
+        }
+        // `maybeUpdateNextBatchExpiryTime` counts batches in flight too: the sender wakes when
+        // the oldest of them reaches delivery.timeout.ms (a fixed instant, so passes before it
+        // arm nothing new).
+        if let Some(at) = self.in_flight_expiry() {
+            self.arm_wakeup_at(ctx, at.max(ctx.now + SimDuration::from_ms(1)));
         }
         let idle = drained_none
             && ready.unknown_leader_topics.is_empty()
@@ -386,7 +394,11 @@ impl Producer {
     }
 
     pub(super) fn arm_wakeup(&mut self, ctx: &mut Ctx, after_ms: u64) {
-        let at = ctx.now + SimDuration::from_ms(after_ms);
+        self.arm_wakeup_at(ctx, ctx.now + SimDuration::from_ms(after_ms));
+    }
+
+    /// [`Producer::arm_wakeup`] at an instant.
+    fn arm_wakeup_at(&mut self, ctx: &mut Ctx, at: SimTime) {
         if self.wakeup_at.is_none_or(|armed| at < armed || armed <= ctx.now) {
             self.wakeup_at = Some(at);
             self.sender_idle = SenderIdle::Unknown;
@@ -533,26 +545,29 @@ impl Producer {
     }
 
     /// A request timed out: `NetworkClient` disconnects the node, so every request in flight to
-    /// it fails (`REQUEST_TIMED_OUT` for this one, `NETWORK_EXCEPTION` for the others).
+    /// it fails (`REQUEST_TIMED_OUT` for this one, `NETWORK_EXCEPTION` for the others), whatever
+    /// its kind: Produce, Metadata or InitProducerId (`handleTimedOutRequests` →
+    /// `processDisconnection` clears the node's in-flight requests).
     pub(super) fn on_request_timeout(&mut self, ctx: &mut Ctx, correlation_id: u64) {
-        if self.metadata.in_flight == Some(correlation_id) {
-            self.metadata.in_flight = None;
-            self.note_connection_failure(self.metadata.in_flight_node, ctx.now);
-            ctx.close(NodeId::broker(self.metadata.in_flight_node));
-            self.run_sender(ctx);
-            return;
-        }
-        if self.idempotence.init_in_flight == Some(correlation_id) {
-            self.idempotence.init_in_flight = None;
-            self.run_sender(ctx);
-            return;
-        }
-        let Some(node) = self.produce_in_flight_to(correlation_id) else {
-            return;
+        let node = if self.metadata.in_flight == Some(correlation_id) {
+            self.metadata.in_flight_node
+        } else if self.idempotence.init_in_flight == Some(correlation_id) {
+            self.idempotence.init_node
+        } else {
+            match self.produce_in_flight_to(correlation_id) {
+                Some(node) => node,
+                None => return,
+            }
         };
         // NetworkClient closes the connection on a request timeout: the node backs off.
         self.note_connection_failure(node, ctx.now);
         ctx.close(NodeId::broker(node));
+        if self.metadata.in_flight.is_some() && self.metadata.in_flight_node == node {
+            self.metadata.in_flight = None;
+        }
+        if self.idempotence.init_in_flight.is_some() && self.idempotence.init_node == node {
+            self.idempotence.init_in_flight = None;
+        }
         let flights = self.in_flight.remove(&node).unwrap_or_default();
         for flight in flights {
             let error = if flight.correlation_id == correlation_id {
@@ -727,6 +742,12 @@ impl Producer {
 
     fn fail_batch(&mut self, ctx: &mut Ctx, batch: ProducerBatch, error: ErrorCode) {
         self.complete_batch(ctx, batch, -1, Some(error));
+    }
+
+    /// When the oldest batch in flight reaches `delivery.timeout.ms`.
+    fn in_flight_expiry(&self) -> Option<SimTime> {
+        let oldest = self.in_flight.values().flatten().map(|f| f.oldest_created).min()?;
+        Some(oldest + self.config.delivery_timeout)
     }
 
     /// Expires batches past `delivery.timeout.ms`, queued (from each deque head) and in flight.
