@@ -108,6 +108,24 @@ fn leader_failover_elects_a_follower_loses_nothing_and_hands_leadership_back() {
     // Fenced one session timeout (3 s) after the last heartbeat before the 3 s crash.
     let fenced = first_at(&trace, |e| matches!(e.kind, TraceKind::BrokerFenced { broker: 1, .. }));
     assert!(fenced >= SimTime::from_ms(5500) && fenced <= SimTime::from_ms(6100), "{fenced}");
+    // KIP-951: the metadata naming the new leader ends the retry's backoff, so the requeued batch
+    // goes to broker-2 at that instant although its last backoff (up to 1 s) had not run out.
+    let new_leader =
+        first_at(&trace, |e| matches!(&e.kind, TraceKind::MetadataUpdated { leaders, .. } if leaders[0] == Some(2)));
+    let first_to_2 = first_at(&trace, |e| matches!(e.kind, TraceKind::BatchDrained { to: 2, .. }));
+    assert_eq!(first_to_2, new_leader);
+    let last_requeue = trace
+        .iter()
+        .filter(|e| e.at < new_leader)
+        .filter_map(|e| match e.kind {
+            TraceKind::BatchRequeued { backoff_ms, .. } => {
+                Some(e.at + brokerscope::sim::time::SimDuration::from_ms(backoff_ms))
+            }
+            _ => None,
+        })
+        .next_back()
+        .expect("retries before the new leader");
+    assert!(last_requeue > new_leader, "its backoff ran until {last_requeue}");
 }
 
 #[test]

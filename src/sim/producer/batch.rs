@@ -49,6 +49,10 @@ pub struct ProducerBatch {
     pub is_split: bool,
     /// Completed (acknowledged or failed) — late responses are ignored.
     pub done: bool,
+    /// The partition's leader epoch this batch last saw (`currentLeaderEpoch`).
+    pub leader_epoch: Option<i32>,
+    /// Its attempts when it saw the leader epoch change (`attemptsWhenLeaderLastChanged`).
+    pub attempts_when_leader_changed: u32,
 }
 
 /// Most records a new batch reserves room for (see [`ProducerBatch::try_append`]).
@@ -75,6 +79,8 @@ impl ProducerBatch {
             drained: None,
             is_split: false,
             done: false,
+            leader_epoch: None,
+            attempts_when_leader_changed: 0,
         }
     }
 
@@ -166,9 +172,24 @@ impl ProducerBatch {
         now.saturating_since(self.last_attempt).as_ms()
     }
 
-    /// Backing off a retry (`shouldBackoff`).
+    /// Backing off a retry (`shouldBackoff`): not when the leader changed during this retry
+    /// (KIP-951: the new leader is tried at once).
     pub fn backing_off(&self, now: SimTime) -> bool {
-        self.attempts > 0 && self.waited(now) < self.retry_backoff_ms
+        self.attempts > 0 && !self.leader_changed_for_retry() && self.waited(now) < self.retry_backoff_ms
+    }
+
+    /// `maybeUpdateLeaderEpoch`: a newer leader epoch than the batch knew marks the attempt it
+    /// changed at.
+    pub fn maybe_update_leader_epoch(&mut self, latest: Option<i32>) {
+        if let Some(latest) = latest.filter(|l| self.leader_epoch.is_none_or(|known| known < *l)) {
+            self.leader_epoch = Some(latest);
+            self.attempts_when_leader_changed = self.attempts;
+        }
+    }
+
+    /// `hasLeaderChangedForTheOngoingRetry`.
+    pub fn leader_changed_for_retry(&self) -> bool {
+        self.attempts >= 1 && self.attempts == self.attempts_when_leader_changed
     }
 
     /// `reenqueued`: one more attempt, waiting restarts now.

@@ -57,10 +57,9 @@ pub struct ProducerStats {
     pub batch_bytes_sent: u64,
     /// Records in the requests sent.
     pub records_in_requests: u64,
-    /// Σ time from batch creation to its first drain, ms.
+    /// Σ over the batches sent of the time from creation to that drain, ms (a retry counts
+    /// again, from its creation: `SenderMetrics` records `queueTimeMs` for every batch sent).
     pub queue_time_ms_total: u64,
-    /// Batches drained for the first time.
-    pub first_drains: u64,
     /// Σ request latency of answered requests, ms.
     pub request_latency_ms_total: u64,
     /// Answered requests.
@@ -96,6 +95,8 @@ struct Blocked {
 struct Metadata {
     version: u32,
     leaders: Option<Vec<Option<u16>>>,
+    /// Each partition's leader epoch, by partition (with `leaders`).
+    leader_epochs: Vec<i32>,
     /// The partitions of `leaders` that have one, in order: what the sticky and round-robin
     /// partitioners choose from (Kafka's `availablePartitionsForTopic`), kept with `leaders`
     /// instead of collected for every record.
@@ -444,7 +445,7 @@ impl Producer {
         let avg = |total: u64, n: u64| if n == 0 { 0.0 } else { total as f64 / n as f64 };
         VecMap::from([
             ("record-send-rate", s.records_in_requests as f64 / seconds),
-            ("record-queue-time-avg", avg(s.queue_time_ms_total, s.first_drains)),
+            ("record-queue-time-avg", avg(s.queue_time_ms_total, s.batches_sent)),
             ("request-latency-avg", avg(s.request_latency_ms_total, s.responses)),
             ("batch-size-avg", avg(s.batch_bytes_sent, s.batches_sent)),
             ("records-per-request-avg", avg(s.records_in_requests, s.requests)),

@@ -89,6 +89,9 @@ impl Producer {
         self.metadata.version += 1;
         self.metadata.available = (0..leaders.len() as u32).filter(|p| leaders[*p as usize].is_some()).collect();
         self.metadata.leaders = Some(leaders.clone());
+        self.metadata.leader_epochs = topic.partitions.iter().map(|p| p.leader_epoch).collect();
+        let epochs = &self.metadata.leader_epochs;
+        self.accumulator.update_leader_epochs(&|tp: &Tp| epochs.get(tp.partition as usize).copied());
         self.metadata.brokers = brokers;
         self.metadata.updated = ctx.now;
         self.metadata.update_requested = false;
@@ -377,19 +380,21 @@ impl Producer {
         let timeout = self.config.availability_timeout;
         let (mut queue_sizes, mut ids) = std::mem::take(&mut self.load_scratch);
         queue_sizes.clear();
+        queue_sizes.resize(deques.len(), 0);
         ids.clear();
-        for (tp, deque) in deques.iter() {
-            let (partition, len) = (tp.partition, deque.len());
-            let Some(leader) = self.leader_of_partition(partition) else { continue };
-            let stalled = self.node_stats_are_read()
-                && self.node_stats.get(&leader).is_some_and(|(ready, drain)| ready.saturating_since(*drain) > timeout);
-            if stalled {
-                continue;
-            }
-            queue_sizes.push(len as u32);
-            ids.push(partition);
-        }
-        self.sticky.update_load_stats(Some((&queue_sizes, &ids, deques.len())));
+        ids.resize(deques.len(), 0);
+        let entries = deques.iter().map(|(tp, deque)| {
+            let stalled = |leader: u16| {
+                self.node_stats_are_read()
+                    && self
+                        .node_stats
+                        .get(&leader)
+                        .is_some_and(|(ready, drain)| ready.saturating_since(*drain) > timeout)
+            };
+            (tp.partition, self.leader_of_partition(tp.partition).map(stalled), deque.len() as u32)
+        });
+        let filled = load_slots(entries, &mut queue_sizes, &mut ids);
+        self.sticky.update_load_stats(Some((&queue_sizes[..filled], &ids[..filled], deques.len())));
         self.load_scratch = (queue_sizes, ids);
     }
 
@@ -448,8 +453,10 @@ impl Producer {
                 || bump_requested.contains(&b.tp)
                 || (b.sequence.is_none() && (unresolved.contains(&b.tp) || old_epoch_in_flight.contains(&b.tp)))
         };
+        let leader_epochs = &self.metadata.leader_epochs;
         let batches =
             self.accumulator.drain_node(node, &partitions, max, ctx.now, &stop, &mut |b: &mut ProducerBatch| {
+                b.maybe_update_leader_epoch(leader_epochs.get(b.tp.partition as usize).copied());
                 if let (true, Some((id, epoch)), None) = (idempotent, pid, b.sequence) {
                     if partition_epoch.get(&b.tp) != Some(&(id, epoch)) {
                         // The partition's first batch under this epoch: `maybeUpdateProducerIdAndEpoch`.
@@ -474,10 +481,7 @@ impl Producer {
         for b in &batches {
             let encoded = b.wire.clone().expect("encoded at drain");
             let base_sequence = b.sequence.map_or(-1, |(_, _, s)| s);
-            if b.attempts == 0 {
-                self.stats.queue_time_ms_total += ctx.now.saturating_since(b.created).as_ms();
-                self.stats.first_drains += 1;
-            }
+            self.stats.queue_time_ms_total += ctx.now.saturating_since(b.created).as_ms();
             self.stats.batches_sent += 1;
             self.stats.batch_bytes_sent += u64::from(encoded.size_bytes());
             self.stats.records_in_requests += u64::from(b.record_count());
@@ -625,6 +629,7 @@ impl Producer {
         }
         let backoff = self.backoff.backoff_ms(batch.attempts, &mut self.rng);
         batch.reenqueued(ctx.now, backoff);
+        batch.maybe_update_leader_epoch(self.metadata.leader_epochs.get(batch.tp.partition as usize).copied());
         self.stats.records_retried += u64::from(batch.record_count());
         ctx.trace(TraceKind::BatchRequeued {
             tp: batch.tp.clone(),
@@ -777,6 +782,29 @@ impl Producer {
     }
 }
 
+/// Kafka's `partitionReady` load slots, in partition order: `(partition, its leader's stall if
+/// it has one, deque length)` → how many slots of `sizes` and `ids` hold the partitions left in.
+/// A partition with a leader takes the next slot whether or not its deque is empty; an empty one
+/// keeps whatever size the slot holds (0, or that of a partition left out just before it); a
+/// non-empty partition whose leader has not drained for the availability timeout gives its
+/// slot back.
+fn load_slots(entries: impl Iterator<Item = (u32, Option<bool>, u32)>, sizes: &mut [u32], ids: &mut [u32]) -> usize {
+    let mut filled = 0;
+    for (partition, leader, len) in entries {
+        let Some(stalled) = leader else { continue };
+        ids[filled] = partition;
+        filled += 1;
+        if len == 0 {
+            continue;
+        }
+        sizes[filled - 1] = len;
+        if stalled {
+            filled -= 1;
+        }
+    }
+    filled
+}
+
 /// `shouldStopDrainBatchesForPartition`: for an idempotent producer, stop while there is no
 /// producer id yet, or when the head batch is a retry that is not the first in flight for its
 /// partition (which effectively reduces that partition to one request in flight).
@@ -796,4 +824,29 @@ fn should_stop_drain(
     }
     let Some((_, _, sequence)) = first.sequence else { return false };
     in_flight.get(&first.tp).and_then(VecSet::first).is_some_and(|lowest| *lowest != sequence)
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::load_slots;
+
+    fn slots(entries: &[(u32, Option<bool>, u32)]) -> (Vec<u32>, Vec<u32>) {
+        let (mut sizes, mut ids) = (vec![0; entries.len()], vec![0; entries.len()]);
+        let n = load_slots(entries.iter().copied(), &mut sizes, &mut ids);
+        (sizes[..n].to_vec(), ids[..n].to_vec())
+    }
+
+    #[test]
+    fn load_slots_follow_kafkas_partition_ready() {
+        // Every partition with a leader is in, an empty deque with size 0.
+        assert_eq!(slots(&[(0, Some(false), 2), (1, Some(false), 0), (2, None, 5)]), (vec![2, 0], vec![0, 1]));
+        // A stalled leader's non-empty partition is left out, its empty one stays in...
+        assert_eq!(slots(&[(0, Some(true), 0), (1, Some(true), 3), (2, Some(false), 1)]), (vec![0, 1], vec![0, 2]));
+        // ...and an empty partition right after a left-out one takes over its size (the slot is
+        // reused and an empty deque writes no size into it).
+        assert_eq!(slots(&[(0, Some(true), 4), (1, Some(false), 0), (2, Some(false), 1)]), (vec![4, 1], vec![1, 2]));
+    }
 }

@@ -230,7 +230,11 @@ impl RecordAccumulator {
             if let Some(batch) = self.drain_one(tp, size, max_request_size, !ready.is_empty(), now, stop, on_drain) {
                 size += batch.wire.as_ref().map_or(batch.estimated_size(), |w| w.size_bytes());
                 ready.push(batch);
-            } else if self.would_overflow(tp, size, max_request_size, !ready.is_empty()) || self.stopped(tp, stop) {
+            } else if !self.head_backing_off(tp, now)
+                && (self.would_overflow(tp, size, max_request_size, !ready.is_empty()) || self.stopped(tp, stop))
+            {
+                // A head backing off is skipped (`continue` in `drainBatchesForOneNode`); only a
+                // batch that would overflow the request or must wait stops the node's drain.
                 break;
             }
             if index == start {
@@ -298,6 +302,21 @@ impl RecordAccumulator {
         for batch in self.deques.values_mut().flat_map(|d| d.iter_mut()) {
             batch.reset_producer_state();
         }
+    }
+
+    /// Every queued batch sees its partition's current leader epoch (`maybeUpdateLeaderEpoch`,
+    /// which Kafka runs on each deque head at `ready` and `drain`; a queued batch's attempts do
+    /// not change until it is drained, so updating all of them when metadata arrives is the same).
+    pub fn update_leader_epochs(&mut self, epoch_of: &dyn Fn(&Tp) -> Option<i32>) {
+        for (tp, deque) in self.deques.iter_mut() {
+            let epoch = epoch_of(tp);
+            deque.iter_mut().for_each(|b| b.maybe_update_leader_epoch(epoch));
+        }
+    }
+
+    /// Whether `tp`'s head batch is backing off a retry.
+    fn head_backing_off(&self, tp: &Tp, now: SimTime) -> bool {
+        self.deques.get(tp).and_then(VecDeque::front).is_some_and(|b| b.backing_off(now))
     }
 
     /// Whether `tp` has batches drained before and queued again for a retry (with sequences).
