@@ -454,8 +454,13 @@ impl PartitionLog {
 
     /// fsyncs the log: the recovery point moves to the LEO.
     pub fn flush(&mut self, now: SimTime) {
-        self.recovery_point = self.log_end_offset();
-        self.last_flush = now;
+        // `UnifiedLog.flush` marks a flush only when there is something past the recovery
+        // point: a check with nothing new keeps the last flush time, so new data is flushed at
+        // the next check rather than a whole flush.ms later.
+        if self.log_end_offset() > self.recovery_point {
+            self.recovery_point = self.log_end_offset();
+            self.last_flush = now;
+        }
     }
 
     /// The log flusher's check (`LogManager.flushDirtyLogs`): flush when the last flush is at

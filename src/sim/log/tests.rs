@@ -303,3 +303,16 @@ fn fetch_progress_sees_other_segments_or_counts_the_batches_between_up_to_the_ca
     );
     assert_eq!(log.fetch_progress(1, 3, 7), FetchProgress::Bytes(7), "partition_max_bytes caps the count");
 }
+
+#[test]
+fn a_flusher_check_with_nothing_new_keeps_the_last_flush_time() {
+    // flush.ms 1000: the check at 1.5 s flushes the first records; the one at 3 s finds nothing
+    // new and marks no flush (`UnifiedLog.flush` only flushes past the recovery point), so the
+    // records appended at 3.2 s are flushed by the check at 3.5 s, not a whole second later.
+    let mut log = PartitionLog::new(LogConfig { flush_ms: 1000, ..LogConfig::default() }, at(0));
+    fill(&mut log, 2, 1);
+    assert!(log.flush_if_due(at(1500)).is_some());
+    assert!(log.flush_if_due(at(3000)).is_none(), "nothing new");
+    log.append_as_leader(&batch(&[(None, Some("v"))], 2, 10), 0, at(3200));
+    assert!(matches!(log.flush_if_due(at(3500)), Some(LogEvent::Flushed { recovery_point: 3 })));
+}
