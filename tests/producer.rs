@@ -584,3 +584,39 @@ fn a_request_timeout_fails_every_request_on_its_connection_at_once() {
         assert!(by_metadata, "{at:?}: {metadata_sent:?}");
     }
 }
+
+#[test]
+fn an_acks_0_producer_learns_of_a_moved_leader_when_the_old_one_hangs_up() {
+    // broker-1 loses the controller at 2 s and leadership moves to broker-2; when it hears so
+    // (the heal at 6 s) it refuses the acks=0 producer's batches with NOT_LEADER_OR_FOLLOWER.
+    // No response is expected, so Kafka closes the connection: the producer sees the reset,
+    // refreshes its metadata and writes to broker-2. Before, it kept sending to broker-1, which
+    // dropped every batch, and the log ended with 440 of the 1000 records.
+    let v = json!({ "duration_ms": 12000, "brokers": 3,
+        "broker_config": { "broker.session.timeout.ms": 3000, "broker.heartbeat.interval.ms": 500 },
+        "network": { "latency_ms": 5 },
+        "topics": [ { "name": "orders", "partitions": 1, "replication_factor": 3 } ],
+        "producers": [ { "id": "p", "config": { "acks": "0", "linger.ms": 5, "enable.idempotence": false },
+            "workload": { "topic": "orders", "records": 1000, "rate_per_sec": 100, "key": "k-{i%9}", "value_bytes": 100, "start_ms": 100 } } ],
+        "events": [ { "at_ms": 2000, "action": "cut_link", "from": "broker-1", "to": "controller-1", "both": true },
+                    { "at_ms": 6000, "action": "heal_all" } ] });
+    let (sim, trace) = run(v, 12_000, 1);
+    let reset = trace
+        .iter()
+        .find(|e| {
+            e.node == NodeId::producer(1)
+                && matches!(e.kind, TraceKind::ConnectionReset { peer } if peer == NodeId::broker(1))
+        })
+        .expect("broker-1 hangs up")
+        .at;
+    assert!(reset > SimTime::from_ms(6000), "{reset}");
+    let refreshed = trace.iter().any(|e| {
+        e.node == NodeId::producer(1)
+            && e.at > reset
+            && matches!(&e.kind, TraceKind::MetadataUpdated { leaders, .. } if leaders[0] == Some(2))
+    });
+    assert!(refreshed, "the producer learns that broker-2 leads");
+    let Some(Node::Broker(b)) = sim.node(NodeId::broker(2)) else { panic!() };
+    let leo = b.replicas().values().next().unwrap().log.log_end_offset();
+    assert!(leo > 800, "most records are written: {leo}");
+}

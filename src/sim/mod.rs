@@ -745,11 +745,19 @@ impl Sim {
     /// answers nothing (the sender finds out by timing out).
     fn maybe_reset(&mut self, dead: NodeId, sender: NodeId) {
         let process_crash = self.nodes.get(&dead).is_some_and(|s| !s.up && s.crash == Some(CrashKind::Process));
-        let sender_up = self.nodes.get(&sender).is_some_and(|s| s.up);
-        if process_crash && sender_up && !self.net.is_cut(dead, sender) {
-            let incarnation = self.nodes[&sender].incarnation;
-            let at = self.now + self.net.link(dead, sender).latency;
-            self.queue.schedule(at, Event::Reset { node: sender, incarnation, peer: dead });
+        if process_crash {
+            self.schedule_reset(dead, sender);
+        }
+    }
+
+    /// `closer` closed its connection to `peer`: unless the link between them is cut, `peer`
+    /// sees the reset one link latency later.
+    fn schedule_reset(&mut self, closer: NodeId, peer: NodeId) {
+        let peer_up = self.nodes.get(&peer).is_some_and(|s| s.up);
+        if peer_up && !self.net.is_cut(closer, peer) {
+            let incarnation = self.nodes[&peer].incarnation;
+            let at = self.now + self.net.link(closer, peer).latency;
+            self.queue.schedule(at, Event::Reset { node: peer, incarnation, peer: closer });
         }
     }
 
@@ -808,8 +816,11 @@ impl Sim {
         for (after, timer) in out.timers.drain(..) {
             self.queue.schedule(self.now + after, Event::Timer { node: id, incarnation, timer });
         }
-        for peer in out.closes.drain(..) {
+        for (peer, tell) in out.closes.drain(..) {
             self.discard_held(id, peer);
+            if tell {
+                self.schedule_reset(id, peer);
+            }
         }
         for (to, msg) in out.sends.drain(..) {
             self.send(id, to, msg);

@@ -255,8 +255,9 @@ pub struct Outbox {
     /// Domain trace events.
     pub trace: Vec<TraceKind>,
     /// Connections this node closes (e.g. `NetworkClient` after a request timeout): whatever
-    /// still waits on a cut link between the two is discarded with the connection.
-    pub closes: Vec<NodeId>,
+    /// still waits on a cut link between the two is discarded with the connection. With `true`
+    /// the peer is told (it sees its connection reset one link latency later).
+    pub closes: Vec<(NodeId, bool)>,
 }
 
 impl Outbox {
@@ -292,7 +293,12 @@ impl Ctx<'_> {
     }
     /// Closes the connection to `peer`.
     pub fn close(&mut self, peer: NodeId) {
-        self.out.closes.push(peer);
+        self.out.closes.push((peer, false));
+    }
+
+    /// Closes the connection to `peer`, which sees it reset (a broker hanging up on a client).
+    pub fn close_and_reset(&mut self, peer: NodeId) {
+        self.out.closes.push((peer, true));
     }
 }
 

@@ -123,6 +123,11 @@ impl RequestChannel {
         self.read(capacity, now);
     }
 
+    /// The broker closed `from`'s connection: the requests it had not read yet are gone with it.
+    pub fn drop_unread(&mut self, from: NodeId) {
+        self.unread.retain(|r| connection(r) != (from, false));
+    }
+
     /// Handlers working on a request now.
     pub fn busy(&self) -> u32 {
         self.busy

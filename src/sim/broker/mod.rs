@@ -728,6 +728,13 @@ impl Broker {
         }
         self.advance_after_append(ctx, req.batches.iter().map(|(tp, _)| tp));
         match req.acks {
+            // No response is expected, so `handleProduceRequest` closes the connection when a
+            // partition failed: the producer learns of it by the disconnect and refreshes its
+            // metadata. Requests not read yet go with the connection.
+            Acks::None if responses.iter().any(|r| r.error != ErrorCode::None) => {
+                self.channel.drop_unread(from);
+                ctx.close_and_reset(from);
+            }
             Acks::None => {}
             Acks::Leader => {
                 ctx.send(from, Message::ProduceResponse { correlation_id: req.correlation_id, responses });
