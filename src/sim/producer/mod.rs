@@ -348,13 +348,14 @@ impl Producer {
     pub fn handle_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         self.sender_idle = SenderIdle::Unknown;
         match msg {
+            // A response to a request still in flight shows the connection works: its reconnect
+            // backoff is over (one to a request the producer gave up on, on a connection it
+            // closed, shows nothing).
             Message::ProduceResponse { correlation_id, responses } => {
-                self.reconnect.succeeded(from.number);
                 self.on_produce_response(ctx, from.number, correlation_id, responses)
             }
             Message::MetadataResponse { correlation_id, brokers, topics } => {
-                self.reconnect.succeeded(from.number);
-                self.on_metadata(ctx, correlation_id, brokers, topics)
+                self.on_metadata(ctx, from.number, correlation_id, brokers, topics)
             }
             Message::InitProducerIdResponse { correlation_id, error, producer_id, producer_epoch } => {
                 self.on_init_producer_id(ctx, correlation_id, error, producer_id, producer_epoch)

@@ -12,21 +12,46 @@ impl Producer {
         id
     }
 
+    /// The brokers this producer knows: from metadata, else the bootstrap list.
+    fn known_nodes(&self) -> Vec<u16> {
+        if self.metadata.brokers.is_empty() {
+            self.bootstrap.clone()
+        } else {
+            self.metadata.brokers.clone()
+        }
+    }
+
     /// The broker with the fewest requests in flight among those not in reconnect backoff
-    /// (Kafka `leastLoadedNode`), ties broken by a random start; if every node is backing off,
-    /// the one whose backoff ends first.
-    fn least_loaded_node(&mut self, now: SimTime) -> u16 {
-        let nodes =
-            if self.metadata.brokers.is_empty() { self.bootstrap.clone() } else { self.metadata.brokers.clone() };
+    /// (Kafka `leastLoadedNode`), ties broken by a random start; none while every node is
+    /// backing off (`canConnect` is false for all: the request waits).
+    fn least_loaded_node(&mut self, now: SimTime) -> Option<u16> {
+        let nodes = self.known_nodes();
         let start = self.rng.below(nodes.len() as u64) as usize;
         let ordered = (0..nodes.len()).map(|i| nodes[(start + i) % nodes.len()]);
-        ordered
-            .min_by_key(|b| {
-                let (base, max) = (self.config.reconnect_backoff, self.config.reconnect_backoff_max);
-                let blackout_ends = self.reconnect.ends(*b, base, max);
-                (blackout_ends.filter(|end| *end > now), self.in_flight.get(b).map_or(0, VecDeque::len))
-            })
-            .expect("non-empty")
+        ordered.filter(|b| !self.backing_off(*b, now)).min_by_key(|b| self.in_flight.get(b).map_or(0, VecDeque::len))
+    }
+
+    /// When `node`'s reconnect backoff ends, if it has one.
+    fn backoff_end(&self, node: u16) -> Option<SimTime> {
+        self.reconnect.ends(node, self.config.reconnect_backoff, self.config.reconnect_backoff_max)
+    }
+
+    /// Whether `node` is in reconnect backoff (`reconnect.backoff.ms`, doubling to
+    /// `reconnect.backoff.max.ms`): `NetworkClient` neither connects to it nor sends to it.
+    fn backing_off(&self, node: u16, now: SimTime) -> bool {
+        self.backoff_end(node).is_some_and(|end| end > now)
+    }
+
+    /// The earliest end of a reconnect backoff still running.
+    fn next_backoff_end(&self, now: SimTime) -> Option<SimTime> {
+        self.known_nodes().into_iter().filter_map(|n| self.backoff_end(n)).filter(|end| *end > now).min()
+    }
+
+    /// Wakes the sender when the earliest reconnect backoff ends (a request waits for a node).
+    fn wake_at_backoff_end(&mut self, ctx: &mut Ctx) {
+        if let Some(end) = self.next_backoff_end(ctx.now) {
+            self.arm_wakeup_at(ctx, end);
+        }
     }
 
     fn note_connection_failure(&mut self, node: u16, now: SimTime) {
@@ -61,8 +86,10 @@ impl Producer {
         let stale = self.metadata.leaders.is_some()
             && ctx.now.saturating_since(self.metadata.updated) >= self.config.metadata_max_age;
         if (self.metadata.update_requested || stale) && self.metadata.in_flight.is_none() {
+            let Some(node) = self.least_loaded_node(ctx.now) else {
+                return self.wake_at_backoff_end(ctx);
+            };
             let correlation_id = self.next_correlation_id();
-            let node = self.least_loaded_node(ctx.now);
             self.metadata.in_flight = Some(correlation_id);
             self.metadata.in_flight_node = node;
             ctx.send(
@@ -76,6 +103,7 @@ impl Producer {
     pub(super) fn on_metadata(
         &mut self,
         ctx: &mut Ctx,
+        node: u16,
         correlation_id: u64,
         brokers: Vec<u16>,
         topics: Vec<TopicMetadata>,
@@ -83,6 +111,7 @@ impl Producer {
         if self.metadata.in_flight != Some(correlation_id) {
             return;
         }
+        self.reconnect.succeeded(node);
         self.metadata.in_flight = None;
         let Some(topic) = topics.into_iter().find(|t| t.name == self.topic) else { return };
         let leaders: Vec<Option<u16>> = topic.partitions.iter().map(|p| p.leader).collect();
@@ -120,8 +149,10 @@ impl Producer {
                 (-1, -1)
             }
         };
+        let Some(node) = self.least_loaded_node(ctx.now) else {
+            return self.wake_at_backoff_end(ctx);
+        };
         let correlation_id = self.next_correlation_id();
-        let node = self.least_loaded_node(ctx.now);
         self.idempotence.init_in_flight = Some(correlation_id);
         self.idempotence.init_node = node;
         ctx.send(NodeId::broker(node), Message::InitProducerIdRequest { correlation_id, producer_id, producer_epoch });
@@ -234,10 +265,17 @@ impl Producer {
         // so the room of the nodes after it reads as before the first drain: no list is made.
         let mut drained_none = true;
         for &node in &ready.ready_nodes {
-            if self.can_send_more(node) {
-                drained_none = false;
-                self.drain_and_send(ctx, node);
+            if !self.can_send_more(node) {
+                continue;
             }
+            // `NetworkClient.ready` is false during a reconnect backoff: the node is drained
+            // when it ends (`pollDelayMs`).
+            if let Some(end) = self.backoff_end(node).filter(|end| *end > ctx.now) {
+                self.arm_wakeup_at(ctx, end);
+                continue;
+            }
+            drained_none = false;
+            self.drain_and_send(ctx, node);
         }
         self.expire_batches(ctx);
         self.maybe_init_producer_id(ctx);
@@ -304,6 +342,9 @@ impl Producer {
         }
         if self.metadata.leaders.is_some() {
             until = until.min(self.metadata.updated + self.config.metadata_max_age);
+        }
+        if let Some(end) = self.next_backoff_end(now) {
+            until = until.min(end);
         }
         until
     }
@@ -535,6 +576,7 @@ impl Producer {
         let Some(queue) = self.in_flight.get_mut(&node) else { return };
         let Some(i) = queue.iter().position(|f| f.correlation_id == correlation_id) else { return };
         let flight = queue.remove(i).expect("position exists");
+        self.reconnect.succeeded(node);
         self.stats.responses += 1;
         self.stats.request_latency_ms_total += ctx.now.saturating_since(flight.sent).as_ms();
         for batch in flight.batches {
