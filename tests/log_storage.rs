@@ -116,6 +116,32 @@ fn the_cleaner_compacts_to_the_latest_record_per_key() {
 }
 
 #[test]
+fn an_emptied_batch_stays_only_if_it_holds_its_producers_last_sequence() {
+    // Two idempotent producers write the same ten keys, one after the other. Compaction empties
+    // every batch of the first: Kafka's cleaner keeps the one holding that producer's last data
+    // offset as a header alone (RETAIN_EMPTY, the producer's last sequence) and drops the rest.
+    let topic = json!({"segment.bytes": 1_048_576, "cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"});
+    let mut v = scenario(topic, json!({"log.cleaner.backoff.ms": 500}), json!("k{i%10}"), 1500);
+    v["producers"][0]["config"] = json!({"acks": "all", "linger.ms": 20});
+    let mut second = v["producers"][0].clone();
+    second["id"] = json!("q");
+    second["workload"]["records"] = json!(3000);
+    second["workload"]["start_ms"] = json!(2000);
+    v["producers"].as_array_mut().unwrap().push(second);
+    let (sim, trace) = run(v, 12_000);
+    assert!(trace.iter().any(|e| matches!(e.kind, TraceKind::LogCompacted { .. })), "the cleaner ran");
+    let Some(Node::Broker(b)) = sim.node(NodeId::broker(1)) else { panic!() };
+    let log = &b.replicas().values().next().unwrap().log;
+    let first_producer = log.batches().next().unwrap().header().producer_id;
+    let (all, empty): (Vec<_>, Vec<_>) = (
+        log.batches().filter(|b| b.header().producer_id == first_producer).collect(),
+        log.batches().filter(|b| b.header().producer_id == first_producer && b.record_count() == 0).collect(),
+    );
+    assert_eq!(all.len(), 1, "only one batch of the first producer is left");
+    assert_eq!(empty.len(), 1, "and it is empty: its records were all superseded");
+}
+
+#[test]
 fn a_dirty_ratio_of_one_never_cleans() {
     // The cleaner takes a log only when its cleanable ratio is strictly above
     // min.cleanable.dirty.ratio, which a ratio cannot be above 1.0.

@@ -19,6 +19,7 @@ use crate::sim::collections::sort_by;
 use crate::sim::record::batch::{self, BatchHeader};
 use crate::sim::record::{RecordBatch, StoredRecord};
 use crate::sim::time::SimTime;
+use crate::sim::vec_map::VecMap;
 
 /// What a compaction pass did.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -103,13 +104,14 @@ impl PartitionLog {
             bytes_after: 0,
         };
         let (interval, index_bytes) = (self.config.index_interval_bytes, self.config.segment_index_bytes);
+        let last_of_producers = self.last_data_offsets();
         for i in 0..count {
             let segment = &self.segments[i];
             stats.bytes_before += u64::from(segment.size_bytes());
             let cleaned: Vec<RecordBatch> = segment
                 .batches()
                 .iter()
-                .filter_map(|b| filter_batch(b, &latest, now_ms, horizon, &mut stats))
+                .filter_map(|b| filter_batch(b, &latest, &last_of_producers, now_ms, horizon, &mut stats))
                 .collect();
             let segment = &mut self.segments[i];
             segment.replace_batches(cleaned, interval, index_bytes);
@@ -120,6 +122,19 @@ impl PartitionLog {
         self.cleaner_checkpoint = first_uncleanable;
         self.check();
         Some(LogEvent::Compacted(stats))
+    }
+
+    /// Producer id → the last offset of its last data batch in the log (the producer state's
+    /// `lastDataOffset`).
+    fn last_data_offsets(&self) -> VecMap<i64, i64> {
+        let mut last = VecMap::new();
+        for b in self.segments.iter().flat_map(|s| s.batches()) {
+            let h = b.header();
+            if h.producer_id >= 0 && !h.is_control() {
+                last.insert(h.producer_id, b.last_offset());
+            }
+        }
+        last
     }
 
     /// Key → highest offset among records in `[first_dirty, first_uncleanable)`.
@@ -183,10 +198,13 @@ impl LatestOffsets {
     }
 }
 
-/// Filters one batch; `None` when nothing (not even the header) remains.
+/// Filters one batch; `None` when nothing (not even the header) remains. An emptied batch is
+/// kept, as a header alone, only when it holds its producer's last data offset
+/// (`BatchRetention.RETAIN_EMPTY`: it carries the producer's last sequence).
 fn filter_batch(
     b: &RecordBatch,
     latest: &LatestOffsets,
+    last_of_producers: &VecMap<i64, i64>,
     now_ms: i64,
     horizon: i64,
     stats: &mut CleanStats,
@@ -212,7 +230,8 @@ fn filter_batch(
     if kept.len() == stored.len() && !needs_horizon {
         return Some(b.clone());
     }
-    if kept.is_empty() && h.producer_id < 0 {
+    let producers_last = h.producer_id >= 0 && last_of_producers.get(&h.producer_id) == Some(&b.last_offset());
+    if kept.is_empty() && !producers_last {
         return None;
     }
     let (base_ts, attributes) =
