@@ -15,7 +15,8 @@ fn scenario() -> serde_json::Value {
     json!({
         "name": "retention bounds the checkers", "duration_ms": 3000, "brokers": 3,
         "broker_config": { "min.insync.replicas": 2, "offsets.topic.num.partitions": 1,
-                           "group.initial.rebalance.delay.ms": 0, "log.retention.check.interval.ms": 100 },
+                           "group.initial.rebalance.delay.ms": 0, "log.retention.check.interval.ms": 100,
+                           "log.initial.task.delay.ms": 0 },
         "network": { "latency_ms": 1, "jitter_ms": 0 },
         "topics": [ { "name": "t", "partitions": 2, "replication_factor": 3,
                       "config": { "segment.bytes": 1_048_576, "retention.bytes": 1_048_576 } } ],

@@ -54,7 +54,7 @@ fn replica(view: &ClusterView) -> &brokerscope::sim::ReplicaView {
 fn segments_roll_at_segment_bytes_and_time_retention_deletes_them() {
     let v = scenario(
         json!({"segment.bytes": 1_048_576, "retention.ms": 2000}),
-        json!({"log.retention.check.interval.ms": 1000}),
+        json!({"log.retention.check.interval.ms": 1000, "log.initial.task.delay.ms": 0}),
         json!(null),
         3000,
     );
@@ -139,6 +139,24 @@ fn an_emptied_batch_stays_only_if_it_holds_its_producers_last_sequence() {
     );
     assert_eq!(all.len(), 1, "only one batch of the first producer is left");
     assert_eq!(empty.len(), 1, "and it is empty: its records were all superseded");
+}
+
+#[test]
+fn retention_first_runs_log_initial_task_delay_after_start() {
+    // Kafka's LogManager schedules the retention task log.initial.task.delay.ms (30 s by
+    // default) after startup, then every log.retention.check.interval.ms: segments old enough
+    // at 3 s are deleted only at 30 s.
+    let v = scenario(
+        json!({"segment.bytes": 1_048_576, "retention.ms": 2000}),
+        json!({"log.retention.check.interval.ms": 1000}),
+        json!(null),
+        3000,
+    );
+    let mut v = v;
+    v["duration_ms"] = json!(40_000);
+    let (_, trace) = run(v, 40_000);
+    let first = trace.iter().find(|e| matches!(e.kind, TraceKind::SegmentDeleted { .. })).expect("deleted").at;
+    assert_eq!(first, SimTime::from_ms(30_000));
 }
 
 #[test]

@@ -321,7 +321,7 @@ fn a_follower_behind_the_leaders_log_start_starts_over_there() {
     // the leader's log start: OFFSET_OUT_OF_RANGE, so it restarts its log at the leader's start.
     let mut v = scenario(
         "all",
-        json!({"min.insync.replicas": 1, "log.retention.check.interval.ms": 250}),
+        json!({"min.insync.replicas": 1, "log.retention.check.interval.ms": 250, "log.initial.task.delay.ms": 0}),
         json!([]),
         json!([
             {"at_ms": 500, "action": "crash_broker", "broker": 3, "kind": "machine"},

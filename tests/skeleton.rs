@@ -314,7 +314,7 @@ fn flush_ms_with_the_log_flusher_keeps_what_was_flushed_before_a_machine_crash()
         {"at_ms": 1000, "action": "crash_broker", "broker": 3, "kind": "machine"},
         {"at_ms": 5000, "action": "restart_broker", "broker": 3}
     ]);
-    let broker = json!({"replica.lag.time.max.ms": 2000, "log.flush.scheduler.interval.ms": 300});
+    let broker = json!({"replica.lag.time.max.ms": 2000, "log.flush.scheduler.interval.ms": 300, "log.initial.task.delay.ms": 300});
     let mut v = scenario_with(2, json!({}), broker, events);
     v["topics"][0]["config"] = json!({"flush.ms": 400});
     let (view, trace) = run(v, 20000);

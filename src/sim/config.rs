@@ -185,6 +185,7 @@ pub const PROPERTIES: &[PropertySpec] = &[
     u("log.retention.hours", B, "168"),
     m("log.retention.bytes", B, "-1", int(-1, I64)),
     m("log.retention.check.interval.ms", B, "300000", int(1, I64)),
+    m("log.initial.task.delay.ms", B, "30000", int(0, I64)),
     m("log.index.interval.bytes", B, "4096", int(0, I32)),
     m("log.index.size.max.bytes", B, "10485760", int(4, I32)),
     m("log.cleanup.policy", B, "delete", Kind::Choice(&["delete", "compact", "delete,compact", "compact,delete"])),
@@ -603,6 +604,9 @@ pub struct BrokerConfig {
     pub min_insync_replicas: u32,
     /// `log.retention.check.interval.ms`.
     pub log_retention_check_interval: SimDuration,
+    /// `log.initial.task.delay.ms`: how long after start the log manager's periodic tasks
+    /// (retention, the flusher) first run.
+    pub log_initial_task_delay: SimDuration,
     /// `log.cleaner.backoff.ms`: how often the cleaner looks for dirty logs.
     pub log_cleaner_backoff: SimDuration,
     /// `broker.heartbeat.interval.ms`: how often the broker heartbeats to the controller.
@@ -652,6 +656,7 @@ impl BrokerConfig {
             replica_socket_timeout: props.ms("replica.socket.timeout.ms"),
             min_insync_replicas: props.int("min.insync.replicas") as u32,
             log_retention_check_interval: props.ms("log.retention.check.interval.ms"),
+            log_initial_task_delay: props.ms("log.initial.task.delay.ms"),
             log_cleaner_backoff: props.ms("log.cleaner.backoff.ms"),
             heartbeat_interval: props.ms("broker.heartbeat.interval.ms"),
             replica_fetch_max_bytes: props.int("replica.fetch.max.bytes") as u32,

@@ -329,11 +329,14 @@ impl Broker {
     pub fn start(&mut self, ctx: &mut Ctx) {
         let check_every = SimDuration::from_ns((self.config.replica_lag_time_max.as_ns() / 2).max(1));
         ctx.set_timer(check_every, Timer::IsrCheck);
-        ctx.set_timer(self.config.log_retention_check_interval, Timer::LogRetentionCheck);
+        // `LogManager.startup` schedules retention and the flusher log.initial.task.delay.ms
+        // after start, then every interval; the cleaner thread starts at once.
+        let first_run = self.config.log_initial_task_delay;
+        ctx.set_timer(first_run, Timer::LogRetentionCheck);
         ctx.set_timer(self.config.log_cleaner_backoff.max(SimDuration::from_ms(1)), Timer::LogCleanerCheck);
         ctx.set_timer(self.config.heartbeat_interval, Timer::BrokerHeartbeat);
-        if let Some(every) = self.config.log_flush_scheduler_interval {
-            ctx.set_timer(every, Timer::LogFlushCheck);
+        if self.config.log_flush_scheduler_interval.is_some() {
+            ctx.set_timer(first_run, Timer::LogFlushCheck);
         }
         if self.broker_epoch.is_none() {
             self.send_registration(ctx);
