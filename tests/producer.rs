@@ -623,3 +623,55 @@ fn an_acks_0_producer_learns_of_a_moved_leader_when_the_old_one_hangs_up() {
     let leo = b.replicas().values().next().unwrap().log.log_end_offset();
     assert!(leo > 800, "most records are written: {leo}");
 }
+
+#[test]
+fn an_expired_batch_in_flight_does_not_keep_the_sender_waking() {
+    // The batch in flight to a cut-off leader expires at delivery.timeout.ms (5,005 ms) while
+    // its request waits for request.timeout.ms (5,000 ms from its send). From the expiry to the
+    // request's end the sender has nothing to wake for: an expired batch marked done in its
+    // request was still counted, and armed a wakeup every millisecond.
+    let v = json!({
+        "duration_ms": 20000, "brokers": 3, "network": {"latency_ms": 5},
+        "topics": [{"name": "orders", "partitions": 1, "replication_factor": 3}],
+        "producers": [{"id": "p", "config": {"acks": "all", "linger.ms": 5, "request.timeout.ms": 5000,
+                "delivery.timeout.ms": 5005, "max.in.flight.requests.per.connection": 1,
+                "enable.idempotence": false, "retries": 0},
+            "workload": {"topic": "orders", "records": 400, "rate_per_sec": 50, "value_bytes": 100, "start_ms": 100}}],
+        "events": [{"at_ms": 2000, "action": "cut_link", "from": "p", "to": "broker-1", "both": true}]
+    });
+    let s = from_value(&v).unwrap();
+    let mut sim = Sim::new(&s, 1);
+    sim.run_until(SimTime::from_ms(9_000), 10_000_000);
+    let before = sim.steps();
+    let trace = sim.drain_trace();
+    assert!(trace.iter().any(|e| matches!(e.kind, TraceKind::BatchExpired { .. })), "a batch expired");
+    sim.run_until(SimTime::from_ms(11_000), 10_000_000);
+    let steps = sim.steps() - before;
+    assert!(steps < 500, "{steps} events in 2 s (records arrive at 50 a second)");
+}
+
+#[test]
+fn a_dead_broker_fails_the_producer_id_request_it_was_sent() {
+    // broker-1's process dies with the first InitProducerId on its way: the reset fails it at
+    // once (`processDisconnection`), and the next goes to another broker, not 30 s later.
+    let v = json!({
+        "duration_ms": 5000, "brokers": 3, "broker_config": {"min.insync.replicas": 2},
+        "network": {"latency_ms": 5},
+        "topics": [{"name": "orders", "partitions": 1, "replication_factor": 3}],
+        "producers": [{"id": "p", "config": {"acks": "all", "enable.idempotence": true, "request.timeout.ms": 30000},
+            "workload": {"topic": "orders", "records": 100, "rate_per_sec": 200, "value_bytes": 100, "start_ms": 100}}],
+        "events": [{"at_ms": 101, "action": "crash_broker", "broker": 1}]
+    });
+    let (_, trace) = run(v, 5000, 1);
+    let inits: Vec<(SimTime, NodeId)> = trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::MessageSent { api, to, .. } if *api == "InitProducerId" => Some((e.at, *to)),
+            _ => None,
+        })
+        .collect();
+    assert!(inits.len() >= 2, "{inits:?}");
+    assert!(inits[1].0 < SimTime::from_ms(1000), "asked again at once: {inits:?}");
+    let assigned = trace.iter().any(|e| matches!(e.kind, TraceKind::ProducerIdAssigned { .. }));
+    assert!(assigned);
+}

@@ -759,14 +759,11 @@ fn check_consumer_change(id: NodeId, property: &str, value: &str, s: &Scenario) 
     if id.kind != crate::sim::node::NodeKind::Consumer {
         return Ok(());
     }
-    if property == "group.id" {
-        return Err(crate::sim::GROUP_ID_AT_RUN_TIME.to_string());
-    }
     let grouped = matches!(s.consumers[usize::from(id.number) - 1].source, ConsumerSource::Group(_));
-    if property == "enable.auto.commit" && value == "true" && !grouped {
-        return Err(crate::sim::AUTO_COMMIT_WITHOUT_GROUP.to_string());
+    match crate::sim::consumer_change_refusal(property, value, grouped) {
+        Some(refusal) => Err(refusal.to_string()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

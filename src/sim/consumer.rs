@@ -864,7 +864,8 @@ impl Consumer {
         self.next_auto_commit = ctx.now + self.config.auto_commit_interval;
         let g = self.group.as_mut().expect("subscribe mode");
         g.state = MemberState::Stable;
-        if self.config.assignors.contains(&Assignor::Sticky) {
+        // `onAssignment` runs on the assignor the group chose.
+        if g.protocol.as_deref() == Some(Assignor::Sticky.name()) {
             let owned = self.assigned.iter().map(|tp| (tp.topic.to_string(), tp.partition)).collect();
             g.sticky_memory = Some((owned, g.generation));
         }

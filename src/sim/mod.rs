@@ -226,6 +226,17 @@ pub const GROUP_ID_AT_RUN_TIME: &str =
 pub const AUTO_COMMIT_WITHOUT_GROUP: &str =
     "enable.auto.commit=true needs a group.id (Kafka's InvalidConfigurationException)";
 
+/// Why a consumer (`grouped`: a member of a group) refuses `property = value` at run time,
+/// if it does: its group is fixed when it is created, and only a member auto-commits. Shared
+/// by the scenario parser (scheduled changes) and [`Sim::check_action`].
+pub fn consumer_change_refusal(property: &str, value: &str, grouped: bool) -> Option<&'static str> {
+    match property {
+        "group.id" => Some(GROUP_ID_AT_RUN_TIME),
+        "enable.auto.commit" if value == "true" && !grouped => Some(AUTO_COMMIT_WITHOUT_GROUP),
+        _ => None,
+    }
+}
+
 /// The simulator: clock, queue, network, nodes and trace.
 #[derive(Clone, Debug)]
 pub struct Sim {
@@ -954,12 +965,9 @@ impl Sim {
                 node::NodeKind::Producer => ProducerConfig::validate(&props)?,
                 node::NodeKind::Broker | node::NodeKind::Controller => BrokerConfig::validate(&props)?,
                 node::NodeKind::Consumer => {
-                    if property == "group.id" {
-                        return Err(ActionError::Invalid(GROUP_ID_AT_RUN_TIME.into()));
-                    }
                     let grouped = matches!(self.node(*id), Some(Node::Consumer(c)) if c.group_id().is_some());
-                    if !grouped && property == "enable.auto.commit" && value == "true" {
-                        return Err(ActionError::Invalid(AUTO_COMMIT_WITHOUT_GROUP.into()));
+                    if let Some(refusal) = consumer_change_refusal(property, value, grouped) {
+                        return Err(ActionError::Invalid(refusal.into()));
                     }
                     ConsumerConfig::validate(&props)?
                 }

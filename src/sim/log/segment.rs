@@ -293,8 +293,8 @@ mod tests {
     fn a_segment_of_records_stamped_zero_is_as_old_as_its_records() {
         // `largestTimestamp` falls back to the file's mtime only when no record has a timestamp
         // (-1); records stamped 0 make the segment 0 ms old, whenever it was written.
-        let mut s = Segment::new(0, 1 << 20, SimTime::ZERO);
-        assert_eq!(s.largest_timestamp_ms(), 0, "empty: the mtime");
+        let mut s = Segment::new(0, 1 << 20, SimTime::from_ms(2_000));
+        assert_eq!(s.largest_timestamp_ms(), 2_000, "empty: the mtime");
         s.append(batch(0, 2, 10, 0), 4096, SimTime::from_ms(5_000));
         assert_eq!(s.largest_timestamp_ms(), 0);
         s.append(batch(2, 1, 10, 7), 4096, SimTime::from_ms(6_000));

@@ -39,7 +39,7 @@ impl Producer {
     /// Whether `node` is in reconnect backoff (`reconnect.backoff.ms`, doubling to
     /// `reconnect.backoff.max.ms`): `NetworkClient` neither connects to it nor sends to it.
     fn backing_off(&self, node: u16, now: SimTime) -> bool {
-        self.backoff_end(node).is_some_and(|end| end > now)
+        self.reconnect.blocks(node, now, self.config.reconnect_backoff, self.config.reconnect_backoff_max)
     }
 
     /// The earliest end of a reconnect backoff still running.
@@ -58,16 +58,31 @@ impl Producer {
         self.reconnect.failed(node, now);
     }
 
-    /// The connection to `peer` was reset (its process died): every request in flight to it
-    /// fails with `NETWORK_EXCEPTION`, metadata is refreshed, and the node backs off.
+    /// The connection to `peer` was reset (its process died, or it hung up): every request in
+    /// flight to it fails with `NETWORK_EXCEPTION`, metadata is refreshed, and the node backs off.
     pub(super) fn on_disconnect(&mut self, ctx: &mut Ctx, peer: u16) {
-        self.note_connection_failure(peer, ctx.now);
-        if self.metadata.in_flight.is_some() && self.metadata.in_flight_node == peer {
+        self.fail_connection(ctx, peer, None);
+    }
+
+    /// `processDisconnection`: the connection to `node` is gone, and so is every request on it,
+    /// whatever its kind (`REQUEST_TIMED_OUT` for `timed_out`, the one that expired,
+    /// `NETWORK_EXCEPTION` for the others); the node backs off, metadata is refreshed.
+    fn fail_connection(&mut self, ctx: &mut Ctx, node: u16, timed_out: Option<u64>) {
+        self.note_connection_failure(node, ctx.now);
+        if self.metadata.in_flight.is_some() && self.metadata.in_flight_node == node {
             self.metadata.in_flight = None;
         }
-        for flight in self.in_flight.remove(&peer).unwrap_or_default() {
+        if self.idempotence.init_in_flight.is_some() && self.idempotence.init_node == node {
+            self.idempotence.init_in_flight = None;
+        }
+        for flight in self.in_flight.remove(&node).unwrap_or_default() {
+            let error = if Some(flight.correlation_id) == timed_out {
+                ErrorCode::RequestTimedOut
+            } else {
+                ErrorCode::NetworkException
+            };
             for batch in flight.batches {
-                self.handle_failed_batch(ctx, batch, ErrorCode::NetworkException);
+                self.handle_failed_batch(ctx, batch, error);
             }
         }
         self.metadata.update_requested = true;
@@ -166,7 +181,7 @@ impl Producer {
 
     /// The sequence after `tp`'s last acknowledged one (0 with none).
     fn after_last_acked(&self, tp: &Tp) -> i32 {
-        self.idempotence.last_acked.get(tp).map_or(0, |s| s.wrapping_add(1) & i32::MAX)
+        self.idempotence.last_acked.get(tp).map_or(0, |s| sequence_after(*s, 1))
     }
 
     /// `maybeResolveSequences`: once an unresolved partition has nothing in flight, the gap
@@ -203,12 +218,16 @@ impl Producer {
         let bumped = (producer_id, epoch + 1);
         self.idempotence.producer_id = Some(bumped);
         for tp in std::mem::take(&mut self.idempotence.bump_requested) {
+            self.idempotence.unresolved.remove(&tp);
             self.accumulator.reset_sequences_of(&tp);
             self.idempotence.next_sequence.insert(tp.clone(), 0);
             self.idempotence.last_acked.remove(&tp);
             self.idempotence.partition_epoch.insert(tp, bumped);
         }
         ctx.trace(TraceKind::ProducerIdAssigned { producer_id, epoch: bumped.1 });
+        // Its partitions may drain now (a bump found after this pass's drain waits for no
+        // other event).
+        self.arm_wakeup_at(ctx, ctx.now);
     }
 
     pub(super) fn on_init_producer_id(
@@ -284,14 +303,16 @@ impl Producer {
             next = Some(next.map_or(e, |n| n.min(e)));
         }
 
-        if let Some(ms) = next {
-            self.arm_wakeup(ctx, ms.max(1));
-        }
+        let mut wake = next.map(|ms| ctx.now + SimDuration::from_ms(ms.max(1)));
         // `maybeUpdateNextBatchExpiryTime` counts batches in flight too: the sender wakes when
-        // the oldest of them reaches delivery.timeout.ms (a fixed instant, so passes before it
-        // arm nothing new).
-        if let Some(at) = self.in_flight_expiry() {
-            self.arm_wakeup_at(ctx, at.max(ctx.now + SimDuration::from_ms(1)));
+        // the oldest of them not expired yet reaches delivery.timeout.ms (a fixed instant, so
+        // passes before it arm nothing new).
+        if let Some(at) = self.in_flight_expiry(ctx.now) {
+            let at = at.max(ctx.now + SimDuration::from_ms(1));
+            wake = Some(wake.map_or(at, |w| w.min(at)));
+        }
+        if let Some(at) = wake {
+            self.arm_wakeup_at(ctx, at);
         }
         let idle = drained_none
             && ready.unknown_leader_topics.is_empty()
@@ -307,7 +328,9 @@ impl Producer {
             return;
         }
         for node in &ready.ready_nodes {
-            let has_room = self.can_send_more(*node);
+            // `updateNodeLatencyStats(node, now, false)` for a node `NetworkClient` cannot
+            // send to: no room in flight, or in reconnect backoff.
+            let has_room = self.can_send_more(*node) && !self.backing_off(*node, now);
             let stats = self.node_stats.entry(*node).or_insert((now, now));
             stats.0 = now;
             if has_room {
@@ -332,13 +355,12 @@ impl Producer {
     /// flight against `delivery.timeout.ms`, the metadata's age, and the wakeup already armed.
     fn idle_until(&self, now: SimTime) -> SimTime {
         let next_whole_ms = |since: SimTime| since + SimDuration::from_ms(now.saturating_since(since).as_ms() + 1);
-        let delivery_timeout = self.config.delivery_timeout;
         let mut until = self.wakeup_at.unwrap_or(SimTime::MAX);
         for head in self.accumulator.deques().values().filter_map(VecDeque::front) {
             until = until.min(next_whole_ms(head.created)).min(next_whole_ms(head.last_attempt));
         }
-        for flight in self.in_flight.values().flat_map(VecDeque::iter) {
-            until = until.min(flight.oldest_created + delivery_timeout);
+        if let Some(expiry) = self.in_flight_expiry(now) {
+            until = until.min(expiry);
         }
         if self.metadata.leaders.is_some() {
             until = until.min(self.metadata.updated + self.config.metadata_max_age);
@@ -491,8 +513,10 @@ impl Producer {
         // older epoch in flight.
         let stop = |b: &ProducerBatch| {
             should_stop_drain(idempotent, pid.is_some(), in_flight_sequences, b)
-                || bump_requested.contains(&b.tp)
-                || (b.sequence.is_none() && (unresolved.contains(&b.tp) || old_epoch_in_flight.contains(&b.tp)))
+                || (idempotent && bump_requested.contains(&b.tp))
+                || (idempotent
+                    && b.sequence.is_none()
+                    && (unresolved.contains(&b.tp) || old_epoch_in_flight.contains(&b.tp)))
         };
         let leader_epochs = &self.metadata.leader_epochs;
         let batches =
@@ -507,7 +531,7 @@ impl Producer {
                     }
                     let seq = next_sequence.entry(b.tp.clone()).or_insert(0);
                     b.sequence = Some((id, epoch, *seq));
-                    *seq = ((i64::from(*seq) + i64::from(b.record_count())) % (i64::from(i32::MAX) + 1)) as i32;
+                    *seq = sequence_after(*seq, i64::from(b.record_count()));
                 }
             });
         if !batches.is_empty() {
@@ -605,28 +629,9 @@ impl Producer {
                 None => return,
             }
         };
-        // NetworkClient closes the connection on a request timeout: the node backs off.
-        self.note_connection_failure(node, ctx.now);
+        // NetworkClient closes the connection on a request timeout.
         ctx.close(NodeId::broker(node));
-        if self.metadata.in_flight.is_some() && self.metadata.in_flight_node == node {
-            self.metadata.in_flight = None;
-        }
-        if self.idempotence.init_in_flight.is_some() && self.idempotence.init_node == node {
-            self.idempotence.init_in_flight = None;
-        }
-        let flights = self.in_flight.remove(&node).unwrap_or_default();
-        for flight in flights {
-            let error = if flight.correlation_id == correlation_id {
-                ErrorCode::RequestTimedOut
-            } else {
-                ErrorCode::NetworkException
-            };
-            for batch in flight.batches {
-                self.handle_failed_batch(ctx, batch, error);
-            }
-        }
-        self.metadata.update_requested = true;
-        self.run_sender(ctx);
+        self.fail_connection(ctx, node, Some(correlation_id));
     }
 
     /// Retry if allowed (`canRetry`), split on MESSAGE_TOO_LARGE, else fail the records.
@@ -759,7 +764,7 @@ impl Producer {
         }
         if let (None, Some((id, epoch, base))) = (error, batch.sequence) {
             if self.idempotence.partition_epoch.get(&batch.tp) == Some(&(id, epoch)) {
-                let last = ((i64::from(base) + i64::from(batch.record_count()) - 1) % (i64::from(i32::MAX) + 1)) as i32;
+                let last = sequence_after(base, i64::from(batch.record_count()) - 1);
                 self.idempotence.last_acked.insert(batch.tp.clone(), last);
             }
         }
@@ -791,10 +796,18 @@ impl Producer {
         self.complete_batch(ctx, batch, -1, Some(error));
     }
 
-    /// When the oldest batch in flight reaches `delivery.timeout.ms`.
-    fn in_flight_expiry(&self) -> Option<SimTime> {
-        let oldest = self.in_flight.values().flatten().map(|f| f.oldest_created).min()?;
-        Some(oldest + self.config.delivery_timeout)
+    /// When the oldest batch in flight that has not expired yet reaches `delivery.timeout.ms`
+    /// (an expired one stays in its request, marked done, until the request ends).
+    fn in_flight_expiry(&self, now: SimTime) -> Option<SimTime> {
+        let timeout = self.config.delivery_timeout;
+        let first = self.in_flight.values().flatten().map(|f| f.oldest_created).min()? + timeout;
+        if first > now {
+            // Nothing in flight has expired yet (the usual case, read on every pass): no batch
+            // is looked at.
+            return Some(first);
+        }
+        let live = self.in_flight.values().flatten().flat_map(|f| f.batches.iter()).filter(|b| !b.done);
+        live.map(|b| b.created).min().map(|created| created + timeout)
     }
 
     /// Expires batches past `delivery.timeout.ms`, queued (from each deque head) and in flight.
@@ -822,6 +835,12 @@ impl Producer {
             self.fail_batch(ctx, batch, ErrorCode::Timeout);
         }
     }
+}
+
+/// The sequence `records` after `sequence`, wrapping past `Integer.MAX_VALUE` to 0
+/// (`DefaultRecordBatch.incrementSequence`).
+fn sequence_after(sequence: i32, records: i64) -> i32 {
+    (i64::from(sequence) + records).rem_euclid(i64::from(i32::MAX) + 1) as i32
 }
 
 /// Kafka's `partitionReady` load slots, in partition order: `(partition, its leader's stall if

@@ -324,7 +324,8 @@ impl RecordAccumulator {
         self.deques.get(tp).is_some_and(|d| d.iter().any(|b| b.sequence.is_some()))
     }
 
-    /// The same for one partition's batches (an epoch bump that partition asked for).
+    /// [`RecordAccumulator::reset_sequences`] for one partition's batches (an epoch bump that
+    /// partition asked for).
     pub fn reset_sequences_of(&mut self, tp: &Tp) {
         if let Some(deque) = self.deques.get_mut(tp) {
             deque.iter_mut().for_each(ProducerBatch::reset_producer_state);
